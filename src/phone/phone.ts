@@ -1,0 +1,155 @@
+// One SIP account: user agent, transport, registration. Emits typed events and
+// knows nothing about Node-RED. Calls plug in through `onInvite`/`userAgent`.
+
+import { EventEmitter } from "events";
+import crypto from "crypto";
+import { LogLevel, SessionDescriptionHandlerFactory, UserAgent, UserAgentDelegate, UserAgentOptions } from "sip.js";
+import { SipTransport } from "../sip/sip-transport";
+import { DEFAULT_PORTS } from "../sip/transports";
+import { splitHostPort } from "../sip/dns-resolve";
+import { formatHostPort, unsupportedDigestAlgorithm } from "../sip/wire-rewriter";
+import { Endpoint } from "../sip/udp-reliability";
+import { RegistrationState, TransportKind } from "../types";
+import { AccountOptions, DEFAULT_EXPIRES, DEFAULT_KEEPALIVE } from "./account";
+import { Registration, RegistrationDetail } from "./registration";
+
+export interface PhoneEvents {
+  registration: [state: RegistrationState, detail: RegistrationDetail];
+  log: [level: "debug" | "info" | "warn" | "error", text: string];
+  sip: [direction: "in" | "out", text: string, peer: Endpoint];
+}
+
+export interface PhoneExtensions {
+  sessionDescriptionHandlerFactory?: SessionDescriptionHandlerFactory;
+  delegate?: UserAgentDelegate;
+  /** Log every SIP message (credentials masked) as a `sip` event. */
+  logSip?: boolean;
+}
+
+export class Phone extends EventEmitter<PhoneEvents> {
+  readonly options: Required<Pick<AccountOptions, "server" | "username" | "transport" | "port" | "expires">> & AccountOptions;
+  readonly transport: SipTransport;
+  readonly userAgent: UserAgent;
+  private readonly registration?: Registration;
+  private lastAuthChallenge?: string;
+  private registeredFrom?: Endpoint;
+  private started = false;
+  private stopping?: Promise<void>;
+
+  constructor(account: AccountOptions, ext: PhoneExtensions = {}) {
+    super();
+    const transport: TransportKind = account.transport ?? "udp";
+    if (!account.server?.trim()) throw new Error("server is required");
+    if (!account.username?.trim()) throw new Error("username is required");
+    if (!Object.prototype.hasOwnProperty.call(DEFAULT_PORTS, transport)) throw new Error(`unknown transport "${transport}"`);
+    const port = Number(account.port) || DEFAULT_PORTS[transport];
+    this.options = { ...account, transport, port, expires: Number(account.expires) || DEFAULT_EXPIRES };
+    const domain = account.domain?.trim() || account.server.trim();
+    const uri = UserAgent.makeURI(`sip:${encodeURIComponent(account.username.trim())}@${domain}`);
+    if (!uri) throw new Error(`invalid address of record sip:${account.username}@${domain}`);
+
+    const nextHop = account.outboundProxy?.trim()
+      ? splitHostPort(account.outboundProxy, DEFAULT_PORTS[transport])
+      : { host: account.server.trim(), port };
+    const placeholder = `nr${crypto.randomBytes(6).toString("hex")}.invalid`;
+    this.transport = new SipTransport({
+      kind: transport,
+      nextHop,
+      placeholder,
+      localAddress: account.localAddress || undefined,
+      localPort: Number(account.localPort) || undefined,
+      keepAliveSeconds: account.keepAlive ?? DEFAULT_KEEPALIVE,
+      tlsRejectUnauthorized: account.tlsRejectUnauthorized,
+      tlsCa: account.tlsCa,
+      wsPath: account.wsPath,
+      logMessage: ext.logSip ? (dir, raw, peer) => this.emit("sip", dir, raw, peer) : undefined,
+      onMalformed: (reason, peer) => this.emit("log", "warn", `dropped a malformed SIP message from ${formatHostPort(peer)}: ${reason}`),
+    });
+    this.transport.events.on("response", (msg) => {
+      if (msg.statusCode === 401 || msg.statusCode === 407) this.lastAuthChallenge = unsupportedDigestAlgorithm(msg);
+    });
+    this.transport.events.on("disconnected", (err) => {
+      if (!this.started) return;
+      this.emit("log", "warn", `SIP connection lost: ${err?.message ?? "closed"}`);
+      this.registration?.kick();
+    });
+
+    const boundTransport = this.transport;
+    const options: UserAgentOptions = {
+      uri,
+      authorizationUsername: account.authUsername?.trim() || account.username.trim(),
+      authorizationPassword: account.password ?? "",
+      displayName: account.displayName || undefined,
+      // A constructor that hands sip.js the transport we already own.
+      transportConstructor: function BoundTransport() { return boundTransport; } as unknown as UserAgentOptions["transportConstructor"],
+      contactName: "", // sip.js then matches the registrar's Contact by user only (survives rewrite_contact)
+      contactParams: { transport: transport === "wss" ? "ws" : transport },
+      viaHost: placeholder,
+      forceRport: true,
+      userAgentString: account.userAgent || "node-red-contrib-sip-client",
+      reconnectionAttempts: 0,
+      logBuiltinEnabled: false,
+      logLevel: "warn" as LogLevel,
+      logConnector: (level, category, _label, content) => {
+        if (level === "error" || level === "warn") this.emit("log", "debug", `sip.js ${category}: ${content}`);
+      },
+      sessionDescriptionHandlerFactory: ext.sessionDescriptionHandlerFactory,
+      delegate: ext.delegate,
+      noAnswerTimeout: 120,
+    };
+    this.userAgent = new UserAgent(options);
+    this.userAgent.contact.uri.user = account.contactUser || `nr-${crypto.createHash("sha1").update(`${account.username}@${domain}`).digest("hex").slice(0, 10)}`;
+
+    if (account.register !== false) {
+      this.registration = new Registration(this.userAgent, this.options.expires, {
+        ensureConnected: async () => { if (!this.transport.isConnected()) await this.transport.connect(); },
+        transportError: () => this.transport.lastError?.message,
+        unsupportedAlgorithm: () => this.lastAuthChallenge,
+        takeStaleContacts: () => this.staleContacts(),
+      });
+      this.registration.on("state", (state, detail) => {
+        if (state === "REGISTERED") this.registeredFrom = this.transport.local;
+        this.emit("registration", state, detail);
+      });
+    }
+  }
+
+  get registrationState(): RegistrationState { return this.registration?.state ?? "INACTIVE"; }
+  get registrationDetail(): RegistrationDetail { return this.registration?.lastDetail ?? {}; }
+
+  /** Starts the user agent and registration; never throws for network trouble (that is a FAILED state). */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    await this.userAgent.start().catch((err: Error) => {
+      this.emit("log", "debug", `initial connection failed: ${err.message}`);
+    });
+    this.registration?.start();
+  }
+
+  /** Un-REGISTER (bounded), hang up, close every socket and timer. Idempotent. */
+  stop(timeoutMs = 2000): Promise<void> {
+    if (!this.stopping) this.stopping = this.doStop(timeoutMs);
+    return this.stopping;
+  }
+
+  private async doStop(timeoutMs: number): Promise<void> {
+    this.started = false;
+    await this.registration?.stop(timeoutMs);
+    await Promise.race([
+      this.userAgent.stop().catch(() => undefined),
+      new Promise((r) => setTimeout(r, 1000).unref()),
+    ]);
+    await this.transport.disconnect().catch(() => undefined);
+  }
+
+  /** A binding left behind by a previous connection (new local port after a TCP reconnect). */
+  private staleContacts(): string[] {
+    const now = this.transport.local;
+    const old = this.registeredFrom;
+    if (!now || !old || (old.address === now.address && old.port === now.port)) return [];
+    const user = this.userAgent.contact.uri.user;
+    const t = this.options.transport === "wss" ? "ws" : this.options.transport;
+    return [`<sip:${user}@${formatHostPort(old)};transport=${t}>;expires=0`];
+  }
+}

@@ -1,0 +1,207 @@
+// Registration state machine: INACTIVE → REGISTERING → REGISTERED (→ DEREGISTERING → INACTIVE),
+// FAILED with a reason on any failure, then retries forever with back-off.
+// sip.js's Registerer does the REGISTER/digest work; refresh timing and recovery are ours
+// because sip.js refreshes at 99 % of expiry and never retries after a failure.
+
+import { EventEmitter } from "events";
+import { Core, Registerer, RegistererState, UserAgent } from "sip.js";
+
+type IncomingResponse = Core.IncomingResponse;
+import { RegistrationState } from "../types";
+import { Backoff, FailureKind } from "./backoff";
+
+export interface RegistrationDetail {
+  reason?: string;
+  statusCode?: number;
+  /** Granted lifetime when REGISTERED. */
+  expires?: number;
+  /** Milliseconds until the next attempt when FAILED. */
+  retryInMs?: number;
+}
+
+export interface RegistrationEvents {
+  state: [state: RegistrationState, detail: RegistrationDetail];
+}
+
+export interface RegistrationHooks {
+  /** Make sure the transport is up; throws with a readable message if not. */
+  ensureConnected(): Promise<void>;
+  /** Why the last synthetic 503 happened (transport error text). */
+  transportError(): string | undefined;
+  /** The digest algorithm of the last challenge, when sip.js cannot do it. */
+  unsupportedAlgorithm(): string | undefined;
+  /** Extra Contact headers for the next REGISTER (e.g. removing a binding from an old connection). */
+  takeStaleContacts(): string[];
+}
+
+/** When to refresh: well before expiry, with room for a full UDP transaction (32 s) on long lifetimes. */
+export function refreshDelayMs(grantedSeconds: number): number {
+  const margin = Math.max(grantedSeconds * 0.1, Math.min(60, grantedSeconds * 0.5));
+  return Math.max(1000, (grantedSeconds - margin) * 1000);
+}
+
+export class Registration extends EventEmitter<RegistrationEvents> {
+  private _state: RegistrationState = "INACTIVE";
+  private detail: RegistrationDetail = {};
+  private registerer?: Registerer;
+  private retryTimer?: NodeJS.Timeout;
+  private refreshTimer?: NodeJS.Timeout;
+  private readonly backoff = new Backoff();
+  private running = false;
+  private attempt = 0;
+
+  constructor(
+    private readonly ua: UserAgent,
+    private readonly expires: number,
+    private readonly hooks: RegistrationHooks,
+  ) { super(); }
+
+  get state(): RegistrationState { return this._state; }
+  get lastDetail(): RegistrationDetail { return this.detail; }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.registerer = new Registerer(this.ua, { expires: this.expires, refreshFrequency: 99 });
+    // We own refreshes: stop sip.js from scheduling its own (at 99 %, and unguarded).
+    const reg = this.registerer as unknown as { registered(e: number): void; registrationTimer?: NodeJS.Timeout };
+    const original = reg.registered.bind(reg);
+    reg.registered = (e: number) => {
+      original(e);
+      if (reg.registrationTimer) clearTimeout(reg.registrationTimer);
+      reg.registrationTimer = undefined;
+    };
+    this.registerer.stateChange.addListener((s) => {
+      // The registrar's binding ran out without a successful refresh.
+      if (s === RegistererState.Unregistered && this._state === "REGISTERED" && this.running) {
+        this.fail("registration expired", "network");
+      }
+    });
+    void this.attemptRegister();
+  }
+
+  /** Re-register now (e.g. after the transport reconnected). */
+  kick(): void {
+    if (!this.running) return;
+    this.clearTimers();
+    void this.attemptRegister();
+  }
+
+  private async attemptRegister(): Promise<void> {
+    if (!this.running || !this.registerer) return;
+    const attempt = ++this.attempt;
+    if (this._state !== "REGISTERED") this.setState("REGISTERING", {});
+    try {
+      await this.hooks.ensureConnected();
+    } catch (err) {
+      if (attempt === this.attempt) this.fail(readable(err), "network");
+      return;
+    }
+    if (!this.running || attempt !== this.attempt) return;
+    const stale = this.hooks.takeStaleContacts();
+    try {
+      await this.registerer.register({
+        requestOptions: { extraHeaders: stale.map((c) => "Contact: " + c) },
+        requestDelegate: {
+          onAccept: (response) => { if (attempt === this.attempt) this.accepted(response); },
+          onReject: (response) => { if (attempt === this.attempt) this.rejected(response); },
+        },
+      });
+    } catch (err) {
+      // RequestPendingError and friends: try again shortly.
+      if (attempt === this.attempt) this.fail(readable(err), "network");
+    }
+  }
+
+  private accepted(response: IncomingResponse): void {
+    const granted = grantedExpires(response, this.ua, this.expires);
+    this.backoff.reset();
+    this.setState("REGISTERED", { expires: granted });
+    this.clearTimers();
+    this.refreshTimer = setTimeout(() => void this.attemptRegister(), refreshDelayMs(granted));
+  }
+
+  private rejected(response: IncomingResponse): void {
+    const msg = response.message;
+    const synthetic = !msg.callId; // sip.js makes up 408/503 for timeouts and transport errors
+    const code = msg.statusCode ?? 0;
+    if (synthetic && code === 408) return this.fail("timeout", "network", 408);
+    if (synthetic && code === 503) return this.fail(`transport error: ${this.hooks.transportError() ?? "unknown"}`, "network", 503);
+    let reason = `${code} ${msg.reasonPhrase ?? ""}`.trim();
+    if (code === 401 || code === 407) {
+      const algo = this.hooks.unsupportedAlgorithm();
+      reason += algo ? ` (digest algorithm ${algo} not supported, only MD5)` : " (check user, auth user and password)";
+    }
+    const retryAfter = code === 500 || code === 503 ? Number.parseInt(msg.getHeader("retry-after") ?? "", 10) : NaN;
+    const kind: FailureKind = code >= 500 || code === 408 ? "network" : "rejected";
+    this.fail(reason, kind, code, Number.isNaN(retryAfter) ? undefined : retryAfter);
+  }
+
+  private fail(reason: string, kind: FailureKind, statusCode?: number, retryAfter?: number): void {
+    if (!this.running) return;
+    this.clearTimers();
+    const delay = this.backoff.next(kind, retryAfter);
+    this.setState("FAILED", { reason, statusCode, retryInMs: delay });
+    this.retryTimer = setTimeout(() => void this.attemptRegister(), delay);
+  }
+
+  /** Un-REGISTER, waiting at most `timeoutMs`. */
+  async stop(timeoutMs = 2000): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.attempt++;
+    this.clearTimers();
+    const registerer = this.registerer;
+    this.registerer = undefined;
+    if (registerer && this._state === "REGISTERED") {
+      this.setState("DEREGISTERING", {});
+      await withTimeout(new Promise<void>((resolve) => {
+        registerer.unregister({ requestDelegate: { onAccept: () => resolve(), onReject: () => resolve() } })
+          .catch(() => resolve());
+      }), timeoutMs);
+    }
+    await withTimeout(registerer?.dispose().catch(() => undefined) ?? Promise.resolve(), 500);
+    this.setState("INACTIVE", {});
+  }
+
+  private clearTimers(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.retryTimer = this.refreshTimer = undefined;
+  }
+
+  private setState(state: RegistrationState, detail: RegistrationDetail): void {
+    const same = state === this._state && detail.reason === this.detail.reason;
+    this._state = state;
+    this.detail = detail;
+    if (!same || state === "FAILED") this.emit("state", state, detail);
+  }
+}
+
+function grantedExpires(response: IncomingResponse, ua: UserAgent, requested: number): number {
+  const contacts = response.message.getHeaders("contact").length;
+  for (let i = 0; i < contacts; i++) {
+    const c = response.message.parseHeader("contact", i);
+    if (c && c.uri.user === ua.contact.uri.user) {
+      const e = Number(c.getParam("expires"));
+      if (Number.isFinite(e) && e > 0) return e;
+    }
+  }
+  const header = Number(response.message.getHeader("expires"));
+  return Number.isFinite(header) && header > 0 ? header : requested;
+}
+
+function readable(err: unknown): string {
+  const e = err as { reason?: string; code?: string; message?: string };
+  if (e?.reason && e.message) return e.message;
+  if (e?.code === "ECONNREFUSED") return "connection refused";
+  if (e?.code === "ETIMEDOUT") return "connection timeout";
+  return e?.message ?? String(err);
+}
+
+function withTimeout(p: Promise<void>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    p.then(() => { clearTimeout(t); resolve(); }, () => { clearTimeout(t); resolve(); });
+  });
+}

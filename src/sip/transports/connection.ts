@@ -1,0 +1,34 @@
+// What the SIP transport needs from a network connection, whatever the protocol.
+import { EventEmitter } from "events";
+import { Endpoint } from "../udp-reliability";
+import { TransportKind } from "../../types";
+
+export interface ConnectionOptions {
+  kind: TransportKind;
+  /** Next hop: the outbound proxy or the server, already resolved to an IP. */
+  remote: Endpoint;
+  /** Host name for TLS SNI / certificate check and the WebSocket URL. */
+  remoteHost: string;
+  localAddress?: string;
+  localPort?: number;
+  keepAliveSeconds: number;
+  tlsRejectUnauthorized?: boolean;
+  tlsCa?: string | Buffer;
+  wsPath?: string;
+}
+
+export interface ConnectionEvents {
+  message: [raw: string, source: Endpoint];
+  close: [error?: Error];
+  /** A keep-alive went unanswered: the connection is considered dead. */
+  dead: [];
+}
+
+export abstract class Connection extends EventEmitter<ConnectionEvents> {
+  /** Our address as seen on this connection (for Via/Contact). */
+  abstract readonly local: Endpoint;
+  abstract readonly reliable: boolean;
+  abstract open(): Promise<void>;
+  abstract send(raw: string, dest?: Endpoint): Promise<void>;
+  abstract close(): Promise<void>;
+}

@@ -1,0 +1,13 @@
+// Message and option shapes shared by the core and the Node-RED nodes.
+// These words are the user-facing contract: keep them stable.
+
+export type RegistrationState = "INACTIVE" | "REGISTERING" | "REGISTERED" | "DEREGISTERING" | "FAILED";
+export type CallState = "DIALING" | "RINGING" | "ANSWERED" | "ENDED";
+export type CallDirection = "inbound" | "outbound";
+export type DtmfMethod = "rfc4733" | "info" | "inband";
+export type Codec = "PCMU" | "PCMA";
+export type TransportKind = "udp" | "tcp" | "tls" | "ws" | "wss";
+
+/** A DTMF key: 0-9, *, #, A-D. */
+export type DtmfDigit = "0" | "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9" | "*" | "#" | "A" | "B" | "C" | "D";
+export const DTMF_DIGITS: readonly DtmfDigit[] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#", "A", "B", "C", "D"];
