@@ -11,3 +11,40 @@ export type TransportKind = "udp" | "tcp" | "tls" | "ws" | "wss";
 /** A DTMF key: 0-9, *, #, A-D. */
 export type DtmfDigit = "0" | "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9" | "*" | "#" | "A" | "B" | "C" | "D";
 export const DTMF_DIGITS: readonly DtmfDigit[] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#", "A", "B", "C", "D"];
+
+/** One side of a call. */
+export interface CallParty {
+  number: string;
+  name: string;
+  uri: string;
+}
+
+/** How a call ended. */
+export type CallOutcome =
+  | "completed"       // it was answered; hungUpBy says who ended it
+  | "busy"
+  | "no-answer"
+  | "rejected"
+  | "cancelled"       // the caller gave up before we answered
+  | "failed"          // statusCode/reason say why
+  | "codec-mismatch"
+  | "rtp-timeout";
+
+/** `msg.call` on every call, playback and DTMF message. */
+export interface CallInfo {
+  id: string;
+  direction: CallDirection;
+  state: CallState;
+  from: CallParty;
+  to: CallParty;
+  startedAt: string;
+  ringingAt?: string;
+  answeredAt?: string;
+  endedAt?: string;
+  durationSeconds?: number;
+  codec?: Codec;
+  outcome?: CallOutcome;
+  hungUpBy?: "local" | "remote";
+  reason?: string;
+  statusCode?: number;
+}

@@ -1,0 +1,227 @@
+// Every call of one account: incoming policy (limits, caller filter, codec check,
+// auto-answer and greeting), dialing out, and the events the nodes turn into messages.
+
+import { EventEmitter } from "events";
+import { Invitation, Inviter, UserAgent, Core } from "sip.js";
+import { precheckOffer, RtpSessionDescriptionHandler } from "../media/session-description-handler";
+import type { Codec, CallInfo, CallState } from "../types";
+import { Call } from "./call";
+import { Greeting, isCallerAllowed, partyFromUri, pickGreeting } from "./caller-match";
+import { PlaybackItem, silence } from "./playback-queue";
+
+type IncomingResponse = Core.IncomingResponse;
+
+export interface Speaker {
+  synthesize(req: { text: string; language?: string }): Promise<Int16Array>;
+  loadAudio(src: Buffer | string): Promise<Int16Array>;
+}
+
+export type AfterGreeting = "hangup" | "stay" | "repeat";
+
+export interface InboundPolicy {
+  autoAnswer: boolean;
+  answerDelaySeconds?: number;
+  filterMode?: "off" | "allow" | "block";
+  filterList?: string[];
+  greetings?: Greeting[];
+  afterGreeting?: AfterGreeting;
+}
+
+export interface CallManagerOptions {
+  userAgent: UserAgent;
+  /** AOR domain, for dialing plain numbers. */
+  domain: string;
+  codecs: Codec[];
+  speech: Speaker;
+  defaultLanguage?: string;
+  maxCalls?: number;
+  maxDurationSeconds?: number;
+  ringTimeoutSeconds?: number;
+}
+
+export interface DialOptions {
+  message?: string;
+  language?: string;
+  ringTimeoutSeconds?: number;
+}
+
+export interface CallManagerEvents {
+  call: [state: CallState, call: CallInfo];
+  playback: [what: "started" | "finished", call: CallInfo, label: string, interrupted: boolean];
+  /** A call was created (before its first state event), for layers that attach per-call logic (DTMF). */
+  created: [call: Call];
+  log: [level: "debug" | "info" | "warn" | "error", text: string];
+}
+
+export class CallManager extends EventEmitter<CallManagerEvents> {
+  private readonly calls = new Map<string, Call>();
+  private readonly bySession = new WeakMap<object, Call>();
+  private policy: InboundPolicy = { autoAnswer: true };
+  private closed = false;
+
+  constructor(private readonly opts: CallManagerOptions) { super(); }
+
+  setInboundPolicy(policy: InboundPolicy): void { this.policy = policy; }
+
+  list(): Call[] { return [...this.calls.values()].filter((c) => c.active); }
+  get(id: string): Call | undefined { return this.calls.get(id); }
+
+  /** The SDH factory hook: sip.js created a media handler for one of our sessions. */
+  onMediaHandler(sdh: RtpSessionDescriptionHandler): void {
+    const call = sdh.session ? this.bySession.get(sdh.session) : undefined;
+    call?.attachMedia(sdh);
+  }
+
+  /** The user agent's onInvite delegate. */
+  onInvite(invitation: Invitation): void {
+    const req = invitation.request;
+    const from = partyFromUri(invitation.remoteIdentity.uri, invitation.remoteIdentity.displayName);
+    const to = partyFromUri(invitation.localIdentity.uri, invitation.localIdentity.displayName);
+    const refuse = (statusCode: number, outcome: CallInfo["outcome"], reason: string) => {
+      invitation.reject({ statusCode }).catch(() => undefined);
+      const now = new Date().toISOString();
+      this.emit("log", "info", `refused call from ${from.number || from.uri}: ${reason} (${statusCode})`);
+      this.emit("call", "ENDED", { id: invitation.id, direction: "inbound", state: "ENDED", from, to, startedAt: now, endedAt: now, outcome, reason, statusCode });
+    };
+    if (this.closed) return refuse(503, "rejected", "shutting down");
+    if (this.list().length >= (this.opts.maxCalls ?? 4)) return refuse(486, "rejected", "maximum number of calls reached");
+    // sip.js would turn a media failure into 480; a clear 488 needs the offer checked first.
+    if (req.body && /application\/sdp/i.test(req.getHeader("content-type") ?? "")) {
+      const check = precheckOffer(req.body, this.opts.codecs);
+      if (!check.ok) return refuse(488, "codec-mismatch", check.reason);
+    }
+    const policy = this.policy;
+    if (!isCallerAllowed(policy.filterMode, policy.filterList ?? [], from.number)) return refuse(603, "rejected", "caller not allowed");
+
+    const call = this.track(new Call(invitation, "inbound", from, to));
+    this.emit("call", "RINGING", call.snapshot());
+    invitation.progress().catch(() => undefined);
+    if (policy.autoAnswer) {
+      const delay = Math.max(0, Number(policy.answerDelaySeconds) || 0) * 1000;
+      call.after(delay, () => { void this.answer(call).catch((e: Error) => this.emit("log", "warn", `answer failed: ${e.message}`)); });
+    }
+    const greetOnAnswer = (s: CallState) => {
+      if (s !== "ANSWERED") return;
+      call.off("state", greetOnAnswer);
+      this.greet(call, policy);
+    };
+    call.on("state", greetOnAnswer);
+  }
+
+  async answer(call: Call): Promise<void> {
+    if (!(call.session instanceof Invitation)) throw new Error("only incoming calls can be answered");
+    if (call.state !== "RINGING") throw new Error(`call is ${call.state}, not RINGING`);
+    await call.session.accept();
+  }
+
+  async reject(call: Call, statusCode = 486): Promise<void> {
+    if (call.state === "ANSWERED") throw new Error("call is already answered: use hangup");
+    await call.hangup({ outcome: "rejected", statusCode });
+  }
+
+  /** Dials a number (in the account's domain) or a SIP URI. */
+  dial(target: string, options: DialOptions = {}): Call {
+    if (this.closed) throw new Error("the SIP account is closing");
+    const t = String(target ?? "").trim();
+    if (!t) throw new Error("nothing to dial: msg.payload must be a number or a SIP URI");
+    if (this.list().length >= (this.opts.maxCalls ?? 4)) throw new Error("maximum number of calls reached");
+    const uriText = /^sips?:/i.test(t) ? t : /@/.test(t) ? `sip:${t}` : `sip:${t.replace(/[\s()/-]/g, "")}@${this.opts.domain}`;
+    const uri = UserAgent.makeURI(uriText);
+    if (!uri) throw new Error(`not a number or SIP URI: ${t}`);
+    const ua = this.opts.userAgent;
+    const inviter = new Inviter(ua, uri, { earlyMedia: false });
+    const from = partyFromUri(ua.configuration.uri, ua.configuration.displayName);
+    const call = this.track(new Call(inviter, "outbound", from, partyFromUri(uri)));
+    this.emit("call", "DIALING", call.snapshot());
+    const ringMs = (options.ringTimeoutSeconds ?? this.opts.ringTimeoutSeconds ?? 30) * 1000;
+    if (ringMs > 0) call.after(ringMs, () => { if (call.state !== "ANSWERED") void call.hangup({ outcome: "no-answer", reason: "ring timeout" }); });
+    if (options.message) {
+      const speakOnAnswer = (s: CallState) => {
+        if (s !== "ANSWERED") return;
+        call.off("state", speakOnAnswer);
+        this.say(call, options.message!, { language: options.language }).catch((e: Error) => this.emit("log", "warn", `message not played: ${e.message}`));
+      };
+      call.on("state", speakOnAnswer);
+    }
+    inviter.invite({
+      requestDelegate: {
+        onProgress: (r) => { if (r.message.statusCode === 180 || r.message.statusCode === 183) call.setState("RINGING"); },
+        onReject: (r) => call.markEnd(outcomeOfFailure(r)),
+      },
+    }).catch((e: Error) => {
+      call.markEnd({ outcome: "failed", reason: e.message });
+      void call.hangup();
+    });
+    return call;
+  }
+
+  /** Speaks text into an answered call; resolves when it is queued. */
+  async say(call: Call, text: string, o: { language?: string; interrupt?: boolean } = {}): Promise<PlaybackItem> {
+    if (typeof text !== "string" || !text.trim()) throw new Error("nothing to say: the text is empty");
+    if (!call.active) throw new Error("the call has ended");
+    const pcm = await this.opts.speech.synthesize({ text, language: o.language || this.opts.defaultLanguage });
+    if (!call.active) throw new Error("the call ended while the message was prepared");
+    return call.playback.enqueue(pcm, text, o.interrupt);
+  }
+
+  /** Plays a WAV (Buffer or path) into a call. */
+  async play(call: Call, audio: Buffer | string, o: { interrupt?: boolean } = {}): Promise<PlaybackItem> {
+    if (!call.active) throw new Error("the call has ended");
+    const pcm = await this.opts.speech.loadAudio(audio);
+    if (!call.active) throw new Error("the call ended while the audio was loaded");
+    return call.playback.enqueue(pcm, typeof audio === "string" ? audio : "audio buffer", o.interrupt);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.list().map((c) => c.hangup({ reason: "node closed" }).catch(() => undefined)));
+  }
+
+  private track(call: Call): Call {
+    this.calls.set(call.id, call);
+    this.bySession.set(call.session, call);
+    call.on("state", (state, info) => {
+      if (state === "ANSWERED" && this.opts.maxDurationSeconds) {
+        call.after(this.opts.maxDurationSeconds * 1000, () => void call.hangup({ reason: "maximum call duration" }));
+      }
+      if (state === "ENDED") this.calls.delete(call.id);
+      this.emit("call", state, info);
+    });
+    call.on("playback", (what, item, info, interrupted) => this.emit("playback", what, info, item.label, interrupted));
+    this.emit("created", call);
+    return call;
+  }
+
+  private greet(call: Call, policy: InboundPolicy): void {
+    const greeting = pickGreeting(policy.greetings, call.info.from.number);
+    if (!greeting) return;
+    const after = policy.afterGreeting ?? "stay";
+    this.say(call, greeting.message, { language: greeting.language }).then((item) => {
+      if (after === "stay") return;
+      const onFinished = (done: PlaybackItem, interrupted: boolean) => {
+        if (done.id !== item.id || interrupted || !call.active) return;
+        call.playback.off("finished", onFinished);
+        if (after === "hangup") void call.hangup({ reason: "greeting played" });
+        else {
+          call.playback.enqueue(silence(1000), "pause");
+          item = call.playback.enqueue(done.pcm, done.label);
+          call.playback.on("finished", onFinished);
+        }
+      };
+      call.playback.on("finished", onFinished);
+    }).catch((e: Error) => this.emit("log", "warn", `greeting not played: ${e.message}`));
+  }
+}
+
+/** What a final failure response to our INVITE means for the user. */
+export function outcomeOfFailure(r: IncomingResponse): { outcome: CallInfo["outcome"]; reason: string; statusCode?: number } {
+  const code = r.message.statusCode ?? 0;
+  const synthetic = !r.message.callId;
+  const reason = synthetic ? (code === 408 ? "timeout" : "transport error") : `${code} ${r.message.reasonPhrase ?? ""}`.trim();
+  if (code === 486 || code === 600) return { outcome: "busy", reason, statusCode: code };
+  if (code === 480 || (code === 408 && !synthetic)) return { outcome: "no-answer", reason, statusCode: code };
+  if (code === 603) return { outcome: "rejected", reason, statusCode: code };
+  if (code === 488 || code === 606) return { outcome: "codec-mismatch", reason, statusCode: code };
+  if (code === 487) return { outcome: "cancelled", reason, statusCode: code };
+  return { outcome: "failed", reason, statusCode: synthetic ? undefined : code };
+}

@@ -1,0 +1,96 @@
+// A whole SIP phone for one account: registration (Phone), media (RTP handlers),
+// calls (CallManager) and speech. This is what the sip-client config node builds.
+
+import { EventEmitter } from "events";
+import { Phone, PhoneEvents } from "./phone/phone";
+import { AccountOptions } from "./phone/account";
+import { createRtpSdhFactory } from "./media/session-description-handler";
+import { CallManager, CallManagerEvents, Speaker } from "./call/call-manager";
+import type { Codec } from "./types";
+import { DEFAULT_PORTS } from "./sip/transports";
+
+export interface MediaOptions {
+  codecs?: Codec[];
+  rtpPortMin?: number;
+  rtpPortMax?: number;
+  /** Hang up when no RTP arrives for this long (ms); 0 = never. */
+  rtpTimeoutMs?: number;
+}
+
+export interface SoftphoneOptions {
+  account: AccountOptions;
+  media?: MediaOptions;
+  speech: Speaker;
+  defaultLanguage?: string;
+  maxCalls?: number;
+  maxDurationSeconds?: number;
+  ringTimeoutSeconds?: number;
+  logSip?: boolean;
+}
+
+export function parseCodecList(value: string | Codec[] | undefined): Codec[] {
+  const list = (Array.isArray(value) ? value : String(value ?? "PCMA,PCMU").split(/[,\s]+/))
+    .map((c) => c.trim().toUpperCase())
+    .filter((c): c is Codec => c === "PCMU" || c === "PCMA");
+  return list.length ? [...new Set(list)] : ["PCMA", "PCMU"];
+}
+
+/** Where plain numbers are dialed: the AOR domain, or the server with its port when that is not the default. */
+export function dialDomain(a: AccountOptions): string {
+  if (a.domain?.trim()) return a.domain.trim();
+  const t = a.transport ?? "udp";
+  const port = Number(a.port) || DEFAULT_PORTS[t];
+  const host = a.server.trim();
+  return port === DEFAULT_PORTS[t] ? host : `${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+export class Softphone extends EventEmitter<PhoneEvents & CallManagerEvents> {
+  readonly phone: Phone;
+  readonly calls: CallManager;
+
+  constructor(opts: SoftphoneOptions) {
+    super();
+    const codecs = parseCodecList(opts.media?.codecs);
+    let calls: CallManager | undefined;
+    let phone: Phone | undefined;
+    const factory = createRtpSdhFactory({
+      codecs,
+      portMin: opts.media?.rtpPortMin ?? 16384,
+      portMax: opts.media?.rtpPortMax ?? 32767,
+      bindAddress: opts.account.localAddress || undefined,
+      advertisedAddress: () => phone?.transport.local?.address ?? "127.0.0.1",
+      rtpTimeoutMs: opts.media?.rtpTimeoutMs ?? 60_000,
+    }, { onSession: (sdh) => calls?.onMediaHandler(sdh) });
+    phone = new Phone(opts.account, {
+      sessionDescriptionHandlerFactory: factory,
+      delegate: { onInvite: (inv) => calls?.onInvite(inv) },
+      logSip: opts.logSip,
+    });
+    this.phone = phone;
+    calls = new CallManager({
+      userAgent: phone.userAgent,
+      domain: dialDomain(opts.account),
+      codecs,
+      speech: opts.speech,
+      defaultLanguage: opts.defaultLanguage,
+      maxCalls: opts.maxCalls,
+      maxDurationSeconds: opts.maxDurationSeconds,
+      ringTimeoutSeconds: opts.ringTimeoutSeconds,
+    });
+    this.calls = calls;
+    phone.on("registration", (s, d) => this.emit("registration", s, d));
+    phone.on("log", (l, t) => this.emit("log", l, t));
+    phone.on("sip", (d, t, p) => this.emit("sip", d, t, p));
+    calls.on("call", (s, c) => this.emit("call", s, c));
+    calls.on("playback", (w, c, l, i) => this.emit("playback", w, c, l, i));
+    calls.on("created", (c) => this.emit("created", c));
+    calls.on("log", (l, t) => this.emit("log", l, t));
+  }
+
+  start(): Promise<void> { return this.phone.start(); }
+
+  async stop(timeoutMs = 2000): Promise<void> {
+    await this.calls.close();
+    await this.phone.stop(timeoutMs);
+  }
+}
