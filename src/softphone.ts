@@ -6,7 +6,9 @@ import { Phone, PhoneEvents } from "./phone/phone";
 import { AccountOptions } from "./phone/account";
 import { createRtpSdhFactory } from "./media/session-description-handler";
 import { CallManager, CallManagerEvents, Speaker } from "./call/call-manager";
-import type { Codec } from "./types";
+import type { CallInfo, Codec, DtmfDigit, DtmfMethod } from "./types";
+import { Call } from "./call/call";
+import { CallDtmf, DEFAULT_DTMF, DtmfOptions } from "./call/call-dtmf";
 import { DEFAULT_PORTS } from "./sip/transports";
 
 export interface MediaOptions {
@@ -26,6 +28,11 @@ export interface SoftphoneOptions {
   maxDurationSeconds?: number;
   ringTimeoutSeconds?: number;
   logSip?: boolean;
+  dtmf?: Partial<DtmfOptions>;
+}
+
+export interface SoftphoneEvents {
+  dtmf: [digit: DtmfDigit, method: DtmfMethod, call: CallInfo];
 }
 
 export function parseCodecList(value: string | Codec[] | undefined): Codec[] {
@@ -44,7 +51,8 @@ export function dialDomain(a: AccountOptions): string {
   return port === DEFAULT_PORTS[t] ? host : `${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
-export class Softphone extends EventEmitter<PhoneEvents & CallManagerEvents> {
+export class Softphone extends EventEmitter<PhoneEvents & CallManagerEvents & SoftphoneEvents> {
+  private readonly dtmfByCall = new WeakMap<Call, CallDtmf>();
   readonly phone: Phone;
   readonly calls: CallManager;
 
@@ -83,11 +91,25 @@ export class Softphone extends EventEmitter<PhoneEvents & CallManagerEvents> {
     phone.on("sip", (d, t, p) => this.emit("sip", d, t, p));
     calls.on("call", (s, c) => this.emit("call", s, c));
     calls.on("playback", (w, c, l, i) => this.emit("playback", w, c, l, i));
-    calls.on("created", (c) => this.emit("created", c));
+    const dtmfOptions: DtmfOptions = { ...DEFAULT_DTMF, ...opts.dtmf };
+    calls.on("created", (c) => {
+      const dtmf = new CallDtmf(c, dtmfOptions);
+      this.dtmfByCall.set(c, dtmf);
+      dtmf.on("digit", (d) => this.emit("dtmf", d.digit, d.method, c.snapshot()));
+      dtmf.on("warning", (t) => this.emit("log", "warn", t));
+      this.emit("created", c);
+    });
     calls.on("log", (l, t) => this.emit("log", l, t));
   }
 
   start(): Promise<void> { return this.phone.start(); }
+
+  /** Sends DTMF into an answered call by the account's send method. */
+  sendDtmf(call: Call, digits: string): Promise<void> {
+    const dtmf = this.dtmfByCall.get(call);
+    if (!dtmf) return Promise.reject(new Error("dtmf: unknown call"));
+    return dtmf.send(digits);
+  }
 
   async stop(timeoutMs = 2000): Promise<void> {
     await this.calls.close();

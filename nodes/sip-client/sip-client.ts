@@ -4,12 +4,16 @@
 
 import type { NodeAPI, NodeDef } from "node-red";
 import type { ClientUser, SipClientNode } from "../shared/client-api";
-import { Phone } from "../../src/phone/phone";
+import path from "path";
+import { Softphone, parseCodecList } from "../../src/softphone";
+import { SpeechService } from "../../src/speech";
 import type { RegistrationDetail } from "../../src/phone/registration";
-import type { RegistrationState } from "../../src/types";
-import { accountFromConfig, SipClientConfig } from "./config";
+import type { DtmfMethod, RegistrationState } from "../../src/types";
+import { accountFromConfig, num, SipClientConfig } from "./config";
+import { registerAdminRoutesOnce } from "./admin";
 
 export = function (RED: NodeAPI): void {
+  registerAdminRoutesOnce(RED);
   function SipClient(this: SipClientNode, config: NodeDef & SipClientConfig) {
     RED.nodes.createNode(this, config);
     const node = this;
@@ -25,11 +29,34 @@ export = function (RED: NodeAPI): void {
       for (const u of users.values()) u.onRegistration(state, detail);
     };
 
+    const speech = new SpeechService({
+      cacheDir: RED.settings.userDir ? path.join(String(RED.settings.userDir), "sip-client-tts-cache") : undefined,
+      defaultLanguage: config.ttsLanguage || "en-US",
+      defaultEngine: config.ttsEngine || "pico",
+      telephoneEq: config.ttsEq !== false,
+      engineOptions: config.ttsCommand ? { command: { command: config.ttsCommand } } : undefined,
+      onWarning: (m) => node.warn(m),
+    });
+    node.speech = speech;
+
     const start = () => {
       if (node.phone || closing) return;
-      let phone: Phone;
+      let phone: Softphone;
       try {
-        phone = new Phone(accountFromConfig(config, node.credentials), { logSip: !!config.logSip });
+        phone = new Softphone({
+          account: accountFromConfig(config, node.credentials),
+          media: { codecs: parseCodecList(config.codecs), rtpPortMin: num(config.rtpPortMin, 16384), rtpPortMax: num(config.rtpPortMax, 32767) },
+          speech,
+          defaultLanguage: config.ttsLanguage || "en-US",
+          logSip: !!config.logSip,
+          dtmf: {
+            receive: (["rfc4733", "info", "inband"] as const).filter((m) =>
+              (m === "rfc4733" ? config.dtmfRfc4733 : m === "info" ? config.dtmfInfo : config.dtmfInband) !== false),
+            send: (["rfc4733", "info", "inband"].includes(config.dtmfSendMethod ?? "") ? config.dtmfSendMethod : "rfc4733") as DtmfMethod,
+            durationMs: num(config.dtmfDuration, 100),
+            gapMs: num(config.dtmfGap, 80),
+          },
+        });
       } catch (err) {
         // A configuration the core refuses: say so on every user node and stay alive.
         node.error(`SIP account "${config.name || config.username}": ${(err as Error).message}`);
@@ -49,12 +76,16 @@ export = function (RED: NodeAPI): void {
         else node.debug(text);
       });
       phone.on("sip", (dir, text, peer) => node.log(`SIP ${dir === "in" ? "<<<" : ">>>"} ${peer.address}:${peer.port}\n${text}`));
+      for (const u of users.values()) u.onPhone?.(phone);
+      // Warm the speech engine up so the first call does not wait for it.
+      speech.warmUp([config.ttsLanguage || "en-US"]).catch((e: Error) => node.warn(`text-to-speech not ready: ${e.message}`));
       void phone.start();
     };
 
     node.register = (user) => {
       users.set(user.id, user);
       user.onRegistration(node.registrationState, node.registrationDetail);
+      if (node.phone) user.onPhone?.(node.phone);
       if (users.size === 1) setImmediate(start);
     };
     node.deregister = (user) => { users.delete(user.id); };
@@ -63,8 +94,8 @@ export = function (RED: NodeAPI): void {
       closing = true;
       const phone = node.phone;
       node.phone = undefined;
-      if (!phone) { done(); return; }
-      phone.stop(2000).then(() => done(), () => done());
+      const stopped = phone ? phone.stop(2000).catch(() => undefined) : Promise.resolve();
+      stopped.then(() => speech.close()).then(() => done(), () => done());
     });
   }
 

@@ -57,11 +57,34 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
   private readonly calls = new Map<string, Call>();
   private readonly bySession = new WeakMap<object, Call>();
   private policy: InboundPolicy = { autoAnswer: true };
+  private policyOwner?: string;
   private closed = false;
 
   constructor(private readonly opts: CallManagerOptions) { super(); }
 
   setInboundPolicy(policy: InboundPolicy): void { this.policy = policy; }
+
+  /** Several flow nodes may share an account: the first to claim decides how incoming calls are handled. */
+  claimInboundPolicy(owner: string, policy: InboundPolicy): boolean {
+    if (this.policyOwner && this.policyOwner !== owner) return false;
+    this.policyOwner = owner;
+    this.policy = policy;
+    return true;
+  }
+
+  releaseInboundPolicy(owner: string): void {
+    if (this.policyOwner !== owner) return;
+    this.policyOwner = undefined;
+    this.policy = { autoAnswer: true };
+  }
+
+  /** Limits set by the flow node (they are per account). */
+  configure(limits: { maxCalls?: number; maxDurationSeconds?: number; ringTimeoutSeconds?: number }): void {
+    const o = this.opts as { maxCalls?: number; maxDurationSeconds?: number; ringTimeoutSeconds?: number };
+    if (limits.maxCalls !== undefined) o.maxCalls = limits.maxCalls;
+    if (limits.maxDurationSeconds !== undefined) o.maxDurationSeconds = limits.maxDurationSeconds;
+    if (limits.ringTimeoutSeconds !== undefined) o.ringTimeoutSeconds = limits.ringTimeoutSeconds;
+  }
 
   list(): Call[] { return [...this.calls.values()].filter((c) => c.active); }
   get(id: string): Call | undefined { return this.calls.get(id); }
