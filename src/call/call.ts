@@ -39,7 +39,9 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
     this.playback.on("finished", (item, interrupted) => this.emit("playback", "finished", item, this.snapshot(), interrupted));
     session.stateChange.addListener((s) => {
       if (s === SessionState.Established) this.answered();
-      else if (s === SessionState.Terminated) this.ended();
+      // sip.js reports Terminated before it hands the final response to our delegate:
+      // wait a turn so the outcome that response carries is known.
+      else if (s === SessionState.Terminated) setImmediate(() => this.ended());
     });
     session.delegate = { ...session.delegate, onBye: (bye) => { this.markEnd({ hungUpBy: "remote" }); bye.accept().catch(() => undefined); } };
   }

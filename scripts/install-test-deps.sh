@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs what the test suites need: the real SIP peers and tools used by
+# test/support/ (Kamailio with TLS + WebSocket modules, baresip, SIPp, tshark,
+# sox, openssl), Chromium for browser tests, and the npm dependencies.
+# Idempotent: apt is skipped when every package is already installed.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  kamailio
+  kamailio-websocket-modules
+  kamailio-tls-modules
+  baresip-core
+  sip-tester
+  tshark
+  sox
+  openssl
+  chromium
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  status="$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)"
+  if [[ "$status" != "install ok installed" ]]; then
+    missing+=("$pkg")
+  fi
+done
+
+if ((${#missing[@]} > 0)); then
+  echo "install-test-deps: installing ${missing[*]}"
+  SUDO=()
+  if [[ "$(id -u)" != "0" ]]; then
+    SUDO=(sudo)
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${SUDO[@]}" apt-get update
+  "${SUDO[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+else
+  echo "install-test-deps: all system packages present"
+fi
+
+# The Debian kamailio package enables a systemd service; the tests run their
+# own instances and never need it, but make sure a service started by the
+# package install does not hold port 5060 or the default ctl socket.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet kamailio 2>/dev/null; then
+  systemctl stop kamailio || true
+fi
+
+npm ci --no-audit --no-fund

@@ -1,0 +1,140 @@
+#!/usr/bin/env node
+// Runs the compiled test suites with mocha (no --exit: a test that leaves a
+// socket, timer or process open makes mocha hang, and that is a failure):
+//   1. dist/test/unit/**/*.test.js
+//   2. dist/test/integration/**/*.test.js
+//   3. dist/test/browser/**/*.test.js (if any)
+// Each group runs in its own mocha process with the spec reporter. A group
+// with no test files is skipped. The script prints "N passed, N failed"
+// (", N skipped" for pending tests) summed over the runs as its last line
+// and exits non-zero if any run failed.
+//
+// Environment: MOCHA_GREP=<pattern> passes --grep to every run.
+"use strict";
+const fs = require("fs");
+const path = require("path");
+const { spawn } = require("child_process");
+
+const root = path.resolve(__dirname, "..");
+const mochaBin = require.resolve("mocha/bin/mocha.js");
+
+const groups = [
+  { name: "unit", dir: "dist/test/unit", timeout: 10000, maxMinutes: 15 },
+  { name: "integration", dir: "dist/test/integration", timeout: 60000, maxMinutes: 40 },
+  { name: "browser", dir: "dist/test/browser", timeout: 120000, maxMinutes: 30 },
+];
+
+// After mocha printed its summary it must exit by itself within this time.
+const EXIT_GRACE_MS = 30000;
+
+function findTests(dir) {
+  const out = [];
+  const walk = (d) => {
+    let entries;
+    try {
+      entries = fs.readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile() && e.name.endsWith(".test.js")) out.push(p);
+    }
+  };
+  walk(path.join(root, dir));
+  return out.sort();
+}
+
+function stripAnsi(s) {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
+}
+
+function runGroup(group, files) {
+  return new Promise((resolve) => {
+    const args = [
+      mochaBin,
+      "--reporter", "spec",
+      "--timeout", String(group.timeout),
+      "--slow", String(Math.min(group.timeout / 4, 5000)),
+    ];
+    if (process.env.MOCHA_GREP) args.push("--grep", process.env.MOCHA_GREP);
+    args.push(...files.map((f) => path.relative(root, f)));
+    console.log(`\n=== ${group.name} tests (${files.length} file${files.length === 1 ? "" : "s"}) ===`);
+    const child = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    let text = "";
+    let summarySeen = false;
+    let graceTimer;
+    let note = "";
+    const kill = (why) => {
+      if (note) return;
+      note = why;
+      console.error(`\n[test.js] ${group.name}: ${why}; terminating mocha`);
+      child.kill("SIGTERM");
+      setTimeout(() => child.kill("SIGKILL"), 5000).unref();
+    };
+    const onData = (stream) => (buf) => {
+      stream.write(buf);
+      text += buf.toString();
+      if (text.length > 4 * 1024 * 1024) text = text.slice(-2 * 1024 * 1024);
+      if (!summarySeen && /^\s*\d+ passing \(/m.test(stripAnsi(text))) {
+        summarySeen = true;
+        graceTimer = setTimeout(
+          () => kill(`mocha did not exit within ${EXIT_GRACE_MS / 1000}s after its summary (a socket, timer or process was left open)`),
+          EXIT_GRACE_MS,
+        );
+      }
+    };
+    child.stdout.on("data", onData(process.stdout));
+    child.stderr.on("data", onData(process.stderr));
+    const hardTimer = setTimeout(() => kill(`run exceeded ${group.maxMinutes} minutes`), group.maxMinutes * 60000);
+    child.on("close", (code, signal) => {
+      clearTimeout(hardTimer);
+      if (graceTimer) clearTimeout(graceTimer);
+      const plain = stripAnsi(text);
+      const num = (re) => {
+        const m = re.exec(plain);
+        return m ? Number(m[1]) : 0;
+      };
+      const passed = num(/^\s*(\d+) passing/m);
+      let failed = num(/^\s*(\d+) failing/m);
+      const skipped = num(/^\s*(\d+) pending/m);
+      const ok = code === 0 && !note;
+      if (!ok && failed === 0) failed = 1; // crashed, hung or killed: count the run as a failure
+      resolve({ name: group.name, code, signal, ok, passed, failed, skipped, note });
+    });
+  });
+}
+
+async function main() {
+  const results = [];
+  for (const group of groups) {
+    const files = findTests(group.dir);
+    if (files.length === 0) {
+      console.log(`\n=== ${group.name} tests: none found in ${group.dir}, skipped ===`);
+      continue;
+    }
+    results.push(await runGroup(group, files));
+  }
+  let passed = 0;
+  let failed = 0;
+  let skipped = 0;
+  console.log("\n=== summary ===");
+  for (const r of results) {
+    passed += r.passed;
+    failed += r.failed;
+    skipped += r.skipped;
+    const status = r.ok ? "ok" : `FAILED (exit ${r.code}${r.signal ? `, ${r.signal}` : ""}${r.note ? `: ${r.note}` : ""})`;
+    console.log(`${r.name}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped — ${status}`);
+  }
+  const allOk = results.every((r) => r.ok);
+  console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
+  process.exitCode = allOk ? 0 : 1;
+}
+
+main().catch((err) => {
+  console.error(err);
+  console.log("0 passed, 1 failed");
+  process.exitCode = 1;
+});

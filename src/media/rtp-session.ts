@@ -1,0 +1,388 @@
+// One plain-RTP (RFC 3550) G.711 session per call: one UDP socket, paced
+// 20 ms sending, symmetric RTP latching and receive-side demultiplexing.
+import dgram from "node:dgram";
+import { EventEmitter } from "node:events";
+import { randomInt } from "node:crypto";
+import { isIPv6 } from "node:net";
+import type { Codec } from "../types.js";
+import { SAMPLES_PER_FRAME, codecOfPayloadType, decodeFrame, encodeFrame, silenceFrame } from "./g711.js";
+import { canReceive, canSend, type MediaDirection } from "./direction.js";
+import { defaultPacer, type PacedStream, type Pacer } from "./pacer.js";
+import { parseRtp, serializeRtp } from "./rtp-packet.js";
+
+export type { MediaDirection } from "./direction.js";
+
+export type OutgoingFrame =
+  | { kind: "audio"; /** 160 samples, 8 kHz */ pcm: Int16Array; talkspurtStart?: boolean }
+  | { kind: "event"; /** RFC 4733 payload built by the DTMF layer */ payload: Buffer; eventStart: boolean };
+
+export interface FrameSource {
+  /** Called every 20 ms while sending; null means "nothing now" and silence is sent. */
+  nextFrame(): OutgoingFrame | null;
+}
+
+export interface RtpRemote {
+  address: string;
+  port: number;
+  codec: Codec;
+  payloadType: number;
+  telephoneEventPt?: number | null;
+  /** Our direction towards the peer. */
+  direction: MediaDirection;
+}
+
+export interface RtpSessionOptions {
+  portMin: number;
+  portMax: number;
+  /** Local address to bind, default 0.0.0.0 (an IPv6 literal binds udp6). */
+  bindAddress?: string;
+  pacer?: Pacer;
+  /** Emit "timeout" after this long without RTP while we expect to receive; 0 = off (default). */
+  rtpTimeoutMs?: number;
+}
+
+export interface RtpPacketInfo {
+  ssrc: number;
+  seq: number;
+  timestamp: number;
+  marker: boolean;
+}
+
+export interface RtpEventInfo extends RtpPacketInfo {
+  payloadType: number;
+}
+
+export interface RtpEndpoint {
+  address: string;
+  port: number;
+}
+
+export interface RtpSessionEvents {
+  audio: [pcm: Int16Array, info: RtpPacketInfo];
+  event: [payload: Buffer, info: RtpEventInfo];
+  latched: [source: RtpEndpoint];
+  timeout: [];
+  /** Only emitted when someone listens (socket, frame source or listener failures). */
+  error: [error: Error];
+  close: [];
+}
+
+export interface RtpSessionStats {
+  packetsSent: number;
+  /** UDP payload bytes, RTP header included. */
+  bytesSent: number;
+  packetsReceived: number;
+  bytesReceived: number;
+  ignoredFromOtherSources: number;
+  ignoredPayloadType: number;
+  malformed: number;
+  skippedFrames: number;
+  eventsDropped: number;
+  sendErrors: number;
+}
+
+const CN_PAYLOAD_TYPE = 13; // comfort noise: proves the peer's media path, but we do not render it
+
+function toFrameLength(pcm: Int16Array): Int16Array {
+  if (pcm.length === SAMPLES_PER_FRAME) return pcm;
+  // Keep every packet exactly 20 ms so timestamps stay truthful.
+  const out = new Int16Array(SAMPLES_PER_FRAME);
+  out.set(pcm.subarray(0, SAMPLES_PER_FRAME));
+  return out;
+}
+
+function bindSocket(type: "udp4" | "udp6", address: string, port: number): Promise<dgram.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = dgram.createSocket({ type, reuseAddr: false });
+    const onError = (err: Error) => {
+      try {
+        socket.close();
+      } catch {
+        // already closed by the failed bind
+      }
+      reject(err);
+    };
+    socket.once("error", onError);
+    socket.bind({ port, address, exclusive: true }, () => {
+      socket.removeListener("error", onError);
+      resolve(socket);
+    });
+  });
+}
+
+export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedStream {
+  /** Binds one UDP socket on a free even port in [portMin, portMax], starting at a random one. */
+  static async open(options: RtpSessionOptions): Promise<RtpSession> {
+    const { portMin, portMax } = options;
+    const bindAddress = options.bindAddress ?? "0.0.0.0";
+    if (!Number.isInteger(portMin) || !Number.isInteger(portMax) || portMin < 1 || portMax > 65535 || portMin > portMax) {
+      throw new Error(`invalid RTP port range ${portMin}-${portMax}`);
+    }
+    const first = portMin + (portMin % 2);
+    const last = portMax - (portMax % 2);
+    const count = last >= first ? (last - first) / 2 + 1 : 0;
+    if (count === 0) throw new Error(`RTP port range ${portMin}-${portMax} contains no even port`);
+    const type = isIPv6(bindAddress) ? "udp6" : "udp4";
+    const start = randomInt(count);
+    for (let i = 0; i < count; i++) {
+      const port = first + 2 * ((start + i) % count);
+      try {
+        const socket = await bindSocket(type, bindAddress, port);
+        return new RtpSession(socket, options);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === "EADDRINUSE" || code === "EACCES") continue;
+        throw new Error(`cannot bind RTP socket on ${bindAddress}:${port}: ${(err as Error).message}`);
+      }
+    }
+    throw new Error(`no free even UDP port for RTP in ${portMin}-${portMax} on ${bindAddress}`);
+  }
+
+  readonly ssrc = randomInt(0x100000000);
+  private readonly socket: dgram.Socket;
+  private readonly pacer: Pacer;
+  private readonly rtpTimeoutMs: number;
+  private readonly localAddr: string;
+  private readonly port: number;
+
+  private remoteInfo: RtpRemote | null = null;
+  private latch: RtpEndpoint | null = null;
+  private source: FrameSource | null = null;
+  private sequence = randomInt(0x10000);
+  private timestamp = randomInt(0x100000000);
+  /** Timestamp shared by all packets of the RFC 4733 event being sent, if any. */
+  private eventTimestamp: number | null = null;
+  private needMarker = true;
+  private lastRxAt: number | null = null;
+  private timedOut = false;
+  private closed = false;
+  private counters: RtpSessionStats = {
+    packetsSent: 0,
+    bytesSent: 0,
+    packetsReceived: 0,
+    bytesReceived: 0,
+    ignoredFromOtherSources: 0,
+    ignoredPayloadType: 0,
+    malformed: 0,
+    skippedFrames: 0,
+    eventsDropped: 0,
+    sendErrors: 0,
+  };
+
+  private constructor(socket: dgram.Socket, options: RtpSessionOptions) {
+    super();
+    this.socket = socket;
+    this.pacer = options.pacer ?? defaultPacer;
+    this.rtpTimeoutMs = Math.max(0, options.rtpTimeoutMs ?? 0);
+    const addr = socket.address();
+    this.localAddr = addr.address;
+    this.port = addr.port;
+    socket.on("message", (msg, rinfo) => this.onMessage(msg, rinfo));
+    socket.on("error", (err) => this.fail(err));
+    // Registered from the start so the timestamp follows wall time even before sending.
+    this.pacer.register(this);
+  }
+
+  get localPort(): number {
+    return this.port;
+  }
+
+  get localAddress(): string {
+    return this.localAddr;
+  }
+
+  get remote(): Readonly<RtpRemote> | null {
+    return this.remoteInfo;
+  }
+
+  /** The peer's real source once symmetric RTP latched onto it. */
+  get latched(): RtpEndpoint | null {
+    return this.latch;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Where packets go right now (latched source wins over the SDP address), or null when not sending. */
+  get sendTarget(): RtpEndpoint | null {
+    const r = this.remoteInfo;
+    if (!r || !canSend(r.direction) || r.port === 0 || r.address === "0.0.0.0" || r.address === "::") return null;
+    return this.latch ?? { address: r.address, port: r.port };
+  }
+
+  /** Sets or updates the peer (initial answer, re-INVITE, hold). */
+  setRemote(remote: RtpRemote): void {
+    if (!Number.isInteger(remote.port) || remote.port < 0 || remote.port > 65535) {
+      throw new RangeError(`invalid RTP port ${remote.port}`);
+    }
+    if (!Number.isInteger(remote.payloadType) || remote.payloadType < 0 || remote.payloadType > 127) {
+      throw new RangeError(`invalid payload type ${remote.payloadType}`);
+    }
+    const prev = this.remoteInfo;
+    // A new media address (transfer, media server change) must be latched afresh.
+    if (prev && (prev.address !== remote.address || prev.port !== remote.port) && remote.port !== 0 && remote.address !== "0.0.0.0") {
+      this.latch = null;
+    }
+    this.remoteInfo = { ...remote, telephoneEventPt: remote.telephoneEventPt ?? null };
+    // The answer starts (or restarts) the RTP timeout clock.
+    this.lastRxAt = performance.now();
+  }
+
+  setFrameSource(source: FrameSource | null): void {
+    this.source = source;
+  }
+
+  stats(): RtpSessionStats {
+    return { ...this.counters };
+  }
+
+  /** Closes the socket and leaves the pacer; safe to call repeatedly. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.pacer.unregister(this);
+    this.source = null;
+    try {
+      this.socket.close();
+    } catch {
+      // socket already closed
+    }
+    this.emit("close");
+  }
+
+  /** Pacer callback: one 20 ms frame. */
+  tick(skippedFrames = 0): void {
+    if (this.closed) return;
+    if (skippedFrames > 0) {
+      this.timestamp = (this.timestamp + skippedFrames * SAMPLES_PER_FRAME) >>> 0;
+      this.counters.skippedFrames += skippedFrames;
+    }
+    this.checkTimeout();
+    const remote = this.remoteInfo;
+    const target = this.sendTarget;
+    if (remote && target) {
+      this.sendFrame(remote, target);
+    } else {
+      // The next packet after a pause starts a new talkspurt.
+      this.needMarker = true;
+      this.eventTimestamp = null;
+    }
+    this.timestamp = (this.timestamp + SAMPLES_PER_FRAME) >>> 0;
+  }
+
+  private checkTimeout(): void {
+    if (this.rtpTimeoutMs === 0 || this.timedOut || this.lastRxAt === null) return;
+    const now = performance.now();
+    if (!this.remoteInfo || !canReceive(this.remoteInfo.direction)) {
+      // On hold the peer may legitimately stay silent; restart the clock.
+      this.lastRxAt = now;
+      return;
+    }
+    if (now - this.lastRxAt >= this.rtpTimeoutMs) {
+      this.timedOut = true;
+      this.safeEmit("timeout");
+    }
+  }
+
+  private pullFrame(): OutgoingFrame | null {
+    if (!this.source) return null;
+    try {
+      return this.source.nextFrame();
+    } catch (err) {
+      this.fail(err);
+      return null;
+    }
+  }
+
+  private sendFrame(remote: RtpRemote, target: RtpEndpoint): void {
+    let frame = this.pullFrame();
+    let marker = this.needMarker;
+    let payloadType = remote.payloadType;
+    let timestamp = this.timestamp;
+    let payload: Uint8Array;
+
+    if (frame?.kind === "event" && remote.telephoneEventPt == null) {
+      this.counters.eventsDropped++;
+      frame = null;
+    }
+    if (frame?.kind === "event") {
+      // RFC 4733 2.3.1: every packet of an event carries the event's start time.
+      if (frame.eventStart || this.eventTimestamp === null) this.eventTimestamp = this.timestamp;
+      timestamp = this.eventTimestamp;
+      payloadType = remote.telephoneEventPt as number;
+      payload = frame.payload;
+      marker ||= frame.eventStart;
+    } else {
+      this.eventTimestamp = null;
+      if (frame?.kind === "audio") {
+        payload = encodeFrame(remote.codec, toFrameLength(frame.pcm));
+        marker ||= frame.talkspurtStart === true;
+      } else {
+        payload = silenceFrame(remote.codec);
+      }
+    }
+
+    const packet = serializeRtp({ marker, payloadType, sequenceNumber: this.sequence, timestamp, ssrc: this.ssrc }, payload);
+    this.sequence = (this.sequence + 1) & 0xffff;
+    this.needMarker = false;
+    this.counters.packetsSent++;
+    this.counters.bytesSent += packet.length;
+    this.socket.send(packet, target.port, target.address, (err) => {
+      if (err) this.counters.sendErrors++;
+    });
+  }
+
+  private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (this.closed) return;
+    const packet = parseRtp(msg);
+    if (!packet) {
+      this.counters.malformed++;
+      return;
+    }
+    const latch = this.latch;
+    if (latch && (latch.address !== rinfo.address || latch.port !== rinfo.port)) {
+      this.counters.ignoredFromOtherSources++;
+      return;
+    }
+    this.counters.packetsReceived++;
+    this.counters.bytesReceived += msg.length;
+
+    const pt = packet.payloadType;
+    const codec = codecOfPayloadType(pt);
+    const eventPt = this.remoteInfo?.telephoneEventPt ?? null;
+    const isEvent = codec === null && eventPt !== null && pt === eventPt;
+    if (codec === null && !isEvent && pt !== CN_PAYLOAD_TYPE) {
+      // Unknown payload (e.g. multiplexed RTCP): neither latch nor count as media.
+      this.counters.ignoredPayloadType++;
+      return;
+    }
+    this.lastRxAt = performance.now();
+    if (!latch) {
+      this.latch = { address: rinfo.address, port: rinfo.port };
+      this.safeEmit("latched", { ...this.latch });
+    }
+    const info = { ssrc: packet.ssrc, seq: packet.sequenceNumber, timestamp: packet.timestamp, marker: packet.marker };
+    if (codec !== null) {
+      this.safeEmit("audio", decodeFrame(codec, packet.payload), info);
+    } else if (isEvent) {
+      this.safeEmit("event", Buffer.from(packet.payload), { ...info, payloadType: pt });
+    } else {
+      this.counters.ignoredPayloadType++;
+    }
+  }
+
+  private safeEmit<K extends keyof RtpSessionEvents>(name: K, ...args: RtpSessionEvents[K]): void {
+    try {
+      (this.emit as (n: K, ...a: RtpSessionEvents[K]) => boolean)(name, ...args);
+    } catch (err) {
+      // A throwing listener must not take down the socket's event loop callback.
+      if (name !== "error") this.fail(err);
+    }
+  }
+
+  private fail(err: unknown): void {
+    const error = err instanceof Error ? err : new Error(String(err));
+    if (this.listenerCount("error") > 0) this.safeEmit("error", error);
+  }
+}

@@ -1,0 +1,408 @@
+// SDP (RFC 4566) parsing and offer/answer (RFC 3264) for one G.711 audio stream.
+import { randomInt } from "node:crypto";
+import type { Codec } from "../types.js";
+import { type MediaDirection, intersectDirections, isMediaDirection, reverseDirection } from "./direction.js";
+import { payloadTypeOf } from "./g711.js";
+
+export interface SdpConnection {
+  netType: string;
+  addrType: string;
+  /** Address without any /ttl suffix. */
+  address: string;
+}
+
+export interface SdpOrigin {
+  username: string;
+  sessionId: string;
+  sessionVersion: string;
+  netType: string;
+  addrType: string;
+  address: string;
+}
+
+export interface SdpRtpMap {
+  encoding: string;
+  clockRate: number;
+  channels: number | null;
+}
+
+export interface SdpAttribute {
+  name: string;
+  value: string | null;
+}
+
+export interface SdpMedia {
+  type: string;
+  port: number;
+  portCount: number | null;
+  proto: string;
+  formats: string[];
+  connection: SdpConnection | null;
+  rtpmap: Record<number, SdpRtpMap>;
+  fmtp: Record<number, string>;
+  ptime: number | null;
+  maxptime: number | null;
+  direction: MediaDirection | null;
+  attributes: SdpAttribute[];
+}
+
+export interface SessionDescription {
+  version: number;
+  origin: SdpOrigin | null;
+  sessionName: string;
+  connection: SdpConnection | null;
+  direction: MediaDirection | null;
+  attributes: SdpAttribute[];
+  media: SdpMedia[];
+}
+
+export const DEFAULT_TELEPHONE_EVENT_PT = 101;
+export const PTIME_MS = 20;
+const SUPPORTED_PROTO = "RTP/AVP";
+
+// ---------------------------------------------------------------- parsing
+
+function parseConnection(value: string): SdpConnection | null {
+  const parts = value.trim().split(/\s+/);
+  if (parts.length !== 3) return null;
+  return { netType: parts[0], addrType: parts[1], address: parts[2].split("/")[0] };
+}
+
+function parseOrigin(value: string): SdpOrigin | null {
+  const p = value.trim().split(/\s+/);
+  if (p.length !== 6) return null;
+  return { username: p[0], sessionId: p[1], sessionVersion: p[2], netType: p[3], addrType: p[4], address: p[5] };
+}
+
+function parseInteger(text: string): number | null {
+  return /^\d+$/.test(text) ? Number(text) : null;
+}
+
+/** Parses SDP text into a plain object; null if it is not well-formed SDP. */
+export function parseSdp(text: string): SessionDescription | null {
+  if (typeof text !== "string") return null;
+  const lines = text.split(/\r?\n/).map((l) => l.trimEnd()).filter((l) => l.length > 0);
+  if (lines.length === 0 || !/^v=0$/.test(lines[0])) return null;
+
+  const sd: SessionDescription = {
+    version: 0,
+    origin: null,
+    sessionName: "",
+    connection: null,
+    direction: null,
+    attributes: [],
+    media: [],
+  };
+  let media: SdpMedia | null = null;
+
+  for (const line of lines.slice(1)) {
+    const m = /^([a-z])=(.*)$/.exec(line);
+    if (!m) return null;
+    const [, type, value] = m;
+    switch (type) {
+      case "o":
+        if (media) break;
+        sd.origin = parseOrigin(value);
+        if (!sd.origin) return null;
+        break;
+      case "s":
+        if (!media) sd.sessionName = value;
+        break;
+      case "c": {
+        const conn = parseConnection(value);
+        if (!conn) return null;
+        if (media) media.connection = conn;
+        else sd.connection = conn;
+        break;
+      }
+      case "m": {
+        const mm = /^(\S+) (\d+)(?:\/(\d+))? (\S+)(?: +(.*))?$/.exec(value);
+        if (!mm) return null;
+        const port = Number(mm[2]);
+        if (port > 65535) return null;
+        media = {
+          type: mm[1],
+          port,
+          portCount: mm[3] !== undefined ? Number(mm[3]) : null,
+          proto: mm[4],
+          formats: (mm[5] ?? "").split(/\s+/).filter((f) => f.length > 0),
+          connection: null,
+          rtpmap: {},
+          fmtp: {},
+          ptime: null,
+          maxptime: null,
+          direction: null,
+          attributes: [],
+        };
+        sd.media.push(media);
+        break;
+      }
+      case "a": {
+        const colon = value.indexOf(":");
+        const name = colon < 0 ? value : value.slice(0, colon);
+        const attrValue = colon < 0 ? null : value.slice(colon + 1);
+        const attr: SdpAttribute = { name, value: attrValue };
+        if (isMediaDirection(name)) {
+          if (media) media.direction = name;
+          else sd.direction = name;
+        }
+        if (!media) {
+          sd.attributes.push(attr);
+          break;
+        }
+        media.attributes.push(attr);
+        if (attrValue === null) break;
+        if (name === "rtpmap") {
+          const r = /^(\d+)\s+([^/\s]+)\/(\d+)(?:\/(\d+))?\s*$/.exec(attrValue);
+          if (r) {
+            media.rtpmap[Number(r[1])] = {
+              encoding: r[2],
+              clockRate: Number(r[3]),
+              channels: r[4] !== undefined ? Number(r[4]) : null,
+            };
+          }
+        } else if (name === "fmtp") {
+          const f = /^(\d+)\s+(.*)$/.exec(attrValue);
+          if (f) media.fmtp[Number(f[1])] = f[2].trim();
+        } else if (name === "ptime") {
+          media.ptime = parseInteger(attrValue.trim());
+        } else if (name === "maxptime") {
+          media.maxptime = parseInteger(attrValue.trim());
+        }
+        break;
+      }
+      default:
+        // b=, t=, r=, z=, k=, i=, u=, e=, p= carry nothing we act on.
+        break;
+    }
+  }
+  return sd;
+}
+
+/** The media-level c= if present, else the session-level one. */
+export function mediaConnection(sd: SessionDescription, media: SdpMedia): SdpConnection | null {
+  return media.connection ?? sd.connection;
+}
+
+function isNullAddress(address: string): boolean {
+  return address === "0.0.0.0" || address === "::";
+}
+
+/**
+ * What the peer says it will do: media attribute over session attribute,
+ * default sendrecv; c=0.0.0.0 (RFC 2543 hold) means it cannot receive.
+ */
+export function remoteDirectionOf(sd: SessionDescription, media: SdpMedia): MediaDirection {
+  const direction = media.direction ?? sd.direction ?? "sendrecv";
+  const conn = mediaConnection(sd, media);
+  if (conn && isNullAddress(conn.address)) return intersectDirections(direction, "sendonly");
+  return direction;
+}
+
+// ---------------------------------------------------------------- negotiation
+
+export type NegotiationFailureReason = "no common codec" | "no audio stream" | "malformed";
+
+export interface NegotiatedMedia {
+  codec: Codec;
+  /** The peer's payload type for `codec` (0 or 8): what we send with. */
+  payloadType: number;
+  /** The peer's telephone-event/8000 payload type, or null if not offered. */
+  telephoneEventPt: number | null;
+  remoteAddress: string;
+  remotePort: number;
+  /** Our direction towards the peer. */
+  direction: MediaDirection;
+  /** The peer's own direction (after c=0.0.0.0 handling). */
+  remoteDirection: MediaDirection;
+  /** The peer put us on hold (sendonly/inactive or c=0.0.0.0). */
+  hold: boolean;
+  /** Index of the chosen m= line (the answer keeps the others with port 0). */
+  mediaIndex: number;
+  /** The peer's a=ptime, if any (we always send 20 ms). */
+  remotePtime: number | null;
+}
+
+export type NegotiationResult =
+  | ({ ok: true } & NegotiatedMedia)
+  | { ok: false; reason: NegotiationFailureReason; detail?: string };
+
+function matchesEncoding(media: SdpMedia, pt: number, encoding: string): boolean {
+  const map = media.rtpmap[pt];
+  // Static payload types may omit rtpmap; if present it must agree.
+  return !map || (map.encoding.toUpperCase() === encoding && map.clockRate === 8000);
+}
+
+function findCodec(media: SdpMedia, preferred: Codec[]): { codec: Codec; payloadType: number } | null {
+  for (const codec of preferred) {
+    const pt = payloadTypeOf(codec);
+    if (media.formats.includes(String(pt)) && matchesEncoding(media, pt, codec)) return { codec, payloadType: pt };
+  }
+  return null;
+}
+
+function findTelephoneEvent(media: SdpMedia): number | null {
+  for (const fmt of media.formats) {
+    const pt = parseInteger(fmt);
+    if (pt === null) continue;
+    const map = media.rtpmap[pt];
+    if (map && map.encoding.toLowerCase() === "telephone-event" && map.clockRate === 8000) return pt;
+  }
+  return null;
+}
+
+/**
+ * Picks the first usable plain-RTP audio stream of a remote description and
+ * our preferred codec among those it lists. `localDirection` narrows the
+ * result (e.g. "sendonly" while we hold the call).
+ */
+export function negotiate(
+  remote: string | SessionDescription,
+  preferredCodecs: Codec[],
+  localDirection: MediaDirection = "sendrecv",
+): NegotiationResult {
+  const sd = typeof remote === "string" ? parseSdp(remote) : remote;
+  if (!sd) return { ok: false, reason: "malformed", detail: "not parseable SDP" };
+
+  let sawAudio = false;
+  let sawUnsupportedProfile: string | null = null;
+  let sawNoCodec = false;
+  for (let i = 0; i < sd.media.length; i++) {
+    const media = sd.media[i];
+    if (media.type !== "audio" || media.port === 0) continue;
+    sawAudio = true;
+    if (media.proto.toUpperCase() !== SUPPORTED_PROTO) {
+      sawUnsupportedProfile = media.proto;
+      continue;
+    }
+    const codec = findCodec(media, preferredCodecs);
+    if (!codec) {
+      sawNoCodec = true;
+      continue;
+    }
+    const conn = mediaConnection(sd, media);
+    if (!conn) return { ok: false, reason: "malformed", detail: "audio stream without c= address" };
+    const remoteDirection = remoteDirectionOf(sd, media);
+    return {
+      ok: true,
+      codec: codec.codec,
+      payloadType: codec.payloadType,
+      telephoneEventPt: findTelephoneEvent(media),
+      remoteAddress: conn.address,
+      remotePort: media.port,
+      direction: intersectDirections(reverseDirection(remoteDirection), localDirection),
+      remoteDirection,
+      hold: remoteDirection === "sendonly" || remoteDirection === "inactive",
+      mediaIndex: i,
+      remotePtime: media.ptime,
+    };
+  }
+  if (sawNoCodec) return { ok: false, reason: "no common codec", detail: `none of ${preferredCodecs.join(", ")} offered` };
+  if (sawUnsupportedProfile) {
+    return { ok: false, reason: "no audio stream", detail: `only unsupported profile ${sawUnsupportedProfile} (plain RTP/AVP required)` };
+  }
+  return { ok: false, reason: "no audio stream", detail: sawAudio ? undefined : "no active m=audio line" };
+}
+
+/** What we offered, needed to judge the answer. */
+export interface LocalOffer {
+  codecs: Codec[];
+  direction: MediaDirection;
+}
+
+/** Processes the answer to our offer: the same rules, limited to what we offered. */
+export function acceptAnswer(answer: string | SessionDescription, offer: LocalOffer): NegotiationResult {
+  return negotiate(answer, offer.codecs, offer.direction);
+}
+
+// ---------------------------------------------------------------- building
+
+/**
+ * The o= line of one of our sessions. The version increases only when the
+ * description changes (RFC 3264 section 8), so a repeated answer is identical.
+ */
+export class SdpOriginState {
+  readonly sessionId: string;
+  private version: number;
+  private lastBody: string | null = null;
+
+  constructor(readonly username = "-") {
+    // Decimal digits, fits comfortably in 63 bits.
+    this.sessionId = String(randomInt(1, 2 ** 47));
+    this.version = randomInt(1, 2 ** 31);
+  }
+
+  get sessionVersion(): number {
+    return this.version;
+  }
+
+  /** Returns the o= value for `body` (the description without its o= line). */
+  stamp(address: string, body: string): string {
+    if (this.lastBody !== null && this.lastBody !== body) this.version++;
+    this.lastBody = body;
+    return `${this.username} ${this.sessionId} ${this.version} IN ${addrType(address)} ${address}`;
+  }
+}
+
+function addrType(address: string): "IP4" | "IP6" {
+  return address.includes(":") ? "IP6" : "IP4";
+}
+
+export interface LocalDescriptionParams {
+  /** Our address for c= and o=. */
+  address: string;
+  port: number;
+  direction: MediaDirection;
+  origin: SdpOriginState;
+  sessionName?: string;
+}
+
+function rtpmapLine(pt: number, encoding: string): string {
+  return `a=rtpmap:${pt} ${encoding}/8000`;
+}
+
+function assemble(p: LocalDescriptionParams, mediaSections: string[][]): string {
+  const bodyLines = [`s=${p.sessionName ?? "-"}`, `c=IN ${addrType(p.address)} ${p.address}`, "t=0 0", ...mediaSections.flat()];
+  const body = bodyLines.join("\r\n");
+  return ["v=0", `o=${p.origin.stamp(p.address, body)}`, body].join("\r\n") + "\r\n";
+}
+
+function audioSection(port: number, codecs: { pt: number; codec: Codec }[], eventPt: number | null, direction: MediaDirection): string[] {
+  const pts = codecs.map((c) => c.pt);
+  if (eventPt !== null) pts.push(eventPt);
+  const lines = [`m=audio ${port} ${SUPPORTED_PROTO} ${pts.join(" ")}`];
+  for (const c of codecs) lines.push(rtpmapLine(c.pt, c.codec));
+  if (eventPt !== null) lines.push(rtpmapLine(eventPt, "telephone-event"), `a=fmtp:${eventPt} 0-16`);
+  lines.push(`a=ptime:${PTIME_MS}`, `a=${direction}`);
+  return lines;
+}
+
+export interface OfferParams extends LocalDescriptionParams {
+  codecs: Codec[];
+  /** Payload type we receive DTMF events on; null to not offer RFC 4733. Default 101. */
+  telephoneEventPt?: number | null;
+}
+
+export function buildOffer(p: OfferParams): string {
+  if (p.codecs.length === 0) throw new Error("buildOffer: at least one codec required");
+  const codecs = [...new Set(p.codecs)].map((codec) => ({ codec, pt: payloadTypeOf(codec) }));
+  const eventPt = p.telephoneEventPt === undefined ? DEFAULT_TELEPHONE_EVENT_PT : p.telephoneEventPt;
+  return assemble(p, [audioSection(p.port, codecs, eventPt, p.direction)]);
+}
+
+export interface AnswerParams extends LocalDescriptionParams {
+  offer: SessionDescription;
+  negotiated: NegotiatedMedia;
+}
+
+/** Answers with the chosen codec only; other m= lines are kept with port 0 as RFC 3264 requires. */
+export function buildAnswer(p: AnswerParams): string {
+  const n = p.negotiated;
+  const sections = p.offer.media.map((m, i) => {
+    if (i === n.mediaIndex) {
+      return audioSection(p.port, [{ codec: n.codec, pt: n.payloadType }], n.telephoneEventPt, p.direction);
+    }
+    return [`m=${m.type} 0 ${m.proto} ${m.formats.join(" ")}`.trimEnd()];
+  });
+  return assemble(p, sections);
+}

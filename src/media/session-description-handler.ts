@@ -1,0 +1,285 @@
+// sip.js SessionDescriptionHandler for plain RTP/AVP G.711 (no WebRTC).
+//
+// sip.js drives it as follows:
+//   incoming offer (INVITE, re-INVITE, offer in 2xx):  setDescription(offer) then getDescription() -> answer
+//   our offer (INVITE, late-offer 200 OK, re-INVITE):   getDescription() -> offer, later setDescription(answer)
+//   our offer rejected (non-2xx to re-INVITE):         rollbackDescription()
+// So whether a description is an offer or an answer follows from whether we
+// have an outstanding local offer.
+import { EventEmitter } from "node:events";
+import type {
+  BodyAndContentType,
+  Session,
+  SessionDescriptionHandler,
+  SessionDescriptionHandlerFactory,
+  SessionDescriptionHandlerModifier,
+  SessionDescriptionHandlerOptions,
+} from "sip.js";
+import type { Codec } from "../types.js";
+import type { MediaDirection } from "./direction.js";
+import type { Pacer } from "./pacer.js";
+import { type FrameSource, RtpSession } from "./rtp-session.js";
+import {
+  type LocalOffer,
+  type NegotiatedMedia,
+  type NegotiationFailureReason,
+  type NegotiationResult,
+  type SessionDescription,
+  DEFAULT_TELEPHONE_EVENT_PT,
+  SdpOriginState,
+  acceptAnswer,
+  buildAnswer,
+  buildOffer,
+  negotiate,
+  parseSdp,
+} from "./sdp.js";
+
+export const SDP_CONTENT_TYPE = "application/sdp";
+
+export interface RtpSdhOptions {
+  /** Codecs in order of preference. */
+  codecs: Codec[];
+  portMin: number;
+  portMax: number;
+  bindAddress?: string;
+  /** Our IP as the peer should see it (c= and o= lines); asked each time a description is built. */
+  advertisedAddress: () => string;
+  rtpTimeoutMs?: number;
+  pacer?: Pacer;
+  /** Payload type we offer for RFC 4733 events (default 101; null = none). */
+  telephoneEventPt?: number | null;
+}
+
+export interface RtpSdhHooks {
+  /** Called for every handler the factory creates (before any description is exchanged). */
+  onSession?(sdh: RtpSessionDescriptionHandler): void;
+}
+
+/** sip.js passes these through Session.invite({ sessionDescriptionHandlerOptions }). */
+export interface RtpSdhDescriptionOptions extends SessionDescriptionHandlerOptions {
+  /** true: put the peer on hold (we offer sendonly); false: resume. Sticky until changed. */
+  hold?: boolean;
+}
+
+export interface RtpSdhEvents {
+  /** The RTP socket was opened (lazily, on first offer/answer). */
+  rtp: [rtp: RtpSession];
+  /** An offer/answer exchange completed or a new offer was applied. */
+  negotiated: [media: NegotiatedMedia];
+  close: [];
+}
+
+/** setDescription rejects with this when the peer's SDP is unusable (the call layer answers 488). */
+export class NoCommonCodecError extends Error {
+  override readonly name = "NoCommonCodecError";
+  constructor(
+    readonly reason: NegotiationFailureReason,
+    detail?: string,
+  ) {
+    super(detail ? `${reason}: ${detail}` : reason);
+  }
+}
+
+/** Same name as sip.js's own error so its logs read the same. */
+export class ClosedSessionDescriptionHandlerError extends Error {
+  override readonly name = "ClosedSessionDescriptionHandlerError";
+  constructor() {
+    super("The session description handler is closed.");
+  }
+}
+
+/** Lets the call layer answer 488 before accepting an INVITE. */
+export function precheckOffer(sdp: string, codecs: Codec[]): NegotiationResult {
+  return negotiate(sdp, codecs);
+}
+
+type ModifiableDescription = { type: string; sdp?: string };
+type Modifier = (d: ModifiableDescription) => Promise<ModifiableDescription>;
+
+async function applyModifiers(sdp: string, type: "offer" | "answer", modifiers?: SessionDescriptionHandlerModifier[]): Promise<string> {
+  let description: ModifiableDescription = { type, sdp };
+  for (const modifier of modifiers ?? []) description = await (modifier as unknown as Modifier)(description);
+  return description.sdp ?? sdp;
+}
+
+export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> implements SessionDescriptionHandler {
+  private readonly options: RtpSdhOptions;
+  private readonly origin = new SdpOriginState();
+  private rtpSession: RtpSession | null = null;
+  private opening: Promise<RtpSession> | null = null;
+  private frameSource: FrameSource | null = null;
+  private pendingLocalOffer: LocalOffer | null = null;
+  private pendingRemoteOffer: SessionDescription | null = null;
+  private current: NegotiatedMedia | null = null;
+  private localHold = false;
+  private closed = false;
+
+  /** The sip.js session this handler belongs to, if created by the factory. */
+  readonly session: Session | null;
+
+  constructor(options: RtpSdhOptions, session: Session | null = null) {
+    super();
+    if (options.codecs.length === 0) throw new Error("RtpSessionDescriptionHandler: at least one codec required");
+    this.options = options;
+    this.session = session;
+  }
+
+  /** The RTP session, once opened. */
+  get rtp(): RtpSession | null {
+    return this.rtpSession;
+  }
+
+  /** Result of the last completed offer/answer. */
+  get negotiated(): NegotiatedMedia | null {
+    return this.current;
+  }
+
+  /** Whether we hold the peer (set through the `hold` description option). */
+  get onHold(): boolean {
+    return this.localHold;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Sets the audio source now or, if RTP is not open yet, as soon as it is. */
+  setFrameSource(source: FrameSource | null): void {
+    this.frameSource = source;
+    this.rtpSession?.setFrameSource(source);
+  }
+
+  /** Opens the RTP session if needed (normally done by the first offer/answer). */
+  openRtp(): Promise<RtpSession> {
+    if (this.closed) return Promise.reject(new ClosedSessionDescriptionHandlerError());
+    if (this.rtpSession) return Promise.resolve(this.rtpSession);
+    if (!this.opening) {
+      const { portMin, portMax, bindAddress, pacer, rtpTimeoutMs } = this.options;
+      this.opening = RtpSession.open({ portMin, portMax, bindAddress, pacer, rtpTimeoutMs }).then(
+        (rtp) => {
+          if (this.closed) {
+            rtp.close();
+            throw new ClosedSessionDescriptionHandlerError();
+          }
+          this.rtpSession = rtp;
+          rtp.setFrameSource(this.frameSource);
+          this.emit("rtp", rtp);
+          return rtp;
+        },
+        (err: unknown) => {
+          this.opening = null; // allow a retry with the next description
+          throw err;
+        },
+      );
+    }
+    return this.opening;
+  }
+
+  hasDescription(contentType: string): boolean {
+    return contentType.split(";")[0].trim().toLowerCase() === SDP_CONTENT_TYPE;
+  }
+
+  async getDescription(options?: RtpSdhDescriptionOptions, modifiers?: SessionDescriptionHandlerModifier[]): Promise<BodyAndContentType> {
+    this.assertOpen();
+    this.applyHoldOption(options);
+    const rtp = await this.openRtp();
+    const address = this.options.advertisedAddress();
+    let sdp: string;
+    let type: "offer" | "answer";
+    if (this.pendingRemoteOffer) {
+      // Re-run so a hold option given with this call is honoured.
+      const offer = this.pendingRemoteOffer;
+      const result = negotiate(offer, this.options.codecs, this.localDirection());
+      if (!result.ok) throw new NoCommonCodecError(result.reason, result.detail);
+      this.apply(rtp, result);
+      this.pendingRemoteOffer = null;
+      sdp = buildAnswer({ address, port: rtp.localPort, direction: result.direction, origin: this.origin, offer, negotiated: result });
+      type = "answer";
+    } else {
+      const direction = this.localDirection();
+      const telephoneEventPt = this.options.telephoneEventPt === undefined ? DEFAULT_TELEPHONE_EVENT_PT : this.options.telephoneEventPt;
+      sdp = buildOffer({ address, port: rtp.localPort, direction, origin: this.origin, codecs: this.options.codecs, telephoneEventPt });
+      this.pendingLocalOffer = { codecs: this.options.codecs, direction };
+      type = "offer";
+    }
+    sdp = await applyModifiers(sdp, type, modifiers);
+    this.assertOpen();
+    return { body: sdp, contentType: SDP_CONTENT_TYPE };
+  }
+
+  async setDescription(sdp: string, options?: RtpSdhDescriptionOptions, modifiers?: SessionDescriptionHandlerModifier[]): Promise<void> {
+    this.assertOpen();
+    this.applyHoldOption(options);
+    const isAnswer = this.pendingLocalOffer !== null;
+    const text = await applyModifiers(sdp, isAnswer ? "answer" : "offer", modifiers);
+    const parsed = parseSdp(text);
+    const offered = this.pendingLocalOffer;
+    this.pendingLocalOffer = null;
+    const result: NegotiationResult = !parsed
+      ? { ok: false, reason: "malformed" }
+      : offered
+        ? acceptAnswer(parsed, offered)
+        : negotiate(parsed, this.options.codecs, this.localDirection());
+    if (!result.ok) throw new NoCommonCodecError(result.reason, result.detail);
+    const rtp = await this.openRtp();
+    this.assertOpen();
+    // For an offer, media starts right away; getDescription() builds the matching answer.
+    if (!offered && parsed) this.pendingRemoteOffer = parsed;
+    this.apply(rtp, result);
+  }
+
+  /** Our offer was rejected: keep the media state of the last completed exchange. */
+  rollbackDescription(): Promise<void> {
+    this.pendingLocalOffer = null;
+    this.pendingRemoteOffer = null;
+    return Promise.resolve();
+  }
+
+  /** RFC 4733 sending is done by the DTMF layer through the RTP frame source. */
+  sendDtmf(): boolean {
+    return false;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.pendingLocalOffer = null;
+    this.pendingRemoteOffer = null;
+    this.rtpSession?.close();
+    this.emit("close");
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ClosedSessionDescriptionHandlerError();
+  }
+
+  private applyHoldOption(options?: RtpSdhDescriptionOptions): void {
+    if (options && typeof options.hold === "boolean") this.localHold = options.hold;
+  }
+
+  private localDirection(): MediaDirection {
+    return this.localHold ? "sendonly" : "sendrecv";
+  }
+
+  private apply(rtp: RtpSession, media: NegotiatedMedia): void {
+    rtp.setRemote({
+      address: media.remoteAddress,
+      port: media.remotePort,
+      codec: media.codec,
+      payloadType: media.payloadType,
+      telephoneEventPt: media.telephoneEventPt,
+      direction: media.direction,
+    });
+    this.current = media;
+    this.emit("negotiated", media);
+  }
+}
+
+/** Builds the factory to put in sip.js's UserAgentOptions.sessionDescriptionHandlerFactory. */
+export function createRtpSdhFactory(options: RtpSdhOptions, hooks: RtpSdhHooks = {}): SessionDescriptionHandlerFactory {
+  return (session: Session) => {
+    const sdh = new RtpSessionDescriptionHandler(options, session);
+    hooks.onSession?.(sdh);
+    return sdh;
+  };
+}

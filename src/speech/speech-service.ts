@@ -1,0 +1,218 @@
+// Entry point for the call layer: text or WAV in, 8 kHz mono Int16 PCM out, cached.
+import { promises as fsp } from "fs";
+import { DEFAULT_ENGINE } from "./builtin-engines";
+import { SpeechCache, speechCacheKey } from "./cache";
+import { registeredEngines, type EngineAudio, type SpeechEngine, type SpeechEngineFactory } from "./engine";
+import { TELEPHONE_RATE, floatToInt16 } from "./pcm";
+import { initResampler, resampleFloat32, resampleInt16 } from "./resample";
+import { applyTelephoneEq, type TelephoneEqOptions } from "./telephone-eq";
+import { parseWav } from "./wav";
+
+/** Bump whenever post-processing changes, so old cache entries are not reused. */
+export const SPEECH_PROCESSING_VERSION = 1;
+
+export interface SpeechServiceOptions {
+  /** Directory for the persistent cache (e.g. <userDir>/sip-client-tts-cache); none = memory only. */
+  cacheDir?: string;
+  /** Memory budget of the cache, bytes (default 32 MiB). */
+  cacheMemoryBytes?: number;
+  /** Language when a request names none (default "en-US"). */
+  defaultLanguage?: string;
+  /** Engine when a request names none (default "pico"). */
+  defaultEngine?: string;
+  /** Telephone EQ + peak normalisation on synthesized speech (default on). */
+  telephoneEq?: boolean | TelephoneEqOptions;
+  /** Engines added or replaced for this service only, on top of registerEngine(). */
+  engines?: Record<string, SpeechEngineFactory>;
+  /** Options handed to each engine's factory, by engine name. */
+  engineOptions?: Record<string, Record<string, unknown>>;
+  /** Longest text accepted, characters (default 10000). */
+  maxTextLength?: number;
+  /** Largest audio file loadAudio() reads, bytes (default 256 MiB). */
+  maxAudioFileBytes?: number;
+  /** Non-fatal problems (e.g. cache directory not writable). Default: process.emitWarning. */
+  onWarning?: (message: string) => void;
+}
+
+export interface SpeechRequest {
+  text: string;
+  language?: string;
+  /** "pico" | "command" | any registered engine. */
+  engine?: string;
+  /** Command template for the "command" engine. */
+  command?: string;
+  voice?: string;
+}
+
+export interface SpeechLanguage {
+  engine: string;
+  language: string;
+  label: string;
+}
+
+export class SpeechService {
+  private readonly factories: Map<string, SpeechEngineFactory>;
+  private readonly instances = new Map<string, SpeechEngine>();
+  private readonly inflight = new Map<string, Promise<Int16Array>>();
+  private readonly cache: SpeechCache;
+  private readonly eq: TelephoneEqOptions | null;
+  private readonly defaultLanguage: string;
+  private readonly defaultEngine: string;
+  private readonly maxTextLength: number;
+  private readonly maxAudioFileBytes: number;
+  private readonly warn: (message: string) => void;
+  private closed = false;
+
+  constructor(private readonly options: SpeechServiceOptions = {}) {
+    this.factories = registeredEngines();
+    for (const [name, factory] of Object.entries(options.engines ?? {})) this.factories.set(name, factory);
+    this.cache = new SpeechCache({ dir: options.cacheDir, maxMemoryBytes: options.cacheMemoryBytes });
+    const eq = options.telephoneEq ?? true;
+    this.eq = eq === false ? null : eq === true ? {} : eq;
+    this.defaultLanguage = options.defaultLanguage ?? "en-US";
+    this.defaultEngine = options.defaultEngine ?? DEFAULT_ENGINE;
+    this.maxTextLength = options.maxTextLength ?? 10_000;
+    this.maxAudioFileBytes = options.maxAudioFileBytes ?? 256 * 1024 * 1024;
+    this.warn = options.onWarning ?? ((m) => process.emitWarning(m, "SpeechServiceWarning"));
+  }
+
+  /** Speaks `text`; resolves to 8 kHz mono PCM (a fresh array the caller owns). */
+  async synthesize(req: SpeechRequest): Promise<Int16Array> {
+    this.assertOpen();
+    const text = typeof req?.text === "string" ? req.text.trim() : "";
+    if (text === "") throw new Error("Text to speak is empty");
+    if (text.length > this.maxTextLength) {
+      throw new Error(`Text to speak is too long (${text.length} characters, limit ${this.maxTextLength})`);
+    }
+    const engineName = req.engine ?? this.defaultEngine;
+    const engine = this.engine(engineName);
+    const ereq = { text, language: req.language ?? this.defaultLanguage, voice: req.voice, command: req.command };
+    const key = speechCacheKey({
+      version: SPEECH_PROCESSING_VERSION,
+      engine: engineName,
+      engineParams: engine.describe(ereq), // also rejects unknown languages before any work
+      text,
+      eq: this.eq,
+    });
+
+    let job = this.inflight.get(key);
+    if (!job) {
+      job = (async () => {
+        const cached = await this.cache.get(key);
+        if (cached) return cached;
+        let pcm = await this.to8k(await engine.synthesize(ereq));
+        if (pcm.length === 0) throw new Error(`Speech engine "${engineName}" produced no audio`);
+        if (this.eq) pcm = applyTelephoneEq(pcm, { ...this.eq, sampleRate: TELEPHONE_RATE });
+        const err = await this.cache.set(key, pcm);
+        if (err) this.warn(`Text-to-speech cache not written: ${err.message}`);
+        return pcm;
+      })();
+      this.inflight.set(key, job);
+      const clear = (): void => {
+        if (this.inflight.get(key) === job) this.inflight.delete(key);
+      };
+      job.then(clear, clear);
+    }
+    // Concurrent identical requests share one synthesis but never one array.
+    return (await job).slice();
+  }
+
+  /** Reads a WAV (Buffer or file path) of any common format and rate; resolves to 8 kHz mono PCM. */
+  async loadAudio(src: Buffer | Uint8Array | string): Promise<Int16Array> {
+    this.assertOpen();
+    let bytes: Buffer | Uint8Array;
+    let what = "audio data";
+    if (typeof src === "string") {
+      what = `audio file ${src}`;
+      try {
+        const st = await fsp.stat(src);
+        if (!st.isFile()) throw new Error("not a regular file");
+        if (st.size > this.maxAudioFileBytes) throw new Error(`larger than ${this.maxAudioFileBytes} bytes`);
+        bytes = await fsp.readFile(src);
+      } catch (e) {
+        throw new Error(`Cannot read ${what}: ${(e as Error).message}`);
+      }
+    } else if (src instanceof Uint8Array) {
+      bytes = src;
+    } else {
+      throw new TypeError("loadAudio expects a WAV Buffer or a file path");
+    }
+    let wav;
+    try {
+      wav = parseWav(bytes);
+    } catch (e) {
+      throw new Error(`Cannot use ${what}: ${(e as Error).message}`);
+    }
+    if (wav.samples.length === 0) throw new Error(`Cannot use ${what}: the WAV holds no samples`);
+    return floatToInt16(await resampleFloat32(wav.samples, wav.sampleRate, TELEPHONE_RATE));
+  }
+
+  /** Prepares the default engine for these languages (the default language if none given). */
+  async warmUp(languages: string[] = []): Promise<void> {
+    this.assertOpen();
+    await initResampler();
+    const engine = this.engine(this.defaultEngine);
+    for (const language of languages.length ? languages : [this.defaultLanguage]) {
+      engine.describe({ text: "", language }); // same validation as synthesize()
+      await engine.warmUp?.(language);
+    }
+  }
+
+  /** Languages of every engine that lists them (engines that pass anything through list none). */
+  languages(): SpeechLanguage[] {
+    const out: SpeechLanguage[] = [];
+    for (const name of this.factories.keys()) {
+      for (const l of this.engine(name).languages()) out.push({ engine: name, language: l.language, label: l.label });
+    }
+    return out;
+  }
+
+  /** Closes all engines (terminating the Pico worker if no one else uses it). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const engines = [...this.instances.values()];
+    this.instances.clear();
+    this.cache.clearMemory();
+    await Promise.all(engines.map((e) => e.close()));
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error("SpeechService is closed");
+  }
+
+  private engine(name: string): SpeechEngine {
+    let engine = this.instances.get(name);
+    if (!engine) {
+      const factory = this.factories.get(name);
+      if (!factory) throw new Error(`Unknown speech engine "${name}"; available: ${[...this.factories.keys()].join(", ")}`);
+      engine = factory(this.options.engineOptions?.[name] ?? {});
+      this.instances.set(name, engine);
+    }
+    return engine;
+  }
+
+  private async to8k(audio: EngineAudio): Promise<Int16Array> {
+    if (audio.samples instanceof Int16Array) return resampleInt16(audio.samples, audio.sampleRate, TELEPHONE_RATE);
+    return floatToInt16(await resampleFloat32(audio.samples, audio.sampleRate, TELEPHONE_RATE));
+  }
+}
+
+let defaultService: SpeechService | undefined;
+
+/** The process-wide service behind synthesizePcm8k (memory cache only). */
+export function defaultSpeechService(): SpeechService {
+  defaultService ??= new SpeechService();
+  return defaultService;
+}
+
+/** Convenience for other modules' tests: Pico speech as 8 kHz mono PCM. */
+export function synthesizePcm8k(text: string, language = "en-US"): Promise<Int16Array> {
+  return defaultSpeechService().synthesize({ text, language });
+}
+
+export async function closeDefaultSpeechService(): Promise<void> {
+  const s = defaultService;
+  defaultService = undefined;
+  await s?.close();
+}

@@ -1,0 +1,201 @@
+// Calls that speak, against real peers: Kamailio (registrar/proxy), baresip (a phone)
+// and SIPp, all on 127.0.0.1. Audio is checked in baresip's own recordings against
+// the node's synthesis of the same text.
+import assert from "assert";
+import fs from "fs";
+import os from "os";
+import path from "path";
+import { startKamailio, Kamailio } from "../support/kamailio";
+import { startBaresip, Baresip } from "../support/baresip";
+import { runSipp } from "../support/sipp";
+import { waitFor, sleep } from "../support/wait";
+import { speechMatch } from "../support/audio-match";
+import { Softphone } from "../../src/softphone";
+import { SpeechService } from "../../src/speech";
+import type { CallInfo, CallState } from "../../src/types";
+
+const GREETING = "Hello, you have reached the house. Nobody can take your call right now.";
+const SPECIAL = "Bonjour Bob, the garage door is open.";
+const ALARM = "Attention please. The alarm in the living room went off two minutes ago.";
+
+interface Seen { state: CallState; call: CallInfo }
+
+describe("calls through Kamailio", function () {
+  this.timeout(60_000);
+  let kam: Kamailio;
+  let speech: SpeechService;
+  let phone: Softphone;
+  let bob: Baresip;
+  let cacheDir: string;
+  const events: Seen[] = [];
+  const peers: Baresip[] = [];
+  const ofCall = (id: string) => events.filter((e) => e.call.id === id);
+  const lastCall = (dir: "inbound" | "outbound") => [...events].reverse().find((e) => e.call.direction === dir)?.call;
+
+  async function baresip(user: string, opts: Partial<Parameters<typeof startBaresip>[0]> = {}): Promise<Baresip> {
+    const b = await startBaresip({ user, password: "pw-" + user, kamailio: kam, answerMode: "auto", ...opts });
+    peers.push(b);
+    if (opts.regint !== 0) await b.waitRegistered();
+    return b;
+  }
+
+  /** The newest "received" recording of a peer, once its call ended (sndfile finalises the header then). */
+  async function received(b: Baresip): Promise<Int16Array> {
+    const rx = b.recordings().filter((r) => r.direction === "rx").sort((a, c) => fs.statSync(a.path).mtimeMs - fs.statSync(c.path).mtimeMs);
+    assert.ok(rx.length > 0, "baresip recorded the call");
+    return speech.loadAudio(rx[rx.length - 1].path);
+  }
+
+  before(async () => {
+    kam = await startKamailio({ users: { alice: "secret", "pw-bob": "x", bob: "pw-bob", carol: "pw-carol", dave: "pw-dave", erin: "pw-erin", frank: "pw-frank" } });
+    cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), "sip-tts-cache-"));
+    speech = new SpeechService({ cacheDir });
+    phone = new Softphone({
+      account: { server: "127.0.0.1", port: kam.ports.udp, username: "alice", password: "secret" },
+      speech, media: { codecs: ["PCMA", "PCMU"] }, maxCalls: 30,
+    });
+    phone.on("call", (state, call) => events.push({ state, call }));
+    await phone.start();
+    await waitFor(() => phone.phone.registrationState === "REGISTERED", 10_000, "alice REGISTERED");
+    bob = await baresip("bob");
+  });
+  after(async () => {
+    await phone?.stop();
+    await speech?.close();
+    for (const b of peers) await b.stop();
+    await kam?.stop();
+    if (cacheDir) fs.rmSync(cacheDir, { recursive: true, force: true });
+  });
+
+  it("answers an incoming call and baresip hears the greeting (checked against our synthesis)", async () => {
+    phone.calls.setInboundPolicy({ autoAnswer: true, greetings: [{ number: "", message: GREETING, language: "en-US" }], afterGreeting: "hangup" });
+    const since = events.length;
+    await bob.dial(kam.uri("alice"));
+    await waitFor(() => events.slice(since).some((e) => e.state === "ENDED"), 30_000, "the call to end after the greeting");
+    const call = events.slice(since)[0].call;
+    assert.deepStrictEqual(ofCall(call.id).map((e) => e.state), ["RINGING", "ANSWERED", "ENDED"]);
+    const ended = ofCall(call.id)[2].call;
+    assert.strictEqual(ended.direction, "inbound");
+    assert.strictEqual(ended.from.number, "bob");
+    assert.strictEqual(ended.outcome, "completed");
+    assert.strictEqual(ended.hungUpBy, "local");
+    assert.ok(ended.codec === "PCMA" || ended.codec === "PCMU");
+    await sleep(500);
+    const heard = await received(bob);
+    if (process.env.KEEP_AUDIO) fs.writeFileSync("/tmp/heard.raw", Buffer.from(heard.buffer));
+    const same = speechMatch(await speech.synthesize({ text: GREETING, language: "en-US" }), heard);
+    const other = speechMatch(await speech.synthesize({ text: ALARM, language: "en-US" }), heard);
+    if (process.env.SHOW_SCORES) console.log("scores", same, other);
+    assert.ok(same.score > 0.8, `greeting found in the recording: score ${same.score.toFixed(2)}`);
+    assert.ok(other.score < same.score - 0.2, `a different sentence scores lower: ${other.score.toFixed(2)} vs ${same.score.toFixed(2)}`);
+  });
+
+  it("a caller's own greeting wins over the generic one", async () => {
+    phone.calls.setInboundPolicy({
+      autoAnswer: true, afterGreeting: "hangup",
+      greetings: [{ number: "", message: GREETING }, { number: "bo?", message: "wildcard" }, { number: "bob", message: SPECIAL, language: "fr-FR" }],
+    });
+    await sleep(1100); // baresip names recordings by the second
+    const since = events.length;
+    await bob.dial(kam.uri("alice"));
+    await waitFor(() => events.slice(since).some((e) => e.state === "ENDED"), 30_000, "ENDED");
+    await sleep(500);
+    const heard = await received(bob);
+    const special = speechMatch(await speech.synthesize({ text: SPECIAL, language: "fr-FR" }), heard);
+    const generic = speechMatch(await speech.synthesize({ text: GREETING, language: "en-US" }), heard);
+    assert.ok(special.score > 0.8 && special.score > generic.score, `specific ${special.score.toFixed(2)} vs generic ${generic.score.toFixed(2)}`);
+  });
+
+  it("dials baresip: DIALING, RINGING, ANSWERED, baresip hears the message; remote hang-up ends it", async () => {
+    await sleep(1100);
+    const call = phone.calls.dial("bob", { message: ALARM, language: "en-US" });
+    await waitFor(() => ofCall(call.id).some((e) => e.state === "ANSWERED"), 10_000, "ANSWERED");
+    await waitFor(() => !call.playback.playing && call.info.answeredAt && Date.now() - Date.parse(call.info.answeredAt) > 1000, 20_000, "the message to be played");
+    await bob.hangup();
+    await waitFor(() => ofCall(call.id).some((e) => e.state === "ENDED"), 10_000, "ENDED");
+    const states = ofCall(call.id).map((e) => e.state);
+    assert.deepStrictEqual(states, ["DIALING", "RINGING", "ANSWERED", "ENDED"]);
+    const ended = ofCall(call.id).at(-1)!.call;
+    assert.strictEqual(ended.outcome, "completed");
+    assert.strictEqual(ended.hungUpBy, "remote");
+    assert.strictEqual(ended.to.number, "bob");
+    await sleep(500);
+    const m = speechMatch(await speech.synthesize({ text: ALARM, language: "en-US" }), await received(bob));
+    assert.ok(m.score > 0.8, `message found in baresip's recording: ${m.score.toFixed(2)}`);
+  });
+
+  it("busy: the callee rejects → ENDED busy (486)", async () => {
+    const carol = await baresip("carol", { answerMode: "manual" });
+    const call = phone.calls.dial("carol");
+    await waitFor(() => ofCall(call.id).some((e) => e.state === "RINGING"), 10_000, "RINGING");
+    await carol.busy();
+    await waitFor(() => ofCall(call.id).some((e) => e.state === "ENDED"), 10_000, "ENDED");
+    const ended = ofCall(call.id).at(-1)!.call;
+    assert.strictEqual(ended.outcome, "busy");
+    assert.strictEqual(ended.statusCode, 486);
+  });
+
+  it("no answer: the ring timeout cancels → ENDED no-answer", async () => {
+    const dave = await baresip("dave", { answerMode: "manual" });
+    const call = phone.calls.dial("dave", { ringTimeoutSeconds: 2 });
+    await waitFor(() => ofCall(call.id).some((e) => e.state === "ENDED"), 15_000, "ENDED");
+    const ended = ofCall(call.id).at(-1)!.call;
+    assert.strictEqual(ended.outcome, "no-answer");
+    assert.strictEqual(ended.reason, "ring timeout");
+    await dave.waitEvent("CALL_CLOSED", 5000);
+  });
+
+  for (const [codec, user] of [["PCMA", "erin"], ["PCMU", "frank"]] as const) {
+    it(`serves a ${codec}-only peer, which hears the message`, async () => {
+      const erin = await baresip(user, { codecs: [codec] });
+      await sleep(1100);
+      const call = phone.calls.dial(user, { message: GREETING });
+      await waitFor(() => ofCall(call.id).some((e) => e.state === "ANSWERED"), 10_000, "ANSWERED");
+      assert.strictEqual(call.info.codec, codec);
+      await waitFor(() => !!call.info.answeredAt && Date.now() - Date.parse(call.info.answeredAt) > 1500 && !call.playback.playing, 20_000, "message played");
+      await call.hangup();
+      await waitFor(() => !call.active, 5000, "ENDED");
+      await sleep(500);
+      const m = speechMatch(await speech.synthesize({ text: GREETING }), await received(erin));
+      assert.ok(m.score > 0.8, `${codec}: ${m.score.toFixed(2)}`);
+      await erin.stop();
+      peers.splice(peers.indexOf(erin), 1);
+    });
+  }
+
+  it("a G.729-only offer gets 488 and an ENDED codec-mismatch message", async () => {
+    const since = events.length;
+    const r = await runSipp({ scenario: "uac-g729-only", target: `127.0.0.1:${kam.ports.udp}`, service: "alice", timeoutMs: 15_000 });
+    assert.match(r.messages, /SIP\/2\.0 488/, "SIPp received 488");
+    const e = events.slice(since).find((x) => x.state === "ENDED");
+    assert.ok(e, "an ENDED event was emitted");
+    assert.strictEqual(e!.call.outcome, "codec-mismatch");
+    assert.strictEqual(e!.call.statusCode, 488);
+  });
+
+  it("SIPp places 20 concurrent calls: all answered, all hear audio", async function () {
+    this.timeout(90_000);
+    phone.calls.setInboundPolicy({ autoAnswer: true, greetings: [{ number: "", message: GREETING }], afterGreeting: "repeat" });
+    const heard = new Map<string, number>();
+    const onCreated = (c: import("../../src/call/call").Call) => {
+      c.on("media", (sdh) => sdh.on("rtp", (rtp) => rtp.on("audio", (pcm) => {
+        // SIPp echoes our RTP back (-rtp_echo): loud frames prove the peer received our speech.
+        let peak = 0;
+        for (const s of pcm) peak = Math.max(peak, Math.abs(s));
+        if (peak > 2000) heard.set(c.id, (heard.get(c.id) ?? 0) + 1);
+      })));
+    };
+    phone.on("created", onCreated);
+    const since = events.length;
+    const r = await runSipp({
+      scenario: "uac-call", target: `127.0.0.1:${kam.ports.udp}`, service: "alice",
+      calls: 20, rate: 20, holdMs: 8000, args: ["-l", "20", "-rtp_echo"], timeoutMs: 60_000,
+    });
+    phone.off("created", onCreated);
+    const answered = new Set(events.slice(since).filter((e) => e.state === "ANSWERED").map((e) => e.call.id));
+    assert.strictEqual(r.successful, 20, `SIPp: ${r.successful} ok, ${r.failed} failed\n${r.errors.slice(0, 2000)}`);
+    assert.strictEqual(answered.size, 20);
+    const withAudio = [...answered].filter((id) => (heard.get(id) ?? 0) > 50);
+    assert.strictEqual(withAudio.length, 20, `calls whose audio came back: ${withAudio.length}`);
+  });
+});
