@@ -2,6 +2,7 @@
 import assert from "assert";
 import dgram from "dgram";
 import { startKamailio, Kamailio } from "../support/kamailio";
+import { createLossyRelay, sipRequest, sipResponse } from "../support/lossy-relay";
 import { waitFor, sleep } from "../support/wait";
 import { Phone } from "../../src/phone/phone";
 import { AccountOptions } from "../../src/phone/account";
@@ -123,6 +124,35 @@ describe("registration against Kamailio", function () {
     await waitFor(() => w.phone.transport.isConnected() && w.phone.transport.local!.port !== firstLocal, 20_000, "reconnected");
     await waitFor(async () => (await kam.ulDump()).filter((b) => b.aor === "alice").length === 1, 20_000, "one binding again").catch(async (e) => { throw new Error(`${e.message}: ${JSON.stringify((await kam.ulDump()).map((b) => b.contact))} ${JSON.stringify(w.states)}`); });
     assert.strictEqual(w.phone.registrationState, "REGISTERED");
+  });
+
+  it("UDP: the first REGISTER is lost → registered in under 2 s (RFC 3261 Timer E retransmission)", async () => {
+    const relay = await createLossyRelay({ targetPort: kam.ports.udp });
+    try {
+      const rule = relay.drop({ direction: "toServer", count: 1, match: sipRequest("REGISTER") });
+      const w = make({ port: relay.port });
+      const t0 = Date.now();
+      await w.phone.start();
+      await waitFor(() => registered(w), 5000, "REGISTERED through the lossy relay");
+      const took = Date.now() - t0;
+      assert.strictEqual(rule.dropped, 1);
+      assert.ok(took < 2000, `registered after ${took} ms`);
+      assert.ok((w.phone.transport.reliabilityCounters?.requestRetransmissions ?? 0) >= 1);
+    } finally { await relay.close(); }
+  });
+
+  it("UDP: a lost 401 and a lost 200 OK are recovered by retransmission", async () => {
+    const relay = await createLossyRelay({ targetPort: kam.ports.udp });
+    try {
+      const lost401 = relay.drop({ direction: "toClient", count: 1, match: sipResponse([401]) });
+      const lost200 = relay.drop({ direction: "toClient", count: 1, match: sipResponse([200]) });
+      const w = make({ port: relay.port });
+      await w.phone.start();
+      await waitFor(() => registered(w), 8000, "REGISTERED");
+      assert.strictEqual(lost401.dropped, 1);
+      assert.strictEqual(lost200.dropped, 1);
+      assert.deepStrictEqual(w.states.map((s) => s.state), ["REGISTERING", "REGISTERED"], "no FAILED on the way");
+    } finally { await relay.close(); }
   });
 
   it("survives a malformed SIP message and garbage on its port", async () => {

@@ -1,0 +1,728 @@
+// Real-browser tests of the Node-RED editor experience: a real Node-RED 4.1 (the
+// devDependency) runs as a child process with this package linked into its user
+// directory, and Debian's Chromium drives the editor through playwright-core.
+//
+// Needs `npm run build` first (the package is loaded from dist/) and Chromium at
+// /usr/bin/chromium (or CHROMIUM_PATH). Screenshots and the Node-RED log are written
+// to test-artifacts/browser/.
+//
+// The SIP account used for deploying points at 127.0.0.1 only. If
+// test/support/kamailio.ts provides a local Kamailio, the registration is expected to
+// succeed; otherwise the account points at a closed local port and any registration
+// state is accepted.
+
+import { strict as assert } from "assert";
+import { spawn, type ChildProcess } from "child_process";
+import * as dgram from "dgram";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+
+// Globals of the editor page (only used inside page.evaluate / waitForFunction).
+declare const RED: any;
+declare const $: any;
+
+const ROOT = path.resolve(__dirname, "..", "..", "..");
+const PACKAGE_NAME = "node-red-contrib-sip-client";
+const ARTIFACTS = path.join(ROOT, "test-artifacts", "browser");
+const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--autoplay-policy=no-user-gesture-required",
+];
+const STATE_WORDS = /\b(INACTIVE|REGISTERING|REGISTERED|DEREGISTERING|FAILED)\b/;
+const NODE_TYPES = ["sip-client", "sip-call", "sip-dtmf"];
+const EXAMPLES = fs
+  .readdirSync(path.join(ROOT, "examples"))
+  .filter((f) => f.endsWith(".json"))
+  .map((f) => f.replace(/\.json$/, ""))
+  .sort();
+
+// ---------------------------------------------------------------------------------
+// Optional local SIP server (test/support/kamailio.ts, written separately).
+
+interface SipAccount {
+  server: string;
+  port: number;
+  transport: string;
+  username: string;
+  password: string;
+  domain?: string;
+  expectRegistered: boolean;
+  stop(): Promise<void>;
+}
+
+function freeUdpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const sock = dgram.createSocket("udp4");
+    sock.once("error", reject);
+    sock.bind(0, "127.0.0.1", () => {
+      const port = sock.address().port;
+      sock.close(() => resolve(port));
+    });
+  });
+}
+
+function freeTcpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function startSipAccount(): Promise<SipAccount> {
+  const supportJs = path.join(__dirname, "..", "support", "kamailio.js");
+  if (fs.existsSync(supportJs)) {
+    const support = require(supportJs);
+    if (typeof support.startKamailio === "function" && (await kamailioAvailable(support))) {
+      const k = await support.startKamailio();
+      const user = k.users?.[0] ?? { username: k.username, password: k.password };
+      return {
+        server: k.host ?? "127.0.0.1",
+        port: k.port ?? k.udpPort ?? 5060,
+        transport: "udp",
+        username: user.username,
+        password: user.password,
+        domain: k.domain,
+        expectRegistered: true,
+        stop: () => Promise.resolve(k.stop ? k.stop() : undefined),
+      };
+    }
+  }
+  // No SIP server: a closed local UDP port. Registration fails, which is fine here.
+  return {
+    server: "127.0.0.1",
+    port: await freeUdpPort(),
+    transport: "udp",
+    username: "620",
+    password: "secret-620",
+    expectRegistered: false,
+    stop: () => Promise.resolve(),
+  };
+}
+
+async function kamailioAvailable(support: any): Promise<boolean> {
+  if (typeof support.kamailioAvailable === "function") {
+    try {
+      return !!(await support.kamailioAvailable());
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------
+// Node-RED as a child process.
+
+interface NodeRed {
+  url: string;
+  userDir: string;
+  proc: ChildProcess;
+  log: () => string;
+  stop(): Promise<void>;
+}
+
+async function startNodeRed(label: string, lang?: string): Promise<NodeRed> {
+  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), "sip-client-editor-"));
+  fs.mkdirSync(path.join(userDir, "node_modules"));
+  fs.symlinkSync(ROOT, path.join(userDir, "node_modules", PACKAGE_NAME), "dir");
+  const settings = {
+    uiHost: "127.0.0.1",
+    flowFile: "flows.json",
+    credentialSecret: "browser-test-secret",
+    telemetry: { enabled: false },
+    diagnostics: { enabled: false },
+    editorTheme: { tours: false, projects: { enabled: false } },
+    logging: { console: { level: "info", metrics: false, audit: false } },
+    ...(lang ? { lang } : {}),
+  };
+  fs.writeFileSync(path.join(userDir, "settings.js"), "module.exports = " + JSON.stringify(settings, null, 2) + ";\n");
+  const port = await freeTcpPort();
+  const redJs = require.resolve("node-red/red.js");
+  const proc = spawn(process.execPath, [redJs, "-u", userDir, "-p", String(port)], {
+    cwd: userDir,
+    env: { ...process.env, NODE_RED_ENABLE_PROJECTS: "false" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  proc.stdout!.on("data", (d) => (output += d));
+  proc.stderr!.on("data", (d) => (output += d));
+  const url = `http://127.0.0.1:${port}/`;
+  const logFile = path.join(ARTIFACTS, `node-red-${label}.log`);
+
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("Node-RED did not start in 60 s:\n" + output)), 60_000);
+    const check = () => {
+      if (/Server now running at/.test(output)) {
+        clearTimeout(timer);
+        proc.stdout!.off("data", check);
+        resolve();
+      }
+    };
+    proc.stdout!.on("data", check);
+    proc.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`Node-RED exited with ${code}:\n${output}`));
+    });
+  });
+
+  return {
+    url,
+    userDir,
+    proc,
+    log: () => output,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
+        proc.kill("SIGINT");
+        const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      fs.writeFileSync(logFile, output);
+      fs.rmSync(userDir, { recursive: true, force: true });
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------
+// Editor helpers.
+
+interface EditorPage {
+  page: Page;
+  errors: string[];
+}
+
+async function openEditor(context: BrowserContext, url: string): Promise<EditorPage> {
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on("pageerror", (err) => errors.push(String(err && err.stack ? err.stack : err)));
+  page.on("console", (m) => {
+    if (m.type() === "error" && !/favicon|Failed to load resource/.test(m.text())) errors.push(m.text());
+  });
+  await page.setViewportSize({ width: 1400, height: 900 });
+  await page.goto(url);
+  await waitForEditor(page);
+  return { page, errors };
+}
+
+async function waitForEditor(page: Page): Promise<void> {
+  await page.waitForFunction(
+    () =>
+      typeof RED !== "undefined" &&
+      RED.nodes &&
+      RED.workspaces &&
+      RED.workspaces.active() &&
+      document.querySelector(".red-ui-palette-node[data-palette-type='sip-call']") !== null &&
+      !$("#red-ui-loading-progress").is(":visible"),
+    undefined,
+    { timeout: 60_000 },
+  );
+  // Let the editor finish its start-up animations.
+  await page.waitForTimeout(500);
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: path.join(ARTIFACTS, name + ".png") });
+}
+
+async function deploy(page: Page): Promise<void> {
+  await page.click("#red-ui-header-button-deploy");
+  // A confirmation (invalid or unused nodes) would be a test failure: it means the
+  // editor thinks something is misconfigured.
+  const result = await Promise.race([
+    page
+      .waitForFunction(() => !RED.nodes.dirty(), undefined, { timeout: 20_000 })
+      .then(() => "deployed" as const),
+    page
+      .waitForSelector(".red-ui-deploy-dialog-confirm-list, #red-ui-deploy-dialog-confirm", { timeout: 20_000 })
+      .then(() => "confirm" as const),
+  ]);
+  if (result === "confirm") {
+    await shot(page, "deploy-confirmation");
+    const text = await page.locator(".ui-dialog:visible").first().innerText();
+    throw new Error("Deploy asked for confirmation (invalid nodes?): " + text);
+  }
+  const errorNotes = await page.locator(".red-ui-notification-error").allInnerTexts();
+  assert.deepEqual(errorNotes, [], "error notification after deploy");
+}
+
+/** Replaces the running flows with an empty one and reloads the editor. */
+async function resetFlows(page: Page): Promise<void> {
+  await page.evaluate(async () => {
+    const res = await fetch("flows", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Node-RED-Deployment-Type": "full", "Node-RED-API-Version": "v1" },
+      body: JSON.stringify([{ id: "b0000000000000a1", type: "tab", label: "Flow 1" }]),
+    });
+    if (!res.ok) throw new Error("POST /flows " + res.status);
+  });
+  await page.reload();
+  await waitForEditor(page);
+}
+
+async function dragFromPalette(page: Page, type: string, x: number, y: number): Promise<string> {
+  const before: string[] = await page.evaluate((t) => RED.nodes.filterNodes({ type: t }).map((n: any) => n.id), type);
+  const paletteNode = page.locator(`.red-ui-palette-node[data-palette-type='${type}']`);
+  await paletteNode.scrollIntoViewIfNeeded();
+  const from = (await paletteNode.boundingBox())!;
+  const chart = (await page.locator("#red-ui-workspace-chart").boundingBox())!;
+  await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(from.x + from.width / 2 + 20, from.y + from.height / 2, { steps: 5 });
+  await page.mouse.move(chart.x + x, chart.y + y, { steps: 20 });
+  await page.mouse.up();
+  const id = await page.waitForFunction(
+    ({ t, known }) => {
+      const added = RED.nodes.filterNodes({ type: t }).filter((n: any) => known.indexOf(n.id) === -1);
+      return added.length ? added[0].id : null;
+    },
+    { t: type, known: before },
+    { timeout: 10_000 },
+  );
+  return (await id.jsonValue()) as string;
+}
+
+async function openNodeEditor(page: Page, id: string): Promise<void> {
+  const node = page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id='${id}'] rect.red-ui-flow-node`);
+  await node.dblclick();
+  await page.waitForSelector("#node-dialog-ok", { state: "visible" });
+  await page.waitForTimeout(400); // tray slide-in
+}
+
+async function showHelp(page: Page, type: string): Promise<string> {
+  await page.evaluate((t) => RED.sidebar.help.show(t), type);
+  const help = page.locator(".red-ui-sidebar-help-stack .red-ui-help");
+  await page.waitForFunction(
+    () => {
+      const el = document.querySelector(".red-ui-sidebar-help-stack .red-ui-help");
+      return !!el && el.querySelectorAll("h3").length > 0;
+    },
+    undefined,
+    { timeout: 10_000 },
+  );
+  return help.innerHTML();
+}
+
+async function helpHeadings(page: Page, type: string): Promise<string[]> {
+  await showHelp(page, type);
+  return page.locator(".red-ui-sidebar-help-stack .red-ui-help h3").allInnerTexts();
+}
+
+/** Imports an example through the menu's Import → Examples dialog. */
+async function importExampleViaDialog(page: Page, name: string): Promise<void> {
+  await page.evaluate(() => RED.actions.invoke("core:show-examples-import-dialog"));
+  const dialog = page.locator(".ui-dialog:visible");
+  await dialog.waitFor();
+  const moduleEntry = dialog.locator(".red-ui-treeList-label", { hasText: PACKAGE_NAME }).first();
+  await moduleEntry.waitFor();
+  await moduleEntry.click();
+  const entry = dialog.locator(".red-ui-treeList-label", { hasText: new RegExp(`^\\s*${name}\\s*$`) }).first();
+  await entry.waitFor();
+  await entry.click();
+  await page.waitForTimeout(300); // preview
+  await page.click("#red-ui-clipboard-dialog-ok");
+  // The imported nodes stick to the mouse until a click places them.
+  await page.waitForTimeout(300);
+  const chart = (await page.locator("#red-ui-workspace-chart").boundingBox())!;
+  await page.mouse.move(chart.x + 250, chart.y + 150, { steps: 5 });
+  await page.mouse.click(chart.x + 250, chart.y + 150);
+  await page.waitForFunction(
+    (n) => RED.nodes.filterNodes({}).length > 0 && RED.nodes.dirty(),
+    name,
+    { timeout: 10_000 },
+  );
+}
+
+// ---------------------------------------------------------------------------------
+
+describe("Node-RED editor (real browser)", function () {
+  this.timeout(180_000);
+
+  let browser: Browser;
+
+  before(async function () {
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    for (const t of NODE_TYPES) {
+      const js = path.join(ROOT, "dist", "nodes", t, `${t}.js`);
+      assert.ok(fs.existsSync(js), `${js} is missing: run npm run build first`);
+    }
+    assert.ok(fs.existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  });
+
+  after(async function () {
+    if (browser) await browser.close();
+  });
+
+  describe("in English", function () {
+    let red: NodeRed;
+    let sip: SipAccount;
+    let context: BrowserContext;
+    let editor: EditorPage;
+    let page: Page;
+    let callId = "";
+    let clientId = "";
+
+    before(async function () {
+      sip = await startSipAccount();
+      red = await startNodeRed("en");
+      context = await browser.newContext({ locale: "en-US" });
+      editor = await openEditor(context, red.url);
+      page = editor.page;
+    });
+
+    after(async function () {
+      if (context) await context.close();
+      if (red) await red.stop();
+      if (sip) await sip.stop();
+    });
+
+    afterEach(async function () {
+      if (this.currentTest && this.currentTest.state === "failed" && page) {
+        await shot(page, "failed-" + this.currentTest.title.replace(/[^a-z0-9]+/gi, "-").slice(0, 60)).catch(() => {});
+      }
+    });
+
+    it("loads the three nodes into Node-RED without errors", async function () {
+      const res = await page.evaluate(async () => (await fetch("nodes", { headers: { Accept: "application/json" } })).json());
+      const ours = res.filter((s: any) => s.module === PACKAGE_NAME);
+      assert.deepEqual(ours.map((s: any) => s.name).sort(), ["sip-call", "sip-client", "sip-dtmf"]);
+      for (const set of ours) {
+        assert.equal(set.enabled, true, `${set.id} enabled`);
+        assert.ok(!set.err, `${set.id} error: ${set.err}`);
+      }
+    });
+
+    it("shows sip-call and sip-dtmf in the palette under telephony", async function () {
+      const category = page.locator("#red-ui-palette-container-telephony");
+      await category.scrollIntoViewIfNeeded();
+      assert.ok(await category.isVisible(), "telephony category visible");
+      for (const type of ["sip-call", "sip-dtmf"]) {
+        const node = category.locator(`.red-ui-palette-node[data-palette-type='${type}']`);
+        await node.scrollIntoViewIfNeeded();
+        assert.ok(await node.isVisible(), `${type} visible in telephony`);
+        const icon = await node.locator(".red-ui-palette-icon").getAttribute("style");
+        assert.match(String(icon), /sip-(phone|keypad)\.svg/, `${type} uses its own icon`);
+      }
+      const labels = await category.locator(".red-ui-palette-label").allInnerTexts();
+      assert.deepEqual(labels.map((l) => l.trim()).sort(), ["sip call", "sip dtmf"]);
+      const iconOk = await page.evaluate(async () => {
+        const r = await fetch("icons/node-red-contrib-sip-client/sip-phone.svg");
+        return r.status === 200 && /svg/.test(r.headers.get("content-type") || "");
+      });
+      assert.ok(iconOk, "icon served by Node-RED");
+      await category.screenshot({ path: path.join(ARTIFACTS, "palette-telephony.png") });
+    });
+
+    it("adds a sip-call node with a new SIP account and deploys it", async function () {
+      callId = await dragFromPalette(page, "sip-call", 300, 160);
+      await openNodeEditor(page, callId);
+      await shot(page, "sip-call-dialog-new");
+
+      // New SIP account from the sip-call dialog.
+      await page.click("#node-input-btn-client-add");
+      await page.waitForSelector("#node-config-input-server", { state: "visible" });
+      await page.waitForTimeout(400);
+      assert.equal(await page.inputValue("#node-config-input-port"), "5060");
+
+      // Changing the transport moves a default port along, and shows the matching rows.
+      await page.selectOption("#node-config-input-transport", "tls");
+      assert.equal(await page.inputValue("#node-config-input-port"), "5061");
+      await page.selectOption("#node-config-input-transport", "wss");
+      assert.equal(await page.inputValue("#node-config-input-port"), "443");
+      await page.selectOption("#node-config-input-transport", "udp");
+      assert.equal(await page.inputValue("#node-config-input-port"), "5060");
+
+      await page.fill("#node-config-input-server", sip.server);
+      await page.fill("#node-config-input-port", String(sip.port));
+      await page.fill("#node-config-input-username", sip.username);
+      await page.fill("#node-config-input-password", sip.password);
+      if (sip.domain) await page.fill("#node-config-input-domain", sip.domain);
+      assert.match(String(await page.getAttribute("#node-config-input-domain", "placeholder")), new RegExp(sip.server.replace(/\./g, "\\.")));
+      await shot(page, "sip-client-dialog-account");
+
+      // Every tab renders; the language list is filled from the runtime.
+      for (const tab of ["advanced", "media", "speech", "dtmf"]) {
+        await page.click(`#red-ui-tab-sip-client-tab-${tab} a`);
+        await page.waitForSelector(`#sip-client-tab-${tab}`, { state: "visible" });
+        await shot(page, `sip-client-dialog-${tab}`);
+      }
+      await page.click("#red-ui-tab-sip-client-tab-speech a");
+      const languages = await page.locator("#node-config-sip-client-language-select option").evaluateAll((os) =>
+        os.map((o) => (o as HTMLOptionElement).value),
+      );
+      for (const l of ["en-US", "en-GB", "de-DE", "es-ES", "fr-FR", "it-IT"]) assert.ok(languages.includes(l), `language ${l} offered`);
+      assert.ok(await page.locator("#node-config-input-ttsCommand").isHidden(), "command hidden for pico");
+      await page.selectOption("#node-config-input-ttsEngine", "command");
+      assert.ok(await page.locator("#node-config-input-ttsCommand").isVisible(), "command shown for the command engine");
+      await page.selectOption("#node-config-input-ttsEngine", "pico");
+      await page.click("#red-ui-tab-sip-client-tab-account a");
+
+      await page.click("#node-config-dialog-ok");
+      await page.waitForSelector("#node-config-input-server", { state: "detached" });
+      clientId = await page.inputValue("#node-input-client");
+      assert.ok(clientId && clientId !== "_ADD_", "the new account is selected");
+
+      // A greeting with a ▶ preview.
+      await page.click("#node-input-greetings-container + .red-ui-editableList-addButton, .red-ui-editableList-addButton >> nth=0");
+      const row = page.locator("#node-input-greetings-container li").first();
+      await row.locator(".node-input-greeting-message").fill("Hello, this is Node-RED.");
+      await row.locator(".node-input-greeting-language").selectOption("en-GB");
+      const [preview] = await Promise.all([
+        page.waitForResponse((r) => r.url().includes("sip-client/tts/preview"), { timeout: 60_000 }),
+        row.locator(".node-input-greeting-play").click(),
+      ]);
+      assert.equal(preview.status(), 200, "preview answered");
+      assert.match(String(preview.headers()["content-type"]), /audio\/wav/);
+      const body = await preview.body();
+      assert.equal(body.subarray(0, 4).toString("latin1"), "RIFF");
+      assert.ok(body.length > 44 + 800, "preview has audio");
+      await page.waitForTimeout(300);
+      assert.deepEqual(await page.locator(".red-ui-notification-error").allInnerTexts(), [], "no preview error");
+      await shot(page, "sip-call-dialog-greeting");
+
+      await page.click("#node-dialog-ok");
+      await page.waitForSelector("#node-dialog-ok", { state: "detached" });
+      const saved = await page.evaluate((id) => {
+        const n = RED.nodes.node(id);
+        return { client: n.client, greetings: n.greetings, valid: n.valid };
+      }, callId);
+      assert.equal(saved.client, clientId);
+      assert.deepEqual(saved.greetings, [{ number: "", message: "Hello, this is Node-RED.", language: "en-GB" }]);
+      assert.equal(saved.valid, true);
+
+      await deploy(page);
+      await shot(page, "deployed-sip-call");
+
+      const flows = await page.evaluate(async () => (await fetch("flows", { headers: { "Node-RED-API-Version": "v2" } })).json());
+      const deployedClient = flows.flows.find((n: any) => n.type === "sip-client");
+      assert.equal(deployedClient.server, sip.server);
+      assert.equal(deployedClient.username, sip.username);
+      assert.ok(!("password" in deployedClient), "password is not in the flow");
+    });
+
+    it("adds a sip-dtmf node whose actions become outputs", async function () {
+      const dtmfId = await dragFromPalette(page, "sip-dtmf", 300, 280);
+      await openNodeEditor(page, dtmfId);
+      assert.equal(await page.inputValue("#node-input-client"), clientId, "the existing account is preselected");
+      const add = page.locator(".red-ui-editableList-addButton").first();
+      await add.click();
+      await add.click();
+      const rows = page.locator("#node-input-actions-container li");
+      await rows.nth(0).locator(".node-input-action-code").fill("1");
+      await rows.nth(0).locator(".node-input-action-topic").fill("light");
+      await rows.nth(0).locator(".node-input-action-message").fill("Light on.");
+      await rows.nth(1).locator(".node-input-action-code").fill("1234#");
+      await rows.nth(1).locator(".node-input-action-message").fill("Gate opening.");
+      await page.fill("#node-input-invalidMessage", "Wrong code.");
+      await shot(page, "sip-dtmf-dialog");
+      await page.click("#node-dialog-ok");
+      await page.waitForSelector("#node-dialog-ok", { state: "detached" });
+      const saved = await page.evaluate((id) => {
+        const n = RED.nodes.node(id);
+        return {
+          outputs: n.outputs,
+          actions: n.actions,
+          valid: n.valid,
+          labels: [0, 1, 2].map((i) => n._def.outputLabels.call(n, i)),
+        };
+      }, dtmfId);
+      assert.equal(saved.outputs, 3);
+      assert.equal(saved.valid, true);
+      assert.deepEqual(saved.actions, [
+        { code: "1", message: "Light on.", language: "", topic: "light" },
+        { code: "1234#", message: "Gate opening.", language: "", topic: "" },
+      ]);
+      assert.deepEqual(saved.labels, ["every key and code", "code 1 (light)", "code 1234#"]);
+      const ports = await page.locator(`g.red-ui-flow-node-group[id='${dtmfId}'] .red-ui-flow-port-output`).count();
+      assert.equal(ports, 3, "three output ports drawn");
+      await deploy(page);
+      await shot(page, "deployed-sip-dtmf");
+    });
+
+    it("checks the registration of the deployed account from its dialog", async function () {
+      await openNodeEditor(page, callId);
+      await page.click("#node-input-btn-client-edit");
+      await page.waitForSelector("#node-config-sip-client-check", { state: "visible" });
+      const deadline = Date.now() + (sip.expectRegistered ? 30_000 : 5_000);
+      let text = "";
+      for (;;) {
+        await page.click("#node-config-sip-client-check");
+        await page.waitForFunction(
+          () => /INACTIVE|REGISTERING|REGISTERED|DEREGISTERING|FAILED|deployed|Could not/.test($("#node-config-sip-client-state").text()),
+          undefined,
+          { timeout: 10_000 },
+        );
+        text = await page.locator("#node-config-sip-client-state").innerText();
+        if (!sip.expectRegistered || /REGISTERED\b/.test(text) || Date.now() > deadline) break;
+        await page.waitForTimeout(1000);
+      }
+      await shot(page, "sip-client-check-registration");
+      assert.match(text, STATE_WORDS, "shows a registration state: " + text);
+      if (sip.expectRegistered) assert.match(text, /\bREGISTERED\b/, "registered with the local SIP server");
+      await page.click("#node-config-dialog-cancel");
+      await page.waitForSelector("#node-config-sip-client-check", { state: "detached" });
+      await page.click("#node-dialog-cancel");
+      await page.waitForSelector("#node-dialog-cancel", { state: "detached" });
+    });
+
+    it("says that an account is not deployed yet", async function () {
+      const state = await page.evaluate(async () => {
+        const r = await fetch("sip-client/0123456789abcdef/state");
+        return { status: r.status, body: await r.json() };
+      });
+      assert.equal(state.status, 404);
+      assert.ok(state.body.message);
+    });
+
+    it("shows each node's help with its sections", async function () {
+      const call = await helpHeadings(page, "sip-call");
+      assert.ok(call.includes("Inputs") && call.includes("Outputs") && call.includes("Details"), "sip-call: " + call);
+      await shot(page, "help-sip-call");
+      const dtmf = await helpHeadings(page, "sip-dtmf");
+      assert.ok(dtmf.includes("Outputs") && dtmf.includes("Details"), "sip-dtmf: " + dtmf);
+      await shot(page, "help-sip-dtmf");
+      const client = await helpHeadings(page, "sip-client");
+      assert.ok(client.includes("Account") && client.includes("Details"), "sip-client: " + client);
+      await shot(page, "help-sip-client");
+      const html = await showHelp(page, "sip-call");
+      for (const word of ["DIALING", "RINGING", "ANSWERED", "ENDED", "codec-mismatch", "rtp-timeout", "hungUpBy"]) {
+        assert.ok(html.includes(word), `sip-call help mentions ${word}`);
+      }
+    });
+
+    for (const example of EXAMPLES) {
+      it(`imports the example "${example}" from Import → Examples`, async function () {
+        await resetFlows(page);
+        await importExampleViaDialog(page, example);
+        const check = await page.evaluate(() => {
+          const nodes: any[] = [];
+          RED.nodes.eachNode((n: any) => {
+            nodes.push({ id: n.id, type: n.type, valid: n.valid, errors: n.validationErrors });
+          });
+          const configs: any[] = [];
+          RED.nodes.eachConfig((n: any) => {
+            if (n.type === "sip-client") configs.push({ id: n.id, valid: n.valid, server: n.server, username: n.username });
+          });
+          return { nodes, configs, unknown: RED.nodes.filterNodes({ type: "unknown" }).length };
+        });
+        await shot(page, `example-${example}`);
+        assert.equal(check.unknown, 0, "no unknown node types");
+        assert.ok(check.nodes.some((n: any) => n.type === "sip-call"), "has a sip-call node");
+        const invalid = check.nodes.filter((n: any) => n.valid === false);
+        assert.deepEqual(invalid, [], "all imported nodes are valid");
+        assert.equal(check.configs.length, 1, "one sip-client config");
+        assert.equal(check.configs[0].server, "192.168.178.1");
+        assert.equal(check.configs[0].username, "620");
+        assert.equal(check.configs[0].valid, true);
+
+        // Deploy it, but never towards the example's Fritz!Box address: point the
+        // account at this machine first.
+        await page.evaluate(
+          ({ id, port }) => {
+            const n = RED.nodes.node(id);
+            n.server = "127.0.0.1";
+            n.port = String(port);
+            n.changed = true;
+            RED.nodes.dirty(true);
+          },
+          { id: check.configs[0].id, port: await freeUdpPort() },
+        );
+        await deploy(page);
+        const flows = await page.evaluate(async () => (await fetch("flows", { headers: { "Node-RED-API-Version": "v2" } })).json());
+        assert.equal(flows.flows.find((n: any) => n.type === "sip-client").server, "127.0.0.1");
+      });
+    }
+
+    it("had no script errors in the editor page", async function () {
+      assert.deepEqual(editor.errors, []);
+    });
+  });
+
+  describe("in French (browser locale fr-FR, Node-RED lang fr)", function () {
+    let red: NodeRed;
+    let context: BrowserContext;
+    let editor: EditorPage;
+    let page: Page;
+
+    before(async function () {
+      red = await startNodeRed("fr", "fr");
+      context = await browser.newContext({ locale: "fr-FR" });
+      editor = await openEditor(context, red.url);
+      page = editor.page;
+    });
+
+    after(async function () {
+      if (context) await context.close();
+      if (red) await red.stop();
+    });
+
+    it("shows French labels in the palette and the edit dialogs", async function () {
+      const deployLabel = await page.locator("#red-ui-header-button-deploy").innerText();
+      assert.match(deployLabel, /Déployer/, "the editor itself is in French");
+      const labels = await page.locator("#red-ui-palette-container-telephony .red-ui-palette-label").allInnerTexts();
+      assert.deepEqual(labels.map((l) => l.trim()).sort(), ["appel sip", "dtmf sip"]);
+
+      const callId = await dragFromPalette(page, "sip-call", 300, 160);
+      await openNodeEditor(page, callId);
+      assert.equal((await page.locator("label[for='node-input-client']").innerText()).trim(), "Compte SIP");
+      assert.match(await page.locator("label[for='node-input-autoAnswer']").innerText(), /Décrocher automatiquement/);
+      await shot(page, "fr-sip-call-dialog");
+      await page.click("#node-input-btn-client-add");
+      await page.waitForSelector("#node-config-input-server", { state: "visible" });
+      await page.waitForTimeout(400);
+      assert.equal((await page.locator("label[for='node-config-input-server']").innerText()).trim(), "Serveur");
+      assert.equal((await page.locator("label[for='node-config-input-password']").innerText()).trim(), "Mot de passe");
+      assert.match(await page.locator("#node-config-sip-client-check").innerText(), /Vérifier l'enregistrement/);
+      await shot(page, "fr-sip-client-dialog");
+      await page.click("#node-config-dialog-cancel");
+      await page.waitForSelector("#node-config-input-server", { state: "detached" });
+      await page.click("#node-dialog-cancel");
+      await page.waitForSelector("#node-dialog-cancel", { state: "detached" });
+    });
+
+    it("shows the French help", async function () {
+      const call = await helpHeadings(page, "sip-call");
+      assert.ok(call.includes("Entrées") && call.includes("Sorties") && call.includes("Détails"), "sip-call: " + call);
+      await shot(page, "fr-help-sip-call");
+      const dtmf = await helpHeadings(page, "sip-dtmf");
+      assert.ok(dtmf.includes("Sorties"), "sip-dtmf: " + dtmf);
+      const client = await helpHeadings(page, "sip-client");
+      assert.ok(client.includes("Compte"), "sip-client: " + client);
+    });
+
+    it("shows German labels and help when the editor language is set to Deutsch", async function () {
+      const de = await context.newPage();
+      await de.addInitScript(() => localStorage.setItem("editor-language", "de"));
+      await de.setViewportSize({ width: 1400, height: 900 });
+      await de.goto(red.url);
+      await waitForEditor(de);
+      const call = await helpHeadings(de, "sip-call");
+      assert.ok(call.includes("Eingangsdaten") && call.includes("Ausgangsdaten"), "sip-call: " + call);
+      const callId = await dragFromPalette(de, "sip-call", 300, 160);
+      await openNodeEditor(de, callId);
+      assert.equal((await de.locator("label[for='node-input-client']").innerText()).trim(), "SIP-Konto");
+      await shot(de, "de-sip-call-dialog");
+      await de.click("#node-dialog-cancel");
+      await de.close();
+    });
+
+    it("had no script errors in the editor page", async function () {
+      assert.deepEqual(editor.errors, []);
+    });
+  });
+});

@@ -1,0 +1,87 @@
+// A real Node-RED (4.1, through node-red-node-test-helper) loads the package and
+// its nodes talk to a real Kamailio.
+import assert from "assert";
+import helper from "node-red-node-test-helper";
+import { startKamailio, Kamailio } from "../support/kamailio";
+import { waitFor } from "../support/wait";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const sipClient = require("../../nodes/sip-client/sip-client.js");
+const sipCall = require("../../nodes/sip-call/sip-call.js");
+const sipDtmf = require("../../nodes/sip-dtmf/sip-dtmf.js");
+
+helper.init(require.resolve("node-red"));
+
+interface Msg { topic?: string; payload?: unknown; reason?: string; call?: { id: string; outcome?: string } }
+
+describe("Node-RED runtime", function () {
+  this.timeout(30_000);
+  let kam: Kamailio;
+  before(async () => { kam = await startKamailio({ users: { alice: "secret" } }); });
+  after(async () => { await kam?.stop(); });
+  beforeEach((done) => { helper.startServer(done); });
+  afterEach(async () => {
+    await helper.unload();
+    await new Promise<void>((r) => helper.stopServer(() => r()));
+  });
+
+  const flow = (password: string, extra: Record<string, unknown> = {}) => [
+    { id: "acct", type: "sip-client", name: "test account", server: "127.0.0.1", port: String(kam.ports.udp), transport: "udp", username: "alice", expires: "60", ...extra },
+    { id: "call", type: "sip-call", client: "acct", wires: [["out"]] },
+    { id: "keys", type: "sip-dtmf", client: "acct", actions: [{ code: "1", message: "ok", topic: "ack" }], wires: [["dtmfout"], ["dtmfout"]] },
+    { id: "out", type: "helper" },
+    { id: "dtmfout", type: "helper" },
+  ];
+
+  it("loads the three nodes and emits REGISTERING then REGISTERED; the binding goes on close", async () => {
+    await helper.load([sipClient, sipCall, sipDtmf], flow("secret"), { acct: { password: "secret" } });
+    const out = helper.getNode("out");
+    const msgs: Msg[] = [];
+    out.on("input", (m: Msg) => msgs.push(m));
+    await waitFor(() => msgs.some((m) => m.payload === "REGISTERED"), 10_000, "a REGISTERED message");
+    const reg = msgs.filter((m) => m.topic === "registration").map((m) => m.payload);
+    assert.deepStrictEqual(reg.slice(-2), ["REGISTERING", "REGISTERED"]);
+    assert.strictEqual((await kam.ulDump()).filter((b) => b.aor === "alice").length, 1);
+    await helper.unload();
+    assert.strictEqual((await kam.ulDump()).filter((b) => b.aor === "alice").length, 0, "un-REGISTERED on close");
+  });
+
+  it("a wrong password gives FAILED with the reason, never the password", async () => {
+    await helper.load([sipClient, sipCall], flow("nope").slice(0, 2).concat([{ id: "out", type: "helper" }] as never), { acct: { password: "hunter2-wrong" } });
+    const out = helper.getNode("out");
+    const msgs: Msg[] = [];
+    out.on("input", (m: Msg) => msgs.push(m));
+    await waitFor(() => msgs.some((m) => m.payload === "FAILED"), 10_000, "FAILED");
+    const failed = msgs.find((m) => m.payload === "FAILED")!;
+    assert.match(failed.reason ?? "", /^401 /);
+    assert.ok(!JSON.stringify(msgs).includes("hunter2"), "the password never appears in a message");
+  });
+
+  it("bad input gives done(err) and changes nothing", async () => {
+    await helper.load([sipClient, sipCall], flow("secret").slice(0, 2).concat([{ id: "out", type: "helper" }] as never), { acct: { password: "secret" } });
+    const call = helper.getNode("call");
+    const out = helper.getNode("out");
+    const msgs: Msg[] = [];
+    out.on("input", (m: Msg) => msgs.push(m));
+    await waitFor(() => msgs.some((m) => m.payload === "REGISTERED"), 10_000, "REGISTERED");
+    const errors: string[] = [];
+    const origError = call.error.bind(call);
+    call.error = (e: unknown, msg?: unknown) => { errors.push(String((e as Error)?.message ?? e)); return origError(e, msg); };
+    for (const m of [
+      { topic: "fly", payload: 1 },
+      { topic: "dial", payload: "" },
+      { topic: "dial", payload: { not: "a number" } },
+      { topic: "say", payload: "hello" },
+      { topic: "play", payload: "/does/not/exist.wav" },
+      { topic: "hangup" },
+      { topic: "dtmf", payload: "12" },
+    ]) call.receive(m);
+    await waitFor(() => errors.length >= 7, 5000, "seven errors");
+    assert.match(errors[0], /unknown topic "fly"/);
+    assert.match(errors[1], /nothing to dial/);
+    assert.match(errors[2], /dial: msg.payload must be/);
+    assert.match(errors[3], /no active call/);
+    assert.match(errors.slice(4).join("\n"), /no active call/);
+    assert.ok(!msgs.some((m) => m.topic === "call"), "no call was started");
+  });
+});
