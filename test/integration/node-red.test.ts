@@ -3,7 +3,10 @@
 import assert from "assert";
 import helper from "node-red-node-test-helper";
 import { startKamailio, Kamailio } from "../support/kamailio";
-import { waitFor } from "../support/wait";
+import { waitFor, sleep } from "../support/wait";
+import { startBaresip } from "../support/baresip";
+import { speechMatch } from "../support/audio-match";
+import { SpeechService } from "../../src/speech";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const sipClient = require("../../nodes/sip-client/sip-client.js");
@@ -17,7 +20,7 @@ interface Msg { topic?: string; payload?: unknown; reason?: string; call?: { id:
 describe("Node-RED runtime", function () {
   this.timeout(30_000);
   let kam: Kamailio;
-  before(async () => { kam = await startKamailio({ users: { alice: "secret" } }); });
+  before(async () => { kam = await startKamailio({ users: { alice: "secret", bob: "pw-bob" } }); });
   after(async () => { await kam?.stop(); });
   beforeEach((done) => { helper.startServer(done); });
   afterEach(async () => {
@@ -83,5 +86,46 @@ describe("Node-RED runtime", function () {
     assert.match(errors[3], /no active call/);
     assert.match(errors.slice(4).join("\n"), /no active call/);
     assert.ok(!msgs.some((m) => m.topic === "call"), "no call was started");
+  });
+
+  it("the keypad menu: baresip enters 1234#, the node speaks the action's message and emits it on the action's output", async function () {
+    this.timeout(60_000);
+    const OPEN = "The gate is opening. Welcome home.";
+    const MENU = "Please enter your code.";
+    const nodes = [
+      { id: "acct", type: "sip-client", server: "127.0.0.1", port: String(kam.ports.udp), transport: "udp", username: "alice", ttsLanguage: "en-US" },
+      { id: "call", type: "sip-call", client: "acct", greetings: [{ number: "", message: MENU }], afterGreeting: "stay", wires: [["out"]] },
+      { id: "keys", type: "sip-dtmf", client: "acct", terminator: "#", actions: [{ code: "1", message: "one", topic: "one" }, { code: "1234#", message: OPEN, topic: "gate" }], invalidMessage: "Wrong code.", wires: [["digits"], ["a1"], ["a2"]] },
+      { id: "out", type: "helper" }, { id: "digits", type: "helper" }, { id: "a1", type: "helper" }, { id: "a2", type: "helper" },
+    ];
+    await helper.load([sipClient, sipCall, sipDtmf], nodes, { acct: { password: "secret" } });
+    const got: Record<string, Msg[]> = { out: [], digits: [], a1: [], a2: [] };
+    for (const id of Object.keys(got)) helper.getNode(id).on("input", (m: Msg) => got[id].push(m));
+    await waitFor(() => got.out.some((m) => m.payload === "REGISTERED"), 10_000, "REGISTERED");
+    const bob = await startBaresip({ user: "bob", password: "pw-bob", kamailio: kam, answerMode: "auto" });
+    const speech = new SpeechService({});
+    try {
+      await bob.waitRegistered();
+      await bob.dial(kam.uri("alice"));
+      await waitFor(() => got.out.some((m) => m.payload === "ANSWERED"), 10_000, "ANSWERED");
+      await sleep(2500); // the menu prompt plays
+      await bob.sndcode("1234#");
+      await waitFor(() => got.a2.length === 1, 8000, "the gate action");
+      assert.strictEqual(got.a2[0].topic, "gate");
+      assert.strictEqual(got.a2[0].payload, "1234");
+      assert.strictEqual(got.a1.length, 0, "\"1\" did not fire: a longer code starts with it");
+      assert.deepStrictEqual(got.digits.filter((m) => m.topic === "dtmf").map((m) => m.payload), ["1", "2", "3", "4", "#"]);
+      await sleep(3500); // the spoken answer
+      await bob.hangup();
+      await waitFor(() => got.out.some((m) => m.payload === "ENDED"), 5000, "ENDED");
+      await sleep(500);
+      const rx = bob.recordings().filter((r) => r.direction === "rx");
+      const heard = await speech.loadAudio(rx[rx.length - 1].path);
+      const m = speechMatch(await speech.synthesize({ text: OPEN, language: "en-US" }), heard);
+      assert.ok(m.score > 0.9, `the action's message is in baresip's recording: ${m.score.toFixed(2)}`);
+    } finally {
+      await speech.close();
+      await bob.stop();
+    }
   });
 });
