@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suites need: the real SIP peers and tools used by
 # test/support/ (Kamailio with TLS + WebSocket modules, baresip, SIPp, tshark,
-# sox, openssl), Chromium for browser tests, and the npm dependencies.
+# sox, openssl) and Chromium for browser tests. `npm test` runs it first.
 # Idempotent: apt is skipped when every package is already installed.
 set -euo pipefail
 
@@ -46,5 +46,3 @@ fi
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet kamailio 2>/dev/null; then
   systemctl stop kamailio || true
 fi
-
-npm ci --no-audit --no-fund
