@@ -106,15 +106,16 @@ describe("calls through Kamailio", function () {
     assert.ok(special.score > 0.8 && special.score > generic.score, `specific ${special.score.toFixed(2)} vs generic ${generic.score.toFixed(2)}`);
   });
 
-  it("dials baresip: DIALING, RINGING, ANSWERED, baresip hears the message; remote hang-up ends it", async () => {
+  it("dials baresip: DIALING, (RINGING,) ANSWERED, baresip hears the message; remote hang-up ends it", async () => {
     await sleep(1100);
     const call = phone.calls.dial("bob", { message: ALARM, language: "en-US" });
     await waitFor(() => ofCall(call.id).some((e) => e.state === "ANSWERED"), 10_000, "ANSWERED");
     await waitFor(() => !call.playback.playing && call.info.answeredAt && Date.now() - Date.parse(call.info.answeredAt) > 1000, 20_000, "the message to be played");
     await bob.hangup();
     await waitFor(() => ofCall(call.id).some((e) => e.state === "ENDED"), 10_000, "ENDED");
-    const states = ofCall(call.id).map((e) => e.state);
-    assert.deepStrictEqual(states, ["DIALING", "RINGING", "ANSWERED", "ENDED"]);
+    // baresip in auto-answer mode may answer without a 180 first: RINGING is optional here (the busy test checks it).
+    const states = ofCall(call.id).map((e) => e.state).filter((s) => s !== "RINGING");
+    assert.deepStrictEqual(states, ["DIALING", "ANSWERED", "ENDED"]);
     const ended = ofCall(call.id).at(-1)!.call;
     assert.strictEqual(ended.outcome, "completed");
     assert.strictEqual(ended.hungUpBy, "remote");

@@ -138,6 +138,7 @@ describe("registration against Kamailio", function () {
       assert.strictEqual(rule.dropped, 1);
       assert.ok(took < 2000, `registered after ${took} ms`);
       assert.ok((w.phone.transport.reliabilityCounters?.requestRetransmissions ?? 0) >= 1);
+      await w.phone.stop();
     } finally { await relay.close(); }
   });
 
@@ -152,6 +153,7 @@ describe("registration against Kamailio", function () {
       assert.strictEqual(lost401.dropped, 1);
       assert.strictEqual(lost200.dropped, 1);
       assert.deepStrictEqual(w.states.map((s) => s.state), ["REGISTERING", "REGISTERED"], "no FAILED on the way");
+      await w.phone.stop();
     } finally { await relay.close(); }
   });
 
@@ -186,7 +188,9 @@ describe("registration against Kamailio", function () {
     const last = make({ contactUser: "nr-redeploy" });
     await last.phone.start();
     await waitFor(() => registered(last), 10_000, "REGISTERED");
-    assert.strictEqual((await kam.ulDump()).filter((b) => b.aor === "alice").length, 1);
+    const bindings = (await kam.ulDump()).filter((b) => b.aor === "alice");
+    assert.strictEqual(bindings.filter((b) => b.contact.includes("nr-redeploy@")).length, 1, JSON.stringify(bindings.map((b) => b.contact)));
+    assert.strictEqual(bindings.length, 1, "and nothing else left behind by earlier tests");
     await last.phone.stop();
     running.pop();
     assert.ok(handles() <= baseline, `open handles: ${handles()} vs ${baseline} after the second deploy`);

@@ -1,0 +1,79 @@
+// `npm pack` → a clean Node-RED 4.1 user directory → the palette manager's upload
+// (POST /nodes, multipart field "tarball") → all nodes, icons, help and examples load.
+import assert from "assert";
+import fs from "fs";
+import os from "os";
+import path from "path";
+import { execFileSync, spawn, ChildProcess } from "child_process";
+import { freeTcpPort } from "../support/ports";
+import { waitFor } from "../support/wait";
+
+const root = path.resolve(__dirname, "../../..");
+
+describe("palette installation of the npm pack tarball", function () {
+  this.timeout(240_000);
+  let dir: string;
+  let red: ChildProcess | undefined;
+  let base = "";
+  let log = "";
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "sip-palette-"));
+    execFileSync("npm", ["pack", "--pack-destination", dir], { cwd: root, stdio: "pipe" });
+    const userDir = path.join(dir, "user");
+    fs.mkdirSync(userDir);
+    fs.writeFileSync(path.join(userDir, "settings.js"), `module.exports = { uiHost: "127.0.0.1", flowFile: "flows.json", credentialSecret: false, editorTheme: { tours: false } };`);
+    const port = await freeTcpPort();
+    base = `http://127.0.0.1:${port}`;
+    red = spawn(process.execPath, [require.resolve("node-red/red.js"), "-u", userDir, "-p", String(port), "-s", path.join(userDir, "settings.js")], { stdio: ["ignore", "pipe", "pipe"] });
+    red.stdout!.on("data", (d) => { log += d; });
+    red.stderr!.on("data", (d) => { log += d; });
+    await waitFor(() => /Server now running/.test(log), 30_000, "Node-RED to start");
+  });
+
+  after(async () => {
+    if (red && red.exitCode === null) {
+      red.kill("SIGTERM");
+      await new Promise((r) => red!.once("exit", r));
+    }
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("contains only what users need", () => {
+    const out = execFileSync("npm", ["pack", "--dry-run", "--json"], { cwd: root, encoding: "utf8" });
+    const files: string[] = JSON.parse(out)[0].files.map((f: { path: string }) => f.path);
+    const allowed = /^(dist\/(src|nodes)\/|examples\/|pico-lang\/|README\.md$|CHANGELOG\.md$|LICENSE$|NOTICE$|package\.json$)/;
+    const stray = files.filter((f) => !allowed.test(f));
+    assert.deepStrictEqual(stray, []);
+    for (const must of ["dist/nodes/sip-call/sip-call.js", "dist/nodes/sip-call/sip-call.html", "dist/nodes/sip-call/icons/sip-phone.svg",
+      "dist/nodes/sip-dtmf/locales/fr/sip-dtmf.html", "pico-lang/NOTICE", "pico-lang/fr-FR_ta.bin", "NOTICE", "LICENSE"]) {
+      assert.ok(files.includes(must), `${must} is in the tarball`);
+    }
+    assert.ok(!files.some((f) => f.endsWith(".ts") && !f.endsWith(".d.ts")), "no TypeScript sources");
+  });
+
+  it("installs through POST /nodes and hot-loads the three nodes, icons, help and examples", async () => {
+    const tgz = fs.readdirSync(dir).find((f) => f.endsWith(".tgz"))!;
+    const form = new FormData();
+    form.append("tarball", new Blob([fs.readFileSync(path.join(dir, tgz))], { type: "application/gzip" }), tgz);
+    const res = await fetch(`${base}/nodes`, { method: "POST", body: form, headers: { "Node-RED-API-Version": "v2" } });
+    const info = await res.json() as { name: string; nodes: Array<{ name: string; enabled: boolean; loaded: boolean; err?: string; types: string[] }> };
+    assert.strictEqual(res.status, 200, JSON.stringify(info) + log.slice(-3000));
+    assert.strictEqual(info.name, "node-red-contrib-sip-client");
+    const types = info.nodes.flatMap((n) => n.types).sort();
+    assert.deepStrictEqual(types, ["sip-call", "sip-client", "sip-dtmf"]);
+    for (const n of info.nodes) assert.ok(n.enabled && !n.err, JSON.stringify(n));
+
+    for (const icon of ["sip-phone.svg", "sip-keypad.svg"]) {
+      const r = await fetch(`${base}/icons/node-red-contrib-sip-client/${icon}`);
+      assert.strictEqual(r.status, 200, icon);
+    }
+    const html = await (await fetch(`${base}/nodes`, { headers: { Accept: "text/html" } })).text();
+    for (const t of ["sip-client", "sip-call", "sip-dtmf"]) assert.ok(html.includes(`data-template-name="${t}"`), `${t} editor template`);
+    const help = await (await fetch(`${base}/nodes/messages?lng=fr`)).json() as Record<string, unknown>;
+    assert.ok(help["node-red-contrib-sip-client/sip-call"], "French message catalogue");
+    const examples = await (await fetch(`${base}/library/examples/flows/node-red-contrib-sip-client/answer-and-greet-callers`)).json() as unknown[];
+    assert.ok(Array.isArray(examples) && examples.some((n) => (n as { type: string }).type === "sip-call"), "example flow served");
+    assert.ok(!/\[error\]/.test(log), log.split("\n").filter((l) => /\[error\]/.test(l)).join("\n"));
+  });
+});
