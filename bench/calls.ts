@@ -26,40 +26,48 @@ interface Pkt { t: number; ts: number; seq: number }
 function pct(sorted: number[], p: number): number { return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN; }
 
 function analyse(pkts: Pkt[]) {
-  pkts.sort((a, b) => a.seq - b.seq || a.t - b.t);
+  // Loopback does not reorder: arrival order is send order (and sorting by seq would break at its wrap).
+  pkts.sort((a, b) => a.t - b.t);
   const deltas: number[] = [];
+  let lost = 0;
+  for (let i = 1; i < pkts.length; i++) lost += Math.max(0, ((pkts[i].seq - pkts[i - 1].seq) & 0xffff) - 1);
   let jitter = 0;
   const jitters: number[] = [];
   for (let i = 1; i < pkts.length; i++) {
     const d = (pkts[i].t - pkts[i - 1].t) * 1000;
     deltas.push(d);
-    const transit = (pkts[i].t - pkts[i - 1].t) * 1000 - ((pkts[i].ts - pkts[i - 1].ts) >>> 0) / 8;
+    const transit = (pkts[i].t - pkts[i - 1].t) * 1000 - ((pkts[i].ts - pkts[i - 1].ts) | 0) / 8;
     jitter += (Math.abs(transit) - jitter) / 16;
     jitters.push(jitter);
   }
   // Drift: slope of arrival time against RTP time, minus one (ms per s).
   const n = pkts.length;
-  const xs = pkts.map((p) => ((p.ts - pkts[0].ts) >>> 0) / 8000);
+  const xs: number[] = [0];
+  for (let i = 1; i < n; i++) xs.push(xs[i - 1] + ((pkts[i].ts - pkts[i - 1].ts) | 0) / 8000);
   const ys = pkts.map((p) => p.t - pkts[0].t);
   const mx = xs.reduce((a, b) => a + b, 0) / n, my = ys.reduce((a, b) => a + b, 0) / n;
   let sxy = 0, sxx = 0;
   for (let i = 0; i < n; i++) { sxy += (xs[i] - mx) * (ys[i] - my); sxx += (xs[i] - mx) ** 2; }
   const drift = sxx > 0 ? (sxy / sxx - 1) * 1000 : NaN;
-  return { deltas, jitterMean: jitters.reduce((a, b) => a + b, 0) / Math.max(1, jitters.length), jitterMax: Math.max(0, ...jitters), drift, packets: n };
+  return { deltas, jitterMean: jitters.reduce((a, b) => a + b, 0) / Math.max(1, jitters.length), jitterMax: Math.max(0, ...jitters), drift, packets: n, lost };
 }
 
 function summarise(label: string, streams: Pkt[][]) {
   const all: number[] = [];
-  const jm: number[] = [], jx: number[] = [], dr: number[] = [];
+  const jm: number[] = [], jx: number[] = [], dr: number[] = [], mx: number[] = [];
+  let lost = 0, packets = 0;
   for (const s of streams) {
     if (s.length < 10) continue;
     const a = analyse(s);
-    all.push(...a.deltas);
+    for (const d of a.deltas) all.push(d);
+    lost += a.lost; packets += a.packets;
+    mx.push(Math.max(...a.deltas));
     jm.push(a.jitterMean); jx.push(a.jitterMax); dr.push(a.drift);
   }
   all.sort((a, b) => a - b);
+  mx.sort((a, b) => a - b);
   const f = (x: number) => x.toFixed(3);
-  console.log(`${label.padEnd(28)} streams=${String(jm.length).padStart(3)} delta p50/p99/max ${f(pct(all, 50))}/${f(pct(all, 99))}/${f(all[all.length - 1] ?? NaN)} ms  jitter mean/max ${f(jm.reduce((a, b) => a + b, 0) / Math.max(1, jm.length))}/${f(Math.max(0, ...jx))} ms  drift ${f(dr.reduce((a, b) => a + b, 0) / Math.max(1, dr.length))} ms/s`);
+  console.log(`${label.padEnd(28)} streams=${String(jm.length).padStart(3)} delta p50/p99/max ${f(pct(all, 50))}/${f(pct(all, 99))}/${f(all[all.length - 1] ?? NaN)} ms  jitter mean/max ${f(jm.reduce((a, b) => a + b, 0) / Math.max(1, jm.length))}/${f(Math.max(0, ...jx))} ms  drift ${f(dr.reduce((a, b) => a + b, 0) / Math.max(1, dr.length))} ms/s  per-stream max delta median ${f(pct(mx, 50))} ms  packets ${packets}, lost (sequence gaps) ${lost}`);
 }
 
 function run(cmd: string, args: string[]): Promise<string> {
@@ -77,6 +85,7 @@ async function main(): Promise<void> {
   phone.calls.setInboundPolicy({ autoAnswer: true, greetings: [{ number: "", message: TEXT }], afterGreeting: "repeat" });
   const firstAudio: { cached: number[]; uncached: number[] } = { cached: [], uncached: [] };
   await phone.start();
+  await speech.warmUp(["en-US"]); // as the sip-client node does at start
   await waitFor(() => phone.phone.registrationState === "REGISTERED", 10_000, "REGISTERED");
   const bob = await startBaresip({ user: "bob", password: "pw-bob", kamailio: kam, answerMode: "auto", codecs: ["PCMU"], toneSeconds: SECONDS + 60 });
   await bob.waitRegistered();
@@ -84,7 +93,10 @@ async function main(): Promise<void> {
   // Answer → first audio, dialing baresip: new texts (uncached) then one text again (cached).
   for (let i = 0; i < 6; i++) {
     const cached = i >= 3;
-    const text = cached ? "Cached sentence for the first audio measurement." : `Uncached sentence number ${i} at ${Date.now()}.`;
+    const words = ["kitchen", "garage", "cellar", "attic", "garden", "office"];
+    const text = cached
+      ? "Attention please, the alarm in the living room went off a minute ago."
+      : `Attention please, the alarm in the ${words[i]} went off ${i + 2} minutes ago.`;
     if (cached && i === 3) await speech.synthesize({ text });
     const call = phone.calls.dial("bob", { message: text });
     let answered = 0;
@@ -108,14 +120,18 @@ async function main(): Promise<void> {
   await sleep(2000);
   const pcap = path.join(tmp, "rtp.pcap");
   const cap = spawn("tshark", ["-i", "lo", "-q", "-w", pcap, "-a", `duration:${SECONDS}`, "-f", `udp and (portrange ${NODE_RTP[0]}-${NODE_RTP[1]})`], { stdio: "ignore" });
+  const skipped = () => phone.calls.list().reduce((n, c) => n + (c.sdh?.rtp?.stats().skippedFrames ?? 0), 0);
+  const skipped0 = skipped();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await new Promise((r) => cap.on("exit", r));
   const wall = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const rss = process.memoryUsage().rss;
+  const skippedDuring = skipped() - skipped0;
   const active = phone.calls.list().filter((c) => c.state === "ANSWERED").length;
 
+  const nodePorts = new Set(phone.calls.list().map((c) => c.sdh?.rtp?.localPort).filter((p): p is number => !!p));
   const fields = await run("tshark", ["-r", pcap, "-o", "rtp.heuristic_rtp:TRUE", "-Y", "rtp", "-T", "fields", "-e", "frame.time_epoch", "-e", "udp.srcport", "-e", "udp.dstport", "-e", "rtp.ssrc", "-e", "rtp.seq", "-e", "rtp.timestamp"]);
   const streams = new Map<string, { fromNode: boolean; pkts: Pkt[] }>();
   for (const line of fields.split("\n")) {
@@ -123,7 +139,7 @@ async function main(): Promise<void> {
     if (!ts) continue;
     const key = `${sp}>${dp}/${ssrc}`;
     let s = streams.get(key);
-    if (!s) { s = { fromNode: Number(sp) >= NODE_RTP[0] && Number(sp) <= NODE_RTP[1], pkts: [] }; streams.set(key, s); }
+    if (!s) { s = { fromNode: nodePorts.has(Number(sp)), pkts: [] }; streams.set(key, s); }
     s.pkts.push({ t: Number(t), seq: Number(seq), ts: Number(ts) });
   }
   const bobPorts = bob.rtpPorts;
@@ -133,7 +149,7 @@ async function main(): Promise<void> {
   summarise("baresip -> node (reference)", [...streams.entries()].filter(([k, s]) => !s.fromNode && isBob(k)).map(([, s]) => s.pkts));
   const expected = (SECONDS * 50) * active;
   const got = [...streams.values()].filter((s) => s.fromNode).reduce((n, s) => n + s.pkts.length, 0);
-  console.log(`node packets captured ${got} of ~${expected} expected (${((got / expected) * 100).toFixed(1)} %), pacer skipped frames: ${phone.calls.list().reduce((n, c) => n + (c.sdh?.rtp?.stats().skippedFrames ?? 0), 0)}`);
+  console.log(`node packets captured ${got} of ~${expected} expected (${((got / expected) * 100).toFixed(1)} %), frames skipped by the pacer during the capture: ${skippedDuring} (during call set-up: ${skipped0})`);
   const cpuPct = ((cpu.user + cpu.system) / 1000 / wall) * 100;
   console.log(`CPU ${cpuPct.toFixed(1)} % of one core (${(cpuPct / active).toFixed(3)} % per call), RSS ${(rss / 2 ** 20).toFixed(0)} MB (+${((rss - rssBefore) / 2 ** 20 / active).toFixed(2)} MB per call)`);
   const f = (a: number[]) => a.map((x) => x.toFixed(1)).join(", ");

@@ -2,7 +2,8 @@
 //   node dist/bench/dtmf-latency.js [digits=20]
 // rfc4733: baresip's first event packet arriving on the node's RTP socket → the digit event.
 // info:    the INFO request arriving on the node's SIP socket → the digit event.
-// inband:  tone onset in the RTP stream (first packet carrying the tone) → the digit event.
+// inband:  the first RTP packet carrying the tone → the digit event (the sender's 20 ms of
+//          packetisation come before that, so from the tone's start add 20 ms).
 import fs from "fs";
 import os from "os";
 import path from "path";
@@ -30,11 +31,16 @@ async function main(): Promise<void> {
   const speech = new SpeechService({});
   const phone = new Softphone({ account: { server: "127.0.0.1", port: kam.ports.udp, username: "alice", password: "secret" }, speech });
   phone.calls.setInboundPolicy({ autoAnswer: true });
-  let firstPacketAt = 0, infoAt = 0, toneStartAt = 0;
+  let infoAt = 0, toneStartAt = 0;
+  // First arrival of each RFC 4733 event (keyed by its RTP timestamp); the latest one is the digit being reported.
+  const eventFirstSeen = new Map<number, number>();
+  let latestEventTs = -1;
   const lat = { rfc4733: [] as number[], info: [] as number[], inband: [] as number[] };
   phone.on("created", (c) => c.on("media", (sdh) => sdh.on("rtp", (rtp) => {
     // Listeners added before the DTMF layer's: they see each packet first.
-    rtp.prependListener("event", (payload) => { const ev = decodeTelephoneEvent(payload); if (ev && !firstPacketAt) firstPacketAt = performance.now(); });
+    rtp.prependListener("event", (payload, info) => {
+      if (decodeTelephoneEvent(payload) && !eventFirstSeen.has(info.timestamp)) { eventFirstSeen.set(info.timestamp, performance.now()); latestEventTs = info.timestamp; }
+    });
     rtp.prependListener("audio", (pcm) => {
       let peak = 0; for (const v of pcm) peak = Math.max(peak, Math.abs(v));
       if (peak > 3000 && !toneStartAt) toneStartAt = performance.now();
@@ -42,7 +48,7 @@ async function main(): Promise<void> {
   })));
   phone.on("dtmf", (_d, method) => {
     const now = performance.now();
-    if (method === "rfc4733" && firstPacketAt) { lat.rfc4733.push(now - firstPacketAt); firstPacketAt = 0; }
+    if (method === "rfc4733" && eventFirstSeen.has(latestEventTs)) lat.rfc4733.push(now - eventFirstSeen.get(latestEventTs)!);
     if (method === "info" && infoAt) { lat.info.push(now - infoAt); infoAt = 0; }
     if (method === "inband" && toneStartAt) { lat.inband.push(now - toneStartAt); }
   });

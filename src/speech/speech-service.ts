@@ -151,6 +151,7 @@ export class SpeechService {
   async warmUp(languages: string[] = []): Promise<void> {
     this.assertOpen();
     await initResampler();
+    await resampleInt16(new Int16Array(1600), 16000); // first use compiles the resampler's WASM paths
     const engine = this.engine(this.defaultEngine);
     for (const language of languages.length ? languages : [this.defaultLanguage]) {
       engine.describe({ text: "", language }); // same validation as synthesize()

@@ -199,4 +199,51 @@ describe("calls through Kamailio", function () {
     const withAudio = [...answered].filter((id) => (heard.get(id) ?? 0) > 50);
     assert.strictEqual(withAudio.length, 20, `calls whose audio came back: ${withAudio.length}`);
   });
+
+  it("late offer (INVITE without SDP): we offer in the 200 OK and take the answer from the ACK", async () => {
+    phone.calls.setInboundPolicy({ autoAnswer: true, greetings: [{ number: "", message: GREETING }] });
+    const since = events.length;
+    const r = await runSipp({ scenario: "uac-late-offer", target: `127.0.0.1:${kam.ports.udp}`, service: "alice", holdMs: 1500, timeoutMs: 20_000 });
+    assert.strictEqual(r.successful, 1, r.errors);
+    const mine = events.slice(since);
+    assert.deepStrictEqual(mine.map((e) => e.state), ["RINGING", "ANSWERED", "ENDED"]);
+    assert.strictEqual(mine[2].call.codec, "PCMU", "the codec from the answer in the ACK");
+    assert.strictEqual(mine[2].call.hungUpBy, "remote");
+  });
+
+  it("beyond the maximum number of calls: 486 and an ENDED rejected message", async () => {
+    phone.calls.configure({ maxCalls: 1 });
+    try {
+      phone.calls.setInboundPolicy({ autoAnswer: true, greetings: [{ number: "", message: GREETING }], afterGreeting: "repeat" });
+      const first = phone.calls.dial("bob");
+      await waitFor(() => first.state === "ANSWERED", 10_000, "first call answered");
+      const since = events.length;
+      const r = await runSipp({ scenario: "uac-call", target: `127.0.0.1:${kam.ports.udp}`, service: "alice", timeoutMs: 15_000 });
+      assert.match(r.messages, /SIP\/2\.0 486/);
+      const e = events.slice(since).find((x) => x.state === "ENDED" && x.call.direction === "inbound");
+      assert.strictEqual(e?.call.outcome, "rejected");
+      assert.strictEqual(e?.call.statusCode, 486);
+      await first.hangup();
+      await waitFor(() => !first.active, 5000, "ENDED");
+    } finally { phone.calls.configure({ maxCalls: 30 }); }
+  });
+
+  it("the peer puts us on hold (re-INVITE sendonly): we stop sending audio, and resume after", async () => {
+    const call = phone.calls.dial("bob", { message: GREETING });
+    await waitFor(() => call.state === "ANSWERED" && !!call.sdh?.rtp, 10_000, "ANSWERED");
+    await sleep(500);
+    await bob.command("hold");
+    await waitFor(() => call.sdh!.onHold || call.sdh!.negotiated?.direction === "recvonly", 5000, "hold seen");
+    await sleep(200);
+    const sentOnHold = call.sdh!.rtp!.stats().packetsSent;
+    await sleep(1000);
+    assert.ok(call.sdh!.rtp!.stats().packetsSent - sentOnHold <= 2, "no audio sent while held");
+    await bob.command("resume");
+    await waitFor(() => call.sdh!.negotiated?.direction === "sendrecv", 5000, "resumed");
+    const resumed = call.sdh!.rtp!.stats().packetsSent;
+    await sleep(1000);
+    assert.ok(call.sdh!.rtp!.stats().packetsSent - resumed >= 40, "sending again");
+    await call.hangup();
+    await waitFor(() => !call.active, 5000, "ENDED");
+  });
 });

@@ -27,8 +27,10 @@ export class PicoSpeechEngine implements SpeechEngine {
     return PICO_LANGUAGES.map((l) => ({ language: l.code, label: l.label }));
   }
 
-  warmUp(language: string): Promise<void> {
-    return this.pico.load(language);
+  async warmUp(language: string): Promise<void> {
+    await this.pico.load(language);
+    // One short synthesis compiles the engine's hot paths, so the first call's message is not the slow one.
+    await this.pico.synthesize("OK.", language);
   }
 
   close(): Promise<void> {
