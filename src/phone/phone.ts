@@ -62,6 +62,7 @@ export class Phone extends EventEmitter<PhoneEvents> {
       tlsRejectUnauthorized: account.tlsRejectUnauthorized,
       tlsCa: account.tlsCa,
       wsPath: account.wsPath,
+      localUser: () => this.userAgent?.contact.uri.user,
       logMessage: ext.logSip ? (dir, raw, peer) => this.emit("sip", dir, raw, peer) : undefined,
       onMalformed: (reason, peer) => this.emit("log", "warn", `dropped a malformed SIP message from ${formatHostPort(peer)}: ${reason}`),
     });

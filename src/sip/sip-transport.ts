@@ -24,6 +24,8 @@ export interface SipTransportOptions {
   wsPath?: string;
   /** Every message in and out, credentials masked. */
   logMessage?: (direction: "in" | "out", raw: string, peer: Endpoint) => void;
+  /** Our Contact user: requests addressed to the device itself (no user part) are given it. */
+  localUser?: () => string | undefined;
   /** Something we received could not be understood. */
   onMalformed?: (reason: string, peer: Endpoint) => void;
 }
@@ -57,6 +59,7 @@ export class SipTransport implements Transport {
   get state(): TransportState { return this._state; }
   get local(): Endpoint | undefined { return this.connection?.local; }
   get reliabilityCounters() { return this.reliability?.counters; }
+  get keepAliveStats() { return this.connection?.keepAliveStats; }
   isConnected(): boolean { return this._state === TransportState.Connected; }
 
   async connect(): Promise<void> {
@@ -144,7 +147,19 @@ export class SipTransport implements Transport {
       if (!pass) return;
     }
     if (!msg.isRequest) this.events.emit("response", msg);
-    this.onMessage?.(this.rewriter.incoming(msg));
+    this.onMessage?.(this.addressedToUs(this.rewriter.incoming(msg), msg));
+  }
+
+  /**
+   * A keep-alive OPTIONS "sip:host:port" (no user: Kamailio, FreeSWITCH, some PBXes) is for the
+   * device itself; sip.js would answer 404 because no user matches, so give it our Contact user.
+   */
+  private addressedToUs(raw: string, msg: WireMessage): string {
+    if (!msg.isRequest || msg.method !== "OPTIONS" || msg.toTag || /^sips?:[^@;?]+@/i.test(msg.requestUri ?? "")) return raw;
+    const user = this.opts.localUser?.();
+    if (!user) return raw;
+    const uri = msg.requestUri!.replace(/^(sips?:)/i, `$1${user}@`);
+    return raw.replace(/^(\S+) \S+/, `$1 ${uri}`);
   }
 
   /** UDP only: where a message goes (RFC 3261 §8.1.2 / §18.2.2 with RFC 3581). */

@@ -55,7 +55,6 @@ interface SipAccount {
   transport: string;
   username: string;
   password: string;
-  domain?: string;
   expectRegistered: boolean;
   stop(): Promise<void>;
 }
@@ -84,22 +83,21 @@ function freeTcpPort(): Promise<number> {
 
 async function startSipAccount(): Promise<SipAccount> {
   const supportJs = path.join(__dirname, "..", "support", "kamailio.js");
-  if (fs.existsSync(supportJs)) {
-    const support = require(supportJs);
-    if (typeof support.startKamailio === "function" && (await kamailioAvailable(support))) {
-      const k = await support.startKamailio();
-      const user = k.users?.[0] ?? { username: k.username, password: k.password };
-      return {
-        server: k.host ?? "127.0.0.1",
-        port: k.port ?? k.udpPort ?? 5060,
-        transport: "udp",
-        username: user.username,
-        password: user.password,
-        domain: k.domain,
-        expectRegistered: true,
-        stop: () => Promise.resolve(k.stop ? k.stop() : undefined),
-      };
-    }
+  if (fs.existsSync(supportJs) && process.env.SIP_BROWSER_NO_KAMAILIO !== "1") {
+    // A real registrar on 127.0.0.1 (see test/support/README.md).
+    const { startKamailio } = require(supportJs);
+    const username = "620";
+    const password = "browser-secret-620";
+    const kam = await startKamailio({ users: { [username]: password } });
+    return {
+      server: kam.host,
+      port: kam.ports.udp,
+      transport: "udp",
+      username,
+      password,
+      expectRegistered: true,
+      stop: () => kam.stop(),
+    };
   }
   // No SIP server: a closed local UDP port. Registration fails, which is fine here.
   return {
@@ -111,17 +109,6 @@ async function startSipAccount(): Promise<SipAccount> {
     expectRegistered: false,
     stop: () => Promise.resolve(),
   };
-}
-
-async function kamailioAvailable(support: any): Promise<boolean> {
-  if (typeof support.kamailioAvailable === "function") {
-    try {
-      return !!(await support.kamailioAvailable());
-    } catch {
-      return false;
-    }
-  }
-  return true;
 }
 
 // ---------------------------------------------------------------------------------
@@ -163,21 +150,23 @@ async function startNodeRed(label: string, lang?: string): Promise<NodeRed> {
   const url = `http://127.0.0.1:${port}/`;
   const logFile = path.join(ARTIFACTS, `node-red-${label}.log`);
 
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("Node-RED did not start in 60 s:\n" + output)), 60_000);
-    const check = () => {
-      if (/Server now running at/.test(output)) {
-        clearTimeout(timer);
-        proc.stdout!.off("data", check);
-        resolve();
-      }
-    };
-    proc.stdout!.on("data", check);
-    proc.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`Node-RED exited with ${code}:\n${output}`));
-    });
-  });
+  let exited = false;
+  proc.once("exit", () => (exited = true));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (exited) throw new Error("Node-RED exited while starting:\n" + output);
+    if (Date.now() > deadline) {
+      proc.kill("SIGKILL");
+      throw new Error("Node-RED did not start in 60 s:\n" + output);
+    }
+    try {
+      const res = await fetch(url + "settings", { headers: { Accept: "application/json" } });
+      if (res.ok) break;
+    } catch {
+      /* not listening yet */
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
 
   return {
     url,
@@ -280,10 +269,14 @@ async function dragFromPalette(page: Page, type: string, x: number, y: number): 
   await paletteNode.scrollIntoViewIfNeeded();
   const from = (await paletteNode.boundingBox())!;
   const chart = (await page.locator("#red-ui-workspace-chart").boundingBox())!;
+  // A plain click on empty canvas first, so no earlier mouse interaction is pending.
+  await page.mouse.click(chart.x + chart.width - 40, chart.y + chart.height - 40);
+  await page.waitForTimeout(200);
   await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
   await page.mouse.down();
   await page.mouse.move(from.x + from.width / 2 + 20, from.y + from.height / 2, { steps: 5 });
   await page.mouse.move(chart.x + x, chart.y + y, { steps: 20 });
+  if (process.env.SIP_BROWSER_DEBUG) await shot(page, `drag-${type}`);
   await page.mouse.up();
   const id = await page.waitForFunction(
     ({ t, known }) => {
@@ -303,9 +296,26 @@ async function openNodeEditor(page: Page, id: string): Promise<void> {
   await page.waitForTimeout(400); // tray slide-in
 }
 
+/** Closes any open edit trays (after a failed test), discarding their changes. */
+async function closeTrays(page: Page): Promise<void> {
+  for (let i = 0; i < 5; i++) {
+    const cancel = page.locator("#node-config-dialog-cancel:visible, #node-dialog-cancel:visible").first();
+    if ((await cancel.count()) === 0) break;
+    await cancel.click();
+    await page.waitForTimeout(400);
+  }
+}
+
+/** Clicks an RED.tabs tab (two clicks within 400 ms would count as a double click). */
+async function clickTab(page: Page, id: string): Promise<void> {
+  await page.waitForTimeout(450);
+  await page.click(`#red-ui-tab-${id} a`);
+  await page.waitForSelector(`#${id}`, { state: "visible" });
+}
+
 async function showHelp(page: Page, type: string): Promise<string> {
   await page.evaluate((t) => RED.sidebar.help.show(t), type);
-  const help = page.locator(".red-ui-sidebar-help-stack .red-ui-help");
+  const help = page.locator(".red-ui-sidebar-help-stack .red-ui-help").first();
   await page.waitForFunction(
     () => {
       const el = document.querySelector(".red-ui-sidebar-help-stack .red-ui-help");
@@ -394,6 +404,7 @@ describe("Node-RED editor (real browser)", function () {
     afterEach(async function () {
       if (this.currentTest && this.currentTest.state === "failed" && page) {
         await shot(page, "failed-" + this.currentTest.title.replace(/[^a-z0-9]+/gi, "-").slice(0, 60)).catch(() => {});
+        await closeTrays(page).catch(() => {});
       }
     });
 
@@ -451,17 +462,15 @@ describe("Node-RED editor (real browser)", function () {
       await page.fill("#node-config-input-port", String(sip.port));
       await page.fill("#node-config-input-username", sip.username);
       await page.fill("#node-config-input-password", sip.password);
-      if (sip.domain) await page.fill("#node-config-input-domain", sip.domain);
       assert.match(String(await page.getAttribute("#node-config-input-domain", "placeholder")), new RegExp(sip.server.replace(/\./g, "\\.")));
       await shot(page, "sip-client-dialog-account");
 
       // Every tab renders; the language list is filled from the runtime.
       for (const tab of ["advanced", "media", "speech", "dtmf"]) {
-        await page.click(`#red-ui-tab-sip-client-tab-${tab} a`);
-        await page.waitForSelector(`#sip-client-tab-${tab}`, { state: "visible" });
+        await clickTab(page, `sip-client-tab-${tab}`);
         await shot(page, `sip-client-dialog-${tab}`);
       }
-      await page.click("#red-ui-tab-sip-client-tab-speech a");
+      await clickTab(page, "sip-client-tab-speech");
       const languages = await page.locator("#node-config-sip-client-language-select option").evaluateAll((os) =>
         os.map((o) => (o as HTMLOptionElement).value),
       );
@@ -470,7 +479,7 @@ describe("Node-RED editor (real browser)", function () {
       await page.selectOption("#node-config-input-ttsEngine", "command");
       assert.ok(await page.locator("#node-config-input-ttsCommand").isVisible(), "command shown for the command engine");
       await page.selectOption("#node-config-input-ttsEngine", "pico");
-      await page.click("#red-ui-tab-sip-client-tab-account a");
+      await clickTab(page, "sip-client-tab-account");
 
       await page.click("#node-config-dialog-ok");
       await page.waitForSelector("#node-config-input-server", { state: "detached" });
@@ -488,10 +497,14 @@ describe("Node-RED editor (real browser)", function () {
       ]);
       assert.equal(preview.status(), 200, "preview answered");
       assert.match(String(preview.headers()["content-type"]), /audio\/wav/);
-      const body = await preview.body();
-      assert.equal(body.subarray(0, 4).toString("latin1"), "RIFF");
-      assert.ok(body.length > 44 + 800, "preview has audio");
+      // The button turns into a stop button while the audio plays (or back to ▶ when done).
       await page.waitForTimeout(300);
+      const wav = await page.evaluate(async (url) => {
+        const buf = new Uint8Array(await (await fetch(url)).arrayBuffer());
+        return { riff: String.fromCharCode(...Array.from(buf.slice(0, 4))), length: buf.length };
+      }, preview.url());
+      assert.equal(wav.riff, "RIFF");
+      assert.ok(wav.length > 44 + 800, "preview has audio");
       assert.deepEqual(await page.locator(".red-ui-notification-error").allInnerTexts(), [], "no preview error");
       await shot(page, "sip-call-dialog-greeting");
 

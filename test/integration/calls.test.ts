@@ -246,4 +246,39 @@ describe("calls through Kamailio", function () {
     await call.hangup();
     await waitFor(() => !call.active, 5000, "ENDED");
   });
+
+  it("maximum call duration: the node hangs up", async () => {
+    phone.calls.configure({ maxDurationSeconds: 2 });
+    try {
+      const call = phone.calls.dial("bob");
+      await waitFor(() => call.state === "ANSWERED", 10_000, "ANSWERED");
+      const t0 = Date.now();
+      await waitFor(() => !call.active, 8000, "hung up by the limit");
+      const ended = ofCall(call.id).at(-1)!.call;
+      assert.strictEqual(ended.hungUpBy, "local");
+      assert.strictEqual(ended.reason, "maximum call duration");
+      assert.ok(Date.now() - t0 >= 1500);
+    } finally { phone.calls.configure({ maxDurationSeconds: 3600 }); }
+  });
+
+  it("dials through a proxy that challenges the INVITE (407)", async () => {
+    const kam2 = await startKamailio({ users: { alice: "secret", bob: "pw-bob" }, authInvite: true });
+    const speech2 = new SpeechService({});
+    const p2 = new Softphone({ account: { server: "127.0.0.1", port: kam2.ports.udp, username: "alice", password: "secret" }, speech: speech2 });
+    const b2 = await startBaresip({ user: "bob", password: "pw-bob", kamailio: kam2, answerMode: "auto" });
+    try {
+      await p2.start();
+      await b2.waitRegistered();
+      await waitFor(() => p2.phone.registrationState === "REGISTERED", 10_000, "REGISTERED");
+      const call = p2.calls.dial("bob");
+      await waitFor(() => call.state === "ANSWERED", 10_000, "ANSWERED after the 407 challenge");
+      assert.ok(kam2.requests("INVITE").filter((r) => r.fromUser === "alice").length >= 2, "INVITE challenged, then sent with credentials");
+      await call.hangup();
+    } finally {
+      await p2.stop();
+      await speech2.close();
+      await b2.stop();
+      await kam2.stop();
+    }
+  });
 });

@@ -3,6 +3,7 @@ import assert from "assert";
 import dgram from "dgram";
 import { startKamailio, Kamailio } from "../support/kamailio";
 import { createLossyRelay, sipRequest, sipResponse } from "../support/lossy-relay";
+import { runSipp } from "../support/sipp";
 import { waitFor, sleep } from "../support/wait";
 import { Phone } from "../../src/phone/phone";
 import { AccountOptions } from "../../src/phone/account";
@@ -155,6 +156,38 @@ describe("registration against Kamailio", function () {
       assert.deepStrictEqual(w.states.map((s) => s.state), ["REGISTERING", "REGISTERED"], "no FAILED on the way");
       await w.phone.stop();
     } finally { await relay.close(); }
+  });
+
+  it("answers OPTIONS (PBX qualify) with 200, with or without a user in the Request-URI", async () => {
+    const w = make();
+    await w.phone.start();
+    await waitFor(() => registered(w), 10_000, "REGISTERED");
+    const target = `127.0.0.1:${w.phone.transport.local!.port}`;
+    const bare = await runSipp({ scenario: "options", target, timeoutMs: 10_000 });
+    assert.strictEqual(bare.successful, 1, bare.errors || bare.messages);
+    const withUser = await runSipp({ scenario: "options", target, service: w.phone.userAgent.contact.uri.user, timeoutMs: 10_000 });
+    assert.strictEqual(withUser.successful, 1, withUser.errors);
+  });
+
+  it("keeps NAT bindings alive: CRLF on UDP, RFC 5626 ping answered by a pong on TCP", async function () {
+    this.timeout(30_000);
+    const relay = await createLossyRelay({ targetPort: kam.ports.udp });
+    try {
+      const w = make({ port: relay.port, keepAlive: 1 });
+      await w.phone.start();
+      await waitFor(() => registered(w), 5000, "REGISTERED");
+      await sleep(2600);
+      const crlf = relay.packets.filter((p) => p.direction === "toServer" && p.firstLine.trim() === "");
+      assert.ok(crlf.length >= 2, `CRLF keep-alives seen by the relay: ${crlf.length}`);
+      await w.phone.stop();
+    } finally { await relay.close(); }
+    const t = make({ transport: "tcp", keepAlive: 1 });
+    await t.phone.start();
+    await waitFor(() => registered(t), 5000, "REGISTERED over TCP");
+    await sleep(2600);
+    const ka = t.phone.transport.keepAliveStats!;
+    assert.ok(ka.pingsSent >= 2 && ka.pongsReceived >= 2, JSON.stringify(ka));
+    assert.strictEqual(t.phone.registrationState, "REGISTERED");
   });
 
   it("survives a malformed SIP message and garbage on its port", async () => {

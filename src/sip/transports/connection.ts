@@ -28,6 +28,8 @@ export abstract class Connection extends EventEmitter<ConnectionEvents> {
   /** Our address as seen on this connection (for Via/Contact). */
   abstract readonly local: Endpoint;
   abstract readonly reliable: boolean;
+  /** Keep-alives sent and answered, where the transport has answers (RFC 5626 pong). */
+  readonly keepAliveStats?: { pingsSent: number; pongsReceived: number };
   abstract open(): Promise<void>;
   abstract send(raw: string, dest?: Endpoint): Promise<void>;
   abstract close(): Promise<void>;

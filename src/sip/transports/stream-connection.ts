@@ -14,6 +14,8 @@ export class StreamConnection extends Connection {
   private keepAlive?: NodeJS.Timeout;
   private pongTimer?: NodeJS.Timeout;
   private closed = false;
+  /** RFC 5626 keep-alive counters (for diagnostics and tests). */
+  override readonly keepAliveStats = { pingsSent: 0, pongsReceived: 0 };
 
   constructor(private readonly opts: ConnectionOptions) { super(); }
 
@@ -50,7 +52,11 @@ export class StreamConnection extends Connection {
     const framer = new StreamFramer({
       message: (raw) => this.emit("message", raw, source),
       ping: () => socket.write("\r\n"),
-      pong: () => { if (this.pongTimer) clearTimeout(this.pongTimer); this.pongTimer = undefined; },
+      pong: () => {
+        this.keepAliveStats.pongsReceived++;
+        if (this.pongTimer) clearTimeout(this.pongTimer);
+        this.pongTimer = undefined;
+      },
       error: (err) => socket.destroy(err), // the stream is out of sync: start over
     });
     socket.on("data", (chunk) => framer.push(chunk));
@@ -63,6 +69,7 @@ export class StreamConnection extends Connection {
     if (this.opts.keepAliveSeconds > 0) {
       this.keepAlive = setInterval(() => {
         socket.write("\r\n\r\n");
+        this.keepAliveStats.pingsSent++;
         if (!this.pongTimer) {
           this.pongTimer = setTimeout(() => { this.emit("dead"); socket.destroy(new Error("keep-alive pong missing")); }, PONG_TIMEOUT_MS);
           this.pongTimer.unref();
