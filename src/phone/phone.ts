@@ -72,6 +72,7 @@ export class Phone extends EventEmitter<PhoneEvents> {
     this.transport.events.on("disconnected", (err) => {
       if (!this.started) return;
       this.emit("log", "warn", `SIP connection lost: ${err?.message ?? "closed"}`);
+      this.failPendingRequests(err ?? new Error("connection lost"));
       this.registration?.kick();
     });
 
@@ -142,6 +143,20 @@ export class Phone extends EventEmitter<PhoneEvents> {
       new Promise((r) => setTimeout(r, 1000).unref()),
     ]);
     await this.transport.disconnect().catch(() => undefined);
+  }
+
+  /**
+   * Requests sent on a connection that is gone will never be answered; sip.js would wait
+   * 32 s (Timer B/F) before giving up. Tell its transactions now (RFC 3261 §8.1.3.1: a
+   * transport error counts as a 503), so the registration can retry over a new connection.
+   */
+  private failPendingRequests(error: Error): void {
+    const core = this.userAgent.userAgentCore as unknown as { userAgentClients: Map<string, { transaction?: { state: string; onTransportError(e: Error): void } }> };
+    for (const uac of [...core.userAgentClients.values()]) {
+      let tx: { state: string; onTransportError(e: Error): void } | undefined;
+      try { tx = uac.transaction; } catch { continue; }
+      if (tx && ["Calling", "Trying", "Proceeding"].includes(tx.state)) tx.onTransportError(error);
+    }
   }
 
   /** A binding left behind by a previous connection (new local port after a TCP reconnect). */

@@ -80,17 +80,18 @@ export class Registration extends EventEmitter<RegistrationEvents> {
     void this.attemptRegister();
   }
 
-  /** Re-register now (e.g. after the transport reconnected). */
+  /** Re-register now: the connection was lost, so the binding must be renewed over a new one. */
   kick(): void {
     if (!this.running) return;
     this.clearTimers();
+    this.setState("REGISTERING", {});
     void this.attemptRegister();
   }
 
   private async attemptRegister(): Promise<void> {
     if (!this.running || !this.registerer) return;
     const attempt = ++this.attempt;
-    if (this._state !== "REGISTERED") this.setState("REGISTERING", {});
+    if (this._state !== "REGISTERED" && this._state !== "REGISTERING") this.setState("REGISTERING", {});
     try {
       await this.hooks.ensureConnected();
     } catch (err) {

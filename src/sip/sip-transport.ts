@@ -11,17 +11,11 @@ import { WireRewriter, maskCredentials } from "./wire-rewriter";
 import { resolveHost, splitHostPort } from "./dns-resolve";
 import { TransportKind } from "../types";
 
-export interface SipTransportOptions {
-  kind: TransportKind;
+/** Connection settings (minus the resolved next hop), plus what the SIP layer adds. */
+export interface SipTransportOptions extends Omit<ConnectionOptions, "remote" | "remoteHost"> {
   /** Where out-of-dialog requests go: outbound proxy or server. */
   nextHop: { host: string; port: number };
   placeholder: string;
-  localAddress?: string;
-  localPort?: number;
-  keepAliveSeconds: number;
-  tlsRejectUnauthorized?: boolean;
-  tlsCa?: string | Buffer;
-  wsPath?: string;
   /** Every message in and out, credentials masked. */
   logMessage?: (direction: "in" | "out", raw: string, peer: Endpoint) => void;
   /** Our Contact user: requests addressed to the device itself (no user part) are given it. */
@@ -68,12 +62,8 @@ export class SipTransport implements Transport {
     try {
       const ip = await resolveHost(this.opts.nextHop.host);
       this.nextHopResolved = { address: ip, port: this.opts.nextHop.port };
-      const copts: ConnectionOptions = {
-        kind: this.opts.kind, remote: this.nextHopResolved, remoteHost: this.opts.nextHop.host,
-        localAddress: this.opts.localAddress, localPort: this.opts.localPort, keepAliveSeconds: this.opts.keepAliveSeconds,
-        tlsRejectUnauthorized: this.opts.tlsRejectUnauthorized, tlsCa: this.opts.tlsCa, wsPath: this.opts.wsPath,
-      };
-      const conn = createConnection(copts);
+      const { nextHop, placeholder, logMessage, localUser, onMalformed, ...connection } = this.opts;
+      const conn = createConnection({ ...connection, remote: this.nextHopResolved, remoteHost: nextHop.host });
       await conn.open();
       this.connection = conn;
       if (!conn.reliable) this.reliability = new UdpReliability((raw, dest) => { void this.write(raw, dest); });

@@ -431,6 +431,7 @@ describe("Node-RED editor (real browser)", function () {
       }
       const labels = await category.locator(".red-ui-palette-label").allInnerTexts();
       assert.deepEqual(labels.map((l) => l.trim()).sort(), ["sip call", "sip dtmf"]);
+      assert.equal((await page.locator("#red-ui-palette-header-telephony").innerText()).trim(), "telephony");
       const iconOk = await page.evaluate(async () => {
         const r = await fetch("icons/node-red-contrib-sip-client/sip-phone.svg");
         return r.status === 200 && /svg/.test(r.headers.get("content-type") || "");
@@ -487,7 +488,7 @@ describe("Node-RED editor (real browser)", function () {
       assert.ok(clientId && clientId !== "_ADD_", "the new account is selected");
 
       // A greeting with a ▶ preview.
-      await page.click("#node-input-greetings-container + .red-ui-editableList-addButton, .red-ui-editableList-addButton >> nth=0");
+      await page.locator(".red-ui-editableList-addButton").first().click();
       const row = page.locator("#node-input-greetings-container li").first();
       await row.locator(".node-input-greeting-message").fill("Hello, this is Node-RED.");
       await row.locator(".node-input-greeting-language").selectOption("en-GB");
@@ -689,6 +690,7 @@ describe("Node-RED editor (real browser)", function () {
       assert.match(deployLabel, /Déployer/, "the editor itself is in French");
       const labels = await page.locator("#red-ui-palette-container-telephony .red-ui-palette-label").allInnerTexts();
       assert.deepEqual(labels.map((l) => l.trim()).sort(), ["appel sip", "dtmf sip"]);
+      assert.equal((await page.locator("#red-ui-palette-header-telephony").innerText()).trim(), "téléphonie");
 
       const callId = await dragFromPalette(page, "sip-call", 300, 160);
       await openNodeEditor(page, callId);
