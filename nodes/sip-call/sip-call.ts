@@ -24,6 +24,7 @@ interface SipCallConfig extends NodeDef {
 
 type CommandMsg = NodeMessage & {
   message?: unknown; language?: unknown; interrupt?: unknown; ringTimeout?: unknown;
+  engine?: unknown; voice?: unknown; format?: unknown;
   call?: { id?: unknown }; callId?: unknown; statusCode?: unknown;
 };
 
@@ -104,13 +105,20 @@ export = function (RED: NodeAPI): void {
           case "say": {
             if (typeof msg.payload !== "string" || !msg.payload.trim()) throw new Error("say: msg.payload must be the text to speak");
             const call = targetCall(p.calls, msg);
-            await p.calls.say(call, msg.payload, { language: typeof msg.language === "string" ? msg.language : undefined, interrupt: msg.interrupt === true });
+            await p.calls.say(call, msg.payload, {
+              language: typeof msg.language === "string" ? msg.language : undefined,
+              engine: typeof msg.engine === "string" ? msg.engine : undefined,
+              voice: typeof msg.voice === "string" ? msg.voice : undefined,
+              interrupt: msg.interrupt === true,
+            });
             return;
           }
           case "play": {
             if (!Buffer.isBuffer(msg.payload) && (typeof msg.payload !== "string" || !msg.payload.trim())) throw new Error("play: msg.payload must be a WAV Buffer or a file path");
+            const format = String(msg.format ?? "wav").toLowerCase();
+            if (!["wav", "pcmu", "pcma"].includes(format)) throw new Error(`play: msg.format must be wav, pcmu or pcma, not "${format}"`);
             const call = targetCall(p.calls, msg);
-            await p.calls.play(call, msg.payload as Buffer | string, { interrupt: msg.interrupt === true });
+            await p.calls.play(call, msg.payload as Buffer | string, { interrupt: msg.interrupt === true, format: format as "wav" | "pcmu" | "pcma" });
             return;
           }
           case "hangup": await targetCall(p.calls, msg).hangup(); return;

@@ -8,11 +8,12 @@ import type { Codec, CallInfo, CallState } from "../types";
 import { Call } from "./call";
 import { Greeting, isCallerAllowed, partyFromUri, pickGreeting } from "./caller-match";
 import { PlaybackItem, silence } from "./playback-queue";
+import { decodeFrame as decodeG711 } from "../media/g711";
 
 type IncomingResponse = Core.IncomingResponse;
 
 export interface Speaker {
-  synthesize(req: { text: string; language?: string }): Promise<Int16Array>;
+  synthesize(req: { text: string; language?: string; engine?: string; voice?: string }): Promise<Int16Array>;
   loadAudio(src: Buffer | string): Promise<Int16Array>;
 }
 
@@ -179,18 +180,20 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
   }
 
   /** Speaks text into an answered call; resolves when it is queued. */
-  async say(call: Call, text: string, o: { language?: string; interrupt?: boolean } = {}): Promise<PlaybackItem> {
+  async say(call: Call, text: string, o: { language?: string; interrupt?: boolean; engine?: string; voice?: string } = {}): Promise<PlaybackItem> {
     if (typeof text !== "string" || !text.trim()) throw new Error("nothing to say: the text is empty");
     if (!call.active) throw new Error("the call has ended");
-    const pcm = await this.opts.speech.synthesize({ text, language: o.language || this.opts.defaultLanguage });
+    const pcm = await this.opts.speech.synthesize({ text, language: o.language || this.opts.defaultLanguage, engine: o.engine, voice: o.voice });
     if (!call.active) throw new Error("the call ended while the message was prepared");
     return call.playback.enqueue(pcm, text, o.interrupt);
   }
 
-  /** Plays a WAV (Buffer or path) into a call. */
-  async play(call: Call, audio: Buffer | string, o: { interrupt?: boolean } = {}): Promise<PlaybackItem> {
+  /** Plays a WAV (Buffer or path), or raw G.711 bytes with `format` "pcmu"/"pcma", into a call. */
+  async play(call: Call, audio: Buffer | string, o: { interrupt?: boolean; format?: "wav" | "pcmu" | "pcma" } = {}): Promise<PlaybackItem> {
     if (!call.active) throw new Error("the call has ended");
-    const pcm = await this.opts.speech.loadAudio(audio);
+    const raw = o.format === "pcmu" || o.format === "pcma";
+    if (raw && !Buffer.isBuffer(audio)) throw new Error(`play: raw ${o.format} audio must be a Buffer`);
+    const pcm = raw ? decodeG711(o.format === "pcmu" ? "PCMU" : "PCMA", audio as Buffer) : await this.opts.speech.loadAudio(audio);
     if (!call.active) throw new Error("the call ended while the audio was loaded");
     return call.playback.enqueue(pcm, typeof audio === "string" ? audio : "audio buffer", o.interrupt);
   }

@@ -10,8 +10,9 @@ import { startBaresip, Baresip } from "../support/baresip";
 import { runSipp } from "../support/sipp";
 import { waitFor, sleep } from "../support/wait";
 import { speechMatch } from "../support/audio-match";
+import { mulaw } from "alawmulaw";
 import { Softphone } from "../../src/softphone";
-import { SpeechService } from "../../src/speech";
+import { SpeechService, encodeWav } from "../../src/speech";
 import type { CallInfo, CallState } from "../../src/types";
 
 const GREETING = "Hello, you have reached the house. Nobody can take your call right now.";
@@ -280,5 +281,23 @@ describe("calls through Kamailio", function () {
       await b2.stop();
       await kam2.stop();
     }
+  });
+
+  it("plays raw G.711 (msg.format pcmu) and a WAV Buffer into a call; baresip hears both", async () => {
+    await sleep(1100);
+    const call = phone.calls.dial("bob");
+    await waitFor(() => call.state === "ANSWERED", 10_000, "ANSWERED");
+    const speechPcm = await speech.synthesize({ text: SPECIAL, language: "fr-FR" });
+    const wavPcm = await speech.synthesize({ text: ALARM, language: "en-US" });
+    await phone.calls.play(call, Buffer.from(mulaw.encode(speechPcm)), { format: "pcmu" });
+    await phone.calls.play(call, encodeWav(wavPcm, 8000));
+    await assert.rejects(phone.calls.play(call, "/no/such/file.wav"), /no such file|ENOENT/i);
+    await waitFor(() => !call.playback.playing, 20_000, "both played");
+    await call.hangup();
+    await waitFor(() => !call.active, 5000, "ENDED");
+    await sleep(500);
+    const heard = await received(bob);
+    assert.ok(speechMatch(speechPcm, heard).score > 0.9, "raw PCMU clip heard");
+    assert.ok(speechMatch(wavPcm, heard).score > 0.9, "WAV clip heard");
   });
 });
