@@ -128,4 +128,44 @@ describe("Node-RED runtime", function () {
       await bob.stop();
     }
   });
+
+  for (const bargeIn of [true, false]) {
+    it(`a key pressed during a message: ${bargeIn ? "barge-in stops the message and acts" : "ignored until the message ends"}`, async function () {
+      this.timeout(60_000);
+      const LONG = "This is a long menu. Press one for the garage, two for the garden, three for the cellar, four for the attic, or stay on the line to hear this again.";
+      const nodes = [
+        { id: "acct", type: "sip-client", server: "127.0.0.1", port: String(kam.ports.udp), transport: "udp", username: "alice" },
+        { id: "call", type: "sip-call", client: "acct", greetings: [{ number: "", message: LONG }], afterGreeting: "stay", wires: [["out"]] },
+        { id: "keys", type: "sip-dtmf", client: "acct", bargeIn, actions: [{ code: "1", message: "Garage.", topic: "garage" }], wires: [["digits"], ["a1"]] },
+        { id: "out", type: "helper" }, { id: "digits", type: "helper" }, { id: "a1", type: "helper" },
+      ];
+      await helper.load([sipClient, sipCall, sipDtmf], nodes, { acct: { password: "secret" } });
+      const got: Record<string, Array<Msg & { interrupted?: boolean; label?: string }>> = { out: [], digits: [], a1: [] };
+      for (const id of Object.keys(got)) helper.getNode(id).on("input", (m: Msg) => got[id].push(m));
+      await waitFor(() => got.out.some((m) => m.payload === "REGISTERED"), 10_000, "REGISTERED");
+      const bob = await startBaresip({ user: "bob", password: "pw-bob", kamailio: kam, answerMode: "auto" });
+      try {
+        await bob.waitRegistered();
+        await bob.dial(kam.uri("alice"));
+        await waitFor(() => got.out.some((m) => m.topic === "playback" && m.payload === "started"), 10_000, "the menu starts");
+        await sleep(1000);
+        await bob.sndcode("1");
+        await sleep(1500);
+        const finished = got.out.filter((m) => m.topic === "playback" && m.payload === "finished");
+        if (bargeIn) {
+          assert.deepStrictEqual(got.digits.filter((m) => m.topic === "dtmf").map((m) => m.payload), ["1"]);
+          assert.strictEqual(got.a1.length, 1, "the action fired");
+          assert.ok(finished.some((m) => m.label === LONG && m.interrupted === true), "the menu was interrupted");
+        } else {
+          assert.strictEqual(got.digits.length, 0, "the key was ignored while the menu played");
+          assert.strictEqual(got.a1.length, 0);
+          assert.ok(!finished.some((m) => m.label === LONG), "the menu is still playing");
+        }
+        await bob.hangup();
+        await waitFor(() => got.out.some((m) => m.payload === "ENDED"), 5000, "ENDED");
+      } finally {
+        await bob.stop();
+      }
+    });
+  }
 });
