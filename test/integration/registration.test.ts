@@ -229,3 +229,40 @@ describe("registration against Kamailio", function () {
     assert.ok(handles() <= baseline, `open handles: ${handles()} vs ${baseline} after the second deploy`);
   });
 });
+
+describe("registrars that behave differently", function () {
+  this.timeout(60_000);
+
+  it("a registrar that rewrites the Contact (like Asterisk rewrite_contact): the 200 OK is still ours", async () => {
+    const kam = await startKamailio({ users: { alice: "secret" }, rewriteContact: true });
+    // The relay changes our source port, so the registrar sees a NAT and rewrites the Contact.
+    const relay = await createLossyRelay({ targetPort: kam.ports.udp });
+    const w = watch({ server: "127.0.0.1", port: relay.port, username: "alice", password: "secret", expires: 60 });
+    try {
+      await w.phone.start();
+      await waitFor(() => registered(w), 10_000, "REGISTERED");
+      const [b] = await kam.ulDump();
+      const ourPort = w.phone.transport.local!.port;
+      assert.ok(!b.contact.includes(`:${ourPort}`), `the registrar rewrote the contact (${b.contact}, our port ${ourPort})`);
+      assert.deepStrictEqual(w.states.map((s) => s.state), ["REGISTERING", "REGISTERED"]);
+      await w.phone.stop();
+    } finally {
+      await w.phone.stop();
+      await relay.close();
+      await kam.stop();
+    }
+  });
+
+  it("a registrar that asks for SHA-256 digest: FAILED with a reason that says so", async () => {
+    const kam = await startKamailio({ users: { alice: "secret" }, algorithm: "SHA-256" });
+    const w = watch({ server: "127.0.0.1", port: kam.ports.udp, username: "alice", password: "secret" });
+    try {
+      await w.phone.start();
+      await waitFor(() => w.states.some((s) => s.state === "FAILED"), 10_000, "FAILED");
+      assert.match(w.states.find((s) => s.state === "FAILED")!.reason ?? "", /401 .*SHA-256 not supported, only MD5/);
+    } finally {
+      await w.phone.stop();
+      await kam.stop();
+    }
+  });
+});

@@ -55,6 +55,10 @@ export interface KamailioOptions {
   authInvite?: boolean;
   /** Answer a wrong password / unknown user with 403 instead of a fresh 401/407. */
   forbidBadAuth?: boolean;
+  /** Like Asterisk's rewrite_contact: a REGISTER from a NAT-ed source gets its Contact rewritten to that source. */
+  rewriteContact?: boolean;
+  /** Digest algorithm of the challenges (default MD5). */
+  algorithm?: "MD5" | "SHA-256";
   /** registrar min/max/default expires in seconds (defaults 1 / 3600 / 3600). */
   minExpires?: number;
   maxExpires?: number;
@@ -217,6 +221,8 @@ interface CfgParams {
   qop: boolean;
   authInvite: boolean;
   forbidBadAuth: boolean;
+  rewriteContact: boolean;
+  algorithm: "MD5" | "SHA-256";
   minExpires: number;
   maxExpires: number;
   defaultExpires: number;
@@ -295,7 +301,7 @@ loadmodule "corex.so"
 loadmodule "usrloc.so"
 loadmodule "registrar.so"
 loadmodule "auth.so"
-loadmodule "htable.so"
+${p.algorithm !== "MD5" ? `modparam("auth", "algorithm", "${p.algorithm}")\n` : ""}loadmodule "htable.so"
 loadmodule "nathelper.so"
 loadmodule "xhttp.so"
 loadmodule "websocket.so"
@@ -337,7 +343,7 @@ request_route {
   # 64: WebSocket, 128: Contact port != source port.
   if (nat_uac_test("210")) {
     if (is_method("REGISTER")) {
-      fix_nated_register();
+      ${p.rewriteContact ? "fix_nated_contact();" : "fix_nated_register();"}
     } else if (is_first_hop()) {
       set_contact_alias();
     }
@@ -692,6 +698,8 @@ export async function startKamailio(opts: KamailioOptions = {}): Promise<Kamaili
         qop: opts.qop ?? true,
         authInvite: opts.authInvite ?? false,
         forbidBadAuth: opts.forbidBadAuth ?? false,
+        rewriteContact: opts.rewriteContact ?? false,
+        algorithm: opts.algorithm ?? "MD5",
         minExpires: opts.minExpires ?? 1,
         maxExpires: opts.maxExpires ?? 3600,
         defaultExpires: opts.defaultExpires ?? 3600,
