@@ -48,7 +48,7 @@ describe("calls through Kamailio", function () {
   }
 
   before(async () => {
-    kam = await startKamailio({ users: { alice: "secret", "pw-bob": "x", bob: "pw-bob", carol: "pw-carol", dave: "pw-dave", erin: "pw-erin", frank: "pw-frank" } });
+    kam = await startKamailio({ users: { alice: "secret", "pw-bob": "x", bob: "pw-bob", carol: "pw-carol", dave: "pw-dave", erin: "pw-erin", frank: "pw-frank", gina: "pw-gina" } });
     cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), "sip-tts-cache-"));
     speech = new SpeechService({ cacheDir });
     phone = new Softphone({
@@ -107,23 +107,34 @@ describe("calls through Kamailio", function () {
     assert.ok(special.score > 0.8 && special.score > generic.score, `specific ${special.score.toFixed(2)} vs generic ${generic.score.toFixed(2)}`);
   });
 
-  it("dials baresip: DIALING, (RINGING,) ANSWERED, baresip hears the message; remote hang-up ends it", async () => {
-    await sleep(1100);
-    const call = phone.calls.dial("bob", { message: ALARM, language: "en-US" });
-    await waitFor(() => ofCall(call.id).some((e) => e.state === "ANSWERED"), 10_000, "ANSWERED");
-    await waitFor(() => !call.playback.playing && call.info.answeredAt && Date.now() - Date.parse(call.info.answeredAt) > 1000, 20_000, "the message to be played");
-    await bob.hangup();
-    await waitFor(() => ofCall(call.id).some((e) => e.state === "ENDED"), 10_000, "ENDED");
-    // baresip in auto-answer mode may answer without a 180 first: RINGING is optional here (the busy test checks it).
-    const states = ofCall(call.id).map((e) => e.state).filter((s) => s !== "RINGING");
-    assert.deepStrictEqual(states, ["DIALING", "ANSWERED", "ENDED"]);
-    const ended = ofCall(call.id).at(-1)!.call;
-    assert.strictEqual(ended.outcome, "completed");
-    assert.strictEqual(ended.hungUpBy, "remote");
-    assert.strictEqual(ended.to.number, "bob");
-    await sleep(500);
-    const m = speechMatch(await speech.synthesize({ text: ALARM, language: "en-US" }), await received(bob));
-    assert.ok(m.score > 0.8, `message found in baresip's recording: ${m.score.toFixed(2)}`);
+  it("dials baresip: DIALING, RINGING, ANSWERED, baresip hears the message; remote hang-up ends it", async () => {
+    // A callee that rings first and is answered by hand, so RINGING is certain.
+    const gina = await baresip("gina", { answerMode: "manual" });
+    try {
+      await sleep(1100);
+      const mark = gina.mark();
+      const call = phone.calls.dial("gina", { message: ALARM, language: "en-US" });
+      await waitFor(() => ofCall(call.id).some((e) => e.state === "RINGING"), 10_000, "RINGING");
+      await gina.waitEvent("CALL_INCOMING", 5000, { since: mark });
+      await sleep(300);
+      await gina.accept();
+      await waitFor(() => ofCall(call.id).some((e) => e.state === "ANSWERED"), 10_000, "ANSWERED");
+      await waitFor(() => !call.playback.playing && call.info.answeredAt && Date.now() - Date.parse(call.info.answeredAt) > 1000, 20_000, "the message to be played");
+      await gina.hangup();
+      await waitFor(() => ofCall(call.id).some((e) => e.state === "ENDED"), 10_000, "ENDED");
+      assert.deepStrictEqual(ofCall(call.id).map((e) => e.state), ["DIALING", "RINGING", "ANSWERED", "ENDED"]);
+      const ended = ofCall(call.id).at(-1)!.call;
+      assert.strictEqual(ended.outcome, "completed");
+      assert.strictEqual(ended.hungUpBy, "remote");
+      assert.strictEqual(ended.to.number, "gina");
+      assert.ok(ended.ringingAt && ended.answeredAt && ended.endedAt && ended.durationSeconds! > 0);
+      await sleep(500);
+      const m = speechMatch(await speech.synthesize({ text: ALARM, language: "en-US" }), await received(gina));
+      assert.ok(m.score > 0.9, `message found in baresip's recording: ${m.score.toFixed(2)}`);
+    } finally {
+      await gina.stop();
+      peers.splice(peers.indexOf(gina), 1);
+    }
   });
 
   it("busy: the callee rejects → ENDED busy (486)", async () => {
