@@ -520,6 +520,14 @@ describe("Node-RED editor (real browser)", function () {
       assert.equal(saved.valid, true);
 
       await deploy(page);
+      if (sip.expectRegistered) {
+        // The node's status under it in the workspace turns to the registration state.
+        await page.waitForFunction(
+          (id) => /\bREGISTERED\b/.test(document.querySelector(`[id="${id}"] .red-ui-flow-node-status-label`)?.textContent ?? ""),
+          callId,
+          { timeout: 30_000 },
+        );
+      }
       await shot(page, "deployed-sip-call");
 
       const flows = await page.evaluate(async () => (await fetch("flows", { headers: { "Node-RED-API-Version": "v2" } })).json());
