@@ -28,7 +28,7 @@ describe("DTMF through Kamailio", function () {
   const peers: Baresip[] = [];
 
   before(async () => {
-    kam = await startKamailio({ users: { alice: "secret", bob: "pw-bob", carol: "pw-carol", dave: "pw-dave" } });
+    kam = await startKamailio({ users: { alice: "secret", bob: "pw-bob", carol: "pw-carol", dave: "pw-dave", erin: "pw-erin", zed: "pw-zed" } });
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "sip-dtmf-"));
     speech = new SpeechService({});
     phone = new Softphone({ account: { server: "127.0.0.1", port: kam.ports.udp, username: "alice", password: "secret" }, speech, dtmf: { send: "rfc4733" } });
@@ -44,6 +44,19 @@ describe("DTMF through Kamailio", function () {
     await kam?.stop();
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
+
+  /** 1 s silence, then 1 5 9 * (100 ms tone, 100 ms gap), then silence: real tones, G.711-coded by baresip. */
+  function toneWav(): string {
+    const wav = path.join(tmp, "tones.wav");
+    if (fs.existsSync(wav)) return wav;
+    const parts: Int16Array[] = [new Int16Array(8000)];
+    for (const d of "159*") { parts.push(generateDtmfTone(d, 100, { levelDbm0: -10 })); parts.push(new Int16Array(800)); }
+    parts.push(new Int16Array(16000));
+    const all = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+    let o = 0; for (const p of parts) { all.set(p, o); o += p.length; }
+    writeWav(wav, all);
+    return wav;
+  }
 
   async function callFrom(b: Baresip): Promise<CallInfo> {
     const before = phone.calls.list().length;
@@ -78,14 +91,7 @@ describe("DTMF through Kamailio", function () {
   });
 
   it("in-band tones inside baresip's RTP stream (a WAV of tones as its microphone): digits with method inband", async () => {
-    // 1 s silence, then 1 5 9 * (100 ms tone, 100 ms gap), then silence: real tones, G.711-coded by baresip.
-    const parts: Int16Array[] = [new Int16Array(8000)];
-    for (const d of "159*") { parts.push(generateDtmfTone(d, 100, { levelDbm0: -10 })); parts.push(new Int16Array(800)); }
-    parts.push(new Int16Array(16000));
-    const wav = path.join(tmp, "tones.wav");
-    const all = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-    let o = 0; for (const p of parts) { all.set(p, o); o += p.length; }
-    writeWav(wav, all);
+    const wav = toneWav();
     const carol = await startBaresip({ user: "carol", password: "pw-carol", kamailio: kam, answerMode: "auto", audioFile: wav, codecs: ["PCMU"] });
     peers.push(carol);
     await carol.waitRegistered();
@@ -94,6 +100,33 @@ describe("DTMF through Kamailio", function () {
     await sleep(500);
     const got = keys.filter((k) => k.call.id === call.id);
     assert.deepStrictEqual(got.map((k) => `${k.digit}/${k.method}`), ["1/inband", "5/inband", "9/inband", "*/inband"]);
+  });
+
+  it("a receive method switched off in the account is ignored (in-band tones with only RFC 4733 and INFO on)", async () => {
+    const strict = new Softphone({
+      account: { server: "127.0.0.1", port: kam.ports.udp, username: "zed", password: "pw-zed" },
+      speech, dtmf: { receive: ["rfc4733", "info"] },
+    });
+    const heard: string[] = [];
+    strict.on("dtmf", (d, m) => heard.push(`${d}/${m}`));
+    strict.calls.setInboundPolicy({ autoAnswer: true });
+    const wav = toneWav();
+    const erin = await startBaresip({ user: "erin", password: "pw-erin", kamailio: kam, answerMode: "auto", audioFile: wav, codecs: ["PCMU"] });
+    try {
+      await strict.start();
+      await erin.waitRegistered();
+      await waitFor(() => strict.phone.registrationState === "REGISTERED", 10_000, "zed REGISTERED");
+      await erin.dial(kam.uri("zed"));
+      await waitFor(() => strict.calls.list().some((c) => c.state === "ANSWERED"), 10_000, "answered");
+      await sleep(3500); // the WAV's four tones have played
+      assert.deepStrictEqual(heard, []);
+      await erin.sndcode("7");
+      await waitFor(() => heard.length === 1, 5000, "the RFC 4733 key");
+      assert.deepStrictEqual(heard, ["7/rfc4733"]);
+    } finally {
+      await strict.stop();
+      await erin.stop();
+    }
   });
 
   for (const method of ["rfc4733", "info", "inband"] as DtmfMethod[]) {

@@ -168,4 +168,41 @@ describe("Node-RED runtime", function () {
       }
     });
   }
+
+  it("a wrong code gets the invalid-code message, and the menu is repeated after silence", async function () {
+    this.timeout(60_000);
+    const WRONG = "Sorry, that code is not valid.";
+    const MENU = "Enter your code, then the hash key.";
+    const nodes = [
+      { id: "acct", type: "sip-client", server: "127.0.0.1", port: String(kam.ports.udp), transport: "udp", username: "alice" },
+      { id: "call", type: "sip-call", client: "acct", wires: [["out"]] },
+      { id: "keys", type: "sip-dtmf", client: "acct", terminator: "#", actions: [{ code: "1234#", message: "ok", topic: "gate" }],
+        invalidMessage: WRONG, menuMessage: MENU, menuRepeat: "2", wires: [["digits"], ["a1"]] },
+      { id: "out", type: "helper" }, { id: "digits", type: "helper" }, { id: "a1", type: "helper" },
+    ];
+    await helper.load([sipClient, sipCall, sipDtmf], nodes, { acct: { password: "secret" } });
+    const got: Record<string, Array<Msg & { invalid?: boolean; label?: string }>> = { out: [], digits: [], a1: [] };
+    for (const id of Object.keys(got)) helper.getNode(id).on("input", (m: Msg) => got[id].push(m));
+    await waitFor(() => got.out.some((m) => m.payload === "REGISTERED"), 10_000, "REGISTERED");
+    const bob = await startBaresip({ user: "bob", password: "pw-bob", kamailio: kam, answerMode: "auto" });
+    try {
+      await bob.waitRegistered();
+      await bob.dial(kam.uri("alice"));
+      await waitFor(() => got.out.some((m) => m.payload === "ANSWERED"), 10_000, "ANSWERED");
+      // Nothing is pressed: the menu is spoken after 2 s of silence.
+      await waitFor(() => got.out.some((m) => m.topic === "playback" && m.payload === "started" && m.label === MENU), 6000, "the menu repeated");
+      await waitFor(() => got.out.some((m) => m.topic === "playback" && m.payload === "finished" && m.label === MENU), 10_000, "the menu finished");
+      await bob.sndcode("99#");
+      await waitFor(() => got.digits.some((m) => m.topic === "dtmf-code"), 5000, "a code");
+      const code = got.digits.find((m) => m.topic === "dtmf-code")!;
+      assert.strictEqual(code.payload, "99");
+      assert.strictEqual(code.invalid, true);
+      assert.strictEqual(got.a1.length, 0);
+      await waitFor(() => got.out.some((m) => m.topic === "playback" && m.payload === "started" && m.label === WRONG), 5000, "the invalid-code message");
+      await bob.hangup();
+      await waitFor(() => got.out.some((m) => m.payload === "ENDED"), 5000, "ENDED");
+    } finally {
+      await bob.stop();
+    }
+  });
 });
