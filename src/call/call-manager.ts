@@ -135,7 +135,13 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
   async answer(call: Call): Promise<void> {
     if (!(call.session instanceof Invitation)) throw new Error("only incoming calls can be answered");
     if (call.state !== "RINGING") throw new Error(`call is ${call.state}, not RINGING`);
-    await call.session.accept();
+    try {
+      await call.session.accept();
+    } catch (err) {
+      // No RTP port free, a media error: sip.js rejects the call; say why it ended.
+      call.markEnd({ outcome: "failed", reason: `could not answer: ${(err as Error).message}` });
+      throw err;
+    }
   }
 
   async reject(call: Call, statusCode = 486): Promise<void> {

@@ -48,7 +48,7 @@ describe("calls through Kamailio", function () {
   }
 
   before(async () => {
-    kam = await startKamailio({ users: { alice: "secret", "pw-bob": "x", bob: "pw-bob", carol: "pw-carol", dave: "pw-dave", erin: "pw-erin", frank: "pw-frank", gina: "pw-gina" } });
+    kam = await startKamailio({ users: { alice: "secret", "pw-bob": "x", bob: "pw-bob", carol: "pw-carol", dave: "pw-dave", erin: "pw-erin", frank: "pw-frank", gina: "pw-gina", henry: "pw-henry" } });
     cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), "sip-tts-cache-"));
     speech = new SpeechService({ cacheDir });
     phone = new Softphone({
@@ -310,5 +310,32 @@ describe("calls through Kamailio", function () {
     const heard = await received(bob);
     assert.ok(speechMatch(speechPcm, heard).score > 0.9, "raw PCMU clip heard");
     assert.ok(speechMatch(wavPcm, heard).score > 0.9, "WAV clip heard");
+  });
+
+  it("no free RTP port: the call is refused and ENDED says why; the account keeps working", async () => {
+    const blocker = (await import("dgram")).createSocket("udp4");
+    await new Promise<void>((r) => blocker.bind(0, "0.0.0.0", () => r()));
+    const busyPort = blocker.address().port;
+    const port = busyPort % 2 === 0 ? busyPort : busyPort - 1; // the range holds only this (even) port, taken
+    const blocker2 = (await import("dgram")).createSocket("udp4");
+    if (port !== busyPort) await new Promise<void>((r, j) => { blocker2.once("error", j); blocker2.bind(port, "0.0.0.0", () => r()); }).catch(() => undefined);
+    const seen: Array<{ state: CallState; call: CallInfo }> = [];
+    const tiny = new Softphone({ account: { server: "127.0.0.1", port: kam.ports.udp, username: "henry", password: "pw-henry" }, speech, media: { rtpPortMin: port, rtpPortMax: port + 1 } });
+    tiny.on("call", (state, call) => seen.push({ state, call }));
+    try {
+      await tiny.start();
+      await waitFor(() => tiny.phone.registrationState === "REGISTERED", 10_000, "henry REGISTERED");
+      const r = await runSipp({ scenario: "uac-call", target: `127.0.0.1:${kam.ports.udp}`, service: "henry", timeoutMs: 15_000 });
+      assert.strictEqual(r.successful, 0, "the call was not set up");
+      await waitFor(() => seen.some((e) => e.state === "ENDED"), 5000, "ENDED");
+      const ended = seen.find((e) => e.state === "ENDED")!.call;
+      assert.strictEqual(ended.outcome, "failed");
+      assert.match(ended.reason ?? "", /could not answer: .*(port|EADDRINUSE)/i);
+      assert.strictEqual(tiny.phone.registrationState, "REGISTERED");
+    } finally {
+      await tiny.stop();
+      blocker.close();
+      try { blocker2.close(); } catch { /* not bound */ }
+    }
   });
 });

@@ -60,6 +60,18 @@ describe("Node-RED runtime", function () {
     assert.ok(!JSON.stringify(msgs).includes("hunter2"), "the password never appears in a message");
   });
 
+  it("an account without a server: FAILED with the reason on the flow node, Node-RED keeps running", async () => {
+    await helper.load([sipClient, sipCall], [
+      { id: "acct", type: "sip-client", server: "", username: "alice" },
+      { id: "call", type: "sip-call", client: "acct", wires: [["out"]] },
+      { id: "out", type: "helper" },
+    ], { acct: { password: "secret" } });
+    const msgs: Msg[] = [];
+    helper.getNode("out").on("input", (m: Msg) => msgs.push(m));
+    await waitFor(() => msgs.some((m) => m.payload === "FAILED"), 5000, "FAILED");
+    assert.match(msgs.find((m) => m.payload === "FAILED")!.reason ?? "", /server is required/);
+  });
+
   it("bad input gives done(err) and changes nothing", async () => {
     await helper.load([sipClient, sipCall], flow("secret").slice(0, 2).concat([{ id: "out", type: "helper" }] as never), { acct: { password: "secret" } });
     const call = helper.getNode("call");
