@@ -36,6 +36,16 @@ describe("Node-RED runtime", function () {
     { id: "dtmfout", type: "helper" },
   ];
 
+  type Got = Record<string, Array<Msg & { interrupted?: boolean; label?: string; invalid?: boolean }>>;
+  /** Loads a flow, records what each helper node receives, waits for REGISTERED on "out". */
+  async function loadRegistered(nodes: object[], outputs: string[]): Promise<Got> {
+    await helper.load([sipClient, sipCall, sipDtmf], nodes, { acct: { password: "secret" } });
+    const got: Got = {};
+    for (const id of outputs) { got[id] = []; helper.getNode(id).on("input", (m: Msg) => got[id].push(m)); }
+    await waitFor(() => got.out.some((m) => m.payload === "REGISTERED"), 10_000, "REGISTERED");
+    return got;
+  }
+
   it("loads the three nodes and emits REGISTERING then REGISTERED; the binding goes on close", async () => {
     await helper.load([sipClient, sipCall, sipDtmf], flow("secret"), { acct: { password: "secret" } });
     const out = helper.getNode("out");
@@ -110,10 +120,7 @@ describe("Node-RED runtime", function () {
       { id: "keys", type: "sip-dtmf", client: "acct", terminator: "#", actions: [{ code: "1", message: "one", topic: "one" }, { code: "1234#", message: OPEN, topic: "gate" }], invalidMessage: "Wrong code.", wires: [["digits"], ["a1"], ["a2"]] },
       { id: "out", type: "helper" }, { id: "digits", type: "helper" }, { id: "a1", type: "helper" }, { id: "a2", type: "helper" },
     ];
-    await helper.load([sipClient, sipCall, sipDtmf], nodes, { acct: { password: "secret" } });
-    const got: Record<string, Msg[]> = { out: [], digits: [], a1: [], a2: [] };
-    for (const id of Object.keys(got)) helper.getNode(id).on("input", (m: Msg) => got[id].push(m));
-    await waitFor(() => got.out.some((m) => m.payload === "REGISTERED"), 10_000, "REGISTERED");
+    const got = await loadRegistered(nodes, ["out", "digits", "a1", "a2"]);
     const bob = await startBaresip({ user: "bob", password: "pw-bob", kamailio: kam, answerMode: "auto" });
     const speech = new SpeechService({});
     try {
@@ -151,10 +158,7 @@ describe("Node-RED runtime", function () {
         { id: "keys", type: "sip-dtmf", client: "acct", bargeIn, actions: [{ code: "1", message: "Garage.", topic: "garage" }], wires: [["digits"], ["a1"]] },
         { id: "out", type: "helper" }, { id: "digits", type: "helper" }, { id: "a1", type: "helper" },
       ];
-      await helper.load([sipClient, sipCall, sipDtmf], nodes, { acct: { password: "secret" } });
-      const got: Record<string, Array<Msg & { interrupted?: boolean; label?: string }>> = { out: [], digits: [], a1: [] };
-      for (const id of Object.keys(got)) helper.getNode(id).on("input", (m: Msg) => got[id].push(m));
-      await waitFor(() => got.out.some((m) => m.payload === "REGISTERED"), 10_000, "REGISTERED");
+      const got = await loadRegistered(nodes, ["out", "digits", "a1"]);
       const bob = await startBaresip({ user: "bob", password: "pw-bob", kamailio: kam, answerMode: "auto" });
       try {
         await bob.waitRegistered();
@@ -192,10 +196,7 @@ describe("Node-RED runtime", function () {
         invalidMessage: WRONG, menuMessage: MENU, menuRepeat: "2", wires: [["digits"], ["a1"]] },
       { id: "out", type: "helper" }, { id: "digits", type: "helper" }, { id: "a1", type: "helper" },
     ];
-    await helper.load([sipClient, sipCall, sipDtmf], nodes, { acct: { password: "secret" } });
-    const got: Record<string, Array<Msg & { invalid?: boolean; label?: string }>> = { out: [], digits: [], a1: [] };
-    for (const id of Object.keys(got)) helper.getNode(id).on("input", (m: Msg) => got[id].push(m));
-    await waitFor(() => got.out.some((m) => m.payload === "REGISTERED"), 10_000, "REGISTERED");
+    const got = await loadRegistered(nodes, ["out", "digits", "a1"]);
     const bob = await startBaresip({ user: "bob", password: "pw-bob", kamailio: kam, answerMode: "auto" });
     try {
       await bob.waitRegistered();
