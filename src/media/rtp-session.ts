@@ -364,7 +364,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
     }
     const info = { ssrc: packet.ssrc, seq: packet.sequenceNumber, timestamp: packet.timestamp, marker: packet.marker };
     if (codec !== null) {
-      this.safeEmit("audio", decodeFrame(codec, packet.payload), info);
+      // Decoding costs per packet: only when someone (the in-band DTMF detector) listens.
+      if (this.listenerCount("audio") > 0) this.safeEmit("audio", decodeFrame(codec, packet.payload), info);
     } else if (isEvent) {
       this.safeEmit("event", Buffer.from(packet.payload), { ...info, payloadType: pt });
     } else {
