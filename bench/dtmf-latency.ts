@@ -12,6 +12,7 @@ import { startBaresip } from "../test/support/baresip";
 import { runSipp } from "../test/support/sipp";
 import { waitFor, sleep } from "../test/support/wait";
 import { writeWav } from "../test/support/wav";
+import { concat } from "../test/unit/dtmf/signals";
 import { Softphone } from "../src/softphone";
 import { SpeechService } from "../src/speech";
 import { generateDtmfTone } from "../src/dtmf/tone-generator";
@@ -73,11 +74,8 @@ async function main(): Promise<void> {
   }
 
   // In-band: one tone per call from a WAV (tone onset = first loud packet).
-  const parts: Int16Array[] = [new Int16Array(8000), generateDtmfTone("5", 100, { levelDbm0: -10 }), new Int16Array(24000)];
   const wav = path.join(tmp, "tone.wav");
-  const all = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0; for (const p of parts) { all.set(p, o); o += p.length; }
-  writeWav(wav, all);
+  writeWav(wav, concat(new Int16Array(8000), generateDtmfTone("5", 100, { levelDbm0: -10 }), new Int16Array(24000)));
   const carol = await startBaresip({ user: "carol", password: "pw-carol", kamailio: kam, answerMode: "auto", audioFile: wav, codecs: ["PCMU"] });
   await carol.waitRegistered();
   for (let i = 0; i < Math.min(DIGITS, 8); i++) {

@@ -108,8 +108,8 @@ export class SipTransport implements Transport {
     if (!conn) throw new Error(`not connected (${this.lastError?.message ?? "transport down"})`);
     const parsed = parseWireMessage(message);
     if (!parsed) throw new Error("refusing to send an unparsable SIP message");
-    const raw = this.rewriter.outgoing(parsed, conn.local);
-    const wire = parseWireMessage(raw)!;
+    const wire = this.rewriter.outgoingMessage(parsed, conn.local);
+    const raw = wire.raw;
     const dest = conn.reliable ? this.nextHopResolved! : await this.destinationOf(wire);
     if (this.reliability) {
       if (wire.isRequest) this.reliability.outgoingRequest(wire, dest);

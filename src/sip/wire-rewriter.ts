@@ -16,6 +16,11 @@ export class WireRewriter {
 
   /** Outgoing: placeholder → real address, and `rport` on our Via (RFC 3581). */
   outgoing(msg: WireMessage, local: Endpoint): string {
+    return this.outgoingMessage(msg, local).raw;
+  }
+
+  /** The same, keeping the parsed view (only Via/Contact text changes; branch, method and routes do not). */
+  outgoingMessage(msg: WireMessage, local: Endpoint): WireMessage {
     const real = formatHostPort(local);
     let viaDone = !msg.isRequest;
     const headers = msg.headers.map((line) => {
@@ -28,7 +33,7 @@ export class WireRewriter {
       }
       return out;
     });
-    return rebuild(startLineOf(msg.raw), headers, msg.body);
+    return { ...msg, headers, raw: rebuild(startLineOf(msg.raw), headers, msg.body) };
   }
 
   /**

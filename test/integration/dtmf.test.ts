@@ -10,6 +10,7 @@ import { startBaresip, Baresip } from "../support/baresip";
 import { runSipp } from "../support/sipp";
 import { waitFor, sleep } from "../support/wait";
 import { writeWav } from "../support/wav";
+import { concat } from "../unit/dtmf/signals";
 import { Softphone } from "../../src/softphone";
 import { SpeechService } from "../../src/speech";
 import { generateDtmfTone } from "../../src/dtmf/tone-generator";
@@ -49,12 +50,8 @@ describe("DTMF through Kamailio", function () {
   function toneWav(): string {
     const wav = path.join(tmp, "tones.wav");
     if (fs.existsSync(wav)) return wav;
-    const parts: Int16Array[] = [new Int16Array(8000)];
-    for (const d of "159*") { parts.push(generateDtmfTone(d, 100, { levelDbm0: -10 })); parts.push(new Int16Array(800)); }
-    parts.push(new Int16Array(16000));
-    const all = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-    let o = 0; for (const p of parts) { all.set(p, o); o += p.length; }
-    writeWav(wav, all);
+    const tones = [..."159*"].flatMap((d) => [generateDtmfTone(d, 100, { levelDbm0: -10 }), new Int16Array(800)]);
+    writeWav(wav, concat(new Int16Array(8000), ...tones, new Int16Array(16000)));
     return wav;
   }
 

@@ -4,7 +4,7 @@ import assert from "assert";
 import helper from "node-red-node-test-helper";
 import { startKamailio, Kamailio } from "../support/kamailio";
 import { waitFor, sleep } from "../support/wait";
-import { startBaresip } from "../support/baresip";
+import { startBaresip, Baresip } from "../support/baresip";
 import { speechMatch } from "../support/audio-match";
 import { SpeechService } from "../../src/speech";
 
@@ -44,6 +44,22 @@ describe("Node-RED runtime", function () {
     for (const id of outputs) { got[id] = []; helper.getNode(id).on("input", (m: Msg) => got[id].push(m)); }
     await waitFor(() => got.out.some((m) => m.payload === "REGISTERED"), 10_000, "REGISTERED");
     return got;
+  }
+
+  /** The alice account at the test's Kamailio, as the editor would save it. */
+  const account = (extra: Record<string, unknown> = {}) =>
+    ({ id: "acct", type: "sip-client", server: "127.0.0.1", port: String(kam.ports.udp), transport: "udp", username: "alice", ...extra });
+
+  /** baresip (bob) calls the node's account and hangs up after `body`; always stopped. */
+  async function bobCalls(body: (bob: Baresip) => Promise<void>): Promise<void> {
+    const bob = await startBaresip({ user: "bob", password: "pw-bob", kamailio: kam, answerMode: "auto" });
+    try {
+      await bob.waitRegistered();
+      await bob.dial(kam.uri("alice"));
+      await body(bob);
+    } finally {
+      await bob.stop();
+    }
   }
 
   it("loads the three nodes and emits REGISTERING then REGISTERED; the binding goes on close", async () => {
@@ -115,36 +131,34 @@ describe("Node-RED runtime", function () {
     const OPEN = "The gate is opening. Welcome home.";
     const MENU = "Please enter your code.";
     const nodes = [
-      { id: "acct", type: "sip-client", server: "127.0.0.1", port: String(kam.ports.udp), transport: "udp", username: "alice", ttsLanguage: "en-US" },
+      account({ ttsLanguage: "en-US" }),
       { id: "call", type: "sip-call", client: "acct", greetings: [{ number: "", message: MENU }], afterGreeting: "stay", wires: [["out"]] },
       { id: "keys", type: "sip-dtmf", client: "acct", terminator: "#", actions: [{ code: "1", message: "one", topic: "one" }, { code: "1234#", message: OPEN, topic: "gate" }], invalidMessage: "Wrong code.", wires: [["digits"], ["a1"], ["a2"]] },
       { id: "out", type: "helper" }, { id: "digits", type: "helper" }, { id: "a1", type: "helper" }, { id: "a2", type: "helper" },
     ];
     const got = await loadRegistered(nodes, ["out", "digits", "a1", "a2"]);
-    const bob = await startBaresip({ user: "bob", password: "pw-bob", kamailio: kam, answerMode: "auto" });
     const speech = new SpeechService({});
     try {
-      await bob.waitRegistered();
-      await bob.dial(kam.uri("alice"));
-      await waitFor(() => got.out.some((m) => m.payload === "ANSWERED"), 10_000, "ANSWERED");
-      await sleep(2500); // the menu prompt plays
-      await bob.sndcode("1234#");
-      await waitFor(() => got.a2.length === 1, 8000, "the gate action");
-      assert.strictEqual(got.a2[0].topic, "gate");
-      assert.strictEqual(got.a2[0].payload, "1234");
-      assert.strictEqual(got.a1.length, 0, "\"1\" did not fire: a longer code starts with it");
-      assert.deepStrictEqual(got.digits.filter((m) => m.topic === "dtmf").map((m) => m.payload), ["1", "2", "3", "4", "#"]);
-      await sleep(3500); // the spoken answer
-      await bob.hangup();
-      await waitFor(() => got.out.some((m) => m.payload === "ENDED"), 5000, "ENDED");
-      await sleep(500);
-      const rx = bob.recordings().filter((r) => r.direction === "rx");
-      const heard = await speech.loadAudio(rx[rx.length - 1].path);
-      const m = speechMatch(await speech.synthesize({ text: OPEN, language: "en-US" }), heard);
-      assert.ok(m.score > 0.9, `the action's message is in baresip's recording: ${m.score.toFixed(2)}`);
+      await bobCalls(async (bob) => {
+        await waitFor(() => got.out.some((m) => m.payload === "ANSWERED"), 10_000, "ANSWERED");
+        await sleep(2500); // the menu prompt plays
+        await bob.sndcode("1234#");
+        await waitFor(() => got.a2.length === 1, 8000, "the gate action");
+        assert.strictEqual(got.a2[0].topic, "gate");
+        assert.strictEqual(got.a2[0].payload, "1234");
+        assert.strictEqual(got.a1.length, 0, "\"1\" did not fire: a longer code starts with it");
+        assert.deepStrictEqual(got.digits.filter((m) => m.topic === "dtmf").map((m) => m.payload), ["1", "2", "3", "4", "#"]);
+        await sleep(3500); // the spoken answer
+        await bob.hangup();
+        await waitFor(() => got.out.some((m) => m.payload === "ENDED"), 5000, "ENDED");
+        await sleep(500);
+        const rx = bob.recordings().filter((r) => r.direction === "rx");
+        const heard = await speech.loadAudio(rx[rx.length - 1].path);
+        const m = speechMatch(await speech.synthesize({ text: OPEN, language: "en-US" }), heard);
+        assert.ok(m.score > 0.9, `the action's message is in baresip's recording: ${m.score.toFixed(2)}`);
+      });
     } finally {
       await speech.close();
-      await bob.stop();
     }
   });
 
@@ -153,16 +167,13 @@ describe("Node-RED runtime", function () {
       this.timeout(60_000);
       const LONG = "This is a long menu. Press one for the garage, two for the garden, three for the cellar, four for the attic, or stay on the line to hear this again.";
       const nodes = [
-        { id: "acct", type: "sip-client", server: "127.0.0.1", port: String(kam.ports.udp), transport: "udp", username: "alice" },
+        account(),
         { id: "call", type: "sip-call", client: "acct", greetings: [{ number: "", message: LONG }], afterGreeting: "stay", wires: [["out"]] },
         { id: "keys", type: "sip-dtmf", client: "acct", bargeIn, actions: [{ code: "1", message: "Garage.", topic: "garage" }], wires: [["digits"], ["a1"]] },
         { id: "out", type: "helper" }, { id: "digits", type: "helper" }, { id: "a1", type: "helper" },
       ];
       const got = await loadRegistered(nodes, ["out", "digits", "a1"]);
-      const bob = await startBaresip({ user: "bob", password: "pw-bob", kamailio: kam, answerMode: "auto" });
-      try {
-        await bob.waitRegistered();
-        await bob.dial(kam.uri("alice"));
+      await bobCalls(async (bob) => {
         await waitFor(() => got.out.some((m) => m.topic === "playback" && m.payload === "started"), 10_000, "the menu starts");
         await sleep(1000);
         await bob.sndcode("1");
@@ -179,9 +190,7 @@ describe("Node-RED runtime", function () {
         }
         await bob.hangup();
         await waitFor(() => got.out.some((m) => m.payload === "ENDED"), 5000, "ENDED");
-      } finally {
-        await bob.stop();
-      }
+      });
     });
   }
 
@@ -190,17 +199,14 @@ describe("Node-RED runtime", function () {
     const WRONG = "Sorry, that code is not valid.";
     const MENU = "Enter your code, then the hash key.";
     const nodes = [
-      { id: "acct", type: "sip-client", server: "127.0.0.1", port: String(kam.ports.udp), transport: "udp", username: "alice" },
+      account(),
       { id: "call", type: "sip-call", client: "acct", wires: [["out"]] },
       { id: "keys", type: "sip-dtmf", client: "acct", terminator: "#", actions: [{ code: "1234#", message: "ok", topic: "gate" }],
         invalidMessage: WRONG, menuMessage: MENU, menuRepeat: "2", wires: [["digits"], ["a1"]] },
       { id: "out", type: "helper" }, { id: "digits", type: "helper" }, { id: "a1", type: "helper" },
     ];
     const got = await loadRegistered(nodes, ["out", "digits", "a1"]);
-    const bob = await startBaresip({ user: "bob", password: "pw-bob", kamailio: kam, answerMode: "auto" });
-    try {
-      await bob.waitRegistered();
-      await bob.dial(kam.uri("alice"));
+    await bobCalls(async (bob) => {
       await waitFor(() => got.out.some((m) => m.payload === "ANSWERED"), 10_000, "ANSWERED");
       // Nothing is pressed: the menu is spoken after 2 s of silence.
       await waitFor(() => got.out.some((m) => m.topic === "playback" && m.payload === "started" && m.label === MENU), 6000, "the menu repeated");
@@ -214,8 +220,6 @@ describe("Node-RED runtime", function () {
       await waitFor(() => got.out.some((m) => m.topic === "playback" && m.payload === "started" && m.label === WRONG), 5000, "the invalid-code message");
       await bob.hangup();
       await waitFor(() => got.out.some((m) => m.payload === "ENDED"), 5000, "ENDED");
-    } finally {
-      await bob.stop();
-    }
+    });
   });
 });
