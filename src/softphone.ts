@@ -6,7 +6,7 @@ import { Phone, PhoneEvents } from "./phone/phone";
 import { AccountOptions } from "./phone/account";
 import { createRtpSdhFactory } from "./media/session-description-handler";
 import { CallManager, CallManagerEvents, Speaker } from "./call/call-manager";
-import type { CallInfo, Codec, DtmfDigit, DtmfMethod } from "./types";
+import type { CallInfo, Codec, DtmfDigit, DtmfMethod, RtpSecurity } from "./types";
 import { Call } from "./call/call";
 import { CallDtmf, DEFAULT_DTMF, DtmfOptions } from "./call/call-dtmf";
 import { DEFAULT_PORTS } from "./sip/transports";
@@ -17,6 +17,12 @@ export interface MediaOptions {
   rtpPortMax?: number;
   /** Hang up when no RTP arrives for this long (ms); 0 = never. */
   rtpTimeoutMs?: number;
+  /**
+   * Where RTP is accepted from. "latch" (default): the address in the peer's SDP, or, after the
+   * answer, the first source at the SDP's or the signalling peer's IP (NAT), then locked with its SSRC.
+   * "strict": only the exact address:port of the SDP.
+   */
+  rtpSecurity?: RtpSecurity;
 }
 
 export interface SoftphoneOptions {
@@ -68,6 +74,7 @@ export class Softphone extends EventEmitter<PhoneEvents & CallManagerEvents & So
       bindAddress: opts.account.localAddress || undefined,
       advertisedAddress: () => phone?.transport.local?.address ?? "127.0.0.1",
       rtpTimeoutMs: opts.media?.rtpTimeoutMs ?? 60_000,
+      rtpSecurity: opts.media?.rtpSecurity ?? "latch",
     }, { onSession: (sdh) => calls?.onMediaHandler(sdh) });
     phone = new Phone(opts.account, {
       sessionDescriptionHandlerFactory: factory,

@@ -7,6 +7,8 @@ export type CallDirection = "inbound" | "outbound";
 export type DtmfMethod = "rfc4733" | "info" | "inband";
 export type Codec = "PCMU" | "PCMA";
 export type TransportKind = "udp" | "tcp" | "tls" | "ws" | "wss";
+/** RTP source policy: "strict" = only the SDP's address:port; "latch" = NAT latching after the answer (see MediaOptions). */
+export type RtpSecurity = "strict" | "latch";
 
 /** A DTMF key: 0-9, *, #, A-D. */
 export type DtmfDigit = "0" | "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9" | "*" | "#" | "A" | "B" | "C" | "D";

@@ -15,7 +15,7 @@ import type {
   SessionDescriptionHandlerModifier,
   SessionDescriptionHandlerOptions,
 } from "sip.js";
-import type { Codec } from "../types.js";
+import type { Codec, RtpSecurity } from "../types.js";
 import type { MediaDirection } from "./direction.js";
 import type { Pacer } from "./pacer.js";
 import { type FrameSource, RtpSession } from "./rtp-session.js";
@@ -45,6 +45,8 @@ export interface RtpSdhOptions {
   /** Our IP as the peer should see it (c= and o= lines); asked each time a description is built. */
   advertisedAddress: () => string;
   rtpTimeoutMs?: number;
+  /** RTP source policy (see MediaOptions.rtpSecurity); default "latch". */
+  rtpSecurity?: RtpSecurity;
   pacer?: Pacer;
   /** Payload type we offer for RFC 4733 events (default 101; null = none). */
   telephoneEventPt?: number | null;

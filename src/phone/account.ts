@@ -1,6 +1,16 @@
 // The SIP account as the core sees it (the Node-RED config node maps its properties onto this).
 import { TransportKind } from "../types";
 
+/**
+ * Who may send us out-of-dialog requests (INVITE, OPTIONS, MESSAGE…):
+ * - "registrar": the registrar and outbound proxy only (every address their names resolve to,
+ *   and the source of the registration's responses). The default.
+ * - "networks": those, plus the CIDR blocks in `trustedNetworks`.
+ * - "anyone": every source (a phone reachable directly, e.g. on a LAN without a PBX).
+ * Anything else is dropped silently: no 404, no OPTIONS answer.
+ */
+export type AcceptFrom = "registrar" | "networks" | "anyone";
+
 export interface AccountOptions {
   server: string;
   port?: number;
@@ -22,6 +32,15 @@ export interface AccountOptions {
   keepAlive?: number;
   tlsRejectUnauthorized?: boolean;
   tlsCa?: string | Buffer;
+  /** PEM client certificate and private key for TLS/WSS (mutual TLS); both or neither. */
+  tlsCert?: string | Buffer;
+  tlsKey?: string | Buffer;
+  /** Who may send out-of-dialog requests; default "registrar". */
+  acceptFrom?: AcceptFrom;
+  /** CIDR blocks ("192.168.1.0/24", "fd00::/8", "10.0.0.7") trusted when acceptFrom is "networks". */
+  trustedNetworks?: string[];
+  /** A digest realm answered besides the one the registrar used; nothing else is ever answered. */
+  authRealm?: string;
   wsPath?: string;
   userAgent?: string;
   /** Stable Contact user so a restart replaces its own binding instead of adding one. */
