@@ -148,7 +148,9 @@ describe("Node-RED runtime", function () {
         assert.strictEqual(got.a2[0].payload, "1234");
         assert.strictEqual(got.a1.length, 0, "\"1\" did not fire: a longer code starts with it");
         assert.deepStrictEqual(got.digits.filter((m) => m.topic === "dtmf").map((m) => m.payload), ["1", "2", "3", "4", "#"]);
-        await sleep(3500); // the spoken answer
+        // The spoken answer: synthesised on demand, so wait for it to finish rather than guess.
+        await waitFor(() => got.out.some((m) => m.topic === "playback" && m.payload === "finished" && m.label === OPEN), 15_000, "the action's message played");
+        await sleep(300);
         await bob.hangup();
         await waitFor(() => got.out.some((m) => m.payload === "ENDED"), 5000, "ENDED");
         await sleep(500);
