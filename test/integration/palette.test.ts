@@ -19,7 +19,18 @@ describe("palette installation of the npm pack tarball", function () {
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "sip-palette-"));
-    execFileSync("npm", ["pack", "--pack-destination", dir], { cwd: root, stdio: "pipe" });
+    // Pack from a copy of the sources with no dist/ (as a fresh clone after `npm ci`): the
+    // package must build itself (prepack), as `npm publish` and installs from git need.
+    const src = path.join(dir, "src-copy");
+    const listed = execFileSync("git", ["ls-files", "-co", "--exclude-standard"], { cwd: root, encoding: "utf8" }).split("\n").filter(Boolean);
+    for (const f of listed) {
+      if (!fs.existsSync(path.join(root, f)) || f.startsWith("dist/")) continue;
+      fs.mkdirSync(path.dirname(path.join(src, f)), { recursive: true });
+      fs.copyFileSync(path.join(root, f), path.join(src, f));
+    }
+    fs.symlinkSync(path.join(root, "node_modules"), path.join(src, "node_modules"), "dir");
+    assert.ok(!fs.existsSync(path.join(src, "dist")), "the copy starts without dist/");
+    execFileSync("npm", ["pack", "--pack-destination", dir], { cwd: src, stdio: "pipe" });
     const userDir = path.join(dir, "user");
     fs.mkdirSync(userDir);
     fs.writeFileSync(path.join(userDir, "settings.js"), `module.exports = { uiHost: "127.0.0.1", flowFile: "flows.json", credentialSecret: false, editorTheme: { tours: false } };`);
@@ -40,8 +51,9 @@ describe("palette installation of the npm pack tarball", function () {
   });
 
   it("contains only what users need", () => {
-    const out = execFileSync("npm", ["pack", "--dry-run", "--json"], { cwd: root, encoding: "utf8" });
-    const files: string[] = JSON.parse(out)[0].files.map((f: { path: string }) => f.path);
+    const tgz = fs.readdirSync(dir).find((f) => f.endsWith(".tgz"))!;
+    const files = execFileSync("tar", ["-tzf", path.join(dir, tgz)], { encoding: "utf8" })
+      .split("\n").filter(Boolean).map((f) => f.replace(/^package\//, ""));
     const allowed = /^(dist\/(src|nodes)\/|examples\/|pico-lang\/|README\.md$|CHANGELOG\.md$|LICENSE$|NOTICE$|package\.json$)/;
     const stray = files.filter((f) => !allowed.test(f));
     assert.deepStrictEqual(stray, []);
