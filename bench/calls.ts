@@ -120,15 +120,17 @@ async function main(): Promise<void> {
   await sleep(2000);
   const pcap = path.join(tmp, "rtp.pcap");
   const cap = spawn("tshark", ["-i", "lo", "-q", "-w", pcap, "-a", `duration:${SECONDS}`, "-f", `udp and (portrange ${NODE_RTP[0]}-${NODE_RTP[1]})`], { stdio: "ignore" });
-  const skipped = () => phone.calls.list().reduce((n, c) => n + (c.sdh?.rtp?.stats().skippedFrames ?? 0), 0);
-  const skipped0 = skipped();
+  // Per call, so calls that end or start during the capture cannot make the difference negative.
+  const skippedByCall = () => new Map(phone.calls.list().map((c) => [c.id, c.sdh?.rtp?.stats().skippedFrames ?? 0]));
+  const before = skippedByCall();
+  const skipped0 = [...before.values()].reduce((a, b) => a + b, 0);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await new Promise((r) => cap.on("exit", r));
   const wall = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const rss = process.memoryUsage().rss;
-  const skippedDuring = skipped() - skipped0;
+  const skippedDuring = [...skippedByCall()].reduce((n, [id, after]) => n + (before.has(id) ? after - before.get(id)! : 0), 0);
   const active = phone.calls.list().filter((c) => c.state === "ANSWERED").length;
 
   const nodePorts = new Set(phone.calls.list().map((c) => c.sdh?.rtp?.localPort).filter((p): p is number => !!p));
