@@ -65,6 +65,11 @@ export class Phone extends EventEmitter<PhoneEvents> {
       localUser: () => this.userAgent?.contact.uri.user,
       logMessage: ext.logSip ? (dir, raw, peer) => this.emit("sip", dir, raw, peer) : undefined,
       onMalformed: (reason, peer) => this.emit("log", "warn", `dropped a malformed SIP message from ${formatHostPort(peer)}: ${reason}`),
+      acceptFrom: account.acceptFrom,
+      trustedNetworks: account.trustedNetworks,
+      authRealm: account.authRealm,
+      trustedHosts: [{ host: account.server.trim(), port }],
+      log: (level, text) => this.emit("log", level, text),
     });
     this.transport.events.on("response", (msg) => {
       if (msg.statusCode === 401 || msg.statusCode === 407) this.lastAuthChallenge = unsupportedDigestAlgorithm(msg);

@@ -133,6 +133,12 @@ export class UdpReliability {
     return true;
   }
 
+  /** A request of a server transaction we already know (a retransmission). */
+  isRetransmission(msg: WireMessage): boolean {
+    const key = transactionKey(msg);
+    return !!key && this.servers.has(key);
+  }
+
   /** Called for every response we send; caches finals and starts Timer G for non-2xx INVITE finals. */
   outgoingResponse(msg: WireMessage): void {
     const key = transactionKey(msg);
