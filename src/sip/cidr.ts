@@ -38,14 +38,15 @@ export function parseCidr(text: string): Cidr {
   const addr = slash < 0 ? t : t.slice(0, slash);
   const parsed = addressBytes(addr);
   if (!parsed) throw new Error(`invalid network "${t}": not an IPv4 or IPv6 address`);
-  const max = parsed.bytes.length * 8;
-  let prefix = max;
+  let prefix = parsed.bytes.length * 8;
   if (slash >= 0) {
     const p = t.slice(slash + 1);
-    if (!/^\d{1,3}$/.test(p) || Number(p) > (parsed.v6 ? 128 : max) ) throw new Error(`invalid network "${t}": prefix length must be 0..${parsed.v6 ? 128 : 32}`);
+    const v6Text = isIPv6(addr.trim().replace(/^\[|\]$/g, ""));
+    const limit = v6Text ? 128 : 32;
+    if (!/^\d{1,3}$/.test(p) || Number(p) > limit) throw new Error(`invalid network "${t}": prefix length must be 0..${limit}`);
     prefix = Number(p);
     // "::ffff:10.0.0.0/104" folds to IPv4: shift the prefix accordingly.
-    if (!parsed.v6 && isIPv6(addr.replace(/^\[|\]$/g, ""))) {
+    if (!parsed.v6 && v6Text) {
       if (prefix < 96) throw new Error(`invalid network "${t}": an IPv4-mapped prefix must be at least /96`);
       prefix -= 96;
     }
