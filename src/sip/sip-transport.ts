@@ -4,6 +4,9 @@
 
 import { EventEmitter } from "events";
 import { EmitterImpl, Transport, TransportState } from "sip.js";
+// sip.js's own parser (0.21.2, pinned): a request it cannot parse is dropped by sip.js
+// without an answer; we parse it first to answer 400 instead of leaving the caller hanging.
+import { Parser } from "sip.js/lib/core/messages/parser.js";
 import { Connection, ConnectionOptions, createConnection } from "./transports";
 import { Endpoint, UdpReliability } from "./udp-reliability";
 import { WireMessage, headerName, headerValue, parseWireMessage } from "./wire-message";
@@ -62,6 +65,9 @@ export interface SipTransportEvents {
   /** A response as it came from the wire (before sip.js sees it). */
   response: [msg: WireMessage];
 }
+
+/** sip.js's parser logs through this: its complaints are summarised by our own rate-limited line. */
+const QUIET_LOGGER = { error() {}, warn() {}, log() {}, debug() {} };
 
 export class SipTransport implements Transport {
   readonly protocol: string;
@@ -237,7 +243,14 @@ export class SipTransport implements Transport {
     if (!msg.isRequest) {
       try { this.events.emit("response", msg); } catch (err) { this.failed(err, undefined, source); }
     }
-    this.onMessage?.(this.addressedToUs(this.rewriter.incoming(msg), msg));
+    const raw = this.addressedToUs(this.rewriter.incoming(msg), msg);
+    if (msg.isRequest && !Parser.parseMessage(raw, QUIET_LOGGER as never)) {
+      this.securityCounters.malformed++;
+      this.failLog.log(`answered 400 to a ${msg.method} from ${formatHostPort(source)} that sip.js cannot parse`);
+      this.reply(msg, source, 400, "Bad Request");
+      return;
+    }
+    this.onMessage?.(raw);
   }
 
   /** The token bucket of the INVITE's source; false = refused (503 to the registrar, silence to others). */
