@@ -4,6 +4,7 @@ import assert from "assert";
 import { EventEmitter } from "events";
 import { SipTransport, SipTransportOptions } from "../../../src/sip/sip-transport";
 import { Endpoint } from "../../../src/sip/udp-reliability";
+import { LOG_LINES_PER_WINDOW, LOG_WINDOW_MS } from "../../../src/sip/rate-limited-log";
 
 class FakeConnection extends EventEmitter {
   readonly reliable = true;
@@ -94,12 +95,16 @@ describe("SIP transport receive guard", () => {
     assert.strictEqual(delivered[delivered.length - 1].includes("z9hG4bKlater"), true, "a legitimate call later gets through");
   });
 
-  it("garbage and half-messages never throw", () => {
-    const { receive, t } = setup({ kind: "udp", acceptFrom: "anyone" });
-    const samples = ["", "\0\0\0", "SIP/2.0 200", "INVITE x SIP/2.0\r\nVia: SIP/2.0/UDP [::1\r\nCSeq: x\r\nCall-ID:\r\n\r\n",
-      invite("z9hG4bKq").replace("Call-ID", "X-Call-ID"), "\uFFFD".repeat(70000)];
-    for (const s of samples) assert.doesNotThrow(() => receive(s, EVIL));
-    assert.ok(t.securityCounters.malformed >= 3);
+  it("a flood of garbage is counted, and reported to onMalformed at most LOG_LINES_PER_WINDOW times a minute", () => {
+    const malformed: string[] = [];
+    const { receive, t, tick } = setup({ kind: "udp", acceptFrom: "anyone", onMalformed: (reason) => malformed.push(reason) });
+    const samples = ["", "\0\0\0", "SIP/2.0 200", "INVITE x SIP/2.0\r\nVia: SIP/2.0/UDP [::1\r\nCSeq: x\r\nCall-ID:\r\n\r\n", "\uFFFD".repeat(70000)];
+    for (let i = 0; i < 100; i++) for (const s of samples) assert.doesNotThrow(() => receive(s, EVIL));
+    assert.strictEqual(t.securityCounters.malformed, 500);
+    assert.strictEqual(malformed.length, LOG_LINES_PER_WINDOW);
+    tick(LOG_WINDOW_MS);
+    receive("junk", EVIL);
+    assert.match(malformed[malformed.length - 1], /^\(490 similar message\(s\) suppressed\) unparsable SIP message$/);
   });
 
   it("a foreign-realm 401 reaches sip.js without its challenge", () => {
