@@ -230,8 +230,7 @@ describe("security: SIP receive path and trust boundary (issue 8)", function () 
       const dd = { ...d, peer: from };
       return simpleRequest(method, dd, contact, viaKam ? rr : [], cseq).replace("To: <sip:alice@127.0.0.1>", `To: <sip:alice@127.0.0.1>;tag=${toTag}`);
     };
-    await caller.send(inDialog("ACK", caller, 1, true).replace(/CSeq: 1 ACK/, "CSeq: 1 ACK"), kam.ports.udp);
-    const call = events.slice(since).find((e) => e.state === "ANSWERED")?.call;
+    await caller.send(inDialog("ACK", caller, 1, true), kam.ports.udp);
     await waitFor(() => events.slice(since).some((e) => e.state === "ANSWERED"), 5000, "ANSWERED");
     // The attacker knows everything but is not on the dialog's route.
     const port = myPort();
@@ -243,7 +242,6 @@ describe("security: SIP receive path and trust boundary (issue 8)", function () 
     // The caller's BYE through the record-routed path ends it (the request itself was well-formed).
     await caller.send(inDialog("BYE", caller, 4, true), kam.ports.udp);
     await waitFor(() => events.slice(since).some((e) => e.state === "ENDED"), 5000, "ENDED by the real caller");
-    assert.ok(call);
   });
 
   it("an INVITE flood from one source is rate-limited and a legitimate call still gets through afterwards", async () => {

@@ -119,4 +119,27 @@ describe("SIP transport receive guard", () => {
       assert.ok(logs.some((l) => /refused to answer a digest challenge for realm "evil\.example"/.test(l)), logs.join("\n"));
     });
   });
+
+  it("UDP: a challenge to a request sent elsewhere than the server (a BYE to a caller's Contact) is refused, even for the registrar's realm", async () => {
+    const { t, conn, delivered, receive } = setup({ kind: "udp" });
+    (conn as unknown as { reliable: boolean }).reliable = false;
+    const internals = t as unknown as { nextHopResolved: Endpoint; resolveTrusted(ip: string): Promise<void> };
+    internals.nextHopResolved = { address: "127.0.0.1", port: 5060 };
+    await internals.resolveTrusted("127.0.0.1");
+    const request = (method: string, ruri: string, branch: string, toTag = "") =>
+      `${method} ${ruri} SIP/2.0\r\nVia: SIP/2.0/UDP ph.invalid;branch=${branch}\r\nFrom: <sip:alice@x>;tag=a\r\nTo: <sip:bob@x>${toTag}\r\nCall-ID: c-${branch}\r\nCSeq: 2 ${method}\r\nContent-Length: 0\r\n\r\n`;
+    const challenge = (method: string, branch: string, realm: string) =>
+      `SIP/2.0 401 Unauthorized\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=${branch}\r\nFrom: <sip:alice@x>;tag=a\r\nTo: <sip:bob@x>;tag=b\r\nCall-ID: c-${branch}\r\nCSeq: 2 ${method}\r\nWWW-Authenticate: Digest realm="${realm}", nonce="n"\r\nContent-Length: 0\r\n\r\n`;
+    await t.send(request("REGISTER", "sip:127.0.0.1", "z9hG4bKreg"));
+    assert.deepStrictEqual(conn.sent[0].dest, { address: "127.0.0.1", port: 5060 });
+    receive(challenge("REGISTER", "z9hG4bKreg", "pbx"), REG);
+    assert.match(delivered[0], /WWW-Authenticate: Digest realm="pbx"/, "the registrar's challenge is answered");
+    await t.send(request("BYE", "sip:bob@127.0.0.9:5099", "z9hG4bKbye1", ";tag=b"));
+    assert.deepStrictEqual(conn.sent[1].dest, { address: "127.0.0.9", port: 5099 }, "the BYE went to the caller's Contact");
+    receive(challenge("BYE", "z9hG4bKbye1", "pbx"), { address: "127.0.0.9", port: 5099 });
+    assert.doesNotMatch(delivered[1], /WWW-Authenticate/i, "not the server: refused");
+    await t.send(request("BYE", "sip:bob@127.0.0.1:5060", "z9hG4bKbye2", ";tag=b"));
+    receive(challenge("BYE", "z9hG4bKbye2", "pbx"), REG);
+    assert.match(delivered[2], /WWW-Authenticate/i, "through the server: answered");
+  });
 });
