@@ -66,6 +66,18 @@ export interface SipTransportEvents {
   response: [msg: WireMessage];
 }
 
+/**
+ * Why sip.js would drop a request silently or throw on it, or undefined if it can take it.
+ * (Found by fuzzing: a body without Content-Type throws inside sip.js's dialog code.)
+ */
+function unhandledRequestProblem(raw: string, msg: WireMessage): string | undefined {
+  const parsed = Parser.parseMessage(raw, QUIET_LOGGER as never) as { ruri?: unknown } | undefined;
+  if (!parsed) return "sip.js cannot parse it";
+  if (!parsed.ruri) return "no valid Request-URI";
+  if (msg.body.trim().length > 0 && !msg.headers.some((l) => headerName(l) === "content-type")) return "a body without Content-Type";
+  return undefined;
+}
+
 /** sip.js's parser logs through this: its complaints are summarised by our own rate-limited line. */
 const QUIET_LOGGER = { error() {}, warn() {}, log() {}, debug() {} };
 
@@ -244,11 +256,14 @@ export class SipTransport implements Transport {
       try { this.events.emit("response", msg); } catch (err) { this.failed(err, undefined, source); }
     }
     const raw = this.addressedToUs(this.rewriter.incoming(msg), msg);
-    if (msg.isRequest && !Parser.parseMessage(raw, QUIET_LOGGER as never)) {
-      this.securityCounters.malformed++;
-      this.failLog.log(`answered 400 to a ${msg.method} from ${formatHostPort(source)} that sip.js cannot parse`);
-      this.reply(msg, source, 400, "Bad Request");
-      return;
+    if (msg.isRequest) {
+      const problem = unhandledRequestProblem(raw, msg);
+      if (problem) {
+        this.securityCounters.malformed++;
+        this.failLog.log(`answered 400 to a ${msg.method} from ${formatHostPort(source)}: ${problem}`);
+        this.reply(msg, source, 400, "Bad Request");
+        return;
+      }
     }
     this.onMessage?.(raw);
   }
