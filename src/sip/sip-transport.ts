@@ -213,6 +213,7 @@ export class SipTransport implements Transport {
       msg = this.accept(raw, source);
       if (msg) this.deliver(msg, source);
     } catch (err) {
+      // Only a request that passed the trust boundary (msg set) may be answered.
       this.failed(err, msg, source);
     }
   }
