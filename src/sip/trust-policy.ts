@@ -45,7 +45,7 @@ export class TrustPolicy {
   dropped = 0;
 
   constructor(opts: TrustPolicyOptions = {}) {
-    const mode = opts.acceptFrom ?? "registrar";
+    const mode = opts.acceptFrom || "registrar"; // "" (an old flow, an empty field) = the safe default
     if (!["registrar", "networks", "anyone"].includes(mode)) throw new Error(`acceptFrom must be "registrar", "networks" or "anyone", not "${String(mode)}"`);
     this.acceptFrom = mode;
     // Invalid entries throw here, at construction: a typo must not silently open or close the phone.

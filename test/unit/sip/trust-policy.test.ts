@@ -77,6 +77,7 @@ describe("trust policy", () => {
     assert.strictEqual(a.checkRequest(request("INVITE"), { address: "203.0.113.9", port: 1 }), "accept");
     assert.throws(() => make({ acceptFrom: "networks", trustedNetworks: ["10.0.0.0/40"] }), /invalid network/);
     assert.throws(() => make({ acceptFrom: "everyone" as never }), /acceptFrom/);
+    assert.strictEqual(make({ acceptFrom: "" as never }).acceptFrom, "registrar", "empty = the safe default");
   });
 
   it("in-dialog requests: only from a trusted source or the dialog's route (source, Contact, Record-Route)", () => {
