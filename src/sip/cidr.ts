@@ -68,8 +68,10 @@ export function cidrContains(cidr: Cidr, address: string): boolean {
 /** A list of CIDR blocks; the constructor throws on the first invalid entry. */
 export class CidrList {
   readonly blocks: Cidr[];
-  constructor(list: Iterable<string> = []) {
-    this.blocks = [...list].map((s) => String(s).trim()).filter(Boolean).map(parseCidr);
+  /** An array, or the editor's text (comma, space or newline separated). */
+  constructor(list: Iterable<string> | string = []) {
+    const items = typeof list === "string" ? list.split(/[\s,;]+/) : [...list];
+    this.blocks = items.map((s) => String(s).trim()).filter(Boolean).map(parseCidr);
   }
   contains(address: string): boolean {
     return this.blocks.some((b) => cidrContains(b, address));

@@ -44,6 +44,7 @@ describe("CIDR matcher", () => {
       assert.throws(() => new CidrList([bad]), /invalid network/, bad);
     }
     assert.doesNotThrow(() => new CidrList(["", "  "]), "empty entries are ignored");
+    assert.ok(new CidrList("10.0.0.0/8,\n 192.168.1.0/24").contains("192.168.1.9"), "the editor's text form");
   });
 
   it("canonical address text", () => {
