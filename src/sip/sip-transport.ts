@@ -78,6 +78,15 @@ function unhandledRequestProblem(raw: string, msg: WireMessage): string | undefi
   return undefined;
 }
 
+/** Responses sip.js would throw on (found by fuzzing); undefined when fine. */
+function responseProblem(msg: WireMessage): string | undefined {
+  const code = msg.statusCode ?? 0;
+  if (code < 100 || code > 699) return `a response with status code ${code}`;
+  const cseq = msg.headers.find((l) => headerName(l) === "cseq");
+  if (!cseq || !/^\d{1,10}\s+[A-Za-z]+$/.test(headerValue(cseq))) return "a response with an invalid CSeq";
+  return undefined;
+}
+
 /** sip.js's parser logs through this: its complaints are summarised by our own rate-limited line. */
 const QUIET_LOGGER = { error() {}, warn() {}, log() {}, debug() {} };
 
@@ -236,6 +245,13 @@ export class SipTransport implements Transport {
       }
       if (msg.method === "INVITE" && !msg.toTag && !this.reliability?.isRetransmission(msg) && !this.admitInvite(msg, source)) return undefined;
     } else {
+      const problem = responseProblem(msg);
+      if (problem) {
+        this.securityCounters.malformed++;
+        this.malformedPeer = source;
+        this.malformedLog.log(problem);
+        return undefined;
+      }
       this.trust.incomingResponse(msg, source);
       const sent = this.digest.sentRequest(msg);
       const code = msg.statusCode ?? 0;

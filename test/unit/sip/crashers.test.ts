@@ -50,8 +50,32 @@ describe("fuzzer crashers (receive path regression)", () => {
     assert.match(reply!, /^SIP\/2\.0 400 /);
   });
 
-  it("a response with an unparsable CSeq does not throw", () => {
+  it("a response with an unparsable CSeq, or a status code outside 100..699, is dropped as malformed before sip.js", () => {
+    const counters = phone.transport.securityCounters;
+    const before = { ...counters };
     assert.doesNotThrow(() => receive(BAD_CSEQ_RESPONSE));
-    assert.ok(phone.transport.securityCounters.failures + phone.transport.securityCounters.malformed >= 1);
+    for (const code of ["099", "999", "000"]) {
+      assert.doesNotThrow(() => receive(BAD_CSEQ_RESPONSE.replace("401 Whatever", `${code} Odd`).replace("1x REGISTER", "1 OPTIONS")));
+    }
+    assert.strictEqual(counters.malformed - before.malformed, 4);
+    assert.strictEqual(counters.failures - before.failures, 0, "sip.js never saw them");
+  });
+
+  it("a request whose Request-URI sip.js cannot use (urn:uuid:…) is answered 400 (seed 1001 #63608)", async () => {
+    const bye = [
+      "BYE urn:uuid:00000000-0000-0000-0000-000000000000 SIP/2.0",
+      "Via: SIP/2.0/UDP 127.0.0.1:10474;branch=z9hG4bKfz82ff63edcf72fc79;rport",
+      "Max-Forwards: 70",
+      'From: "Fuzz" <sip:anonymous@127.0.0.1:10474>;tag=69e0b6b52e',
+      "To: <sip:dave@127.0.0.1:10474>;tag=qn507gjlbh",
+      "Call-ID: f065fdbd4c8fc6ddd1a3@127.0.0.1",
+      "CSeq: 4940 BYE",
+      "Content-Length: 0", "", "",
+    ].join("\r\n");
+    const failuresBefore = phone.transport.securityCounters.failures;
+    assert.doesNotThrow(() => receive(bye));
+    const reply = await waitReply(/f065fdbd4c8fc6ddd1a3/);
+    assert.match(reply ?? "", /^SIP\/2\.0 400 /);
+    assert.strictEqual(phone.transport.securityCounters.failures, failuresBefore, "sip.js never threw");
   });
 });
