@@ -318,7 +318,11 @@ export class SipTransport implements Transport {
   /** Sends a response built here (not by sip.js) back where the request came from. */
   private reply(req: WireMessage, source: Endpoint, code: number, reason: string, extra: string[] = []): void {
     const raw = statelessResponse(req, code, reason, extra);
-    if (raw) this.write(raw, source).catch(() => undefined);
+    if (!raw) return;
+    // Known to the retransmission layer (a request that got that far): a retransmitted request gets the same answer.
+    const parsed = parseWireMessage(raw);
+    if (parsed) this.reliability?.outgoingResponse(parsed);
+    this.write(raw, source).catch(() => undefined);
   }
 
   private isConfiguredEndpoint(dest: Endpoint): boolean {
