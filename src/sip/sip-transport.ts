@@ -285,13 +285,17 @@ export class SipTransport implements Transport {
     this.onMessage?.(raw);
   }
 
-  /** The token bucket of the INVITE's source; false = refused (503 to the registrar, silence to others). */
+  /**
+   * The token bucket of the INVITE's source: generous for the registrar/proxy, modest for anyone else.
+   * Refused: 503 + Retry-After to a configured source (registrar, proxy, listed network), silence to others.
+   */
   private admitInvite(msg: WireMessage, source: Endpoint): boolean {
     const registrar = this.trust.isRegistrar(source.address);
     if (this.inviteRate.take(canonicalAddress(source.address), registrar ? TRUSTED_INVITE_RATE : OTHER_INVITE_RATE)) return true;
     this.securityCounters.throttled++;
-    this.dropLog.log(`too many INVITEs from ${formatHostPort(source)}: ${registrar ? "503" : "dropped"}`);
-    if (registrar) this.reply(msg, source, 503, "Service Unavailable", [`Retry-After: ${INVITE_RETRY_AFTER_S}`]);
+    const answer = this.trust.isConfigured(source.address);
+    this.dropLog.log(`too many INVITEs from ${formatHostPort(source)}: ${answer ? "503" : "dropped"}`);
+    if (answer) this.reply(msg, source, 503, "Service Unavailable", [`Retry-After: ${INVITE_RETRY_AFTER_S}`]);
     return false;
   }
 

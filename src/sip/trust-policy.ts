@@ -74,6 +74,12 @@ export class TrustPolicy {
     return this.acceptFrom === "networks" && this.networks.contains(a);
   }
 
+  /** Trusted by configuration (registrar, proxy, or a listed network), not merely because acceptFrom is "anyone". */
+  isConfigured(address: string): boolean {
+    const a = canonicalAddress(address);
+    return this.isRegistrar(a) || (this.acceptFrom === "networks" && this.networks.contains(a));
+  }
+
   /** Is the address the registrar or proxy itself (not merely a trusted network)? */
   isRegistrar(address: string): boolean {
     const a = canonicalAddress(address);

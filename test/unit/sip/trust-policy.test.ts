@@ -75,6 +75,8 @@ describe("trust policy", () => {
     assert.strictEqual(r.checkRequest(request("INVITE"), EVIL), "drop", "networks are ignored in registrar mode");
     const a = make({ acceptFrom: "anyone" });
     assert.strictEqual(a.checkRequest(request("INVITE"), { address: "203.0.113.9", port: 1 }), "accept");
+    assert.ok(n.isConfigured("127.0.0.2") && n.isConfigured("127.0.0.1"), "listed network and registrar are configured sources");
+    assert.ok(!a.isConfigured("203.0.113.9") && a.isConfigured("127.0.0.1"), "anyone: accepted, but not configured");
     assert.throws(() => make({ acceptFrom: "networks", trustedNetworks: ["10.0.0.0/40"] }), /invalid network/);
     assert.throws(() => make({ acceptFrom: "everyone" as never }), /acceptFrom/);
     assert.strictEqual(make({ acceptFrom: "" as never }).acceptFrom, "registrar", "empty = the safe default");
