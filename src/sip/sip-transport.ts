@@ -84,6 +84,7 @@ function responseProblem(msg: WireMessage): string | undefined {
   if (code < 100 || code > 699) return `a response with status code ${code}`;
   const cseq = msg.headers.find((l) => headerName(l) === "cseq");
   if (!cseq || !/^\d{1,10}\s+[A-Za-z]+$/.test(headerValue(cseq))) return "a response with an invalid CSeq";
+  if (msg.body.trim().length > 0 && !msg.headers.some((l) => headerName(l) === "content-type")) return "a response with a body but no Content-Type";
   return undefined;
 }
 

@@ -50,14 +50,17 @@ describe("fuzzer crashers (receive path regression)", () => {
     assert.match(reply!, /^SIP\/2\.0 400 /);
   });
 
-  it("a response with an unparsable CSeq, or a status code outside 100..699, is dropped as malformed before sip.js", () => {
+  it("a response with an unparsable CSeq, a status code outside 100..699, or a body without Content-Type is dropped as malformed before sip.js", () => {
     const counters = phone.transport.securityCounters;
     const before = { ...counters };
     assert.doesNotThrow(() => receive(BAD_CSEQ_RESPONSE));
     for (const code of ["099", "999", "000"]) {
       assert.doesNotThrow(() => receive(BAD_CSEQ_RESPONSE.replace("401 Whatever", `${code} Odd`).replace("1x REGISTER", "1 OPTIONS")));
     }
-    assert.strictEqual(counters.malformed - before.malformed, 4);
+    const bodyNoType = BAD_CSEQ_RESPONSE.replace("401 Whatever", "200 OK").replace("1x REGISTER", "1 INVITE")
+      .replace("Content-Length: 0\r\n\r\n", "Content-Length: 10\r\n\r\nv=0\r\no=x\r\n");
+    assert.doesNotThrow(() => receive(bodyNoType));
+    assert.strictEqual(counters.malformed - before.malformed, 5);
     assert.strictEqual(counters.failures - before.failures, 0, "sip.js never saw them");
   });
 
