@@ -1,6 +1,8 @@
 // Caller numbers: picking them out of SIP URIs and matching them against the
 // patterns users type ("0612345678", "+49 30 *", "06??????", "" = anyone).
 
+import { safeDecodeURIComponent } from "../sip/safe-decode";
+
 export interface Party { number: string; name: string; uri: string }
 
 /** Digits and + only, so "+49 (30) 1234" matches "+49301234". */
@@ -46,8 +48,14 @@ function specificity(pattern: string): number {
   return normalizeNumber(pattern).replace(/[*?]/g, "").length;
 }
 
-/** "sip:0612@host" / tel: → number; display name from the header. */
+/**
+ * "sip:0612@host" / tel: → number; display name from the header. The user part comes
+ * from the network: a bad escape ("%FF") must not throw (it would kill the host).
+ */
 export function partyFromUri(uri: { user?: string; toString(): string } | undefined, displayName?: string): Party {
-  const user = uri?.user ?? "";
-  return { number: decodeURIComponent(user), name: (displayName ?? "").replace(/^"|"$/g, ""), uri: uri?.toString() ?? "" };
+  const user = typeof uri?.user === "string" ? uri.user : "";
+  let text = "";
+  try { text = uri ? String(uri.toString()) : ""; } catch { text = ""; }
+  const name = typeof displayName === "string" ? displayName.replace(/^"|"$/g, "") : "";
+  return { number: safeDecodeURIComponent(user), name, uri: text };
 }

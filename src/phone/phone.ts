@@ -5,6 +5,7 @@ import { EventEmitter } from "events";
 import crypto from "crypto";
 import { LogLevel, SessionDescriptionHandlerFactory, UserAgent, UserAgentDelegate, UserAgentOptions } from "sip.js";
 import { SipTransport } from "../sip/sip-transport";
+import { guardDelegate } from "../sip/delegate-guard";
 import { DEFAULT_PORTS } from "../sip/transports";
 import { splitHostPort } from "../sip/dns-resolve";
 import { formatHostPort, unsupportedDigestAlgorithm } from "../sip/wire-rewriter";
@@ -65,6 +66,11 @@ export class Phone extends EventEmitter<PhoneEvents> {
       localUser: () => this.userAgent?.contact.uri.user,
       logMessage: ext.logSip ? (dir, raw, peer) => this.emit("sip", dir, raw, peer) : undefined,
       onMalformed: (reason, peer) => this.emit("log", "warn", `dropped a malformed SIP message from ${formatHostPort(peer)}: ${reason}`),
+      acceptFrom: account.acceptFrom,
+      trustedNetworks: account.trustedNetworks,
+      authRealm: account.authRealm,
+      trustedHosts: [{ host: account.server.trim(), port }],
+      log: (level, text) => this.emit("log", level, text),
     });
     this.transport.events.on("response", (msg) => {
       if (msg.statusCode === 401 || msg.statusCode === 407) this.lastAuthChallenge = unsupportedDigestAlgorithm(msg);
@@ -96,7 +102,8 @@ export class Phone extends EventEmitter<PhoneEvents> {
         if (level === "error" || level === "warn") this.emit("log", "debug", `sip.js ${category}: ${content}`);
       },
       sessionDescriptionHandlerFactory: ext.sessionDescriptionHandlerFactory,
-      delegate: ext.delegate,
+      // A throwing delegate must not become an unhandled rejection inside sip.js (see delegate-guard.ts).
+      delegate: guardDelegate(ext.delegate, (text) => this.emit("log", "warn", text)),
       noAnswerTimeout: 120,
     };
     this.userAgent = new UserAgent(options);

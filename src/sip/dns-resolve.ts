@@ -17,6 +17,14 @@ export async function resolveHost(host: string): Promise<string> {
   }
 }
 
+/** Every address a name resolves to (IPv4 and IPv6); an IP literal is itself. */
+export async function resolveAll(host: string): Promise<string[]> {
+  const bare = host.replace(/^\[|\]$/g, "");
+  if (isIP(bare)) return [bare];
+  const all = await lookup(bare, { all: true });
+  return all.map((a) => a.address);
+}
+
 /** Splits "host", "host:port" or "[v6]:port". */
 export function splitHostPort(value: string, defaultPort: number): { host: string; port: number } {
   const v = value.trim().replace(/^sips?:/i, "").replace(/;.*$/, "");

@@ -4,12 +4,21 @@
 
 import { EventEmitter } from "events";
 import { EmitterImpl, Transport, TransportState } from "sip.js";
+// sip.js's own parser (0.21.2, pinned): a request it cannot parse is dropped by sip.js
+// without an answer; we parse it first to answer 400 instead of leaving the caller hanging.
+import { Parser } from "sip.js/lib/core/messages/parser.js";
 import { Connection, ConnectionOptions, createConnection } from "./transports";
 import { Endpoint, UdpReliability } from "./udp-reliability";
 import { WireMessage, headerName, headerValue, parseWireMessage } from "./wire-message";
-import { WireRewriter, maskCredentials } from "./wire-rewriter";
-import { resolveHost, splitHostPort } from "./dns-resolve";
-import { TransportKind } from "../types";
+import { WireRewriter, maskCredentials, formatHostPort } from "./wire-rewriter";
+import { resolveHost, resolveAll, splitHostPort } from "./dns-resolve";
+import { TrustPolicy } from "./trust-policy";
+import { DigestGuard } from "./digest-guard";
+import { RateLimiter, TRUSTED_INVITE_RATE, OTHER_INVITE_RATE, INVITE_RETRY_AFTER_S } from "./rate-limiter";
+import { RateLimitedLog } from "./rate-limited-log";
+import { statelessResponse } from "./stateless-response";
+import { canonicalAddress } from "./cidr";
+import { AcceptFrom } from "../phone/account";
 
 /** Connection settings (minus the resolved next hop), plus what the SIP layer adds. */
 export interface SipTransportOptions extends Omit<ConnectionOptions, "remote" | "remoteHost"> {
@@ -22,6 +31,32 @@ export interface SipTransportOptions extends Omit<ConnectionOptions, "remote" | 
   localUser?: () => string | undefined;
   /** Something we received could not be understood. */
   onMalformed?: (reason: string, peer: Endpoint) => void;
+  /** Who may send out-of-dialog requests (default "registrar"); see AccountOptions. */
+  acceptFrom?: AcceptFrom;
+  /** CIDR blocks trusted with acceptFrom "networks"; an invalid entry throws in the constructor. */
+  trustedNetworks?: string[];
+  /** A digest realm answered besides the registrar's. */
+  authRealm?: string;
+  /** The registrar (and proxy) names besides nextHop, with their ports: their addresses are trusted. */
+  trustedHosts?: Array<{ host: string; port: number }>;
+  /** Security and failure notes (already rate limited); never carries secrets. */
+  log?: (level: "debug" | "warn", text: string) => void;
+  /** Injectable clock for the limits (tests). */
+  now?: () => number;
+}
+
+/** Counters of what the receive path refused or failed on (diagnostics and tests). */
+export interface SecurityCounters {
+  /** Requests dropped at the trust boundary. */
+  untrusted: number;
+  /** INVITEs over their source's rate (503 or dropped). */
+  throttled: number;
+  /** 401/407 whose challenge we refused to answer. */
+  refusedChallenges: number;
+  /** Messages whose handling threw (caught). */
+  failures: number;
+  /** Unparsable messages. */
+  malformed: number;
 }
 
 export interface SipTransportEvents {
@@ -30,6 +65,31 @@ export interface SipTransportEvents {
   /** A response as it came from the wire (before sip.js sees it). */
   response: [msg: WireMessage];
 }
+
+/**
+ * Why sip.js would drop a request silently or throw on it, or undefined if it can take it.
+ * (Found by fuzzing: a body without Content-Type throws inside sip.js's dialog code.)
+ */
+function unhandledRequestProblem(raw: string, msg: WireMessage): string | undefined {
+  const parsed = Parser.parseMessage(raw, QUIET_LOGGER as never) as { ruri?: unknown } | undefined;
+  if (!parsed) return "sip.js cannot parse it";
+  if (!parsed.ruri) return "no valid Request-URI";
+  if (msg.body.trim().length > 0 && !msg.headers.some((l) => headerName(l) === "content-type")) return "a body without Content-Type";
+  return undefined;
+}
+
+/** Responses sip.js would throw on (found by fuzzing); undefined when fine. */
+function responseProblem(msg: WireMessage): string | undefined {
+  const code = msg.statusCode ?? 0;
+  if (code < 100 || code > 699) return `a response with status code ${code}`;
+  const cseq = msg.headers.find((l) => headerName(l) === "cseq");
+  if (!cseq || !/^\d{1,10}\s+[A-Za-z]+$/.test(headerValue(cseq))) return "a response with an invalid CSeq";
+  if (msg.body.trim().length > 0 && !msg.headers.some((l) => headerName(l) === "content-type")) return "a response with a body but no Content-Type";
+  return undefined;
+}
+
+/** sip.js's parser logs through this: its complaints are summarised by our own rate-limited line. */
+const QUIET_LOGGER = { error() {}, warn() {}, log() {}, debug() {} };
 
 export class SipTransport implements Transport {
   readonly protocol: string;
@@ -43,11 +103,30 @@ export class SipTransport implements Transport {
   private reliability?: UdpReliability;
   private readonly rewriter: WireRewriter;
   private nextHopResolved?: Endpoint;
+  /** "address|port" of every resolved address of the configured server/proxy. */
+  private configuredEndpoints = new Set<string>();
   lastError?: Error;
+  readonly trust: TrustPolicy;
+  private readonly digest: DigestGuard;
+  private readonly inviteRate: RateLimiter;
+  private readonly dropLog: RateLimitedLog;
+  private readonly warnLog: RateLimitedLog;
+  private readonly failLog: RateLimitedLog;
+  private readonly malformedLog: RateLimitedLog;
+  readonly securityCounters: SecurityCounters = { untrusted: 0, throttled: 0, refusedChallenges: 0, failures: 0, malformed: 0 };
 
   constructor(private readonly opts: SipTransportOptions) {
     this.protocol = opts.kind.toUpperCase();
     this.rewriter = new WireRewriter(opts.placeholder);
+    const now = opts.now ?? Date.now;
+    this.trust = new TrustPolicy({ acceptFrom: opts.acceptFrom, trustedNetworks: opts.trustedNetworks, now });
+    this.digest = new DigestGuard(opts.authRealm);
+    this.inviteRate = new RateLimiter(now);
+    const sink = (level: "debug" | "warn") => (text: string) => this.opts.log?.(level, text);
+    this.dropLog = new RateLimitedLog(sink("debug"), { now });
+    this.warnLog = new RateLimitedLog(sink("warn"), { now });
+    this.failLog = new RateLimitedLog(sink("warn"), { now });
+    this.malformedLog = new RateLimitedLog((text) => this.opts.onMalformed?.(text, this.malformedPeer), { now });
   }
 
   get state(): TransportState { return this._state; }
@@ -62,11 +141,15 @@ export class SipTransport implements Transport {
     try {
       const ip = await resolveHost(this.opts.nextHop.host);
       this.nextHopResolved = { address: ip, port: this.opts.nextHop.port };
-      const { nextHop, placeholder, logMessage, localUser, onMalformed, ...connection } = this.opts;
+      await this.resolveTrusted(ip);
+      const {
+        nextHop, placeholder, logMessage, localUser, onMalformed, acceptFrom, trustedNetworks, authRealm, trustedHosts, log, now,
+        ...connection
+      } = this.opts;
       const conn = createConnection({ ...connection, remote: this.nextHopResolved, remoteHost: nextHop.host });
       await conn.open();
       this.connection = conn;
-      if (!conn.reliable) this.reliability = new UdpReliability((raw, dest) => { void this.write(raw, dest); });
+      if (!conn.reliable) this.reliability = new UdpReliability((raw, dest) => { this.write(raw, dest).catch(() => undefined); });
       conn.on("message", (raw, source) => this.receive(raw, source));
       conn.on("close", (err) => {
         if (this.connection !== conn) return;
@@ -111,6 +194,11 @@ export class SipTransport implements Transport {
     const wire = this.rewriter.outgoingMessage(parsed, conn.local);
     const raw = wire.raw;
     const dest = conn.reliable ? this.nextHopResolved! : await this.destinationOf(wire);
+    if (wire.isRequest) {
+      // On a stream everything goes to the next hop; on UDP compare the destination.
+      this.digest.outgoingRequest(wire, conn.reliable || this.isConfiguredEndpoint(dest));
+      if (wire.method === "INVITE") this.trust.outgoingInvite(wire);
+    }
     if (this.reliability) {
       if (wire.isRequest) this.reliability.outgoingRequest(wire, dest);
       else this.reliability.outgoingResponse(wire);
@@ -125,19 +213,137 @@ export class SipTransport implements Transport {
     await conn.send(raw, dest);
   }
 
+  /**
+   * Every message from the network enters here. Nothing may escape: an exception would
+   * reach the socket's event handler and kill the host process (Node-RED).
+   */
   private receive(raw: string, source: Endpoint): void {
+    let msg: WireMessage | undefined;
+    try {
+      msg = this.accept(raw, source);
+      if (msg) this.deliver(msg, source);
+    } catch (err) {
+      // Only a request that passed the trust boundary (msg set) may be answered.
+      this.failed(err, msg, source);
+    }
+  }
+
+  /** Parses and screens a message; undefined when it must not reach sip.js. */
+  private accept(raw: string, source: Endpoint): WireMessage | undefined {
     this.opts.logMessage?.("in", maskCredentials(raw), source);
-    const msg = parseWireMessage(raw);
+    let msg = parseWireMessage(raw);
     if (!msg) {
-      this.opts.onMalformed?.("unparsable SIP message", source);
-      return;
+      this.securityCounters.malformed++;
+      this.malformedPeer = source;
+      this.malformedLog.log("unparsable SIP message");
+      return undefined;
+    }
+    if (msg.isRequest) {
+      if (this.trust.checkRequest(msg, source) === "drop") {
+        this.securityCounters.untrusted++;
+        this.dropLog.log(`dropped ${msg.method} from untrusted ${formatHostPort(source)} (accept from: ${this.trust.acceptFrom})`);
+        return undefined;
+      }
+      if (msg.method === "INVITE" && !msg.toTag && !this.reliability?.isRetransmission(msg) && !this.admitInvite(msg, source)) return undefined;
+    } else {
+      const problem = responseProblem(msg);
+      if (problem) {
+        this.securityCounters.malformed++;
+        this.malformedPeer = source;
+        this.malformedLog.log(problem);
+        return undefined;
+      }
+      this.trust.incomingResponse(msg, source);
+      const sent = this.digest.sentRequest(msg);
+      const code = msg.statusCode ?? 0;
+      if (sent?.method === "REGISTER" && sent.toNextHop && code >= 200 && code < 300) this.trust.learnRegistrarSource(source.address);
+      if (code === 401 || code === 407) msg = this.screenChallenge(msg, source);
     }
     if (this.reliability) {
       const pass = msg.isRequest ? this.reliability.incomingRequest(msg, source) : this.reliability.incomingResponse(msg);
-      if (!pass) return;
+      if (!pass) return undefined;
     }
-    if (!msg.isRequest) this.events.emit("response", msg);
-    this.onMessage?.(this.addressedToUs(this.rewriter.incoming(msg), msg));
+    return msg;
+  }
+
+  private malformedPeer: Endpoint = { address: "", port: 0 };
+
+  /** Hands a screened message to sip.js; a request whose handling throws gets a 500. */
+  private deliver(msg: WireMessage, source: Endpoint): void {
+    if (!msg.isRequest) {
+      try { this.events.emit("response", msg); } catch (err) { this.failed(err, undefined, source); }
+    }
+    const raw = this.addressedToUs(this.rewriter.incoming(msg), msg);
+    if (msg.isRequest) {
+      const problem = unhandledRequestProblem(raw, msg);
+      if (problem) {
+        this.securityCounters.malformed++;
+        this.failLog.log(`answered 400 to a ${msg.method} from ${formatHostPort(source)}: ${problem}`);
+        this.reply(msg, source, 400, "Bad Request");
+        return;
+      }
+    }
+    this.onMessage?.(raw);
+  }
+
+  /**
+   * The token bucket of the INVITE's source: generous for the registrar/proxy, modest for anyone else.
+   * Refused: 503 + Retry-After to a configured source (registrar, proxy, listed network), silence to others.
+   */
+  private admitInvite(msg: WireMessage, source: Endpoint): boolean {
+    const registrar = this.trust.isRegistrar(source.address);
+    if (this.inviteRate.take(canonicalAddress(source.address), registrar ? TRUSTED_INVITE_RATE : OTHER_INVITE_RATE)) return true;
+    this.securityCounters.throttled++;
+    const answer = this.trust.isConfigured(source.address);
+    this.dropLog.log(`too many INVITEs from ${formatHostPort(source)}: ${answer ? "503" : "dropped"}`);
+    if (answer) this.reply(msg, source, 503, "Service Unavailable", [`Retry-After: ${INVITE_RETRY_AFTER_S}`]);
+    return false;
+  }
+
+  /** Removes digest challenges sip.js must not answer (see digest-guard.ts). */
+  private screenChallenge(msg: WireMessage, source: Endpoint): WireMessage {
+    const verdict = this.digest.incomingChallenge(msg, this.trust.isRegistrar(source.address));
+    if (verdict.refused.length) {
+      this.securityCounters.refusedChallenges++;
+      this.warnLog.log(`refused to answer a digest challenge for realm ${verdict.refused.map((r) => JSON.stringify(r)).join(", ")} from ${formatHostPort(source)} (${msg.cseqMethod})`);
+    }
+    return verdict.msg;
+  }
+
+  /** A message we could not handle: logged (rate limited), a request answered 500 where possible. */
+  private failed(err: unknown, msg: WireMessage | undefined, source: Endpoint): void {
+    try {
+      this.securityCounters.failures++;
+      const what = msg ? (msg.isRequest ? msg.method : `${msg.statusCode} response`) : "message";
+      this.failLog.log(`failed to handle a SIP ${what} from ${formatHostPort(source)}: ${(err as Error)?.message ?? String(err)}`);
+      if (msg?.isRequest) this.reply(msg, source, 500, "Server Internal Error");
+    } catch { /* the last line of defence never throws */ }
+  }
+
+  /** Sends a response built here (not by sip.js) back where the request came from. */
+  private reply(req: WireMessage, source: Endpoint, code: number, reason: string, extra: string[] = []): void {
+    const raw = statelessResponse(req, code, reason, extra);
+    if (!raw) return;
+    // Known to the retransmission layer (a request that got that far): a retransmitted request gets the same answer.
+    const parsed = parseWireMessage(raw);
+    if (parsed) this.reliability?.outgoingResponse(parsed);
+    this.write(raw, source).catch(() => undefined);
+  }
+
+  private isConfiguredEndpoint(dest: Endpoint): boolean {
+    return this.configuredEndpoints.has(`${canonicalAddress(dest.address)}|${dest.port}`);
+  }
+
+  /** Every address of the next hop and the registrar names (re-resolved on every connect). */
+  private async resolveTrusted(nextHopIp: string): Promise<void> {
+    const endpoints = new Set<string>([`${canonicalAddress(nextHopIp)}|${this.opts.nextHop.port}`]);
+    const addresses = new Set<string>([nextHopIp]);
+    for (const { host, port } of [this.opts.nextHop, ...(this.opts.trustedHosts ?? [])]) {
+      const all = await resolveAll(host).catch(() => [] as string[]);
+      for (const a of all) { addresses.add(a); endpoints.add(`${canonicalAddress(a)}|${port}`); }
+    }
+    this.configuredEndpoints = endpoints;
+    this.trust.setResolvedAddresses(addresses);
   }
 
   /**

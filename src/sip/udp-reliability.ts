@@ -9,6 +9,14 @@ import { WireMessage, transactionKey } from "./wire-message";
 export const T1 = 500;
 export const T2 = 4000;
 export const TIMER_64T1 = 64 * T1;
+/**
+ * An INVITE server transaction without a final response lives as long as a call may ring:
+ * sip.js's no-answer timeout (phone.ts noAnswerTimeout, 120 s) plus 64·T1 for the final to go out.
+ */
+export const INVITE_SERVER_TX_MS = 120_000 + TIMER_64T1;
+/** Transactions remembered at once, per direction; the oldest is forgotten first. */
+export const MAX_SERVER_TRANSACTIONS = 1024;
+export const MAX_CLIENT_TRANSACTIONS = 1024;
 
 export interface Endpoint { address: string; port: number }
 
@@ -74,6 +82,7 @@ export class UdpReliability {
       return;
     }
     if (this.clients.has(key)) return; // sip.js resending the same transaction: leave our timers alone
+    while (this.clients.size >= MAX_CLIENT_TRANSACTIONS) this.dropClient(this.clients.keys().next().value as string);
     const tx: ClientTx = { isInvite: msg.method === "INVITE", raw: msg.raw, dest, interval: T1, finalSeen: false };
     this.clients.set(key, tx);
     this.armRequestRetransmit(key, tx);
@@ -127,10 +136,18 @@ export class UdpReliability {
       this.counters.absorbedRequests++;
       return false;
     }
+    while (this.servers.size >= MAX_SERVER_TRANSACTIONS) this.dropServer(this.servers.keys().next().value as string);
     const created: ServerTx = { isInvite: msg.method === "INVITE", source, finalIsNon2xxInvite: false, interval: T1 };
     this.servers.set(key, created);
-    created.expiry = this.timers.setTimeout(() => this.dropServer(key), 5 * 60 * 1000); // bounded if never answered
+    // Never answered (sip.js dropped it, or the TU never replied): forget it after 64·T1, or the ringing time.
+    created.expiry = this.timers.setTimeout(() => this.dropServer(key), created.isInvite ? INVITE_SERVER_TX_MS : TIMER_64T1);
     return true;
+  }
+
+  /** A request of a server transaction we already know (a retransmission). */
+  isRetransmission(msg: WireMessage): boolean {
+    const key = transactionKey(msg);
+    return !!key && this.servers.has(key);
   }
 
   /** Called for every response we send; caches finals and starts Timer G for non-2xx INVITE finals. */

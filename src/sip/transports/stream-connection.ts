@@ -59,7 +59,10 @@ export class StreamConnection extends Connection {
       },
       error: (err) => socket.destroy(err), // the stream is out of sync: start over
     });
-    socket.on("data", (chunk) => framer.push(chunk));
+    socket.on("data", (chunk) => {
+      // Whatever a listener does with a message, the socket's event handler must never throw.
+      try { framer.push(chunk); } catch { socket.destroy(new Error("failed to handle received data")); }
+    });
     socket.on("error", () => undefined); // reported through close
     socket.on("close", (hadError) => {
       this.stopKeepAlive();

@@ -8,7 +8,9 @@ export interface FramerEvents {
   error(err: Error): void;
 }
 
-const MAX_MESSAGE = 64 * 1024;
+/** Largest SIP message (head + body) accepted on a stream or WebSocket; a bigger one closes the connection. */
+export const MAX_SIP_MESSAGE_BYTES = 64 * 1024;
+const MAX_MESSAGE = MAX_SIP_MESSAGE_BYTES;
 
 export class StreamFramer {
   private buf: Buffer = Buffer.alloc(0);

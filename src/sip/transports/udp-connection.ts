@@ -26,7 +26,7 @@ export class UdpConnection extends Connection {
     socket.on("message", (data, rinfo) => {
       const raw = data.toString("utf8");
       if (/^\s*$/.test(raw)) return; // keep-alive from the peer
-      this.emit("message", raw, { address: rinfo.address, port: rinfo.port });
+      try { this.emit("message", raw, { address: rinfo.address, port: rinfo.port }); } catch { /* never out of the socket handler */ }
     });
     // ICMP errors and the like: UDP has no connection to lose, keep running.
     socket.on("error", () => undefined);

@@ -2,6 +2,7 @@ import WebSocket from "ws";
 import net from "net";
 import { Connection, ConnectionOptions } from "./connection";
 import { Endpoint } from "../udp-reliability";
+import { MAX_SIP_MESSAGE_BYTES } from "./stream-framer";
 
 /** SIP over WebSocket (RFC 7118) with the `ws` package: never touches the global WebSocket. */
 export class WsConnection extends Connection {
@@ -25,6 +26,8 @@ export class WsConnection extends Connection {
         ca: this.opts.tlsCa,
         localAddress: this.opts.localAddress || undefined,
         handshakeTimeout: 10_000,
+        // One SIP message per frame (RFC 7118): nothing larger is buffered.
+        maxPayload: MAX_SIP_MESSAGE_BYTES,
         // Connect to the address we resolved, keep the name for Host/SNI.
         lookup: ((_h: string, o: unknown, cb: (e: Error | null, a: string, f: number) => void) =>
           cb(null, remote.address, net.isIPv6(remote.address) ? 6 : 4)) as never,
@@ -39,7 +42,9 @@ export class WsConnection extends Connection {
         this.local = { address: sock?.localAddress ?? "0.0.0.0", port: sock?.localPort ?? 0 };
         this.ws = ws;
         const source = { address: remote.address, port: remote.port };
-        ws.on("message", (data) => this.emit("message", data.toString(), source));
+        ws.on("message", (data) => {
+          try { this.emit("message", data.toString(), source); } catch { /* the transport logs its own failures */ }
+        });
         ws.on("pong", () => { this.alive = true; });
         ws.on("close", () => {
           this.stopKeepAlive();

@@ -1,5 +1,5 @@
 import assert from "assert";
-import { UdpReliability, TimerApi, T1, T2 } from "../../../src/sip/udp-reliability";
+import { UdpReliability, TimerApi, T1, T2, TIMER_64T1, INVITE_SERVER_TX_MS, MAX_SERVER_TRANSACTIONS, MAX_CLIENT_TRANSACTIONS } from "../../../src/sip/udp-reliability";
 import { parseWireMessage } from "../../../src/sip/wire-message";
 
 /** Timers we advance by hand. */
@@ -95,5 +95,26 @@ describe("UDP reliability (RFC 3261 §17 timers below sip.js)", () => {
     rel.incomingRequest(req("ACK", "srv2", "ACK"), dest);
     timers.advance(30_000);
     assert.strictEqual(sent.length, 2);
+  });
+
+  it("an unanswered non-INVITE server transaction is forgotten at 64·T1, an INVITE when it can no longer ring", () => {
+    const src = { address: "127.0.0.2", port: 5060 };
+    rel.incomingRequest(req("OPTIONS", "u1"), src);
+    rel.incomingRequest(req("INVITE", "u2"), src);
+    assert.deepStrictEqual(rel.pending(), { clients: 0, servers: 2 });
+    timers.advance(TIMER_64T1);
+    assert.deepStrictEqual(rel.pending(), { clients: 0, servers: 1 }, "OPTIONS record gone at 64·T1");
+    timers.advance(INVITE_SERVER_TX_MS - TIMER_64T1);
+    assert.deepStrictEqual(rel.pending(), { clients: 0, servers: 0 }, "INVITE record gone");
+    assert.ok(INVITE_SERVER_TX_MS < 5 * 60 * 1000);
+  });
+
+  it("server and client transaction records are bounded in count (oldest forgotten first)", () => {
+    const src = { address: "127.0.0.2", port: 5060 };
+    for (let i = 0; i < MAX_SERVER_TRANSACTIONS + 100; i++) rel.incomingRequest(req("MESSAGE", `junk${i}`), src);
+    for (let i = 0; i < MAX_CLIENT_TRANSACTIONS + 100; i++) rel.outgoingRequest(req("OPTIONS", `out${i}`), dest);
+    assert.deepStrictEqual(rel.pending(), { clients: MAX_CLIENT_TRANSACTIONS, servers: MAX_SERVER_TRANSACTIONS });
+    assert.strictEqual(rel.isRetransmission(req("MESSAGE", "junk0")), false, "oldest forgotten");
+    assert.strictEqual(rel.isRetransmission(req("MESSAGE", `junk${MAX_SERVER_TRANSACTIONS + 99}`)), true);
   });
 });
