@@ -43,6 +43,8 @@ export interface RtpSessionOptions {
   security?: RtpSecurity;
   /** IPs of the signalling peers (registrar, proxy, dialog target): in "latch" mode they may latch. */
   signallingHosts?: () => readonly string[];
+  /** Monotonic ms clock (tests); default performance.now. */
+  now?: () => number;
 }
 
 export interface RtpPacketInfo {
@@ -195,6 +197,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
 
   private readonly security: RtpSecurity;
   private readonly signallingHosts: () => readonly string[];
+  private readonly now: () => number;
   private remoteInfo: RtpRemote | null = null;
   private latch: RtpEndpoint | null = null;
   /** The dialog is confirmed (ACK received, or our INVITE's 2xx): sending is allowed. */
@@ -234,6 +237,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
     this.rtpTimeoutMs = Math.max(0, options.rtpTimeoutMs ?? 0);
     this.security = options.security === "strict" ? "strict" : "latch";
     this.signallingHosts = options.signallingHosts ?? (() => []);
+    this.now = options.now ?? (() => performance.now());
     const addr = socket.address();
     this.localAddr = addr.address;
     this.port = addr.port;
@@ -304,7 +308,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
     }
     this.remoteInfo = { ...remote, telephoneEventPt: remote.telephoneEventPt ?? null };
     // The answer starts (or restarts) the RTP timeout clock.
-    this.lastRxAt = performance.now();
+    this.lastRxAt = this.now();
   }
 
   setFrameSource(source: FrameSource | null): void {
@@ -351,7 +355,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
 
   private checkTimeout(): void {
     if (this.rtpTimeoutMs === 0 || this.timedOut || this.lastRxAt === null) return;
-    const now = performance.now();
+    const now = this.now();
     if (!this.remoteInfo || !canReceive(this.remoteInfo.direction)) {
       // On hold the peer may legitimately stay silent; restart the clock.
       this.lastRxAt = now;
@@ -461,7 +465,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
       this.counters.ignoredPayloadType++;
       return;
     }
-    const now = performance.now();
+    const now = this.now();
     if (verdict === "latch") {
       // Latching picks one source and, with the packet below, locks its SSRCs.
       this.latch = from;
