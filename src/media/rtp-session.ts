@@ -306,7 +306,10 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
       this.audioSsrc = null;
       this.eventSsrc = null;
     }
-    this.remoteInfo = { ...remote, telephoneEventPt: remote.telephoneEventPt ?? null };
+    const eventPt = remote.telephoneEventPt;
+    // An out-of-range type would make every event frame throw in serializeRtp: no events then.
+    const validEventPt = Number.isInteger(eventPt) && (eventPt as number) >= 0 && (eventPt as number) <= 127 ? (eventPt as number) : null;
+    this.remoteInfo = { ...remote, telephoneEventPt: validEventPt };
     // The answer starts (or restarts) the RTP timeout clock.
     this.lastRxAt = this.now();
   }

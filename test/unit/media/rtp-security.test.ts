@@ -194,6 +194,44 @@ describe("media/rtp-security", () => {
     });
   });
 
+  describe("bad input", () => {
+    it("junk datagrams never throw out of the socket callback and are counted", async () => {
+      const legit = await peer();
+      const s = await open("latch");
+      const errors: Error[] = [];
+      s.on("error", (e) => errors.push(e));
+      s.setRemote(remote(legit.port));
+      s.confirm();
+      let seed = 7;
+      const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff), seed % n);
+      for (let i = 0; i < 2000; i++) {
+        const b = Buffer.alloc(rnd(60));
+        for (let j = 0; j < b.length; j++) b[j] = rnd(256);
+        if (b.length > 0 && rnd(2)) b[0] = 0x80 | rnd(64); // version 2 with random P/X/CC bits
+        await legit.send(b, s.localPort);
+        if (i % 50 === 49) await new Promise((r) => setTimeout(r, 5)); // within the socket's receive buffer
+      }
+      await legit.send(eventPacket(1, 9, 99), s.localPort);
+      await waitFor(() => s.stats().packetsReceived + s.stats().malformed + s.stats().ignoredPayloadType + s.stats().ignoredSsrc >= 2001, 5000, "all processed");
+      assert.deepEqual(errors, []);
+      assert.equal(s.isClosed, false);
+    });
+
+    it("a telephone-event payload type RTP cannot carry is ignored instead of breaking every event frame", async () => {
+      const legit = await peer();
+      const s = await open("latch");
+      const errors: Error[] = [];
+      s.on("error", (e) => errors.push(e));
+      s.setRemote({ ...remote(legit.port), telephoneEventPt: 200 });
+      s.confirm();
+      s.setFrameSource({ nextFrame: () => ({ kind: "event", payload: Buffer.from([1, 10, 0, 160]), eventStart: true }) });
+      s.tick(0);
+      await waitFor(() => legit.packets.length === 1);
+      assert.equal(legit.packets[0].packet.payloadType, 0, "audio (silence) instead of an impossible event");
+      assert.equal(s.stats().eventsDropped, 1);
+    });
+  });
+
   describe("sending (no reflection)", () => {
     it("sends nothing to the SDP address before the dialog is confirmed, then sends", async () => {
       const victim = await peer("127.0.0.3");
