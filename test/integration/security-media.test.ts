@@ -68,7 +68,7 @@ describe("security: RTP through Kamailio (issue 8)", function () {
   const peers: Baresip[] = [];
 
   before(async () => {
-    kam = await startKamailio({ users: { alice: "secret", bob: "pw-bob", carol: "pw-carol" } });
+    kam = await startKamailio({ users: { alice: "secret", bob: "pw-bob", carol: "pw-carol", zed: "pw-zed" } });
     speech = new SpeechService({});
     rtpMin = await freePortRange(RTP_PORTS, "udp", 2);
     phone = new Softphone({
@@ -133,6 +133,51 @@ describe("security: RTP through Kamailio (issue 8)", function () {
     const heard = await speech.loadAudio(rx[rx.length - 1].path);
     const match = speechMatch(await speech.synthesize({ text: ALARM, language: "en-US" }), heard);
     assert.ok(match.score > 0.8, `baresip heard our message despite the spray: score ${match.score.toFixed(2)}`);
+  });
+
+  it("strict mode, incoming call: a sprayer from the call's start gets nothing through; the caller's audio and key do", async () => {
+    const min = await freePortRange(RTP_PORTS, "udp", 2);
+    const strict = new Softphone({
+      account: { server: "127.0.0.1", port: kam.ports.udp, username: "zed", password: "pw-zed" },
+      speech,
+      media: { codecs: ["PCMU"], rtpPortMin: min, rtpPortMax: min + RTP_PORTS - 1, rtpSecurity: "strict" },
+    });
+    const heard: string[] = [];
+    const done: string[] = [];
+    strict.on("dtmf", (d) => heard.push(d));
+    strict.on("playback", (what, call) => { if (what === "finished") done.push(call.id); });
+    strict.calls.setInboundPolicy({ autoAnswer: true, answerDelaySeconds: 1, greetings: [{ number: "", message: ALARM, language: "en-US" }] });
+    const attacker = await udp("127.0.0.2");
+    const carol = await startBaresip({ user: "carol", password: "pw-carol", kamailio: kam, answerMode: "auto", codecs: ["PCMU"] });
+    peers.push(carol);
+    const sprayer = spray(attacker, min, min + RTP_PORTS - 1);
+    try {
+      await strict.start();
+      await carol.waitRegistered();
+      await waitFor(() => strict.phone.registrationState === "REGISTERED", 10_000, "zed REGISTERED");
+      await carol.dial(kam.uri("zed"));
+      await waitFor(() => strict.calls.list().some((c) => c.state === "ANSWERED"), 10_000, "answered");
+      const call = strict.calls.list().find((c) => c.state === "ANSWERED")!;
+      await carol.waitEvent("CALL_ESTABLISHED", 5000);
+      await sleep(1000);
+      await carol.sndcode("7");
+      await waitFor(() => heard.length > 0, 5000, "carol's key");
+      await waitFor(() => done.includes(call.id), 20_000, "the greeting to be played");
+      const stats = call.sdh!.rtp!.stats();
+      assert.ok(stats.ignoredFromOtherSources > 100, `the spray was dropped: ${JSON.stringify(stats)}`);
+      assert.strictEqual(call.sdh!.rtp!.latched, null, "strict mode never latches");
+      assert.deepStrictEqual(heard, ["7"]);
+      await call.hangup();
+      await waitFor(() => !call.active, 5000, "ENDED");
+    } finally {
+      sprayer.stop();
+      await strict.stop();
+      releasePort(...Array.from({ length: RTP_PORTS }, (_, i) => min + i));
+    }
+    await sleep(500);
+    const rx = carol.recordings().filter((r) => r.direction === "rx").sort((a, c) => fs.statSync(a.path).mtimeMs - fs.statSync(c.path).mtimeMs);
+    const match = speechMatch(await speech.synthesize({ text: ALARM, language: "en-US" }), await speech.loadAudio(rx[rx.length - 1].path));
+    assert.ok(match.score > 0.8, `carol heard the greeting despite the spray: score ${match.score.toFixed(2)}`);
   });
 
   it("an INVITE whose SDP names a third party, never ACKed: the third party receives no RTP", async () => {
