@@ -75,6 +75,8 @@ export class Softphone extends EventEmitter<PhoneEvents & CallManagerEvents & So
       advertisedAddress: () => phone?.transport.local?.address ?? "127.0.0.1",
       rtpTimeoutMs: opts.media?.rtpTimeoutMs ?? 60_000,
       rtpSecurity: opts.media?.rtpSecurity ?? "latch",
+      // RTP relays next to the PBX may latch: the resolved next hop and the registrar (if an IP).
+      signallingHosts: () => [phone?.transport.nextHop?.address, opts.account.server?.trim()].filter((h): h is string => !!h),
     }, { onSession: (sdh) => calls?.onMediaHandler(sdh) });
     phone = new Phone(opts.account, {
       sessionDescriptionHandlerFactory: factory,

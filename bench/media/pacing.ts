@@ -160,6 +160,7 @@ async function runSender(count: number, seconds: number): Promise<void> {
   for (const port of ports) {
     const s = await RtpSession.open({ portMin: 20000, portMax: 39999, bindAddress: "127.0.0.1" });
     s.setRemote({ address: "127.0.0.1", port, codec: "PCMU", payloadType: 0, direction: "sendonly" });
+    s.confirm(); // a bench of an established call: the dialog is confirmed
     sessions.push(s);
   }
   await new Promise((r) => setTimeout(r, 1000)); // warm-up

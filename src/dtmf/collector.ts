@@ -32,6 +32,11 @@ export const systemClock: CollectorClock = {
   clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
 };
 
+/** Keys of one code at most: a longer entry ends as "maxlength" (also when maxLength is 0 or larger). */
+export const MAX_CODE_KEYS = 64;
+/** Recent presses kept for de-duplication across methods (within 2 × dedupWindowMs anyway). */
+export const MAX_RECENT_PRESSES = 32;
+
 export interface DigitCollectorOptions {
   /** Methods to accept; others are ignored. Default all three. */
   methods?: readonly DtmfMethod[];
@@ -41,7 +46,7 @@ export interface DigitCollectorOptions {
   terminator?: string;
   /** Ends a code this long after its last key; 0 = never. Default 5000. */
   interDigitTimeoutMs?: number;
-  /** Ends a code when it has this many keys; 0 = no limit. Default 0. */
+  /** Ends a code when it has this many keys; 0 = no limit but MAX_CODE_KEYS. Default 0. */
   maxLength?: number;
   clock?: CollectorClock;
 }
@@ -86,7 +91,8 @@ export class DigitCollector extends EventEmitter<CollectorEvents> {
     this.dedupWindowMs = opts.dedupWindowMs ?? 250;
     this.terminators = new Set([...(opts.terminator ?? "#").toUpperCase()]);
     this.timeoutMs = opts.interDigitTimeoutMs ?? 5000;
-    this.maxLength = opts.maxLength ?? 0;
+    const maxLength = Math.floor(Number(opts.maxLength ?? 0)) || 0;
+    this.maxLength = maxLength > 0 ? Math.min(maxLength, MAX_CODE_KEYS) : MAX_CODE_KEYS;
     this.clock = opts.clock ?? systemClock;
   }
 
@@ -121,6 +127,7 @@ export class DigitCollector extends EventEmitter<CollectorEvents> {
 
     const entry: CollectedDigit = { digit, method, atMs: at };
     this.recent.push({ ...entry, matched: new Set() });
+    if (this.recent.length > MAX_RECENT_PRESSES) this.recent.splice(0, this.recent.length - MAX_RECENT_PRESSES);
     this.emit("digit", entry);
     if (!this.closed) this.collect(entry);
     return true;
@@ -145,7 +152,7 @@ export class DigitCollector extends EventEmitter<CollectorEvents> {
       return;
     }
     this.buffer.push(entry);
-    if (this.maxLength > 0 && this.buffer.length >= this.maxLength) {
+    if (this.buffer.length >= this.maxLength) {
       this.finish("maxlength");
       return;
     }

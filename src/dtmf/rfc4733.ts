@@ -72,9 +72,17 @@ export interface ReceivedDtmfEvent {
 }
 
 export interface Rfc4733ReceiverOptions {
-  /** Events remembered per SSRC for duplicate suppression. Default 32. */
+  /** Events remembered per SSRC for duplicate suppression. Default 32, at most MAX_RFC4733_HISTORY. */
   historySize?: number;
 }
+
+/**
+ * SSRCs whose duplicate-suppression state is kept; the least recently heard is forgotten first.
+ * A call has one or two (audio and events); the cap bounds what forged SSRCs can allocate.
+ */
+export const MAX_RFC4733_STREAMS = 8;
+/** Upper bound of historySize. */
+export const MAX_RFC4733_HISTORY = 256;
 
 interface SsrcState {
   /** Recently reported events, oldest first; keys are timestamp * 256 + event. */
@@ -98,7 +106,7 @@ export class Rfc4733Receiver {
   private readonly streams = new Map<number, SsrcState>();
 
   constructor(opts: Rfc4733ReceiverOptions = {}) {
-    this.historySize = Math.max(1, opts.historySize ?? 32);
+    this.historySize = Math.min(MAX_RFC4733_HISTORY, Math.max(1, Math.floor(opts.historySize ?? 32) || 1));
   }
 
   /** Feeds one telephone-event payload; returns the key press if this packet is its first. */
@@ -108,10 +116,14 @@ export class Rfc4733Receiver {
     const ssrc = info.ssrc >>> 0;
     const timestamp = info.timestamp >>> 0;
     let st = this.streams.get(ssrc);
-    if (!st) {
+    if (st) {
+      // Most recently heard last: Map iteration order is the eviction order.
+      this.streams.delete(ssrc);
+    } else {
       st = { recent: [], seen: new Set(), last: null };
-      this.streams.set(ssrc, st);
+      while (this.streams.size >= MAX_RFC4733_STREAMS) this.streams.delete(this.streams.keys().next().value as number);
     }
+    this.streams.set(ssrc, st);
 
     const key = timestamp * 256 + ev.event;
     const last = st.last;
@@ -141,6 +153,11 @@ export class Rfc4733Receiver {
     const digit = eventToDigit(ev.event);
     if (digit === undefined) return null; // flash, tones etc.: not keys
     return { digit, event: ev.event, ssrc, timestamp, volume: ev.volume, startSeen: info.marker };
+  }
+
+  /** SSRCs currently remembered (at most MAX_RFC4733_STREAMS). */
+  get streamCount(): number {
+    return this.streams.size;
   }
 
   /** Forgets all streams (e.g. after a re-INVITE to a new peer). */

@@ -4,7 +4,7 @@ import dgram from "node:dgram";
 import { EventEmitter } from "node:events";
 import { randomInt } from "node:crypto";
 import { isIPv6 } from "node:net";
-import type { Codec } from "../types.js";
+import type { Codec, RtpSecurity } from "../types.js";
 import { SAMPLES_PER_FRAME, codecOfPayloadType, decodeFrame, encodeFrame, silenceFrame } from "./g711.js";
 import { canReceive, canSend, type MediaDirection } from "./direction.js";
 import { defaultPacer, type PacedStream, type Pacer } from "./pacer.js";
@@ -39,6 +39,12 @@ export interface RtpSessionOptions {
   pacer?: Pacer;
   /** Emit "timeout" after this long without RTP while we expect to receive; 0 = off (default). */
   rtpTimeoutMs?: number;
+  /** Source policy (see acceptSource); default "latch". */
+  security?: RtpSecurity;
+  /** IPs of the signalling peers (registrar, proxy, dialog target): in "latch" mode they may latch. */
+  signallingHosts?: () => readonly string[];
+  /** Monotonic ms clock (tests); default performance.now. */
+  now?: () => number;
 }
 
 export interface RtpPacketInfo {
@@ -73,7 +79,10 @@ export interface RtpSessionStats {
   bytesSent: number;
   packetsReceived: number;
   bytesReceived: number;
+  /** Dropped unread: not from the SDP's address (or the latched source), or before the answer. */
   ignoredFromOtherSources: number;
+  /** Dropped unread: from the accepted source but with another SSRC than the locked one. */
+  ignoredSsrc: number;
   ignoredPayloadType: number;
   malformed: number;
   skippedFrames: number;
@@ -82,6 +91,47 @@ export interface RtpSessionStats {
 }
 
 const CN_PAYLOAD_TYPE = 13; // comfort noise: proves the peer's media path, but we do not render it
+
+/**
+ * A locked audio SSRC that has sent nothing for this long may be replaced by a new one from the
+ * same source (a peer that restarts its stream); a live stream cannot be taken over.
+ */
+export const RTP_SSRC_TAKEOVER_MS = 2000;
+
+/** "1.2.3.4", "::ffff:1.2.3.4" and "[::1]" compare as plain, lower-case IPs. */
+export function normalizeIp(address: string): string {
+  const a = String(address).trim().toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
+  return mapped ? mapped[1] : a;
+}
+
+export type SourceVerdict = "accept" | "latch" | "drop";
+
+/**
+ * RTP source policy (issue 8): whose packets we read at all.
+ * - Once latched, only the latched address:port.
+ * - The exact address:port of the peer's SDP, always.
+ * - "latch" mode, after the dialog is confirmed: the SDP's IP on any port (NAT) or a signalling
+ *   peer's IP, which then becomes the one latched source.
+ * - Anyone else, and anything before we have the peer's SDP: dropped unread.
+ */
+export function acceptSource(p: {
+  from: RtpEndpoint;
+  sdp: RtpEndpoint | null;
+  latched: RtpEndpoint | null;
+  security: RtpSecurity;
+  confirmed: boolean;
+  signallingHosts: readonly string[];
+}): SourceVerdict {
+  const ip = normalizeIp(p.from.address);
+  const same = (e: RtpEndpoint) => normalizeIp(e.address) === ip && e.port === p.from.port;
+  if (p.latched) return same(p.latched) ? "accept" : "drop";
+  if (!p.sdp) return "drop";
+  const exact = same(p.sdp);
+  if (p.security === "strict" || !p.confirmed) return exact ? "accept" : "drop";
+  if (exact || normalizeIp(p.sdp.address) === ip || p.signallingHosts.some((h) => normalizeIp(h) === ip)) return "latch";
+  return "drop";
+}
 
 function toFrameLength(pcm: Int16Array): Int16Array {
   if (pcm.length === SAMPLES_PER_FRAME) return pcm;
@@ -145,8 +195,18 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
   private readonly localAddr: string;
   private readonly port: number;
 
+  private readonly security: RtpSecurity;
+  private readonly signallingHosts: () => readonly string[];
+  private readonly now: () => number;
   private remoteInfo: RtpRemote | null = null;
   private latch: RtpEndpoint | null = null;
+  /** The dialog is confirmed (ACK received, or our INVITE's 2xx): sending is allowed. */
+  private confirmedDialog = false;
+  /** The SDP's exact address:port sent us valid media: it wants our RTP, so it may get it early. */
+  private mediaSeen = false;
+  /** Locked SSRCs: audio (and comfort noise), and RFC 4733 events when they use their own SSRC. */
+  private audioSsrc: { ssrc: number; lastAt: number } | null = null;
+  private eventSsrc: number | null = null;
   private source: FrameSource | null = null;
   private sequence = randomInt(0x10000);
   private timestamp = randomInt(0x100000000);
@@ -162,6 +222,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
     packetsReceived: 0,
     bytesReceived: 0,
     ignoredFromOtherSources: 0,
+    ignoredSsrc: 0,
     ignoredPayloadType: 0,
     malformed: 0,
     skippedFrames: 0,
@@ -174,6 +235,9 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
     this.socket = socket;
     this.pacer = options.pacer ?? defaultPacer;
     this.rtpTimeoutMs = Math.max(0, options.rtpTimeoutMs ?? 0);
+    this.security = options.security === "strict" ? "strict" : "latch";
+    this.signallingHosts = options.signallingHosts ?? (() => []);
+    this.now = options.now ?? (() => performance.now());
     const addr = socket.address();
     this.localAddr = addr.address;
     this.port = addr.port;
@@ -204,11 +268,26 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
     return this.closed;
   }
 
-  /** Where packets go right now (latched source wins over the SDP address), or null when not sending. */
+  /** The dialog is confirmed; before this we send nothing (no reflection), unless the peer sent us media. */
+  get confirmed(): boolean {
+    return this.confirmedDialog;
+  }
+
+  /**
+   * Where packets go right now (latched source wins over the SDP address), or null when not sending.
+   * Never an address that neither confirmed the dialog nor sent us media: an INVITE whose SDP names
+   * a third party must not turn us into an RTP amplifier aimed at it.
+   */
   get sendTarget(): RtpEndpoint | null {
     const r = this.remoteInfo;
     if (!r || !canSend(r.direction) || r.port === 0 || r.address === "0.0.0.0" || r.address === "::") return null;
+    if (!this.confirmedDialog && !this.mediaSeen) return null;
     return this.latch ?? { address: r.address, port: r.port };
+  }
+
+  /** The dialog is confirmed (inbound: the ACK arrived; outbound: the 2xx arrived). */
+  confirm(): void {
+    this.confirmedDialog = true;
   }
 
   /** Sets or updates the peer (initial answer, re-INVITE, hold). */
@@ -223,10 +302,16 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
     // A new media address (transfer, media server change) must be latched afresh.
     if (prev && (prev.address !== remote.address || prev.port !== remote.port) && remote.port !== 0 && remote.address !== "0.0.0.0") {
       this.latch = null;
+      this.mediaSeen = false;
+      this.audioSsrc = null;
+      this.eventSsrc = null;
     }
-    this.remoteInfo = { ...remote, telephoneEventPt: remote.telephoneEventPt ?? null };
+    const eventPt = remote.telephoneEventPt;
+    // An out-of-range type would make every event frame throw in serializeRtp: no events then.
+    const validEventPt = Number.isInteger(eventPt) && (eventPt as number) >= 0 && (eventPt as number) <= 127 ? (eventPt as number) : null;
+    this.remoteInfo = { ...remote, telephoneEventPt: validEventPt };
     // The answer starts (or restarts) the RTP timeout clock.
-    this.lastRxAt = performance.now();
+    this.lastRxAt = this.now();
   }
 
   setFrameSource(source: FrameSource | null): void {
@@ -273,7 +358,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
 
   private checkTimeout(): void {
     if (this.rtpTimeoutMs === 0 || this.timedOut || this.lastRxAt === null) return;
-    const now = performance.now();
+    const now = this.now();
     if (!this.remoteInfo || !canReceive(this.remoteInfo.direction)) {
       // On hold the peer may legitimately stay silent; restart the clock.
       this.lastRxAt = now;
@@ -335,33 +420,71 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
 
   private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     if (this.closed) return;
+    try {
+      this.receive(msg, rinfo);
+    } catch (err) {
+      // Nothing a packet contains may escape into the socket's callback.
+      this.counters.malformed++;
+      this.fail(err);
+    }
+  }
+
+  private hostsOfSignalling(): readonly string[] {
+    try {
+      return this.signallingHosts();
+    } catch {
+      return [];
+    }
+  }
+
+  private receive(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     const packet = parseRtp(msg);
     if (!packet) {
       this.counters.malformed++;
       return;
     }
-    const latch = this.latch;
-    if (latch && (latch.address !== rinfo.address || latch.port !== rinfo.port)) {
+    const remote = this.remoteInfo;
+    const from = { address: rinfo.address, port: rinfo.port };
+    const verdict = acceptSource({
+      from,
+      sdp: remote ? { address: remote.address, port: remote.port } : null,
+      latched: this.latch,
+      security: this.security,
+      confirmed: this.confirmedDialog,
+      // Asked only when it matters (after the answer, before latching).
+      signallingHosts: this.security === "latch" && this.confirmedDialog && !this.latch ? this.hostsOfSignalling() : [],
+    });
+    if (verdict === "drop") {
       this.counters.ignoredFromOtherSources++;
       return;
     }
-    this.counters.packetsReceived++;
-    this.counters.bytesReceived += msg.length;
 
     const pt = packet.payloadType;
     const codec = codecOfPayloadType(pt);
-    const eventPt = this.remoteInfo?.telephoneEventPt ?? null;
+    const eventPt = remote?.telephoneEventPt ?? null;
     const isEvent = codec === null && eventPt !== null && pt === eventPt;
     if (codec === null && !isEvent && pt !== CN_PAYLOAD_TYPE) {
       // Unknown payload (e.g. multiplexed RTCP): neither latch nor count as media.
       this.counters.ignoredPayloadType++;
       return;
     }
-    this.lastRxAt = performance.now();
-    if (!latch) {
-      this.latch = { address: rinfo.address, port: rinfo.port };
-      this.safeEmit("latched", { ...this.latch });
+    const now = this.now();
+    if (verdict === "latch") {
+      // Latching picks one source and, with the packet below, locks its SSRCs.
+      this.latch = from;
+      this.audioSsrc = null;
+      this.eventSsrc = null;
     }
+    if (!this.ssrcAllowed(packet.ssrc >>> 0, isEvent, now)) {
+      this.counters.ignoredSsrc++;
+      return;
+    }
+    this.counters.packetsReceived++;
+    this.counters.bytesReceived += msg.length;
+    this.lastRxAt = now;
+    this.mediaSeen = true;
+    if (verdict === "latch") this.safeEmit("latched", { ...from });
+
     const info = { ssrc: packet.ssrc, seq: packet.sequenceNumber, timestamp: packet.timestamp, marker: packet.marker };
     if (codec !== null) {
       // Decoding costs per packet: only when someone (the in-band DTMF detector) listens.
@@ -371,6 +494,24 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
     } else {
       this.counters.ignoredPayloadType++;
     }
+  }
+
+  /**
+   * SSRC lock, per payload kind: the first audio (or comfort noise) SSRC is kept while it is live;
+   * RFC 4733 events may use the audio SSRC or one SSRC of their own, the first one seen.
+   */
+  private ssrcAllowed(ssrc: number, isEvent: boolean, now: number): boolean {
+    const audio = this.audioSsrc;
+    if (isEvent) {
+      if (audio && audio.ssrc === ssrc) return true;
+      if (this.eventSsrc === null) this.eventSsrc = ssrc;
+      return this.eventSsrc === ssrc;
+    }
+    if (!audio || audio.ssrc === ssrc || now - audio.lastAt >= RTP_SSRC_TAKEOVER_MS) {
+      this.audioSsrc = { ssrc, lastAt: now };
+      return true;
+    }
+    return false;
   }
 
   private safeEmit<K extends keyof RtpSessionEvents>(name: K, ...args: RtpSessionEvents[K]): void {

@@ -244,7 +244,8 @@ function findCodec(media: SdpMedia, preferred: Codec[]): { codec: Codec; payload
 function findTelephoneEvent(media: SdpMedia): number | null {
   for (const fmt of media.formats) {
     const pt = parseInteger(fmt);
-    if (pt === null) continue;
+    // RTP carries 7 bits of payload type; 0, 8 (our codecs) and 13 (CN) cannot be events.
+    if (pt === null || pt > 127 || pt === 0 || pt === 8 || pt === 13) continue;
     const map = media.rtpmap[pt];
     if (map && map.encoding.toLowerCase() === "telephone-event" && map.clockRate === 8000) return pt;
   }

@@ -7,6 +7,7 @@
 // So whether a description is an offer or an answer follows from whether we
 // have an outstanding local offer.
 import { EventEmitter } from "node:events";
+import { Inviter, SessionState } from "sip.js";
 import type {
   BodyAndContentType,
   Session,
@@ -47,6 +48,11 @@ export interface RtpSdhOptions {
   rtpTimeoutMs?: number;
   /** RTP source policy (see MediaOptions.rtpSecurity); default "latch". */
   rtpSecurity?: RtpSecurity;
+  /**
+   * IPs of the registrar and outbound proxy: in "latch" mode RTP from them may latch after the
+   * answer (media relays next to the PBX). The dialog's remote target host is added per call.
+   */
+  signallingHosts?: () => readonly string[];
   pacer?: Pacer;
   /** Payload type we offer for RFC 4733 events (default 101; null = none). */
   telephoneEventPt?: number | null;
@@ -115,6 +121,7 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
   private current: NegotiatedMedia | null = null;
   private localHold = false;
   private closed = false;
+  private confirmedDialog = false;
 
   /** The sip.js session this handler belongs to, if created by the factory. */
   readonly session: Session | null;
@@ -124,6 +131,56 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
     if (options.codecs.length === 0) throw new Error("RtpSessionDescriptionHandler: at least one codec required");
     this.options = options;
     this.session = session;
+    if (session) this.watchConfirmation(session);
+  }
+
+  /** The dialog is confirmed: RTP may flow to the SDP's address (see RtpSession.sendTarget). */
+  get confirmed(): boolean {
+    return this.confirmedDialog;
+  }
+
+  /** Marks the dialog confirmed (done by the session hooks; public for calls without sip.js). */
+  confirm(): void {
+    if (this.confirmedDialog || this.closed) return;
+    this.confirmedDialog = true;
+    this.rtpSession?.confirm();
+  }
+
+  /**
+   * Outbound: the 2xx to our INVITE (Established). Inbound: Established comes when we send the 200,
+   * before the caller proved its address with an ACK, so wait for the ACK (chained on the delegate,
+   * which call.ts and call-dtmf.ts also extend).
+   */
+  private watchConfirmation(session: Session): void {
+    if (session instanceof Inviter) {
+      const onState = (state: SessionState) => {
+        if (state === SessionState.Established) this.confirm();
+        if (state === SessionState.Established || state === SessionState.Terminated) session.stateChange.removeListener(onState);
+      };
+      if (session.state === SessionState.Established) this.confirm();
+      else session.stateChange.addListener(onState);
+      return;
+    }
+    const previous = session.delegate ?? {};
+    session.delegate = {
+      ...previous,
+      onAck: (ack) => {
+        this.confirm();
+        previous.onAck?.(ack);
+      },
+    };
+  }
+
+  /** Registrar/proxy IPs plus this dialog's remote target host. */
+  private signallingHosts(): string[] {
+    const hosts = [...(this.options.signallingHosts?.() ?? [])];
+    try {
+      const target = this.session?.dialog?.remoteTarget?.host;
+      if (target) hosts.push(target);
+    } catch {
+      // no dialog yet
+    }
+    return hosts;
   }
 
   /** The RTP session, once opened. */
@@ -156,14 +213,16 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
     if (this.closed) return Promise.reject(new ClosedSessionDescriptionHandlerError());
     if (this.rtpSession) return Promise.resolve(this.rtpSession);
     if (!this.opening) {
-      const { portMin, portMax, bindAddress, pacer, rtpTimeoutMs } = this.options;
-      this.opening = RtpSession.open({ portMin, portMax, bindAddress, pacer, rtpTimeoutMs }).then(
+      const { portMin, portMax, bindAddress, pacer, rtpTimeoutMs, rtpSecurity } = this.options;
+      const signallingHosts = () => this.signallingHosts();
+      this.opening = RtpSession.open({ portMin, portMax, bindAddress, pacer, rtpTimeoutMs, security: rtpSecurity, signallingHosts }).then(
         (rtp) => {
           if (this.closed) {
             rtp.close();
             throw new ClosedSessionDescriptionHandlerError();
           }
           this.rtpSession = rtp;
+          if (this.confirmedDialog) rtp.confirm();
           rtp.setFrameSource(this.frameSource);
           this.emit("rtp", rtp);
           return rtp;

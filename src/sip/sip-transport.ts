@@ -131,6 +131,8 @@ export class SipTransport implements Transport {
 
   get state(): TransportState { return this._state; }
   get local(): Endpoint | undefined { return this.connection?.local; }
+  /** The resolved address of the next hop (server or outbound proxy), once connected. */
+  get nextHop(): Endpoint | undefined { return this.nextHopResolved; }
   get reliabilityCounters() { return this.reliability?.counters; }
   get keepAliveStats() { return this.connection?.keepAliveStats; }
   isConnected(): boolean { return this._state === TransportState.Connected; }

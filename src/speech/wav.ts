@@ -28,8 +28,17 @@ const FORMAT_NAMES: Record<number, string> = {
 };
 // Bytes 2..15 of every KSDATAFORMAT_SUBTYPE GUID derived from a WAVE format tag.
 const SUBTYPE_TAIL = Buffer.from([0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71]);
-const MAX_SAMPLE_RATE = 1_536_000;
-const MAX_CHANNELS = 64;
+/**
+ * Limits on what a WAV may make us allocate (issue 8): a tiny file with a 1 Hz rate would otherwise
+ * resample to tens of MiB. Telephone audio is 8 kHz mono; anything sane converts down to it.
+ */
+export const MIN_WAV_SAMPLE_RATE = 4000;
+export const MAX_WAV_SAMPLE_RATE = 192_000;
+export const MAX_WAV_CHANNELS = 8;
+/** Longest prompt played, seconds (10 minutes). */
+export const MAX_AUDIO_SECONDS = 600;
+/** Samples decoded at most (all channels; 128 MiB as floats): long hi-fi files must be converted first. */
+export const MAX_WAV_DECODED_SAMPLES = 32 * 1024 * 1024;
 
 export class WavFormatError extends Error {
   constructor(message: string) {
@@ -66,12 +75,19 @@ function parseFmt(buf: Buffer, start: number, size: number): Fmt {
 
 /** Describes the sample layout or throws for formats we cannot decode. */
 function sampleLayout(fmt: Fmt): { encoding: WavEncoding; bytes: number } {
-  if (fmt.channels < 1 || fmt.channels > MAX_CHANNELS) throw new WavFormatError(`WAV has an invalid channel count (${fmt.channels})`);
-  if (fmt.sampleRate < 1 || fmt.sampleRate > MAX_SAMPLE_RATE) throw new WavFormatError(`WAV has an invalid sample rate (${fmt.sampleRate} Hz)`);
+  if (fmt.channels < 1 || fmt.channels > MAX_WAV_CHANNELS) {
+    throw new WavFormatError(`WAV has an invalid channel count (${fmt.channels}; 1 to ${MAX_WAV_CHANNELS} supported)`);
+  }
+  if (fmt.sampleRate < MIN_WAV_SAMPLE_RATE || fmt.sampleRate > MAX_WAV_SAMPLE_RATE) {
+    throw new WavFormatError(`WAV has an invalid sample rate (${fmt.sampleRate} Hz; ${MIN_WAV_SAMPLE_RATE} to ${MAX_WAV_SAMPLE_RATE} Hz supported)`);
+  }
   // The container size comes from blockAlign; bitsPerSample may be smaller (e.g. 20 valid bits in 24).
   const bytes = fmt.blockAlign / fmt.channels;
   if (!Number.isInteger(bytes) || bytes < 1) {
     throw new WavFormatError(`WAV block align ${fmt.blockAlign} does not fit ${fmt.channels} channel(s)`);
+  }
+  if (fmt.bitsPerSample > bytes * 8) {
+    throw new WavFormatError(`WAV claims ${fmt.bitsPerSample} bits in a ${bytes * 8}-bit sample`);
   }
   switch (fmt.format) {
     case FORMAT_PCM:
@@ -92,6 +108,17 @@ function sampleLayout(fmt: Fmt): { encoding: WavEncoding; bytes: number } {
     }
   }
   throw new WavFormatError(`WAV ${fmt.format === FORMAT_FLOAT ? "float" : "sample"} size of ${bytes * 8} bits is not supported`);
+}
+
+/** Refuses audio that would decode to more than the limits allow, before allocating anything. */
+function checkSize(frames: number, fmt: Fmt): void {
+  const seconds = frames / fmt.sampleRate;
+  if (seconds > MAX_AUDIO_SECONDS) {
+    throw new WavFormatError(`WAV is too long (${Math.round(seconds)} s; at most ${MAX_AUDIO_SECONDS} s of audio can be played)`);
+  }
+  if (frames * fmt.channels > MAX_WAV_DECODED_SAMPLES) {
+    throw new WavFormatError(`WAV is too large to decode (${frames * fmt.channels} samples, at most ${MAX_WAV_DECODED_SAMPLES}); convert it to 8 kHz mono`);
+  }
 }
 
 /** Decodes interleaved samples of any supported layout to floats (full scale = 1), one per sample. */
@@ -187,6 +214,7 @@ export function parseWav(input: Buffer | Uint8Array): WavAudio {
   const { encoding, bytes } = sampleLayout(fmt);
   const frameBytes = bytes * fmt.channels;
   const frames = Math.floor(dataSize / frameBytes);
+  checkSize(frames, fmt);
   const samples = downmix(decodeSamples(buf.subarray(dataStart, dataStart + frames * frameBytes), encoding, bytes), fmt.channels);
   return { sampleRate: fmt.sampleRate, channels: fmt.channels, encoding, bitsPerSample: bytes * 8, samples };
 }

@@ -34,11 +34,12 @@ export class RawPeer {
     });
   }
 
-  static open(): Promise<RawPeer> {
+  /** Binds a free port on `address` (any 127/8 address: Linux routes all of it to lo). */
+  static open(address = "127.0.0.1"): Promise<RawPeer> {
     return new Promise((resolve, reject) => {
       const socket = dgram.createSocket("udp4");
       socket.once("error", reject);
-      socket.bind(0, "127.0.0.1", () => resolve(new RawPeer(socket)));
+      socket.bind(0, address, () => resolve(new RawPeer(socket)));
     });
   }
 

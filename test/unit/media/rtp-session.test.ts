@@ -38,8 +38,10 @@ describe("media/rtp-session", () => {
     for (const fn of cleanup.splice(0)) await fn();
   });
 
-  async function open(options: Partial<Parameters<typeof RtpSession.open>[0]> = {}): Promise<RtpSession> {
+  /** Opens a session; confirmed (the dialog is established) unless told otherwise. */
+  async function open(options: Partial<Parameters<typeof RtpSession.open>[0]> = {}, confirmed = true): Promise<RtpSession> {
     const s = await RtpSession.open({ ...PORTS, pacer: manualPacer(), ...options });
+    if (confirmed) s.confirm();
     cleanup.push(() => s.close());
     return s;
   }

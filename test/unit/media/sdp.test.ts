@@ -187,6 +187,14 @@ describe("media/sdp", () => {
       const wideband = ASTERISK_OFFER.replace("telephone-event/8000", "telephone-event/48000");
       assert.equal(ok(negotiate(wideband, ["PCMU"])).telephoneEventPt, null);
     });
+
+    it("ignores telephone-event on a payload type RTP cannot carry (issue 8)", () => {
+      // PT 200 would make every event frame we send throw in serializeRtp.
+      for (const pt of ["200", "128"]) {
+        const bad = ASTERISK_OFFER.replace("RTP/AVP 0 8 3 101", `RTP/AVP 0 8 3 ${pt}`).replace("a=rtpmap:101 telephone-event/8000", `a=rtpmap:${pt} telephone-event/8000`);
+        assert.equal(ok(negotiate(bad, ["PCMU"])).telephoneEventPt, null, `PT ${pt}`);
+      }
+    });
   });
 
   describe("building", () => {

@@ -24,6 +24,7 @@ describe("media/session-description-handler", () => {
   const handlers: RtpSessionDescriptionHandler[] = [];
   function sdh(codecs: Codec[], extra?: Partial<RtpSdhOptions>): RtpSessionDescriptionHandler {
     const h = new RtpSessionDescriptionHandler(options(codecs, extra));
+    h.confirm(); // these tests are about an established dialog; confirmation has its own tests
     handlers.push(h);
     return h;
   }

@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { encodeWav, parseWav, WavFormatError } from "../../../src/speech/wav";
+import { encodeWav, parseWav, WavFormatError, MAX_AUDIO_SECONDS, MAX_WAV_CHANNELS, MAX_WAV_DECODED_SAMPLES, MAX_WAV_SAMPLE_RATE, MIN_WAV_SAMPLE_RATE } from "../../../src/speech/wav";
 import { makeTmpDir, sox } from "./helpers";
 
 /** sox's own decoding of a file, down-mixed to mono float: the independent reference. */
@@ -183,5 +183,53 @@ describe("speech/wav", () => {
       fmt.writeUInt16LE(3, 8 + 12);
       assert.throws(() => parseWav(riff(fmt, chunk("data", Buffer.alloc(6)))), /block align 3/);
     });
+  });
+});
+
+describe("speech/wav limits (issue 8)", () => {
+  function wavWith(rate: number, channels: number, bits: number, dataBytes: number): Buffer {
+    const fmt = Buffer.alloc(16);
+    fmt.writeUInt16LE(1, 0);
+    fmt.writeUInt16LE(channels, 2);
+    fmt.writeUInt32LE(rate, 4);
+    fmt.writeUInt32LE((rate * channels * bits) / 8, 8);
+    fmt.writeUInt16LE((channels * bits) / 8, 12);
+    fmt.writeUInt16LE(bits, 14);
+    const head = Buffer.alloc(12);
+    head.write("RIFF", 0, "latin1");
+    head.writeUInt32LE(4 + 8 + 16 + 8 + dataBytes, 4);
+    head.write("WAVE", 8, "latin1");
+    const fmtHead = Buffer.from("fmt \x10\x00\x00\x00", "latin1");
+    const dataHead = Buffer.alloc(8);
+    dataHead.write("data", 0, "latin1");
+    dataHead.writeUInt32LE(dataBytes, 4);
+    return Buffer.concat([head, fmtHead, fmt, dataHead, Buffer.alloc(dataBytes)]);
+  }
+
+  it("refuses a 4 KB WAV with a 1 Hz rate (it would expand to tens of MiB)", () => {
+    assert.throws(() => parseWav(wavWith(1, 1, 16, 4096)), (e: Error) => e instanceof WavFormatError && /sample rate \(1 Hz; 4000 to 192000 Hz supported\)/.test(e.message));
+  });
+
+  it("refuses absurd rates, channel counts and bit depths", () => {
+    assert.throws(() => parseWav(wavWith(MIN_WAV_SAMPLE_RATE - 1, 1, 16, 64)), /sample rate/);
+    assert.throws(() => parseWav(wavWith(MAX_WAV_SAMPLE_RATE + 1, 1, 16, 64)), /sample rate/);
+    assert.throws(() => parseWav(wavWith(8000, MAX_WAV_CHANNELS + 1, 16, 64 * 18)), /channel count/);
+    const lying = wavWith(8000, 1, 16, 64);
+    lying.writeUInt16LE(32, 12 + 8 + 14); // 32 bits claimed in a 16-bit container
+    assert.throws(() => parseWav(lying), /32 bits in a 16-bit sample/);
+    assert.equal(parseWav(wavWith(MIN_WAV_SAMPLE_RATE, 1, 16, 64)).samples.length, 32);
+  });
+
+  it("refuses more than MAX_AUDIO_SECONDS of audio, with a clear error", () => {
+    const frames = MIN_WAV_SAMPLE_RATE * (MAX_AUDIO_SECONDS + 1);
+    assert.throws(() => parseWav(wavWith(MIN_WAV_SAMPLE_RATE, 1, 8, frames)), /too long \(601 s; at most 600 s/);
+    assert.equal(parseWav(wavWith(MIN_WAV_SAMPLE_RATE, 1, 8, MIN_WAV_SAMPLE_RATE * MAX_AUDIO_SECONDS)).samples.length, MIN_WAV_SAMPLE_RATE * MAX_AUDIO_SECONDS);
+  });
+
+  it("refuses files that would decode to more than MAX_WAV_DECODED_SAMPLES", () => {
+    // 8 channels × 48 kHz × 90 s = 34.6 M samples, within the duration limit
+    const frames = 48000 * 90;
+    assert.ok(frames * 8 > MAX_WAV_DECODED_SAMPLES);
+    assert.throws(() => parseWav(wavWith(48000, 8, 8, frames * 8)), /too large to decode/);
   });
 });
