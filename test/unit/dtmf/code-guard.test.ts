@@ -147,7 +147,7 @@ describe("CodeGuard (keypad codes that resist guessing)", () => {
       ["not JSON", "{ nope"],
       ["JSON of the wrong shape", "[1,2,3]"],
       ["an empty file", ""],
-      ["a file that is too large", " ".repeat(MAX_LOCKOUT_FILE_BYTES + 1)],
+      ["a file that is too large (even if valid)", JSON.stringify({ version: 1, entries: { x: { failures: 0, level: 0, lockedUntil: 0, lastAt: 1 } } }) + " ".repeat(MAX_LOCKOUT_FILE_BYTES)],
     ] as const) {
       it(`${what}: starts empty with a warning, never throws, and writes a good file next time`, () => {
         const file = path.join(dir, "lock.json");
@@ -173,6 +173,21 @@ describe("CodeGuard (keypad codes that resist guessing)", () => {
       const g = guard({ store: new JsonFileLockoutStore(file) });
       assert.equal(g.size, 2);
       assert.equal(g.lockedUntil("far"), clock.t + 24 * 3600_000);
+    });
+
+    it("written atomically: a write that fails leaves the previous file whole", () => {
+      const file = path.join(dir, "lock.json");
+      const warnings: string[] = [];
+      const g = guard({ store: new JsonFileLockoutStore(file, (w) => warnings.push(w)) });
+      for (let i = 0; i < 3; i++) g.wrongCode("42");
+      const before = fs.readFileSync(file, "utf8");
+      fs.mkdirSync(`${file}.${process.pid}.tmp`); // the temporary file cannot be written
+      g.wrongCode("7");
+      assert.equal(fs.readFileSync(file, "utf8"), before, "the file was not touched");
+      assert.equal(warnings.length, 1);
+      fs.rmdirSync(`${file}.${process.pid}.tmp`);
+      g.wrongCode("7");
+      assert.ok(fs.readFileSync(file, "utf8").includes('"7"'), "the next write goes through");
     });
 
     it("a missing file is no warning; an unwritable place warns once and does not throw", () => {
