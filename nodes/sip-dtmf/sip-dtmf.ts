@@ -20,6 +20,8 @@ const ENDING_MESSAGE_MAX_MS = 60_000;
 /** Spoken when the editor never set the field (flows written by hand); "" in the editor = silent. */
 const DEFAULT_TOO_MANY_MESSAGE = "Too many wrong codes. Goodbye.";
 const DEFAULT_LOCKED_MESSAGE = "Too many wrong codes. Please try again later. Goodbye.";
+/** Keys in one code at most (the editor allows 1 to 32): the per-call key buffer is bounded. */
+const MAX_CODE_KEYS = 32;
 /** What a key looks like in the status and, with "keep codes out of messages", in messages. */
 const MASK = "•";
 
@@ -88,6 +90,8 @@ export = function (RED: NodeAPI): void {
         ? new JsonFileLockoutStore(path.join(userDir, "sip-dtmf-lockouts", `${node.id.replace(/[^A-Za-z0-9_.-]/g, "_")}.json`), (w) => node.warn(w))
         : undefined,
     });
+    const wantedKeys = Math.floor(num(config.maxLength, 10));
+    const maxCodeKeys = wantedKeys >= 1 ? Math.min(wantedKeys, MAX_CODE_KEYS) : MAX_CODE_KEYS;
     const perCall = new Map<string, PerCall>();
     let phone: Softphone | undefined;
     let replySeq = 0;
@@ -185,7 +189,8 @@ export = function (RED: NodeAPI): void {
         dedupWindowMs: 0, // the account already merged methods
         terminator,
         interDigitTimeoutMs: num(config.interDigitTimeout, 3) * 1000,
-        maxLength: num(config.maxLength, 10),
+        // Bounded even for flows written by hand (0 would mean "no limit" to the collector).
+        maxLength: maxCodeKeys,
       });
       const state: PerCall = { collector, wrong: 0, replyToken: 0, ending: false };
       collector.on("code", (c) => {
