@@ -239,8 +239,9 @@ export = function (RED: NodeAPI): void {
         live.playback.stop();
       }
       out(0, hideCodes ? { topic: "dtmf", payload: MASK, method, masked: true, call } : { topic: "dtmf", payload: digit, method, call });
+      // Before add(): a code it completes sets the status to its outcome.
+      node.status({ fill: "blue", shape: "dot", text: `${MASK.repeat(Math.min(MAX_CODE_KEYS, pc.collector.pending.length + 1))} (${method})` });
       pc.collector.add(digit, method);
-      if (!pc.ending) node.status({ fill: "blue", shape: "dot", text: `${MASK.repeat(Math.max(1, pc.collector.pending.length))} (${method})` });
       armMenu(call.id);
       // A complete action code that no longer code extends acts at once (menus of single keys).
       const pending = pc.collector.pending;

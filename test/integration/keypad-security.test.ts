@@ -144,7 +144,11 @@ describe("keypad security (sip-dtmf, issue 8)", function () {
     await waitFor(() => !!ended(got, c3), 5000, "call 3 ended");
 
     // The status never showed a key: masks, counters and words only.
-    assert.ok(statuses.some((s) => /^•+ \(rfc4733\)$/.test(s)), `keys are masked in the status: ${statuses.join(" | ")}`);
+    assert.ok(statuses.includes("•••• (rfc4733)"), `keys are masked in the status: ${statuses.join(" | ")}`);
+    assert.ok(statuses.includes("wrong code (1/3)") && statuses.includes("too many wrong codes") && statuses.includes("caller locked out"),
+      `the status tells the outcome: ${statuses.join(" | ")}`);
+    const keypad = statuses.filter((s) => !/^(REGISTERED|REGISTERING)$/.test(s));
+    assert.strictEqual(keypad[keypad.length - 1], "code accepted", "the outcome stays in the status, not the end key");
     for (const s of statuses) {
       assert.ok(!/[0-9*#A-D]/.test(s.replace(/\(\d+\/\d+\)$/, "").replace(/ \((rfc4733|info|inband)\)$/, "").replace(/^(REGISTERED|REGISTERING|DEREGISTERING|INACTIVE)$/, "")),
         `no key in the status: "${s}"`);
