@@ -98,8 +98,11 @@ export = function (RED: NodeAPI): void {
 
     const shown = (code: string) => (hideCodes ? MASK.repeat(code.length) : code);
     /** Lock-outs are per caller number: inbound calls only (an alarm we place must reach its person). */
+    // A node without actions only reports keys: it has nothing to guess, so it never
+    // counts wrong codes, locks out or hangs up.
+    const guarding = actions.length > 0;
     const callerOf = (call: CallInfo): string | undefined =>
-      call.direction === "inbound" ? normalizeNumber(call.from.number ?? "") : undefined;
+      guarding && call.direction === "inbound" ? normalizeNumber(call.from.number ?? "") : undefined;
     const out = (index: number, msg: Record<string, unknown>) => {
       const arr: Array<NodeMessage | null> = new Array(outputs).fill(null);
       arr[index] = msg as NodeMessage;
@@ -208,6 +211,7 @@ export = function (RED: NodeAPI): void {
         if (once !== undefined && once < actions.length) { accepted(once, c.code, latest, msg, true); return; }
         msg.invalid = true;
         out(0, msg);
+        if (!guarding) { speak(call.id, config.invalidMessage); return; }
         if (!c.code) { speakReply(state, call.id, config.invalidMessage); return; } // the end key alone is no guess
         state.wrong += 1;
         const r = caller !== undefined ? guard.wrongCode(caller) : { lockedUntil: 0 };
