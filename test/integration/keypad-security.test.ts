@@ -53,7 +53,8 @@ describe("keypad security (sip-dtmf, issue 8)", function () {
     await new Promise<void>((r) => helper.stopServer(() => r()));
   });
 
-  const flow = (keys: Record<string, unknown>) => [
+  const flow = (keys: Record<string, unknown>, extra: object[] = []) => [
+    ...extra,
     { id: "acct", type: "sip-client", server: "127.0.0.1", port: String(kam.ports.udp), transport: "udp", username: "alice", expires: "60" },
     { id: "call", type: "sip-call", client: "acct", wires: [["out"]] },
     { id: "keys", type: "sip-dtmf", client: "acct", terminator: "#", actions: [{ code: "1234#", message: "Gate opening.", topic: "gate" }],
@@ -62,8 +63,8 @@ describe("keypad security (sip-dtmf, issue 8)", function () {
   ];
 
   /** Loads the flow (again, after a restart), records outputs and the keypad's status, waits for REGISTERED. */
-  async function load(keys: Record<string, unknown>, got: Got = { out: [], digits: [], gate: [] }): Promise<Got> {
-    await helper.load([sipClient, sipCall, sipDtmf], flow(keys), { acct: { password: "secret" } });
+  async function load(keys: Record<string, unknown>, got: Got = { out: [], digits: [], gate: [] }, extra: object[] = []): Promise<Got> {
+    await helper.load([sipClient, sipCall, sipDtmf], flow(keys, extra), { acct: { password: "secret" } });
     for (const id of Object.keys(got)) helper.getNode(id).on("input", (m: Msg) => got[id].push(m));
     const node = helper.getNode("keys");
     const status = node.status.bind(node);
@@ -155,8 +156,10 @@ describe("keypad security (sip-dtmf, issue 8)", function () {
     }
   });
 
-  it("codes kept out of messages, and a one-time code set by message works once", async () => {
-    const got = await load({ hideCodes: true, lockoutSeconds: 0 });
+  it("codes kept out of messages, a one-time code set by message works once; a node without actions never hangs up", async () => {
+    // A second keypad node without actions (a key logger) sees the same three codes as wrong ones.
+    const logger = [{ id: "logger", type: "sip-dtmf", client: "acct", terminator: "#", wires: [["logged"]] }, { id: "logged", type: "helper" }];
+    const got = await load({ hideCodes: true, lockoutSeconds: 0 }, { out: [], digits: [], gate: [], logged: [] }, logger);
     const keys = helper.getNode("keys");
     const errors: string[] = [];
     keys.on("call:error", (c: { args: unknown[] }) => errors.push(String(c.args[0])));
@@ -176,8 +179,13 @@ describe("keypad security (sip-dtmf, issue 8)", function () {
     await sndcode("1234#");
     await waitFor(() => got.gate.length === 2, 8000, "the configured PIN");
     assert.deepStrictEqual(got.gate[1].action, { index: 1 });
+    assert.strictEqual(got.logged.filter((m) => m.topic === "dtmf-code" && m.invalid).length, 3, "the logger saw three codes");
+    await sleep(4000); // time for a goodbye message and a hang-up, if one were (wrongly) coming
+    assert.ok(!ended(got, c1), "the node without actions did not hang up");
+    assert.ok(!got.logged.some((m) => m.topic === "dtmf-too-many"));
     await bob!.hangup();
     await waitFor(() => !!ended(got, c1), 5000, "ended");
+    assert.strictEqual(ended(got, c1)!.call!.hungUpBy, "remote");
 
     const all = JSON.stringify(got.digits) + JSON.stringify(got.gate);
     assert.ok(!/4711|1234/.test(all), "no code in any message");
