@@ -97,10 +97,10 @@ export = function (RED: NodeAPI): void {
     let replySeq = 0;
 
     const shown = (code: string) => (hideCodes ? MASK.repeat(code.length) : code);
-    /** Lock-outs are per caller number: inbound calls only (an alarm we place must reach its person). */
     // A node without actions only reports keys: it has nothing to guess, so it never
     // counts wrong codes, locks out or hangs up.
     const guarding = actions.length > 0;
+    /** Lock-outs are per caller number: inbound calls only (an alarm we place must reach its person). */
     const callerOf = (call: CallInfo): string | undefined =>
       guarding && call.direction === "inbound" ? normalizeNumber(call.from.number ?? "") : undefined;
     const out = (index: number, msg: Record<string, unknown>) => {
