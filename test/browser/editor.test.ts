@@ -749,3 +749,75 @@ describe("Node-RED editor (real browser)", function () {
     });
   });
 });
+
+// Issue 8 item 6: the keypad's guessing protections in the editor.
+describe("sip-dtmf guessing protections in the editor (real browser)", function () {
+  this.timeout(180_000);
+  let browser: Browser;
+  let red: NodeRed;
+  let context: BrowserContext;
+  let editor: EditorPage;
+  let page: Page;
+
+  before(async function () {
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    red = await startNodeRed("fr-keypad", "fr");
+    context = await browser.newContext({ locale: "fr-FR" });
+    editor = await openEditor(context, red.url);
+    page = editor.page;
+  });
+
+  after(async function () {
+    if (context) await context.close();
+    if (red) await red.stop();
+    if (browser) await browser.close();
+  });
+
+  it("a new sip-dtmf node has the limits, the goodbye messages in the editor's language, and an input", async function () {
+    const id = await dragFromPalette(page, "sip-dtmf", 300, 200);
+    await openNodeEditor(page, id);
+    assert.equal(await page.inputValue("#node-input-maxAttempts"), "3");
+    assert.equal(await page.inputValue("#node-input-lockoutSeconds"), "60");
+    assert.equal(await page.inputValue("#node-input-tooManyMessage"), "Trop de codes faux. Au revoir.");
+    assert.match(await page.inputValue("#node-input-lockedMessage"), /^Trop de codes faux\. Veuillez réessayer plus tard/);
+    assert.equal(await page.isChecked("#node-input-hideCodes"), false);
+    assert.match(await page.locator("label[for='node-input-hideCodes']").innerText(), /Garder les codes hors des messages/);
+    await shot(page, "fr-sip-dtmf-security");
+
+    await page.fill("#node-input-maxAttempts", "0");
+    await page.check("#node-input-hideCodes");
+    await page.click("#node-dialog-ok");
+    await page.waitForSelector("#node-dialog-ok", { state: "detached" });
+    const saved = await page.evaluate((nid) => {
+      const n = RED.nodes.node(nid);
+      return { valid: n.valid, hideCodes: n.hideCodes, inputs: n._def.inputs };
+    }, id);
+    assert.equal(saved.valid, false, "0 wrong codes is refused");
+    assert.equal(saved.hideCodes, true);
+    assert.equal(saved.inputs, 1, "one-time codes come in by message");
+    const inputs = await page.locator(`g.red-ui-flow-node-group[id='${id}'] .red-ui-flow-port-input`).count();
+    assert.equal(inputs, 1, "an input port is drawn");
+  });
+
+  it("the help documents the input, the new topics and the limits (fr, de, en-US)", async function () {
+    const fr = await showHelp(page, "sip-dtmf");
+    for (const word of ["Entrée", "Essais", "Limites", "dtmf-too-many", "dtmf-locked", "clear-codes", "validFor", "24 heures"]) {
+      assert.ok(fr.includes(word), `French help mentions ${word}`);
+    }
+    for (const [lang, words] of [["de", ["Eingangsdaten", "Raten", "Grenzen", "dtmf-locked"]], ["en-US", ["Input", "Guessing", "Limits", "dtmf-too-many"]]] as const) {
+      const p = await context.newPage();
+      await p.addInitScript((l) => localStorage.setItem("editor-language", l), lang);
+      await p.setViewportSize({ width: 1400, height: 900 });
+      await p.goto(red.url);
+      await waitForEditor(p);
+      const help = await showHelp(p, "sip-dtmf");
+      for (const word of words) assert.ok(help.includes(word), `${lang} help mentions ${word}`);
+      await p.close();
+    }
+  });
+
+  it("had no script errors in the editor page", async function () {
+    assert.deepEqual(editor.errors, []);
+  });
+});
