@@ -60,7 +60,7 @@ export class Phone extends EventEmitter<PhoneEvents> {
       localPort: Number(account.localPort) || undefined,
       keepAliveSeconds: account.keepAlive ?? DEFAULT_KEEPALIVE,
       tlsRejectUnauthorized: account.tlsRejectUnauthorized,
-      tlsCa: account.tlsCa,
+      tlsCa: account.tlsCa, tlsCert: account.tlsCert, tlsKey: account.tlsKey,
       wsPath: account.wsPath,
       localUser: () => this.userAgent?.contact.uri.user,
       logMessage: ext.logSip ? (dir, raw, peer) => this.emit("sip", dir, raw, peer) : undefined,

@@ -14,6 +14,9 @@ export interface ConnectionOptions {
   keepAliveSeconds: number;
   tlsRejectUnauthorized?: boolean;
   tlsCa?: string | Buffer;
+  /** PEM client certificate and key for mutual TLS (TLS and WSS); both or neither. Never logged. */
+  tlsCert?: string | Buffer;
+  tlsKey?: string | Buffer;
   wsPath?: string;
 }
 

@@ -29,6 +29,8 @@ export class StreamConnection extends Connection {
           servername: net.isIP(this.opts.remoteHost) ? undefined : this.opts.remoteHost,
           rejectUnauthorized: this.opts.tlsRejectUnauthorized !== false,
           ca: this.opts.tlsCa,
+          cert: this.opts.tlsCert || undefined,
+          key: this.opts.tlsKey || undefined,
         })
         : net.connect(common);
       const readyEvent = kind === "tls" ? "secureConnect" : "connect";

@@ -23,6 +23,8 @@ export class WsConnection extends Connection {
       const ws = new WebSocket(url, "sip", {
         rejectUnauthorized: this.opts.tlsRejectUnauthorized !== false,
         ca: this.opts.tlsCa,
+        cert: this.opts.tlsCert || undefined,
+        key: this.opts.tlsKey || undefined,
         localAddress: this.opts.localAddress || undefined,
         handshakeTimeout: 10_000,
         // Connect to the address we resolved, keep the name for Host/SNI.
