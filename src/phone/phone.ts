@@ -73,7 +73,9 @@ export class Phone extends EventEmitter<PhoneEvents> {
       if (!this.started) return;
       this.emit("log", "warn", `SIP connection lost: ${err?.message ?? "closed"}`);
       this.failPendingRequests(err ?? new Error("connection lost"));
-      this.registration?.kick();
+      // A failed attempt keeps its back-off: a server that accepts and then drops the connection
+      // (e.g. refusing our TLS client certificate) must not make us reconnect in a tight loop.
+      if (this.registration?.state !== "FAILED") this.registration?.kick();
     });
 
     const boundTransport = this.transport;

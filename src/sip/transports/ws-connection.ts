@@ -1,6 +1,6 @@
 import WebSocket from "ws";
 import net from "net";
-import { Connection, ConnectionOptions } from "./connection";
+import { Connection, ConnectionOptions, readableTlsError } from "./connection";
 import { Endpoint } from "../udp-reliability";
 
 /** SIP over WebSocket (RFC 7118) with the `ws` package: never touches the global WebSocket. */
@@ -31,7 +31,7 @@ export class WsConnection extends Connection {
         lookup: ((_h: string, o: unknown, cb: (e: Error | null, a: string, f: number) => void) =>
           cb(null, remote.address, net.isIPv6(remote.address) ? 6 : 4)) as never,
       });
-      const onError = (err: Error) => { ws.terminate(); reject(err); };
+      const onError = (err: Error) => { ws.terminate(); reject(readableTlsError(err)); };
       ws.once("error", onError);
       ws.once("open", () => {
         ws.off("error", onError);
