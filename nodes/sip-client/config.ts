@@ -74,7 +74,21 @@ function pem(text: string | undefined, what: string, kind: RegExp): string | und
   const t = (text ?? "").trim();
   if (!t) return undefined;
   if (!kind.test(t)) throw new Error(`${what} is not in PEM format (expected a "-----BEGIN …-----" block)`);
-  return t + "\n";
+  return normalizePem(t);
+}
+
+/**
+ * Re-wraps every PEM block: a block pasted into a one-line field arrives with spaces instead of
+ * line breaks, which OpenSSL refuses. Text outside the blocks (comments) is dropped.
+ */
+export function normalizePem(text: string): string {
+  const blocks: string[] = [];
+  const re = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    const body = m[2].replace(/\s+/g, "");
+    blocks.push(`-----BEGIN ${m[1]}-----\n${(body.match(/.{1,64}/g) ?? []).join("\n")}\n-----END ${m[1]}-----\n`);
+  }
+  return blocks.length ? blocks.join("") : text + "\n";
 }
 
 const num = (v: unknown, fallback: number): number => {
