@@ -26,10 +26,11 @@ describe("TLS: CA certificate and client certificate from the sip-client config"
       expires: 60,
       ...over,
     };
-    const phone = new Phone(accountFromConfig(config, { password: "secret", ...cred }));
+    const phone = new Phone(accountFromConfig(config, { password: "secret", ...cred }), { logSip: true });
     const w: Watched = { phone, states: [], logs: [] };
     phone.on("registration", (state, d) => w.states.push({ state, reason: d.reason }));
     phone.on("log", (level, text) => w.logs.push(`${level}: ${text}`));
+    phone.on("sip", (dir, text) => w.logs.push(`sip ${dir}: ${text}`));
     running.push(phone);
     return w;
   };
@@ -76,12 +77,13 @@ describe("TLS: CA certificate and client certificate from the sip-client config"
       it(`${transport.toUpperCase()}: registers with tlsCert + the tlsKey credential; the key never reaches a log or state`, async () => {
         const key = fs.readFileSync(files().keyPath, "utf8");
         const w = phoneFor(kam, transport,
-          { tlsRejectUnauthorized: true, tlsCa: ca, tlsCert: fs.readFileSync(files().certPath, "utf8"), logSip: true },
+          { tlsRejectUnauthorized: true, tlsCa: ca, tlsCert: fs.readFileSync(files().certPath, "utf8") },
           { tlsKey: key });
         await w.phone.start();
         await waitFor(() => registered(w) || !!failed(w), 15_000, "REGISTERED or FAILED");
         assert.ok(registered(w), `expected REGISTERED, got ${JSON.stringify(w.states)}`);
         const keyBody = key.split("\n").filter((l) => l && !l.startsWith("-----")).join("");
+        assert.ok(w.logs.some((l) => l.startsWith("sip out: REGISTER")), "SIP messages were logged");
         const said = JSON.stringify(w.states) + w.logs.join("\n");
         assert.ok(!said.includes(keyBody.slice(0, 24)), "the client key appears in a log or state");
       });
