@@ -1,6 +1,6 @@
 // sip-client editor properties → core options. The property names are the user-facing contract.
-import type { AccountOptions } from "../../src/phone/account";
-import type { TransportKind } from "../../src/types";
+import type { AcceptFrom, AccountOptions } from "../../src/phone/account";
+import type { RtpSecurity, TransportKind } from "../../src/types";
 
 export interface SipClientConfig {
   id: string;
@@ -18,6 +18,18 @@ export interface SipClientConfig {
   localAddress?: string;
   keepAlive?: string | number;
   tlsRejectUnauthorized?: boolean;
+  /** PEM CA certificate(s) the server's certificate is checked against (empty = system CAs). */
+  tlsCa?: string;
+  /** PEM client certificate for mutual TLS; its key is the credential tlsKey. */
+  tlsCert?: string;
+  /** Who may send out-of-dialog requests: "registrar" (default), "networks", "anyone". */
+  acceptFrom?: string;
+  /** CIDR blocks, comma or newline separated, for acceptFrom "networks". */
+  trustedNetworks?: string;
+  /** An extra digest realm answered besides the registrar's. */
+  authRealm?: string;
+  /** RTP source policy: "latch" (default) or "strict". */
+  rtpSecurity?: string;
   wsPath?: string;
   logSip?: boolean;
   userAgent?: string;
@@ -36,7 +48,48 @@ export interface SipClientConfig {
   dtmfGap?: string | number;
 }
 
-export interface SipClientCredentials { password?: string }
+export interface SipClientCredentials { password?: string; tlsKey?: string }
+
+const ACCEPT_FROM: readonly AcceptFrom[] = ["registrar", "networks", "anyone"];
+
+/** Old flows have no acceptFrom: the safe default. An unknown value is refused, not widened. */
+export function acceptFromConfig(c: Pick<SipClientConfig, "acceptFrom">): AcceptFrom {
+  const v = (c.acceptFrom ?? "").trim();
+  if (!v) return "registrar";
+  if ((ACCEPT_FROM as readonly string[]).includes(v)) return v as AcceptFrom;
+  throw new Error(`"Accept calls and requests from" has an unknown value "${v}" (use registrar, networks or anyone)`);
+}
+
+/** "10.0.0.0/8, 192.168.1.0/24\nfd00::/8" → the list; the core validates each block. */
+export function splitNetworks(text: string | undefined): string[] {
+  return (text ?? "").split(/[\s,;]+/).map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+export function rtpSecurityFromConfig(c: Pick<SipClientConfig, "rtpSecurity">): RtpSecurity {
+  return c.rtpSecurity === "strict" ? "strict" : "latch";
+}
+
+/** PEM text from the editor, or undefined when empty. `what` names the field in errors (never the content). */
+function pem(text: string | undefined, what: string, kind: RegExp): string | undefined {
+  const t = (text ?? "").trim();
+  if (!t) return undefined;
+  if (!kind.test(t)) throw new Error(`${what} is not in PEM format (expected a "-----BEGIN …-----" block)`);
+  return normalizePem(t);
+}
+
+/**
+ * Re-wraps every PEM block: a block pasted into a one-line field arrives with spaces instead of
+ * line breaks, which OpenSSL refuses. Text outside the blocks (comments) is dropped.
+ */
+export function normalizePem(text: string): string {
+  const blocks: string[] = [];
+  const re = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    const body = m[2].replace(/\s+/g, "");
+    blocks.push(`-----BEGIN ${m[1]}-----\n${(body.match(/.{1,64}/g) ?? []).join("\n")}\n-----END ${m[1]}-----\n`);
+  }
+  return blocks.length ? blocks.join("") : text + "\n";
+}
 
 const num = (v: unknown, fallback: number): number => {
   const n = Number(v);
@@ -44,6 +97,17 @@ const num = (v: unknown, fallback: number): number => {
 };
 
 export function accountFromConfig(c: SipClientConfig, cred: SipClientCredentials | undefined): AccountOptions {
+  const acceptFrom = acceptFromConfig(c);
+  const trustedNetworks = splitNetworks(c.trustedNetworks);
+  if (acceptFrom === "networks" && trustedNetworks.length === 0) {
+    throw new Error(`"Accept calls and requests from" is set to networks, but no network is listed (e.g. 192.168.1.0/24)`);
+  }
+  const tlsCa = pem(c.tlsCa, "TLS CA certificate", /-----BEGIN [A-Z0-9 ]*CERTIFICATE-----/);
+  const tlsCert = pem(c.tlsCert, "TLS client certificate", /-----BEGIN [A-Z0-9 ]*CERTIFICATE-----/);
+  const tlsKey = pem(cred?.tlsKey, "TLS client key", /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/);
+  if (!!tlsCert !== !!tlsKey) {
+    throw new Error(tlsCert ? "TLS client certificate given without its key" : "TLS client key given without its certificate");
+  }
   return {
     server: (c.server ?? "").trim(),
     port: num(c.port, 0) || undefined,
@@ -59,6 +123,12 @@ export function accountFromConfig(c: SipClientConfig, cred: SipClientCredentials
     localAddress: c.localAddress?.trim() || undefined,
     keepAlive: num(c.keepAlive, 25),
     tlsRejectUnauthorized: c.tlsRejectUnauthorized !== false,
+    tlsCa,
+    tlsCert,
+    tlsKey,
+    acceptFrom,
+    trustedNetworks: trustedNetworks.length ? trustedNetworks : undefined,
+    authRealm: c.authRealm?.trim() || undefined,
     wsPath: c.wsPath || undefined,
     userAgent: c.userAgent || undefined,
     // Stable per config node: a restart replaces its own binding.

@@ -9,7 +9,7 @@ import { Softphone, parseCodecList } from "../../src/softphone";
 import { SpeechService } from "../../src/speech";
 import type { RegistrationDetail } from "../../src/phone/registration";
 import type { DtmfMethod, RegistrationState } from "../../src/types";
-import { accountFromConfig, num, SipClientConfig } from "./config";
+import { accountFromConfig, num, rtpSecurityFromConfig, SipClientConfig } from "./config";
 import { registerAdminRoutesOnce } from "./admin";
 
 export = function (RED: NodeAPI): void {
@@ -45,7 +45,12 @@ export = function (RED: NodeAPI): void {
       try {
         phone = new Softphone({
           account: accountFromConfig(config, node.credentials),
-          media: { codecs: parseCodecList(config.codecs), rtpPortMin: num(config.rtpPortMin, 16384), rtpPortMax: num(config.rtpPortMax, 32767) },
+          media: {
+            codecs: parseCodecList(config.codecs),
+            rtpPortMin: num(config.rtpPortMin, 16384),
+            rtpPortMax: num(config.rtpPortMax, 32767),
+            rtpSecurity: rtpSecurityFromConfig(config),
+          },
           speech,
           defaultLanguage: config.ttsLanguage || "en-US",
           logSip: !!config.logSip,
@@ -64,6 +69,10 @@ export = function (RED: NodeAPI): void {
         return;
       }
       node.phone = phone;
+      if ((config.transport === "tls" || config.transport === "wss") && config.tlsRejectUnauthorized === false) {
+        // Said once per start: anyone on the path can impersonate the server and read the password digest.
+        node.warn("TLS server certificate verification is off: the connection can be intercepted. Give the server's CA certificate instead and turn verification on.");
+      }
       phone.on("registration", (state, detail) => {
         if (state === "FAILED") node.warn(`registration failed: ${detail.reason}${detail.retryInMs ? ` (retry in ${Math.round(detail.retryInMs / 1000)} s)` : ""}`);
         else node.log(`registration: ${state}`);
@@ -100,6 +109,7 @@ export = function (RED: NodeAPI): void {
   }
 
   RED.nodes.registerType("sip-client", SipClient as unknown as Parameters<NodeAPI["nodes"]["registerType"]>[1], {
-    credentials: { password: { type: "password" } },
+    // The client key is a credential: kept out of flow exports, like the password.
+    credentials: { password: { type: "password" }, tlsKey: { type: "password" } },
   });
 };

@@ -61,7 +61,7 @@ export class Phone extends EventEmitter<PhoneEvents> {
       localPort: Number(account.localPort) || undefined,
       keepAliveSeconds: account.keepAlive ?? DEFAULT_KEEPALIVE,
       tlsRejectUnauthorized: account.tlsRejectUnauthorized,
-      tlsCa: account.tlsCa,
+      tlsCa: account.tlsCa, tlsCert: account.tlsCert, tlsKey: account.tlsKey,
       wsPath: account.wsPath,
       localUser: () => this.userAgent?.contact.uri.user,
       logMessage: ext.logSip ? (dir, raw, peer) => this.emit("sip", dir, raw, peer) : undefined,
@@ -79,7 +79,9 @@ export class Phone extends EventEmitter<PhoneEvents> {
       if (!this.started) return;
       this.emit("log", "warn", `SIP connection lost: ${err?.message ?? "closed"}`);
       this.failPendingRequests(err ?? new Error("connection lost"));
-      this.registration?.kick();
+      // A failed attempt keeps its back-off: a server that accepts and then drops the connection
+      // (e.g. refusing our TLS client certificate) must not make us reconnect in a tight loop.
+      if (this.registration?.state !== "FAILED") this.registration?.kick();
     });
 
     const boundTransport = this.transport;

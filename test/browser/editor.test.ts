@@ -12,7 +12,7 @@
 // state is accepted.
 
 import { strict as assert } from "assert";
-import { spawn, type ChildProcess } from "child_process";
+import { execFileSync, spawn, type ChildProcess } from "child_process";
 import * as dgram from "dgram";
 import * as fs from "fs";
 import * as net from "net";
@@ -303,6 +303,14 @@ async function closeTrays(page: Page): Promise<void> {
     if ((await cancel.count()) === 0) break;
     await cancel.click();
     await page.waitForTimeout(400);
+  }
+}
+
+async function waitForLog(red: NodeRed, re: RegExp, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!re.test(red.log())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${re} in the Node-RED log`);
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 
@@ -669,6 +677,132 @@ describe("Node-RED editor (real browser)", function () {
         assert.equal(flows.flows.find((n: any) => n.type === "sip-client").server, "127.0.0.1");
       });
     }
+
+    it("security settings: fields, networks row, TLS warning, the client key stays a credential", async function () {
+      await resetFlows(page);
+      // A throw-away certificate and key (openssl, in a temp dir) for the TLS fields.
+      const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "sip-client-editor-tls-"));
+      execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", path.join(tmp, "key.pem"), "-out", path.join(tmp, "cert.pem"), "-days", "2", "-subj", "/CN=editor test"],
+      { stdio: "ignore" });
+      const certPem = fs.readFileSync(path.join(tmp, "cert.pem"), "utf8");
+      const keyPem = fs.readFileSync(path.join(tmp, "key.pem"), "utf8");
+      fs.rmSync(tmp, { recursive: true, force: true });
+      const keyBody = keyPem.split("\n").filter((l) => l && !l.startsWith("-----")).join("");
+
+      const id = await dragFromPalette(page, "sip-call", 300, 160);
+      await openNodeEditor(page, id);
+      await page.click("#node-input-btn-client-add");
+      await page.waitForSelector("#node-config-input-server", { state: "visible" });
+      await page.waitForTimeout(400);
+      await page.fill("#node-config-input-server", "127.0.0.1");
+      await page.fill("#node-config-input-username", "sec");
+      await page.fill("#node-config-input-password", "sec-password");
+      await page.selectOption("#node-config-input-transport", "tls");
+      await page.fill("#node-config-input-port", String(await freeTcpPort())); // closed: nothing answers
+
+      // Media: where RTP is accepted from, "latch" by default.
+      await clickTab(page, "sip-client-tab-media");
+      assert.equal(await page.inputValue("#node-config-input-rtpSecurity"), "latch");
+      await page.selectOption("#node-config-input-rtpSecurity", "strict");
+
+      await clickTab(page, "sip-client-tab-security");
+      assert.equal(await page.inputValue("#node-config-input-acceptFrom"), "registrar", "safe default");
+      const visible = (sel: string) => page.locator(sel).isVisible();
+      assert.equal(await visible("#node-config-input-trustedNetworks"), false, "networks hidden for registrar only");
+      assert.equal(await visible("#node-config-sip-client-anyone-warning"), false);
+      await page.selectOption("#node-config-input-acceptFrom", "networks");
+      assert.equal(await visible("#node-config-input-trustedNetworks"), true, "networks shown for networks");
+      const invalid = () => page.evaluate(() => $("#node-config-input-trustedNetworks").hasClass("input-error"));
+      await page.fill("#node-config-input-trustedNetworks", "192.168.1.0/24, 300.1.2.3/8");
+      await page.evaluate(() => $("#node-config-input-trustedNetworks").trigger("change"));
+      assert.equal(await invalid(), true, "300.1.2.3/8 is refused");
+      await page.fill("#node-config-input-trustedNetworks", "192.168.1.0/24\nfd00::/8, 10.0.0.7");
+      await page.evaluate(() => $("#node-config-input-trustedNetworks").trigger("change"));
+      assert.equal(await invalid(), false, "valid CIDR list accepted");
+      await page.selectOption("#node-config-input-acceptFrom", "anyone");
+      assert.equal(await visible("#node-config-input-trustedNetworks"), false, "networks hidden for anyone");
+      assert.equal(await visible("#node-config-sip-client-anyone-warning"), true, "anyone is warned about");
+      await page.selectOption("#node-config-input-acceptFrom", "networks");
+      await page.fill("#node-config-input-authRealm", "pbx.example");
+
+      // TLS: the warning follows the verification checkbox.
+      const warning = "#node-config-sip-client-tls-warning";
+      assert.equal(await page.isChecked("#node-config-input-tlsRejectUnauthorized"), true, "verification on by default");
+      assert.equal(await visible(warning), false, "no warning while verification is on");
+      await page.uncheck("#node-config-input-tlsRejectUnauthorized");
+      assert.equal(await visible(warning), true, "warning shown when verification is off");
+      assert.match(await page.locator(warning).innerText(), /not checked/);
+      await page.check("#node-config-input-tlsRejectUnauthorized");
+      assert.equal(await visible(warning), false);
+      await page.uncheck("#node-config-input-tlsRejectUnauthorized");
+      await page.fill("#node-config-input-tlsCa", certPem);
+      await page.fill("#node-config-input-tlsCert", certPem);
+      await page.fill("#node-config-input-tlsKey", keyPem);
+      await shot(page, "sip-client-dialog-security");
+      // On UDP the TLS rows (and the warning) are hidden.
+      await clickTab(page, "sip-client-tab-account");
+      await page.selectOption("#node-config-input-transport", "udp");
+      await clickTab(page, "sip-client-tab-security");
+      assert.equal(await visible("#node-config-input-tlsCa"), false);
+      assert.equal(await visible(warning), false);
+      await clickTab(page, "sip-client-tab-account");
+      await page.selectOption("#node-config-input-transport", "tls");
+      await page.fill("#node-config-input-port", String(await freeTcpPort()));
+
+      await page.click("#node-config-dialog-ok");
+      await page.waitForSelector("#node-config-input-server", { state: "detached" });
+      const clientId = await page.inputValue("#node-input-client");
+      await page.click("#node-dialog-ok");
+      await page.waitForSelector("#node-dialog-ok", { state: "detached" });
+      const saved = await page.evaluate((cid) => {
+        const n = RED.nodes.node(cid);
+        return { acceptFrom: n.acceptFrom, trustedNetworks: n.trustedNetworks, authRealm: n.authRealm, rtpSecurity: n.rtpSecurity,
+          tlsRejectUnauthorized: n.tlsRejectUnauthorized, hasCa: /BEGIN CERTIFICATE/.test(n.tlsCa), hasCert: /BEGIN CERTIFICATE/.test(n.tlsCert),
+          keyIsProperty: "tlsKey" in n, valid: n.valid };
+      }, clientId);
+      assert.deepEqual(saved, { acceptFrom: "networks", trustedNetworks: "192.168.1.0/24\nfd00::/8, 10.0.0.7", authRealm: "pbx.example",
+        rtpSecurity: "strict", tlsRejectUnauthorized: false, hasCa: true, hasCert: true, keyIsProperty: false, valid: true });
+
+      // Export (Menu → Export, all flows): the certificate goes with the flow, the key does not.
+      await page.evaluate(() => RED.actions.invoke("core:show-export-dialog"));
+      await page.waitForSelector("#red-ui-clipboard-dialog-export-rng-full", { state: "visible" });
+      await page.click("#red-ui-clipboard-dialog-export-rng-full");
+      await page.click("#red-ui-tab-red-ui-clipboard-dialog-export-tab-clipboard-json a");
+      await page.waitForSelector("#red-ui-clipboard-dialog-export-text", { state: "visible" });
+      await page.waitForTimeout(300);
+      const exported = await page.inputValue("#red-ui-clipboard-dialog-export-text");
+      await page.click("#red-ui-clipboard-dialog-cancel");
+      const exportedClient = (JSON.parse(exported) as any[]).find((n) => n.type === "sip-client");
+      assert.ok(exportedClient, "the account is in the export");
+      assert.equal(exportedClient.acceptFrom, "networks");
+      assert.match(String(exportedClient.tlsCert), /BEGIN CERTIFICATE/);
+      assert.ok(!("tlsKey" in exportedClient) && !exported.includes(keyBody.slice(0, 24)), "the client key is not exported");
+
+      await deploy(page);
+      const flows = await page.evaluate(async () => (await fetch("flows", { headers: { "Node-RED-API-Version": "v2" } })).json());
+      assert.ok(!JSON.stringify(flows).includes(keyBody.slice(0, 24)), "the key is not in GET /flows");
+      const onDisk = fs.readFileSync(path.join(red.userDir, "flows.json"), "utf8");
+      assert.ok(!onDisk.includes(keyBody.slice(0, 24)), "the key is not in flows.json");
+      const credFile = path.join(red.userDir, "flows_cred.json");
+      assert.ok(fs.existsSync(credFile) && !fs.readFileSync(credFile, "utf8").includes(keyBody.slice(0, 24)), "the key is stored encrypted");
+
+      // At runtime: one warning that verification is off, and the key never in the log.
+      await waitForLog(red, /TLS server certificate verification is off/, 20_000);
+      const log = red.log();
+      assert.equal((log.match(/TLS server certificate verification is off/g) ?? []).length, 1, "warned once");
+      assert.ok(!log.includes(keyBody.slice(0, 24)), "the key is not in the Node-RED log");
+
+      // Reopened, the key shows as a stored credential (masked), not as text.
+      await openNodeEditor(page, id);
+      await page.click("#node-input-btn-client-edit");
+      await page.waitForSelector("#node-config-input-server", { state: "visible" });
+      assert.equal(await page.inputValue("#node-config-input-tlsKey"), "__PWRD__");
+      await page.click("#node-config-dialog-cancel");
+      await page.waitForSelector("#node-config-input-server", { state: "detached" });
+      await page.click("#node-dialog-cancel");
+      await page.waitForSelector("#node-dialog-cancel", { state: "detached" });
+    });
 
     it("had no script errors in the editor page", async function () {
       assert.deepEqual(editor.errors, []);

@@ -13,6 +13,8 @@
 //     its own TLS port). Every alias carries an explicit port: a port-less
 //     alias for 127.0.0.1 would make every local port "myself" and loop
 //     in-dialog requests.
+//   - opts.requireClientCert: mutual TLS on the TLS/WSS ports; the client
+//     certificate must be signed by a test CA made for the run (kam.clientCa).
 //   - registrar with digest auth: REGISTER is challenged with 401
 //     (auth_challenge) and checked with pv_auth_check() against a password in
 //     the in-memory htable "users" (filled from opts.users at mod-init; no
@@ -70,6 +72,23 @@ export interface KamailioOptions {
   debug?: number;
   /** Start timeout in ms (default 15000). */
   startTimeoutMs?: number;
+  /**
+   * Mutual TLS on the TLS and WSS ports: a client must present a certificate signed by a test CA
+   * made for this run (see Kamailio.clientCa). Default false (no client certificate asked for).
+   */
+  requireClientCert?: boolean;
+}
+
+/** PEM files for mutual TLS tests (made with openssl in the temp dir). */
+export interface ClientCaFiles {
+  /** The test CA Kamailio trusts for client certificates. */
+  caPath: string;
+  /** A client certificate signed by that CA, and its key. */
+  certPath: string;
+  keyPath: string;
+  /** A self-signed client certificate (not from the CA), and its key: must be refused. */
+  rogueCertPath: string;
+  rogueKeyPath: string;
 }
 
 export interface KamailioPorts {
@@ -137,6 +156,8 @@ export interface Kamailio {
   /** PEM files of the self-signed TLS certificate (CN/SAN 127.0.0.1). */
   readonly certPath: string;
   readonly keyPath: string;
+  /** Set when started with requireClientCert. */
+  readonly clientCa?: ClientCaFiles;
   readonly ctlSocket: string;
   /** "sip:<user>@127.0.0.1:<port>[;transport=x]" for the given transport's port. */
   uri(user?: string, transport?: Transport): string;
@@ -231,6 +252,8 @@ interface CfgParams {
   debug: number;
   certPath: string;
   keyPath: string;
+  /** CA file for client certificates: Kamailio then requires and verifies one. */
+  clientCaPath?: string;
   ctlSocket: string;
   mpath: string | undefined;
 }
@@ -309,8 +332,13 @@ loadmodule "websocket.so"
 modparam("tls", "certificate", "${p.certPath}")
 modparam("tls", "private_key", "${p.keyPath}")
 modparam("tls", "tls_method", "TLSv1.2+")
-modparam("tls", "verify_certificate", 0)
-modparam("tls", "require_certificate", 0)
+${p.clientCaPath
+    ? `modparam("tls", "ca_list", "${p.clientCaPath}")
+modparam("tls", "verify_certificate", 1)
+modparam("tls", "require_certificate", 1)
+modparam("tls", "verify_depth", 2)`
+    : `modparam("tls", "verify_certificate", 0)
+modparam("tls", "require_certificate", 0)`}
 modparam("ctl", "binrpc", "unix:${p.ctlSocket}")
 modparam("htable", "htable", "users=>size=6;")
 modparam("tm", "fr_timer", ${p.frTimerMs})
@@ -627,6 +655,31 @@ async function makeCert(dir: string): Promise<{ certPath: string; keyPath: strin
   return { certPath, keyPath };
 }
 
+/** A test CA, a client certificate it signed, and a self-signed rogue client certificate. */
+async function makeClientCa(dir: string): Promise<ClientCaFiles> {
+  const f = (n: string) => path.join(dir, n);
+  const files: ClientCaFiles = {
+    caPath: f("client-ca.pem"), certPath: f("client-cert.pem"), keyPath: f("client-key.pem"),
+    rogueCertPath: f("rogue-cert.pem"), rogueKeyPath: f("rogue-key.pem"),
+  };
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  const steps: string[][] = [
+    ["req", "-x509", ...ec, "-keyout", f("client-ca-key.pem"), "-out", files.caPath, "-days", "30",
+      "-subj", "/CN=harness test client CA", "-addext", "basicConstraints=critical,CA:TRUE",
+      "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+    ["req", ...ec, "-keyout", files.keyPath, "-out", f("client.csr"), "-subj", "/CN=harness client"],
+    ["x509", "-req", "-in", f("client.csr"), "-CA", files.caPath, "-CAkey", f("client-ca-key.pem"),
+      "-CAcreateserial", "-out", files.certPath, "-days", "30"],
+    ["req", "-x509", ...ec, "-keyout", files.rogueKeyPath, "-out", files.rogueCertPath, "-days", "30",
+      "-subj", "/CN=harness client"],
+  ];
+  for (const args of steps) {
+    const r = await run("openssl", args);
+    if (r.code !== 0) throw new Error(`kamailio harness: openssl ${args[0]} failed:\n${r.out}`);
+  }
+  return files;
+}
+
 async function allocatePorts(): Promise<KamailioPorts> {
   const sip = await freePort("both");
   const tls = await freePort("tcp");
@@ -650,6 +703,7 @@ export async function startKamailio(opts: KamailioOptions = {}): Promise<Kamaili
   const pidFile = path.join(rundir, "kamailio.pid");
   const ctlSocket = path.join(rundir, "kamailio_ctl");
   const { certPath, keyPath } = await makeCert(dir);
+  const clientCa = opts.requireClientCert ? await makeClientCa(dir) : undefined;
   const mpath = findModulePath();
   const startTimeout = opts.startTimeoutMs ?? 15000;
 
@@ -708,6 +762,7 @@ export async function startKamailio(opts: KamailioOptions = {}): Promise<Kamaili
         debug: opts.debug ?? 1,
         certPath,
         keyPath,
+        clientCaPath: clientCa?.caPath,
         ctlSocket,
         mpath,
       }),
@@ -789,6 +844,7 @@ export async function startKamailio(opts: KamailioOptions = {}): Promise<Kamaili
     cfgPath,
     certPath,
     keyPath,
+    clientCa,
     ctlSocket,
     uri(user?: string, transport: Transport = "udp") {
       const port = transport === "udp" ? ports.udp : ports[transport];

@@ -1,6 +1,6 @@
 import net from "net";
 import tls from "tls";
-import { Connection, ConnectionOptions } from "./connection";
+import { Connection, ConnectionOptions, readableTlsError } from "./connection";
 import { Endpoint } from "../udp-reliability";
 import { StreamFramer } from "./stream-framer";
 
@@ -29,10 +29,12 @@ export class StreamConnection extends Connection {
           servername: net.isIP(this.opts.remoteHost) ? undefined : this.opts.remoteHost,
           rejectUnauthorized: this.opts.tlsRejectUnauthorized !== false,
           ca: this.opts.tlsCa,
+          cert: this.opts.tlsCert || undefined,
+          key: this.opts.tlsKey || undefined,
         })
         : net.connect(common);
       const readyEvent = kind === "tls" ? "secureConnect" : "connect";
-      const onError = (err: Error) => { socket.destroy(); reject(err); };
+      const onError = (err: Error) => { socket.destroy(); reject(readableTlsError(err)); };
       socket.once("error", onError);
       socket.setTimeout(10_000, () => socket.destroy(new Error("connection timeout")));
       socket.once(readyEvent, () => {
@@ -63,11 +65,14 @@ export class StreamConnection extends Connection {
       // Whatever a listener does with a message, the socket's event handler must never throw.
       try { framer.push(chunk); } catch { socket.destroy(new Error("failed to handle received data")); }
     });
-    socket.on("error", () => undefined); // reported through close
+    // Reported through close, with its text: a TLS 1.3 server refuses a client certificate only
+    // after the handshake, and its alert ("certificate required") is the useful reason.
+    let lastError: Error | undefined;
+    socket.on("error", (err) => { lastError = readableTlsError(err); });
     socket.on("close", (hadError) => {
       this.stopKeepAlive();
       if (this.socket === socket) this.socket = undefined;
-      if (!this.closed) this.emit("close", hadError ? new Error("connection lost") : new Error("connection closed by peer"));
+      if (!this.closed) this.emit("close", new Error(lastError ? `connection lost: ${lastError.message}` : hadError ? "connection lost" : "connection closed by peer"));
     });
     if (this.opts.keepAliveSeconds > 0) {
       this.keepAlive = setInterval(() => {

@@ -1,6 +1,6 @@
 import WebSocket from "ws";
 import net from "net";
-import { Connection, ConnectionOptions } from "./connection";
+import { Connection, ConnectionOptions, readableTlsError } from "./connection";
 import { Endpoint } from "../udp-reliability";
 import { MAX_SIP_MESSAGE_BYTES } from "./stream-framer";
 
@@ -24,6 +24,8 @@ export class WsConnection extends Connection {
       const ws = new WebSocket(url, "sip", {
         rejectUnauthorized: this.opts.tlsRejectUnauthorized !== false,
         ca: this.opts.tlsCa,
+        cert: this.opts.tlsCert || undefined,
+        key: this.opts.tlsKey || undefined,
         localAddress: this.opts.localAddress || undefined,
         handshakeTimeout: 10_000,
         // One SIP message per frame (RFC 7118): nothing larger is buffered.
@@ -32,7 +34,7 @@ export class WsConnection extends Connection {
         lookup: ((_h: string, o: unknown, cb: (e: Error | null, a: string, f: number) => void) =>
           cb(null, remote.address, net.isIPv6(remote.address) ? 6 : 4)) as never,
       });
-      const onError = (err: Error) => { ws.terminate(); reject(err); };
+      const onError = (err: Error) => { ws.terminate(); reject(readableTlsError(err)); };
       ws.once("error", onError);
       ws.once("open", () => {
         ws.off("error", onError);
