@@ -81,9 +81,17 @@ function basicSignalToNoise(): { Ro: number; No: number } {
   return { Ro: 15 - 1.5 * (d.SLR + No), No };
 }
 
-/** Is = Iolr + Ist + Iq, the simultaneous impairment factor (G.107 §7.3), at talker echo delay T. */
-function simultaneousImpairment(Ro: number, No: number, T: number): number {
+const RO_NO = basicSignalToNoise();
+
+/** Ro with the default parameters (94.77). */
+export function basicSignalToNoiseRatio(): number {
+  return RO_NO.Ro;
+}
+
+/** Is = Iolr + Ist + Iq, the simultaneous impairment factor (G.107 §7.3), at talker echo delay T ms (1.41 with defaults). */
+export function simultaneousImpairment(T = 0): number {
   const d = E_MODEL_DEFAULTS;
+  const { Ro, No } = RO_NO;
   const OLR = d.SLR + d.RLR;
   const Xolr = OLR + 0.2 * (64 + No - d.RLR);
   const Iolr = 20 * ((1 + (Xolr / 8) ** 8) ** (1 / 8) - Xolr / 8);
@@ -101,37 +109,39 @@ function simultaneousImpairment(Ro: number, No: number, T: number): number {
   return Iolr + Ist + Iq;
 }
 
-const RO_NO = basicSignalToNoise();
-
-/** Id = Idte + Idle + Idd, the delay impairment (G.107 §7.4), for a one-way delay in ms. */
-export function delayImpairment(oneWayDelayMs: number): number {
+/** Idte, talker echo impairment (G.107 §7.4) at a mean one-way echo path delay T in ms. */
+export function talkerEchoImpairment(T: number): number {
   const d = E_MODEL_DEFAULTS;
-  const { Ro, No } = RO_NO;
-  // With no echo canceller figures to go on, G.107's defaults tie the delays together.
-  const T = Math.max(0, oneWayDelayMs); // mean one-way delay of the echo path
-  const Tr = 2 * T; // round-trip delay in a 4-wire loop
-  const Ta = T; // absolute one-way delay
-
-  // Talker echo.
-  const Roe = -1.5 * (No - d.RLR);
+  const Roe = -1.5 * (RO_NO.No - d.RLR);
   const TERV = d.TELR - 40 * log10((1 + T / 10) / (1 + T / 150)) + 6 * Math.exp(-0.3 * T ** 2);
   const Re = 80 + 2.5 * (TERV - 14);
-  const Idte = ((Roe - Re) / 2 + Math.sqrt((Roe - Re) ** 2 / 4 + 100) - 1) * (1 - Math.exp(-T));
-
-  // Listener echo.
-  const Rle = 10.5 * (d.WEPL + 7) * (Tr + 1) ** -0.25;
-  const Idle = (Ro - Rle) / 2 + Math.sqrt((Ro - Rle) ** 2 / 4 + 169);
-
-  // Too-long absolute delay (interactivity), zero up to mT.
-  let Idd = 0;
-  if (Ta > d.mT) {
-    const X = log10(Ta / d.mT) / log10(2);
-    const p = 6 * d.sT;
-    Idd = 25 * ((1 + X ** p) ** (1 / p) - 3 * (1 + (X / 3) ** p) ** (1 / p) + 2);
-  }
-  return Idte + Idle + Idd;
+  return ((Roe - Re) / 2 + Math.sqrt((Roe - Re) ** 2 / 4 + 100) - 1) * (1 - Math.exp(-T));
 }
 
+/** Idle, listener echo impairment (G.107 §7.4) at a round-trip delay Tr in ms (0.15 at Tr = 0). */
+export function listenerEchoImpairment(Tr: number): number {
+  const Ro = RO_NO.Ro;
+  const Rle = 10.5 * (E_MODEL_DEFAULTS.WEPL + 7) * (Tr + 1) ** -0.25;
+  return (Ro - Rle) / 2 + Math.sqrt((Ro - Rle) ** 2 / 4 + 169);
+}
+
+/** Idd, impairment by too-long absolute delay Ta in ms (G.107 §7.4): 0 up to mT = 100 ms. */
+export function absoluteDelayImpairment(Ta: number): number {
+  const d = E_MODEL_DEFAULTS;
+  if (!(Ta > d.mT)) return 0;
+  const X = log10(Ta / d.mT) / log10(2);
+  const p = 6 * d.sT;
+  return 25 * ((1 + X ** p) ** (1 / p) - 3 * (1 + (X / 3) ** p) ** (1 / p) + 2);
+}
+
+/**
+ * Id = Idte + Idle + Idd, the delay impairment, for a one-way delay in ms. With no echo
+ * canceller figures to go on, G.107's defaults tie the delays together: T = Ta, Tr = 2 T.
+ */
+export function delayImpairment(oneWayDelayMs: number): number {
+  const T = Math.max(0, oneWayDelayMs);
+  return talkerEchoImpairment(T) + listenerEchoImpairment(2 * T) + absoluteDelayImpairment(T);
+}
 
 /** Ie,eff for G.711 at a packet loss in percent (G.107 §7.5, eq. 7-29). */
 export function effectiveEquipmentImpairment(lossPercent: number, opts: { plc?: boolean; burstR?: number } = {}): number {
@@ -143,10 +153,8 @@ export function effectiveEquipmentImpairment(lossPercent: number, opts: { plc?: 
 
 /** The transmission rating R for a G.711 call with the given one-way delay and packet loss. */
 export function rFactor(oneWayDelayMs: number, lossPercent: number, opts: { plc?: boolean; burstR?: number } = {}): number {
-  const { Ro, No } = RO_NO;
   const T = Math.max(0, oneWayDelayMs);
-  const Is = simultaneousImpairment(Ro, No, T);
-  return Ro - Is - delayImpairment(T) - effectiveEquipmentImpairment(lossPercent, opts) + E_MODEL_DEFAULTS.A;
+  return RO_NO.Ro - simultaneousImpairment(T) - delayImpairment(T) - effectiveEquipmentImpairment(lossPercent, opts) + E_MODEL_DEFAULTS.A;
 }
 
 /** MOS (conversational quality estimate) from R, G.107 Annex B, clamped to [1, 4.5]. */

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import {
+  absoluteDelayImpairment,
+  basicSignalToNoiseRatio,
   delayImpairment,
   effectiveEquipmentImpairment,
   estimateCallQuality,
@@ -7,8 +9,11 @@ import {
   G711_BPL_WITH_PLC,
   G711_BPL_WITHOUT_PLC,
   JITTER_BUFFER_MIN_MS,
+  listenerEchoImpairment,
   mosFromR,
   rFactor,
+  simultaneousImpairment,
+  talkerEchoImpairment,
 } from "../../../src/media/call-quality.js";
 
 const close = (actual: number, expected: number, tol: number, what = "") =>
@@ -52,15 +57,30 @@ describe("media/call-quality", () => {
       }
     });
 
-    it("the interactivity term Idd starts at 100 ms and is 3.04 at 200 ms", () => {
-      // Idd(200) = 25 ((1 + 1)^(1/6) - 3 (1 + 3^-6)^(1/6) + 2) with X = log2(200/100) = 1.
-      const iddAt200 = 25 * (2 ** (1 / 6) - 3 * (1 + 3 ** -6) ** (1 / 6) + 2);
-      close(iddAt200, 3.044, 0.001);
-      // Idte and Idle change smoothly; Idd switches on above 100 ms. Compare with a curve that
-      // extrapolates the echo terms linearly from just below 100 ms.
-      const echoOnly = (d: number) => delayImpairment(d) - (d > 100 ? 25 * ((1 + Math.log2(d / 100) ** 6) ** (1 / 6) - 3 * (1 + (Math.log2(d / 100) / 3) ** 6) ** (1 / 6) + 2) : 0);
-      close(delayImpairment(200) - echoOnly(200), iddAt200, 1e-9);
-      assert.equal(delayImpairment(100) - echoOnly(100), 0);
+    it("the default terms: Ro = 94.77, Is = 1.41, Idle(0) = 0.15, Idte(0) = 0 (G.107 reference values)", () => {
+      close(basicSignalToNoiseRatio(), 94.77, 0.005, "Ro");
+      close(simultaneousImpairment(0), 1.41, 0.005, "Is");
+      close(listenerEchoImpairment(0), 0.15, 0.005, "Idle");
+      close(talkerEchoImpairment(0), 0, 1e-12, "Idte");
+    });
+
+    it("Idd: none up to 100 ms, then 25 {(1 + X^6)^(1/6) - 3 (1 + (X/3)^6)^(1/6) + 2}, X = log2(Ta/100)", () => {
+      assert.equal(absoluteDelayImpairment(0), 0);
+      assert.equal(absoluteDelayImpairment(100), 0);
+      // X = log2(1.2) = 0.263: 25 ((1 + 0.263^6)^(1/6) - 3 + 2) = 0.0014 (tiny but present).
+      close(absoluteDelayImpairment(120), 0.0014, 0.0002, "120 ms");
+      close(absoluteDelayImpairment(200), 3.044, 0.001, "200 ms (X = 1)");
+      close(absoluteDelayImpairment(400), 24.07, 0.001, "400 ms (X = 2)");
+    });
+
+    it("Id is the sum of its terms with T = Ta and Tr = 2 T", () => {
+      for (const d of [0, 50, 150, 300]) {
+        close(delayImpairment(d), talkerEchoImpairment(d) + listenerEchoImpairment(2 * d) + absoluteDelayImpairment(d), 1e-12, `${d} ms`);
+      }
+      // Talker echo with TELR 65 dB at 150 ms: TERV = 65 - 40 log10(16/2) = 28.88, Re = 117.2, Idte = 2.81.
+      close(talkerEchoImpairment(150), 2.81, 0.01, "Idte(150)");
+      // Listener echo at Tr = 300 ms: Rle = 10.5 * 117 * 301^-0.25 = 294.9, Idle = 0.84.
+      close(listenerEchoImpairment(300), 0.84, 0.01, "Idle(300)");
     });
 
     it("delay only makes it worse", () => {
