@@ -140,10 +140,9 @@ class SourceState {
   updateJitter(arrivalTs: number, rtpTimestamp: number): void {
     const transit = arrivalTs - rtpTimestamp;
     if (this.transit !== null) {
-      // Both terms are modulo 2^32 on the wire: fold the difference into a signed 32-bit range.
-      let d = (transit - this.transit) % TWO_32;
-      if (d >= TWO_32 / 2) d -= TWO_32;
-      else if (d < -TWO_32 / 2) d += TWO_32;
+      // RTP timestamps are modulo 2^32: take the difference nearest to zero in that ring.
+      const raw = transit - this.transit;
+      const d = raw - TWO_32 * Math.round(raw / TWO_32);
       this.jitter += (Math.abs(d) - this.jitter) / 16;
     }
     this.transit = transit;

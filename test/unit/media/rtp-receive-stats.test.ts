@@ -176,6 +176,17 @@ describe("media/rtp-receive-stats", () => {
       assert.equal(s.snapshot()?.jitter, 0);
     });
 
+    it("keeps the known answer when the timestamp wraps mid-stream (10 ms steps -> 10 ms)", () => {
+      const clock = new FakeClock();
+      const s = new RtpReceiveStats({ clock });
+      const start = clock.t;
+      for (let i = 0; i < 500; i++) {
+        clock.t = start + i * 20 + (i % 2 ? 10 : 0);
+        s.onPacket({ ssrc: PEER, sequenceNumber: i, timestamp: (2 ** 32 - 250 * 160 + i * 160) >>> 0 }); // wraps on a packet that is on time
+      }
+      assert.ok(Math.abs((s.snapshot()?.jitterMs ?? 0) - 10) < 1e-6, String(s.snapshot()?.jitterMs));
+    });
+
     it("converges as J += (|D| - J)/16 when packets alternate 0 and 10 ms late", () => {
       const clock = new FakeClock();
       const s = new RtpReceiveStats({ clock });
