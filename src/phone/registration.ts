@@ -8,7 +8,19 @@ import { Core, Registerer, RegistererState, UserAgent } from "sip.js";
 
 type IncomingResponse = Core.IncomingResponse;
 import { RegistrationState } from "../types";
-import { Backoff, FailureKind } from "./backoff";
+import { Backoff, FailureKind, safeDelayMs } from "./backoff";
+
+/**
+ * Longest registration lifetime we believe (seconds): the registrar's Expires and Min-Expires
+ * are remote-controlled, and sip.js turns them into timers that overflow past 24.8 days.
+ */
+export const MAX_REGISTRATION_EXPIRES_SECONDS = 86_400;
+
+/** A lifetime from the wire made sane: finite, positive, at most MAX_REGISTRATION_EXPIRES_SECONDS. */
+export function clampExpires(seconds: number, fallback: number): number {
+  if (!Number.isFinite(seconds) || seconds <= 0) return fallback;
+  return Math.min(seconds, MAX_REGISTRATION_EXPIRES_SECONDS);
+}
 
 export interface RegistrationDetail {
   reason?: string;
@@ -37,7 +49,7 @@ export interface RegistrationHooks {
 /** When to refresh: well before expiry, with room for a full UDP transaction (32 s) on long lifetimes. */
 export function refreshDelayMs(grantedSeconds: number): number {
   const margin = Math.max(grantedSeconds * 0.1, Math.min(60, grantedSeconds * 0.5));
-  return Math.max(1000, (grantedSeconds - margin) * 1000);
+  return safeDelayMs(Math.max(1000, (grantedSeconds - margin) * 1000));
 }
 
 export class Registration extends EventEmitter<RegistrationEvents> {
@@ -62,12 +74,14 @@ export class Registration extends EventEmitter<RegistrationEvents> {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.registerer = new Registerer(this.ua, { expires: this.expires, refreshFrequency: 99 });
+    const requested = clampExpires(this.expires, 600);
+    this.registerer = new Registerer(this.ua, { expires: requested, refreshFrequency: 99 });
     // We own refreshes: stop sip.js from scheduling its own (at 99 %, and unguarded).
-    const reg = this.registerer as unknown as { registered(e: number): void; registrationTimer?: NodeJS.Timeout };
+    const reg = this.registerer as unknown as { registered(e: number): void; registrationTimer?: NodeJS.Timeout; expires: number };
     const original = reg.registered.bind(reg);
     reg.registered = (e: number) => {
-      original(e);
+      // sip.js arms its "expired" timer with e·1000 ms: an overflowing value fires at once.
+      original(clampExpires(Number(e), requested));
       if (reg.registrationTimer) clearTimeout(reg.registrationTimer);
       reg.registrationTimer = undefined;
     };
@@ -120,6 +134,9 @@ export class Registration extends EventEmitter<RegistrationEvents> {
     this.setState("REGISTERED", { expires: granted });
     this.clearTimers();
     this.refreshTimer = setTimeout(() => void this.attemptRegister(), refreshDelayMs(granted));
+    // sip.js raises its own interval to a 423's Min-Expires (remote-controlled): keep it sane.
+    const reg = this.registerer as unknown as { expires?: number } | undefined;
+    if (reg && typeof reg.expires === "number") reg.expires = clampExpires(reg.expires, clampExpires(this.expires, 600));
   }
 
   private rejected(response: IncomingResponse): void {
@@ -143,7 +160,7 @@ export class Registration extends EventEmitter<RegistrationEvents> {
     this.clearTimers();
     const delay = this.backoff.next(kind, retryAfter);
     this.setState("FAILED", { reason, statusCode, retryInMs: delay });
-    this.retryTimer = setTimeout(() => void this.attemptRegister(), delay);
+    this.retryTimer = setTimeout(() => void this.attemptRegister(), safeDelayMs(delay));
   }
 
   /** Un-REGISTER, waiting at most `timeoutMs`. */
@@ -185,11 +202,11 @@ function grantedExpires(response: IncomingResponse, ua: UserAgent, requested: nu
     const c = response.message.parseHeader("contact", i);
     if (c && c.uri.user === ua.contact.uri.user) {
       const e = Number(c.getParam("expires"));
-      if (Number.isFinite(e) && e > 0) return e;
+      if (Number.isFinite(e) && e > 0) return clampExpires(e, requested);
     }
   }
   const header = Number(response.message.getHeader("expires"));
-  return Number.isFinite(header) && header > 0 ? header : requested;
+  return clampExpires(header, clampExpires(requested, 600));
 }
 
 function readable(err: unknown): string {
