@@ -11,7 +11,7 @@ import { formatHostPort, unsupportedDigestAlgorithm } from "../sip/wire-rewriter
 import { Endpoint } from "../sip/udp-reliability";
 import { RegistrationState, TransportKind } from "../types";
 import { AccountOptions, DEFAULT_EXPIRES, DEFAULT_KEEPALIVE } from "./account";
-import { Registration, RegistrationDetail } from "./registration";
+import { MAX_STALE_CONTACTS_PER_REGISTER, Registration, RegistrationDetail } from "./registration";
 
 export interface PhoneEvents {
   registration: [state: RegistrationState, detail: RegistrationDetail];
@@ -108,6 +108,7 @@ export class Phone extends EventEmitter<PhoneEvents> {
         transportError: () => this.transport.lastError?.message,
         unsupportedAlgorithm: () => this.lastAuthChallenge,
         takeStaleContacts: () => this.staleContacts(),
+        staleBindings: (response) => this.staleBindings(response.message),
       });
       this.registration.on("state", (state, detail) => {
         if (state === "REGISTERED") this.registeredFrom = this.transport.local;
@@ -157,6 +158,31 @@ export class Phone extends EventEmitter<PhoneEvents> {
       try { tx = uac.transaction; } catch { continue; }
       if (tx && ["Calling", "Trying", "Proceeding"].includes(tx.state)) tx.onTransportError(error);
     }
+  }
+
+  /**
+   * Bindings in a REGISTER 200 that carry our Contact user and our host but are not our current
+   * contact: left by an earlier run or connection whose un-REGISTER was lost (the PBX would fork
+   * calls to them). Another host with the same Contact user (a second installation) is left alone.
+   */
+  private staleBindings(msg: { getHeaders(name: string): string[]; parseHeader(name: string, i?: number): unknown }): string[] {
+    const now = this.transport.local;
+    if (!now) return [];
+    const user = this.userAgent.contact.uri.user;
+    const bare = (h: string) => h.replace(/^\[|\]$/g, "").toLowerCase();
+    const raw = msg.getHeaders("contact");
+    const out: string[] = [];
+    for (let i = 0; i < raw.length && out.length < MAX_STALE_CONTACTS_PER_REGISTER; i++) {
+      const c = msg.parseHeader("contact", i) as { uri?: { user?: string; host?: string; port?: number } } | undefined;
+      const uri = c?.uri;
+      if (!uri || uri.user !== user || !uri.host) continue;
+      if (bare(uri.host) !== bare(now.address)) continue;
+      const port = uri.port || DEFAULT_PORTS[this.options.transport];
+      if (port === now.port) continue; // our current binding
+      const text = /<([^<>\s]+)>/.exec(raw[i])?.[1];
+      if (text) out.push(`<${text}>;expires=0`);
+    }
+    return out;
   }
 
   /** A binding left behind by a previous connection (new local port after a TCP reconnect). */

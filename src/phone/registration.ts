@@ -44,7 +44,12 @@ export interface RegistrationHooks {
   unsupportedAlgorithm(): string | undefined;
   /** Extra Contact headers for the next REGISTER (e.g. removing a binding from an old connection). */
   takeStaleContacts(): string[];
+  /** Bindings listed in a REGISTER 200 that are ours but stale, as `<uri>;expires=0` Contact values. */
+  staleBindings?(response: IncomingResponse): string[];
 }
+
+/** Most stale bindings removed by one REGISTER (the 200's Contact list is remote-controlled). */
+export const MAX_STALE_CONTACTS_PER_REGISTER = 10;
 
 /** When to refresh: well before expiry, with room for a full UDP transaction (32 s) on long lifetimes. */
 export function refreshDelayMs(grantedSeconds: number): number {
@@ -61,6 +66,10 @@ export class Registration extends EventEmitter<RegistrationEvents> {
   private readonly backoff = new Backoff();
   private running = false;
   private attempt = 0;
+  /** Stale bindings to remove with the next REGISTER. */
+  private pendingRemoval: string[] = [];
+  /** The last REGISTER was sent to remove stale bindings: do not chain another right away. */
+  private cleanupSent = false;
 
   constructor(
     private readonly ua: UserAgent,
@@ -113,7 +122,8 @@ export class Registration extends EventEmitter<RegistrationEvents> {
       return;
     }
     if (!this.running || attempt !== this.attempt) return;
-    const stale = this.hooks.takeStaleContacts();
+    const stale = [...new Set([...this.hooks.takeStaleContacts(), ...this.pendingRemoval])].slice(0, MAX_STALE_CONTACTS_PER_REGISTER);
+    this.pendingRemoval = [];
     try {
       await this.registerer.register({
         requestOptions: { extraHeaders: stale.map((c) => "Contact: " + c) },
@@ -133,7 +143,15 @@ export class Registration extends EventEmitter<RegistrationEvents> {
     this.backoff.reset();
     this.setState("REGISTERED", { expires: granted });
     this.clearTimers();
-    this.refreshTimer = setTimeout(() => void this.attemptRegister(), refreshDelayMs(granted));
+    // Bindings of ours left by an earlier run (a lost un-REGISTER): remove them now, once per
+    // refresh, so a registrar that keeps them cannot make us loop.
+    let stale: string[] = [];
+    if (!this.cleanupSent) {
+      try { stale = this.hooks.staleBindings?.(response) ?? []; } catch { stale = []; }
+    }
+    this.cleanupSent = stale.length > 0;
+    this.pendingRemoval = stale;
+    this.refreshTimer = setTimeout(() => void this.attemptRegister(), stale.length ? 0 : refreshDelayMs(granted));
     // sip.js raises its own interval to a 423's Min-Expires (remote-controlled): keep it sane.
     const reg = this.registerer as unknown as { expires?: number } | undefined;
     if (reg && typeof reg.expires === "number") reg.expires = clampExpires(reg.expires, clampExpires(this.expires, 600));

@@ -76,7 +76,7 @@ describe("Call: ending when sip.js cannot", () => {
     const call = new Call(inv as Invitation, "inbound", party, party);
     call.setState("ANSWERED");
     const seen = record(call);
-    // sip.js's own onAckTimeout throws here ("Dialog undefined"): the dialog is not there.
+    // sip.js's own onAckTimeout throws here (a bare session: no logger, no dialog).
     inv.onAckTimeout();
     const ended = seen.find((e) => e.state === "ENDED");
     assert.ok(ended, "ENDED was emitted");
