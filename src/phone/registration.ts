@@ -176,6 +176,7 @@ export class Registration extends EventEmitter<RegistrationEvents> {
   private fail(reason: string, kind: FailureKind, statusCode?: number, retryAfter?: number): void {
     if (!this.running) return;
     this.clearTimers();
+    this.cleanupSent = false; // the next 200 may list the stale bindings again: remove them then
     const delay = this.backoff.next(kind, retryAfter);
     this.setState("FAILED", { reason, statusCode, retryInMs: delay });
     this.retryTimer = setTimeout(() => void this.attemptRegister(), safeDelayMs(delay));
