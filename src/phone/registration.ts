@@ -93,6 +93,8 @@ export class Registration extends EventEmitter<RegistrationEvents> {
       original(clampExpires(Number(e), requested));
       if (reg.registrationTimer) clearTimeout(reg.registrationTimer);
       reg.registrationTimer = undefined;
+      // A late 200 after stop(): its "expired" timer would keep the process alive for minutes.
+      if (!this.running) silenceRegisterer(reg);
     };
     this.registerer.stateChange.addListener((s) => {
       // The registrar's binding ran out without a successful refresh.
@@ -198,6 +200,9 @@ export class Registration extends EventEmitter<RegistrationEvents> {
       }), timeoutMs);
     }
     await withTimeout(registerer?.dispose().catch(() => undefined) ?? Promise.resolve(), 500);
+    // A lost un-REGISTER leaves sip.js "Registered" with its expiry timer armed (up to the
+    // granted lifetime): nothing may outlive stop().
+    if (registerer) silenceRegisterer(registerer);
     this.setState("INACTIVE", {});
   }
 
@@ -234,6 +239,12 @@ function readable(err: unknown): string {
   if (e?.code === "ECONNREFUSED") return "connection refused";
   if (e?.code === "ETIMEDOUT") return "connection timeout";
   return e?.message ?? String(err);
+}
+
+/** Clears sip.js's own registration timers (refresh and expiry). */
+function silenceRegisterer(registerer: unknown): void {
+  const r = registerer as { clearTimers?: () => void };
+  try { r.clearTimers?.(); } catch { /* internal API changed: nothing to clear */ }
 }
 
 function withTimeout(p: Promise<void>, ms: number): Promise<void> {
