@@ -79,6 +79,35 @@ describe("security: calls and registration (issue 8)", function () {
     assert.ok(next.ok, `the next call is answered: ${describeSipp(next)}`);
   });
 
+  it("a call whose CANCEL is never answered (the peer vanished) is ended locally within 64·T1; its slot is freed", async function () {
+    this.timeout(90_000);
+    // SIPp is this account's server: it rings, takes our CANCEL and never answers again.
+    const uas = await startSipp({ scenario: "uas-ring-vanish", timeoutMs: 60_000 });
+    const lone = new Softphone({
+      account: { server: "127.0.0.1", port: uas.port, username: "alice", register: false },
+      speech, media: { codecs: ["PCMU"] }, maxCalls: 1,
+    });
+    const seen: Seen[] = [];
+    lone.on("call", (state, call) => seen.push({ state, call }));
+    try {
+      await lone.start();
+      const call = lone.calls.dial("victor", { ringTimeoutSeconds: 1 });
+      await waitFor(() => seen.some((e) => e.state === "RINGING"), 10_000, "RINGING");
+      const cancelledAt = Date.now() + 1000;
+      await waitFor(() => seen.some((e) => e.state === "ENDED"), 45_000, "ENDED although the peer never answered the CANCEL");
+      const ended = seen.find((e) => e.state === "ENDED")!.call;
+      assert.strictEqual(ended.id, call.id);
+      assert.strictEqual(ended.outcome, "no-answer");
+      assert.strictEqual(ended.reason, "ring timeout");
+      assert.ok(Date.now() - cancelledAt > 25_000, "sip.js got the full 64·T1 first");
+      assert.strictEqual(lone.calls.list().length, 0, "the slot is free");
+      assert.ok(call.sdh === undefined || call.sdh.isClosed, "media closed");
+    } finally {
+      await lone.stop();
+      await uas.stop();
+    }
+  });
+
   it("a huge Retry-After (3,000,000 s) is clamped: no REGISTER storm, FAILED with retryInMs = 1 h", async () => {
     const registrar = await startSipp({ scenario: "uas-register-503", keys: { retry_after: "3000000" }, timeoutMs: 20_000 });
     const states: Array<{ state: RegistrationState; retryInMs?: number }> = [];
