@@ -163,26 +163,38 @@ export class Phone extends EventEmitter<PhoneEvents> {
   /**
    * Bindings in a REGISTER 200 that carry our Contact user and our host but are not our current
    * contact: left by an earlier run or connection whose un-REGISTER was lost (the PBX would fork
-   * calls to them). Another host with the same Contact user (a second installation) is left alone.
+   * calls to them). "Ours" is our local address:port, or the address the registrar saw (the
+   * top Via's received/rport) for registrars that rewrite the Contact. If the 200 lists neither,
+   * we cannot tell which binding is ours and remove nothing. Another host with the same Contact
+   * user (a second installation) is left alone.
    */
-  private staleBindings(msg: { getHeaders(name: string): string[]; parseHeader(name: string, i?: number): unknown }): string[] {
+  private staleBindings(msg: { getHeader(name: string): string | undefined; getHeaders(name: string): string[]; parseHeader(name: string, i?: number): unknown }): string[] {
     const now = this.transport.local;
     if (!now) return [];
     const user = this.userAgent.contact.uri.user;
     const bare = (h: string) => h.replace(/^\[|\]$/g, "").toLowerCase();
+    const via = (msg.getHeader("via") ?? "").split(",")[0];
+    const received = /;\s*received=([^;,\s]+)/i.exec(via)?.[1];
+    const rport = Number(/;\s*rport=(\d{1,5})/i.exec(via)?.[1]);
+    const ours = new Set([`${bare(now.address)}:${now.port}`]);
+    const hosts = new Set([bare(now.address)]);
+    if (received) hosts.add(bare(received));
+    if (rport > 0) ours.add(`${bare(received ?? now.address)}:${rport}`);
     const raw = msg.getHeaders("contact");
-    const out: string[] = [];
-    for (let i = 0; i < raw.length && out.length < MAX_STALE_CONTACTS_PER_REGISTER; i++) {
+    const stale: string[] = [];
+    let foundOurs = false;
+    for (let i = 0; i < raw.length; i++) {
       const c = msg.parseHeader("contact", i) as { uri?: { user?: string; host?: string; port?: number } } | undefined;
       const uri = c?.uri;
       if (!uri || uri.user !== user || !uri.host) continue;
-      if (bare(uri.host) !== bare(now.address)) continue;
+      const host = bare(uri.host);
       const port = uri.port || DEFAULT_PORTS[this.options.transport];
-      if (port === now.port) continue; // our current binding
+      if (ours.has(`${host}:${port}`)) { foundOurs = true; continue; }
+      if (!hosts.has(host) || stale.length >= MAX_STALE_CONTACTS_PER_REGISTER) continue;
       const text = /<([^<>\s]+)>/.exec(raw[i])?.[1];
-      if (text) out.push(`<${text}>;expires=0`);
+      if (text) stale.push(`<${text}>;expires=0`);
     }
-    return out;
+    return foundOurs ? stale : [];
   }
 
   /** A binding left behind by a previous connection (new local port after a TCP reconnect). */
