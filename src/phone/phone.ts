@@ -163,22 +163,22 @@ export class Phone extends EventEmitter<PhoneEvents> {
   /**
    * Bindings in a REGISTER 200 that carry our Contact user and our host but are not our current
    * contact: left by an earlier run or connection whose un-REGISTER was lost (the PBX would fork
-   * calls to them). "Ours" is our local address:port, or the address the registrar saw (the
-   * top Via's received/rport) for registrars that rewrite the Contact. If the 200 lists neither,
-   * we cannot tell which binding is ours and remove nothing. Another host with the same Contact
-   * user (a second installation) is left alone.
+   * calls to them). Only when the 200 lists our Contact as we sent it (local address:port): a
+   * registrar that rewrites Contacts to the source address (rewrite_contact, fix_nated_contact)
+   * would rewrite a removal too and drop our live binding, so there we remove nothing. Another
+   * host with the same Contact user (a second installation) is left alone.
    */
   private staleBindings(msg: { getHeader(name: string): string | undefined; getHeaders(name: string): string[]; parseHeader(name: string, i?: number): unknown }): string[] {
     const now = this.transport.local;
     if (!now) return [];
     const user = this.userAgent.contact.uri.user;
     const bare = (h: string) => h.replace(/^\[|\]$/g, "").toLowerCase();
+    // The address the registrar saw (top Via received/rport): a binding there is ours too.
     const via = (msg.getHeader("via") ?? "").split(",")[0];
     const received = /;\s*received=([^;,\s]+)/i.exec(via)?.[1];
     const rport = Number(/;\s*rport=(\d{1,5})/i.exec(via)?.[1]);
-    const ours = new Set([`${bare(now.address)}:${now.port}`]);
-    const hosts = new Set([bare(now.address)]);
-    if (received) hosts.add(bare(received));
+    const sent = `${bare(now.address)}:${now.port}`;
+    const ours = new Set([sent]);
     if (rport > 0) ours.add(`${bare(received ?? now.address)}:${rport}`);
     const raw = msg.getHeaders("contact");
     const stale: string[] = [];
@@ -189,8 +189,8 @@ export class Phone extends EventEmitter<PhoneEvents> {
       if (!uri || uri.user !== user || !uri.host) continue;
       const host = bare(uri.host);
       const port = uri.port || DEFAULT_PORTS[this.options.transport];
-      if (ours.has(`${host}:${port}`)) { foundOurs = true; continue; }
-      if (!hosts.has(host) || stale.length >= MAX_STALE_CONTACTS_PER_REGISTER) continue;
+      if (ours.has(`${host}:${port}`)) { if (`${host}:${port}` === sent) foundOurs = true; continue; }
+      if (host !== bare(now.address) || stale.length >= MAX_STALE_CONTACTS_PER_REGISTER) continue;
       const text = /<([^<>\s]+)>/.exec(raw[i])?.[1];
       if (text) stale.push(`<${text}>;expires=0`);
     }

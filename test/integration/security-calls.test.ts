@@ -9,6 +9,7 @@ import { Softphone } from "../../src/softphone";
 import { Phone } from "../../src/phone/phone";
 import { SpeechService } from "../../src/speech";
 import { MAX_RETRY_AFTER_SECONDS } from "../../src/phone/backoff";
+import type { AccountOptions } from "../../src/phone/account";
 import type { CallInfo, CallState, RegistrationState } from "../../src/types";
 
 interface Seen { state: CallState; call: CallInfo }
@@ -162,6 +163,37 @@ describe("security: calls and registration (issue 8)", function () {
       loss.cancel();
       await last?.stop();
       await relay.close();
+    }
+  });
+
+  it("a registrar that rewrites the Contact: our own live binding is never removed", async function () {
+    this.timeout(120_000);
+    const nat = await startKamailio({ users: { mallory: "pw-mallory" }, rewriteContact: true });
+    // Every client gets its own source port on the relay: the registrar sees a NAT and rewrites
+    // every Contact we send (a removal too) to that source, so removing is not possible there.
+    const relay = await createLossyRelay({ targetPort: nat.ports.udp });
+    const isUnregister = (msg: Buffer) => /^REGISTER /.test(msg.toString("latin1", 0, 9)) && /^(Expires: *0|Contact:.*;expires=0)\r?$/im.test(msg.toString("latin1"));
+    const account: AccountOptions = { server: "127.0.0.1", port: relay.port, username: "mallory", password: "pw-mallory", expires: 600, contactUser: "nr-nat" };
+    let last: Phone | undefined;
+    try {
+      for (let i = 0; i < 3; i++) {
+        const p = new Phone(account);
+        last = p;
+        await p.start();
+        await waitFor(() => p.registrationState === "REGISTERED", 20_000, `redeploy ${i + 1} REGISTERED`);
+        if (i === 2) break;
+        const unregister = relay.drop({ direction: "toServer", count: Infinity, match: isUnregister });
+        await p.stop();
+        unregister.cancel();
+      }
+      await sleep(1000);
+      const bindings = (await nat.ulDump()).filter((b) => b.aor === "mallory").map((b) => b.contact);
+      assert.strictEqual(bindings.length, 3, `two stale bindings (lost un-REGISTERs) and ours: ${JSON.stringify(bindings)}`);
+      assert.strictEqual(last!.registrationState, "REGISTERED");
+    } finally {
+      await last?.stop();
+      await relay.close();
+      await nat.stop();
     }
   });
 });
