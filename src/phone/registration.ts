@@ -7,6 +7,7 @@ import { EventEmitter } from "events";
 import { Core, Registerer, RegistererState, UserAgent } from "sip.js";
 
 type IncomingResponse = Core.IncomingResponse;
+type OutgoingRegisterRequest = Core.OutgoingRegisterRequest;
 import { RegistrationState } from "../types";
 import { Backoff, FailureKind, safeDelayMs } from "./backoff";
 
@@ -15,6 +16,13 @@ import { Backoff, FailureKind, safeDelayMs } from "./backoff";
  * are remote-controlled, and sip.js turns them into timers that overflow past 24.8 days.
  */
 export const MAX_REGISTRATION_EXPIRES_SECONDS = 86_400;
+
+/**
+ * sip.js answers a 423 (Interval Too Brief) by re-registering at once with the Min-Expires it
+ * was given, without limit: a registrar that keeps saying 423 would get a tight loop. At most
+ * this many in a row, then FAILED (and the normal back-off).
+ */
+export const MAX_INTERVAL_TOO_BRIEF_RETRIES = 2;
 
 /** A lifetime from the wire made sane: finite, positive, at most MAX_REGISTRATION_EXPIRES_SECONDS. */
 export function clampExpires(seconds: number, fallback: number): number {
@@ -70,6 +78,8 @@ export class Registration extends EventEmitter<RegistrationEvents> {
   private pendingRemoval: string[] = [];
   /** The last REGISTER was sent to remove stale bindings: do not chain another right away. */
   private cleanupSent = false;
+  /** 423 answers in a row (reset by a success). */
+  private intervalTooBrief = 0;
 
   constructor(
     private readonly ua: UserAgent,
@@ -95,6 +105,32 @@ export class Registration extends EventEmitter<RegistrationEvents> {
       reg.registrationTimer = undefined;
       // A late 200 after stop(): its "expired" timer would keep the process alive for minutes.
       if (!this.running) silenceRegisterer(reg);
+    };
+    // sip.js's own retry after a 423 calls register() without options: bound it, keep the
+    // Min-Expires sane, and keep our delegate so the outcome reaches our state machine.
+    const registerer = this.registerer;
+    const register = registerer.register.bind(registerer);
+    registerer.register = (options?: Parameters<Registerer["register"]>[0]) => {
+      // A 423's Min-Expires (remote-controlled) becomes sip.js's lifetime: keep it sane.
+      reg.expires = clampExpires(Number(reg.expires), requested);
+      if (options) return register(options);
+      // sip.js ignores the promise here: it must never reject (an unhandled rejection kills Node).
+      const nothing = Promise.resolve(undefined as unknown as OutgoingRegisterRequest);
+      if (!this.running) return nothing;
+      const attempt = this.attempt;
+      if (++this.intervalTooBrief > MAX_INTERVAL_TOO_BRIEF_RETRIES) {
+        setImmediate(() => { if (attempt === this.attempt) this.fail("423 Interval Too Brief (Min-Expires not accepted)", "rejected", 423); });
+        return nothing;
+      }
+      return register({
+        requestDelegate: {
+          onAccept: (response) => { if (attempt === this.attempt) this.accepted(response); },
+          onReject: (response) => { if (attempt === this.attempt) this.rejected(response); },
+        },
+      }).catch((err: unknown) => {
+        if (attempt === this.attempt) this.fail(readable(err), "network");
+        return undefined as unknown as OutgoingRegisterRequest;
+      });
     };
     this.registerer.stateChange.addListener((s) => {
       // The registrar's binding ran out without a successful refresh.
@@ -143,6 +179,7 @@ export class Registration extends EventEmitter<RegistrationEvents> {
   private accepted(response: IncomingResponse): void {
     const granted = grantedExpires(response, this.ua, this.expires);
     this.backoff.reset();
+    this.intervalTooBrief = 0;
     this.setState("REGISTERED", { expires: granted });
     this.clearTimers();
     // Bindings of ours left by an earlier run (a lost un-REGISTER): remove them now, once per
@@ -154,9 +191,6 @@ export class Registration extends EventEmitter<RegistrationEvents> {
     this.cleanupSent = stale.length > 0;
     this.pendingRemoval = stale;
     this.refreshTimer = setTimeout(() => void this.attemptRegister(), stale.length ? 0 : refreshDelayMs(granted));
-    // sip.js raises its own interval to a 423's Min-Expires (remote-controlled): keep it sane.
-    const reg = this.registerer as unknown as { expires?: number } | undefined;
-    if (reg && typeof reg.expires === "number") reg.expires = clampExpires(reg.expires, clampExpires(this.expires, 600));
   }
 
   private rejected(response: IncomingResponse): void {

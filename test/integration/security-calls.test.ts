@@ -128,6 +128,25 @@ describe("security: calls and registration (issue 8)", function () {
     assert.strictEqual(failed.retryInMs, MAX_RETRY_AFTER_SECONDS * 1000);
   });
 
+  it("a registrar that answers 423 for ever (Min-Expires 3,000,000): no tight loop, a sane lifetime, FAILED 423", async () => {
+    const registrar = await startSipp({ scenario: "uas-register-423", keys: { min_expires: "3000000" }, timeoutMs: 20_000 });
+    const states: Array<{ state: RegistrationState; statusCode?: number }> = [];
+    const p = new Phone({ server: "127.0.0.1", port: registrar.port, username: "dave", password: "x", expires: 60 });
+    p.on("registration", (state, d) => states.push({ state, statusCode: d.statusCode }));
+    try {
+      await p.start();
+      await sleep(3000);
+    } finally {
+      await p.stop(200);
+    }
+    const res = await registrar.stop();
+    const registers = res.messages.split(/^REGISTER sip:/m).slice(1);
+    if (process.env.SHOW_SIPP) console.log(res.messages);
+    assert.ok(registers.length >= 2 && registers.length <= 8, `REGISTERs in 3 s: ${registers.length}`);
+    assert.ok(registers.every((r) => !/expires[:=] *3000000/i.test(r.split(/\r?\n\r?\n/)[0])), "the lifetime we ask for is clamped");
+    assert.ok(states.some((s) => s.state === "FAILED" && s.statusCode === 423), `FAILED 423: ${JSON.stringify(states)}`);
+  });
+
   it("30 redeploys through a link with 25 % loss (and lost un-REGISTERs) leave exactly one binding", async function () {
     this.timeout(400_000);
     const relay = await createLossyRelay({ targetPort: kam.ports.udp });
