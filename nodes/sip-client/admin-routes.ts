@@ -35,6 +35,11 @@ export interface AdminRouteDeps {
 /** Longest text the preview endpoint synthesizes. */
 export const PREVIEW_MAX_TEXT = 500;
 
+/** Previews synthesized at the same time (each keeps a speech engine busy). */
+export const PREVIEW_MAX_CONCURRENT = 2;
+/** Previews waiting for a free slot; beyond this the endpoint answers 429. */
+export const PREVIEW_MAX_QUEUE = 8;
+
 /** Sample rate of the audio returned by SpeechServiceLike.synthesize. */
 export const PREVIEW_SAMPLE_RATE = 8000;
 
@@ -53,14 +58,43 @@ function errorText(err: unknown): string {
   return String(err);
 }
 
+/**
+ * At most `concurrency` jobs run, at most `queueMax` wait; `run` returns null when both are
+ * full (the caller answers 429). A failed job frees its slot like a finished one.
+ */
+export class PreviewLimiter {
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+  constructor(readonly concurrency = PREVIEW_MAX_CONCURRENT, readonly queueMax = PREVIEW_MAX_QUEUE) {}
+
+  get active(): number { return this.running; }
+  get queued(): number { return this.waiting.length; }
+
+  run<T>(job: () => Promise<T>): Promise<T> | null {
+    if (this.running >= this.concurrency && this.waiting.length >= this.queueMax) return null;
+    const start = async (): Promise<T> => {
+      try { return await job(); } finally {
+        this.running--;
+        const next = this.waiting.shift();
+        if (next) { this.running++; next(); }
+      }
+    };
+    if (this.running < this.concurrency) { this.running++; return start(); }
+    return new Promise<void>((resolve) => this.waiting.push(resolve)).then(start);
+  }
+}
+
 /** Registers the editor's admin endpoints for the sip-client nodes. */
-export function registerAdminRoutes(RED: any, deps: AdminRouteDeps): void {
+export function registerAdminRoutes(RED: any, deps: AdminRouteDeps, limiter = new PreviewLimiter()): void {
   const http = RED.httpAdmin;
   if (!http) return; // e.g. Node-RED embedded without an editor
-  const needsRead =
+  const permission = (name: string) =>
     RED.auth && typeof RED.auth.needsPermission === "function"
-      ? RED.auth.needsPermission("sip-client.read")
+      ? RED.auth.needsPermission(name)
       : (_req: any, _res: any, next: () => void) => next();
+  const needsRead = permission("sip-client.read");
+  // A preview runs a speech engine (CPU, memory): only users who may change flows get it.
+  const needsWrite = permission("sip-client.write");
 
   http.get("/sip-client/tts/languages", needsRead, async (_req: any, res: any) => {
     try {
@@ -73,7 +107,7 @@ export function registerAdminRoutes(RED: any, deps: AdminRouteDeps): void {
     }
   });
 
-  http.get("/sip-client/tts/preview", needsRead, async (req: any, res: any) => {
+  http.get("/sip-client/tts/preview", needsWrite, async (req: any, res: any) => {
     const query = req.query ?? {};
     const text = (firstString(query.text) ?? "").trim();
     const language = (firstString(query.language) ?? "").trim();
@@ -87,7 +121,12 @@ export function registerAdminRoutes(RED: any, deps: AdminRouteDeps): void {
     if (engine && !/^[a-z0-9-]{1,20}$/.test(engine)) return sendError(res, 400, "invalid engine");
     try {
       const speech = deps.getSpeech();
-      const pcm = await speech.synthesize(engine ? { text, language, engine } : { text, language });
+      const job = limiter.run(() => speech.synthesize(engine ? { text, language, engine } : { text, language }));
+      if (!job) {
+        res.set("Retry-After", "5");
+        return sendError(res, 429, `too many previews at once (${limiter.concurrency} running, ${limiter.queueMax} waiting): try again in a few seconds`);
+      }
+      const pcm = await job;
       const wav = encodeWav(pcm, PREVIEW_SAMPLE_RATE);
       res.set("Content-Type", "audio/wav");
       res.set("Cache-Control", "no-store");

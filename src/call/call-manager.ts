@@ -5,12 +5,16 @@ import { EventEmitter } from "events";
 import { Invitation, Inviter, UserAgent, Core } from "sip.js";
 import { precheckOffer, RtpSessionDescriptionHandler } from "../media/session-description-handler";
 import type { Codec, CallInfo, CallState } from "../types";
-import { Call } from "./call";
+import { Call, printable, REFER_TO_LOG_MAX } from "./call";
 import { Greeting, isCallerAllowed, partyFromUri, pickGreeting } from "./caller-match";
 import { PlaybackItem, silence } from "./playback-queue";
 import { decodeFrame as decodeG711 } from "../media/g711";
 
 type IncomingResponse = Core.IncomingResponse;
+
+/** Refused-REFER warnings logged per REFER_LOG_WINDOW_MS; the rest are counted and summarised. */
+export const REFER_LOG_MAX = 5;
+export const REFER_LOG_WINDOW_MS = 60_000;
 
 export interface Speaker {
   synthesize(req: { text: string; language?: string; engine?: string; voice?: string }): Promise<Int16Array>;
@@ -38,6 +42,8 @@ export interface CallManagerOptions {
   maxCalls?: number;
   maxDurationSeconds?: number;
   ringTimeoutSeconds?: number;
+  /** Bound for a hang-up before the call is ended locally (tests shorten it); default CALL_END_TIMEOUT_MS. */
+  endTimeoutMs?: number;
 }
 
 export interface DialOptions {
@@ -60,6 +66,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
   private policy: InboundPolicy = { autoAnswer: true };
   private policyOwner?: string;
   private closed = false;
+  private referLog = { windowStart: 0, logged: 0, suppressed: 0 };
 
   constructor(private readonly opts: CallManagerOptions) { super(); }
 
@@ -117,7 +124,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     const policy = this.policy;
     if (!isCallerAllowed(policy.filterMode, policy.filterList ?? [], from.number)) return refuse(603, "rejected", "caller not allowed");
 
-    const call = this.track(new Call(invitation, "inbound", from, to));
+    const call = this.track(new Call(invitation, "inbound", from, to, { endTimeoutMs: this.opts.endTimeoutMs }));
     this.emit("call", "RINGING", call.snapshot());
     invitation.progress().catch(() => undefined);
     if (policy.autoAnswer) {
@@ -161,7 +168,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     const ua = this.opts.userAgent;
     const inviter = new Inviter(ua, uri, { earlyMedia: false });
     const from = partyFromUri(ua.configuration.uri, ua.configuration.displayName);
-    const call = this.track(new Call(inviter, "outbound", from, partyFromUri(uri)));
+    const call = this.track(new Call(inviter, "outbound", from, partyFromUri(uri), { endTimeoutMs: this.opts.endTimeoutMs }));
     this.emit("call", "DIALING", call.snapshot());
     const ringMs = (options.ringTimeoutSeconds ?? this.opts.ringTimeoutSeconds ?? 30) * 1000;
     if (ringMs > 0) call.after(ringMs, () => { if (call.state !== "ANSWERED") void call.hangup({ outcome: "no-answer", reason: "ring timeout" }); });
@@ -220,8 +227,22 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
       this.emit("call", state, info);
     });
     call.on("playback", (what, item, info, interrupted) => this.emit("playback", what, info, item.label, interrupted));
+    call.on("refer", (refused, info) => this.logRefusedRefer(refused.referTo, info));
     this.emit("created", call);
     return call;
+  }
+
+  /** A flood of REFERs must not flood the log: REFER_LOG_MAX lines per window, then a count. */
+  private logRefusedRefer(referTo: string, info: CallInfo, now = Date.now()): void {
+    const l = this.referLog;
+    if (now - l.windowStart >= REFER_LOG_WINDOW_MS) {
+      if (l.suppressed > 0) this.emit("log", "warn", `refused ${l.suppressed} more REFER requests (not logged)`);
+      this.referLog = { windowStart: now, logged: 0, suppressed: 0 };
+    }
+    if (this.referLog.logged >= REFER_LOG_MAX) { this.referLog.suppressed++; return; }
+    this.referLog.logged++;
+    const who = printable(info.from.number || info.from.uri, REFER_TO_LOG_MAX);
+    this.emit("log", "warn", `refused a call transfer (REFER to "${referTo}") in the call with ${who} (603): transfer is not supported`);
   }
 
   private greet(call: Call, policy: InboundPolicy): void {

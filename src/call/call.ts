@@ -3,16 +3,39 @@
 
 import { EventEmitter } from "events";
 import crypto from "crypto";
-import { Invitation, Inviter, Session, SessionState } from "sip.js";
+import { Invitation, Inviter, Referral, Session, SessionState } from "sip.js";
 import type { RtpSessionDescriptionHandler } from "../media/session-description-handler";
 import type { FrameSource, OutgoingFrame } from "../media/rtp-session";
 import { CallDirection, CallInfo, CallOutcome, CallParty, CallState } from "../types";
 import { PlaybackItem, PlaybackQueue } from "./playback-queue";
 
+/** RFC 3261 Timer T1 (ms). */
+const T1_MS = 500;
+/**
+ * Longest a hang-up may take before the call is ended locally (64·T1, the time any SIP
+ * transaction may last): media closed, ENDED emitted, slot freed, whatever sip.js does.
+ */
+export const CALL_END_TIMEOUT_MS = 64 * T1_MS;
+/** Longest Refer-To text put in a log line (it is remote-controlled). */
+export const REFER_TO_LOG_MAX = 80;
+
+/** A REFER we refused (603), for a rate-limited warning. */
+export interface RefusedRefer {
+  /** Refer-To, printable ASCII only and shortened to REFER_TO_LOG_MAX. */
+  referTo: string;
+  statusCode: number;
+}
+
+export interface CallOptions {
+  /** Bound for hang-up (tests shorten it); default CALL_END_TIMEOUT_MS. */
+  endTimeoutMs?: number;
+}
+
 export interface CallEvents {
   state: [state: CallState, call: CallInfo];
   playback: [what: "started" | "finished", item: PlaybackItem, call: CallInfo, interrupted: boolean];
   media: [sdh: RtpSessionDescriptionHandler];
+  refer: [refused: RefusedRefer, call: CallInfo];
 }
 
 /** Audio that takes over the outgoing stream for a while (DTMF events or tones). */
@@ -28,10 +51,13 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
   private overrides: FrameOverride[] = [];
   private endedBy?: { outcome?: CallOutcome; hungUpBy?: "local" | "remote"; reason?: string; statusCode?: number };
   private timers: NodeJS.Timeout[] = [];
+  private endGuard?: NodeJS.Timeout;
+  private readonly endTimeoutMs: number;
   sdh?: RtpSessionDescriptionHandler;
 
-  constructor(readonly session: Session, direction: CallDirection, from: CallParty, to: CallParty) {
+  constructor(readonly session: Session, direction: CallDirection, from: CallParty, to: CallParty, options: CallOptions = {}) {
     super();
+    this.endTimeoutMs = options.endTimeoutMs ?? CALL_END_TIMEOUT_MS;
     const now = new Date().toISOString();
     this.info = { id: this.id, direction, state: direction === "outbound" ? "DIALING" : "RINGING", from, to, startedAt: now };
     if (direction === "inbound") this.info.ringingAt = now;
@@ -43,7 +69,14 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
       // wait a turn so the outcome that response carries is known.
       else if (s === SessionState.Terminated) setImmediate(() => this.ended());
     });
-    session.delegate = { ...session.delegate, onBye: (bye) => { this.markEnd({ hungUpBy: "remote" }); bye.accept().catch(() => undefined); } };
+    session.delegate = {
+      ...session.delegate,
+      onBye: (bye) => { this.markEnd({ hungUpBy: "remote" }); bye.accept().catch(() => undefined); },
+      // Without this sip.js accepts a REFER (202) and dials the Refer-To target itself, with
+      // the account's credentials: toll fraud. Transfer is not a feature yet, so refuse all.
+      onRefer: (referral) => this.refuseRefer(referral),
+    };
+    if (session instanceof Invitation) this.watchAckTimeout(session);
   }
 
   get state(): CallState { return this.info.state; }
@@ -97,19 +130,72 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
     if (!this.endedBy) this.endedBy = end;
   }
 
-  /** Ends the call whatever its state: BYE, CANCEL or a rejection. */
+  /**
+   * Ends the call whatever its state: BYE, CANCEL or a rejection. If sip.js throws, or the
+   * call has not ended within the bound, it is ended locally (media closed, ENDED, slot freed).
+   */
   async hangup(end: { outcome?: CallOutcome; reason?: string; statusCode?: number } = {}): Promise<void> {
     if (!this.active) return;
     this.markEnd({ hungUpBy: "local", ...end });
+    this.armEndGuard();
     const s = this.session;
     try {
       if (s.state === SessionState.Established) await s.bye();
       else if (s instanceof Inviter) await s.cancel();
       else if (s instanceof Invitation) await s.reject({ statusCode: end.statusCode ?? 603 });
       else await s.dispose();
-    } catch {
-      await s.dispose().catch(() => undefined);
+    } catch (err) {
+      await this.endLocally(`hang-up failed: ${errorText(err)}`);
     }
+  }
+
+  /**
+   * Ends the call on our side only: sip.js could not (or did not in time). Disposing the
+   * session removes it from sip.js's table; media is closed even if that fails.
+   */
+  async endLocally(reason: string): Promise<void> {
+    if (!this.active) return;
+    this.markEnd({ hungUpBy: "local" });
+    if (this.endedBy && !this.endedBy.reason) this.endedBy.reason = reason;
+    try { this.sdh?.close(); } catch { /* closing is best effort; the call ends anyway */ }
+    let disposal: Promise<void> = Promise.resolve();
+    try { disposal = this.session.dispose().catch(() => undefined); } catch { /* idem */ }
+    this.ended();
+    // dispose may wait for a BYE answer: do not hold the caller longer than a moment.
+    await Promise.race([disposal, new Promise<void>((r) => setTimeout(r, 100).unref())]);
+  }
+
+  private armEndGuard(): void {
+    if (this.endGuard) return;
+    this.endGuard = setTimeout(() => {
+      this.endGuard = undefined;
+      void this.endLocally(`not ended within ${Math.round(this.endTimeoutMs / 1000)} s`);
+    }, this.endTimeoutMs);
+  }
+
+  private refuseRefer(referral: Referral): void {
+    let referTo = "";
+    try { referTo = referral.request.getHeader("refer-to") ?? ""; } catch { /* unparsable: still refused */ }
+    try { referral.reject({ statusCode: 603 }); } catch { /* transaction gone: nothing to answer */ }
+    this.emit("refer", { referTo: printable(referTo, REFER_TO_LOG_MAX), statusCode: 603 }, this.snapshot());
+  }
+
+  /**
+   * A 200 that is never ACKed: sip.js's onAckTimeout (64·T1) sends BYE and may throw before it
+   * ends the session. Record why, and end locally if sip.js fails.
+   */
+  private watchAckTimeout(inv: Invitation): void {
+    const target = inv as unknown as { onAckTimeout?: () => void };
+    const original = target.onAckTimeout;
+    if (typeof original !== "function") return;
+    target.onAckTimeout = () => {
+      this.markEnd({ outcome: "failed", hungUpBy: "local", reason: "no ACK" });
+      try {
+        original.call(inv);
+      } catch (err) {
+        void this.endLocally(`no ACK; BYE failed: ${errorText(err)}`);
+      }
+    };
   }
 
   after(ms: number, fn: () => void): void {
@@ -126,6 +212,8 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
     if (this.info.state === "ENDED") return;
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
+    if (this.endGuard) clearTimeout(this.endGuard);
+    this.endGuard = undefined;
     this.playback.stop();
     this.overrides = [];
     const end = this.endedBy ?? {};
@@ -141,4 +229,14 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
     this.info.state = "ENDED";
     this.emit("state", "ENDED", this.snapshot());
   }
+}
+
+function errorText(err: unknown): string {
+  return printable(err instanceof Error ? err.message : String(err), 200);
+}
+
+/** Remote-controlled text made safe for a log line: printable ASCII, shortened. */
+export function printable(text: string, max: number): string {
+  const clean = String(text).replace(/[^\x20-\x7e]/g, "?");
+  return clean.length > max ? clean.slice(0, max - 1) + "…" : clean;
 }

@@ -12,7 +12,7 @@ import { formatHostPort, unsupportedDigestAlgorithm } from "../sip/wire-rewriter
 import { Endpoint } from "../sip/udp-reliability";
 import { RegistrationState, TransportKind } from "../types";
 import { AccountOptions, DEFAULT_EXPIRES, DEFAULT_KEEPALIVE } from "./account";
-import { Registration, RegistrationDetail } from "./registration";
+import { MAX_STALE_CONTACTS_PER_REGISTER, Registration, RegistrationDetail } from "./registration";
 
 export interface PhoneEvents {
   registration: [state: RegistrationState, detail: RegistrationDetail];
@@ -117,6 +117,7 @@ export class Phone extends EventEmitter<PhoneEvents> {
         transportError: () => this.transport.lastError?.message,
         unsupportedAlgorithm: () => this.lastAuthChallenge,
         takeStaleContacts: () => this.staleContacts(),
+        staleBindings: (response) => this.staleBindings(response.message),
       });
       this.registration.on("state", (state, detail) => {
         if (state === "REGISTERED") this.registeredFrom = this.transport.local;
@@ -166,6 +167,43 @@ export class Phone extends EventEmitter<PhoneEvents> {
       try { tx = uac.transaction; } catch { continue; }
       if (tx && ["Calling", "Trying", "Proceeding"].includes(tx.state)) tx.onTransportError(error);
     }
+  }
+
+  /**
+   * Bindings in a REGISTER 200 that carry our Contact user and our host but are not our current
+   * contact: left by an earlier run or connection whose un-REGISTER was lost (the PBX would fork
+   * calls to them). Only when the 200 lists our Contact as we sent it (local address:port): a
+   * registrar that rewrites Contacts to the source address (rewrite_contact, fix_nated_contact)
+   * would rewrite a removal too and drop our live binding, so there we remove nothing. Another
+   * host with the same Contact user (a second installation) is left alone.
+   */
+  private staleBindings(msg: { getHeader(name: string): string | undefined; getHeaders(name: string): string[]; parseHeader(name: string, i?: number): unknown }): string[] {
+    const now = this.transport.local;
+    if (!now) return [];
+    const user = this.userAgent.contact.uri.user;
+    const bare = (h: string) => h.replace(/^\[|\]$/g, "").toLowerCase();
+    // The address the registrar saw (top Via received/rport): a binding there is ours too.
+    const via = (msg.getHeader("via") ?? "").split(",")[0];
+    const received = /;\s*received=([^;,\s]+)/i.exec(via)?.[1];
+    const rport = Number(/;\s*rport=(\d{1,5})/i.exec(via)?.[1]);
+    const sent = `${bare(now.address)}:${now.port}`;
+    const ours = new Set([sent]);
+    if (rport > 0) ours.add(`${bare(received ?? now.address)}:${rport}`);
+    const raw = msg.getHeaders("contact");
+    const stale: string[] = [];
+    let foundOurs = false;
+    for (let i = 0; i < raw.length; i++) {
+      const c = msg.parseHeader("contact", i) as { uri?: { user?: string; host?: string; port?: number } } | undefined;
+      const uri = c?.uri;
+      if (!uri || uri.user !== user || !uri.host) continue;
+      const host = bare(uri.host);
+      const port = uri.port || DEFAULT_PORTS[this.options.transport];
+      if (ours.has(`${host}:${port}`)) { if (`${host}:${port}` === sent) foundOurs = true; continue; }
+      if (host !== bare(now.address) || stale.length >= MAX_STALE_CONTACTS_PER_REGISTER) continue;
+      const text = /<([^<>\s]+)>/.exec(raw[i])?.[1];
+      if (text) stale.push(`<${text}>;expires=0`);
+    }
+    return foundOurs ? stale : [];
   }
 
   /** A binding left behind by a previous connection (new local port after a TCP reconnect). */

@@ -7,8 +7,28 @@ import { EventEmitter } from "events";
 import { Core, Registerer, RegistererState, UserAgent } from "sip.js";
 
 type IncomingResponse = Core.IncomingResponse;
+type OutgoingRegisterRequest = Core.OutgoingRegisterRequest;
 import { RegistrationState } from "../types";
-import { Backoff, FailureKind } from "./backoff";
+import { Backoff, FailureKind, safeDelayMs } from "./backoff";
+
+/**
+ * Longest registration lifetime we believe (seconds): the registrar's Expires and Min-Expires
+ * are remote-controlled, and sip.js turns them into timers that overflow past 24.8 days.
+ */
+export const MAX_REGISTRATION_EXPIRES_SECONDS = 86_400;
+
+/**
+ * sip.js answers a 423 (Interval Too Brief) by re-registering at once with the Min-Expires it
+ * was given, without limit: a registrar that keeps saying 423 would get a tight loop. At most
+ * this many in a row, then FAILED (and the normal back-off).
+ */
+export const MAX_INTERVAL_TOO_BRIEF_RETRIES = 2;
+
+/** A lifetime from the wire made sane: finite, positive, at most MAX_REGISTRATION_EXPIRES_SECONDS. */
+export function clampExpires(seconds: number, fallback: number): number {
+  if (!Number.isFinite(seconds) || seconds <= 0) return fallback;
+  return Math.min(seconds, MAX_REGISTRATION_EXPIRES_SECONDS);
+}
 
 export interface RegistrationDetail {
   reason?: string;
@@ -32,12 +52,17 @@ export interface RegistrationHooks {
   unsupportedAlgorithm(): string | undefined;
   /** Extra Contact headers for the next REGISTER (e.g. removing a binding from an old connection). */
   takeStaleContacts(): string[];
+  /** Bindings listed in a REGISTER 200 that are ours but stale, as `<uri>;expires=0` Contact values. */
+  staleBindings?(response: IncomingResponse): string[];
 }
+
+/** Most stale bindings removed by one REGISTER (the 200's Contact list is remote-controlled). */
+export const MAX_STALE_CONTACTS_PER_REGISTER = 10;
 
 /** When to refresh: well before expiry, with room for a full UDP transaction (32 s) on long lifetimes. */
 export function refreshDelayMs(grantedSeconds: number): number {
   const margin = Math.max(grantedSeconds * 0.1, Math.min(60, grantedSeconds * 0.5));
-  return Math.max(1000, (grantedSeconds - margin) * 1000);
+  return safeDelayMs(Math.max(1000, (grantedSeconds - margin) * 1000));
 }
 
 export class Registration extends EventEmitter<RegistrationEvents> {
@@ -49,6 +74,12 @@ export class Registration extends EventEmitter<RegistrationEvents> {
   private readonly backoff = new Backoff();
   private running = false;
   private attempt = 0;
+  /** Stale bindings to remove with the next REGISTER. */
+  private pendingRemoval: string[] = [];
+  /** The last REGISTER was sent to remove stale bindings: do not chain another right away. */
+  private cleanupSent = false;
+  /** 423 answers in a row (reset by a success). */
+  private intervalTooBrief = 0;
 
   constructor(
     private readonly ua: UserAgent,
@@ -62,14 +93,44 @@ export class Registration extends EventEmitter<RegistrationEvents> {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.registerer = new Registerer(this.ua, { expires: this.expires, refreshFrequency: 99 });
+    const requested = clampExpires(this.expires, 600);
+    this.registerer = new Registerer(this.ua, { expires: requested, refreshFrequency: 99 });
     // We own refreshes: stop sip.js from scheduling its own (at 99 %, and unguarded).
-    const reg = this.registerer as unknown as { registered(e: number): void; registrationTimer?: NodeJS.Timeout };
+    const reg = this.registerer as unknown as { registered(e: number): void; registrationTimer?: NodeJS.Timeout; expires: number };
     const original = reg.registered.bind(reg);
     reg.registered = (e: number) => {
-      original(e);
+      // sip.js arms its "expired" timer with e·1000 ms: an overflowing value fires at once.
+      original(clampExpires(Number(e), requested));
       if (reg.registrationTimer) clearTimeout(reg.registrationTimer);
       reg.registrationTimer = undefined;
+      // A late 200 after stop(): its "expired" timer would keep the process alive for minutes.
+      if (!this.running) silenceRegisterer(reg);
+    };
+    // sip.js's own retry after a 423 calls register() without options: bound it, keep the
+    // Min-Expires sane, and keep our delegate so the outcome reaches our state machine.
+    const registerer = this.registerer;
+    const register = registerer.register.bind(registerer);
+    registerer.register = (options?: Parameters<Registerer["register"]>[0]) => {
+      // A 423's Min-Expires (remote-controlled) becomes sip.js's lifetime: keep it sane.
+      reg.expires = clampExpires(Number(reg.expires), requested);
+      if (options) return register(options);
+      // sip.js ignores the promise here: it must never reject (an unhandled rejection kills Node).
+      const nothing = Promise.resolve(undefined as unknown as OutgoingRegisterRequest);
+      if (!this.running) return nothing;
+      const attempt = this.attempt;
+      if (++this.intervalTooBrief > MAX_INTERVAL_TOO_BRIEF_RETRIES) {
+        setImmediate(() => { if (attempt === this.attempt) this.fail("423 Interval Too Brief (Min-Expires not accepted)", "rejected", 423); });
+        return nothing;
+      }
+      return register({
+        requestDelegate: {
+          onAccept: (response) => { if (attempt === this.attempt) this.accepted(response); },
+          onReject: (response) => { if (attempt === this.attempt) this.rejected(response); },
+        },
+      }).catch((err: unknown) => {
+        if (attempt === this.attempt) this.fail(readable(err), "network");
+        return undefined as unknown as OutgoingRegisterRequest;
+      });
     };
     this.registerer.stateChange.addListener((s) => {
       // The registrar's binding ran out without a successful refresh.
@@ -99,7 +160,8 @@ export class Registration extends EventEmitter<RegistrationEvents> {
       return;
     }
     if (!this.running || attempt !== this.attempt) return;
-    const stale = this.hooks.takeStaleContacts();
+    const stale = [...new Set([...this.hooks.takeStaleContacts(), ...this.pendingRemoval])].slice(0, MAX_STALE_CONTACTS_PER_REGISTER);
+    this.pendingRemoval = [];
     try {
       await this.registerer.register({
         requestOptions: { extraHeaders: stale.map((c) => "Contact: " + c) },
@@ -117,9 +179,18 @@ export class Registration extends EventEmitter<RegistrationEvents> {
   private accepted(response: IncomingResponse): void {
     const granted = grantedExpires(response, this.ua, this.expires);
     this.backoff.reset();
+    this.intervalTooBrief = 0;
     this.setState("REGISTERED", { expires: granted });
     this.clearTimers();
-    this.refreshTimer = setTimeout(() => void this.attemptRegister(), refreshDelayMs(granted));
+    // Bindings of ours left by an earlier run (a lost un-REGISTER): remove them now, once per
+    // refresh, so a registrar that keeps them cannot make us loop.
+    let stale: string[] = [];
+    if (!this.cleanupSent) {
+      try { stale = this.hooks.staleBindings?.(response) ?? []; } catch { stale = []; }
+    }
+    this.cleanupSent = stale.length > 0;
+    this.pendingRemoval = stale;
+    this.refreshTimer = setTimeout(() => void this.attemptRegister(), stale.length ? 0 : refreshDelayMs(granted));
   }
 
   private rejected(response: IncomingResponse): void {
@@ -141,9 +212,10 @@ export class Registration extends EventEmitter<RegistrationEvents> {
   private fail(reason: string, kind: FailureKind, statusCode?: number, retryAfter?: number): void {
     if (!this.running) return;
     this.clearTimers();
+    this.cleanupSent = false; // the next 200 may list the stale bindings again: remove them then
     const delay = this.backoff.next(kind, retryAfter);
     this.setState("FAILED", { reason, statusCode, retryInMs: delay });
-    this.retryTimer = setTimeout(() => void this.attemptRegister(), delay);
+    this.retryTimer = setTimeout(() => void this.attemptRegister(), safeDelayMs(delay));
   }
 
   /** Un-REGISTER, waiting at most `timeoutMs`. */
@@ -162,6 +234,9 @@ export class Registration extends EventEmitter<RegistrationEvents> {
       }), timeoutMs);
     }
     await withTimeout(registerer?.dispose().catch(() => undefined) ?? Promise.resolve(), 500);
+    // A lost un-REGISTER leaves sip.js "Registered" with its expiry timer armed (up to the
+    // granted lifetime): nothing may outlive stop().
+    if (registerer) silenceRegisterer(registerer);
     this.setState("INACTIVE", {});
   }
 
@@ -185,11 +260,11 @@ function grantedExpires(response: IncomingResponse, ua: UserAgent, requested: nu
     const c = response.message.parseHeader("contact", i);
     if (c && c.uri.user === ua.contact.uri.user) {
       const e = Number(c.getParam("expires"));
-      if (Number.isFinite(e) && e > 0) return e;
+      if (Number.isFinite(e) && e > 0) return clampExpires(e, requested);
     }
   }
   const header = Number(response.message.getHeader("expires"));
-  return Number.isFinite(header) && header > 0 ? header : requested;
+  return clampExpires(header, clampExpires(requested, 600));
 }
 
 function readable(err: unknown): string {
@@ -198,6 +273,12 @@ function readable(err: unknown): string {
   if (e?.code === "ECONNREFUSED") return "connection refused";
   if (e?.code === "ETIMEDOUT") return "connection timeout";
   return e?.message ?? String(err);
+}
+
+/** Clears sip.js's own registration timers (refresh and expiry). */
+function silenceRegisterer(registerer: unknown): void {
+  const r = registerer as { clearTimers?: () => void };
+  try { r.clearTimers?.(); } catch { /* internal API changed: nothing to clear */ }
 }
 
 function withTimeout(p: Promise<void>, ms: number): Promise<void> {
