@@ -271,12 +271,14 @@ describe("media/srtp", () => {
 
   it("carries and checks an MKI", () => {
     const mki = Buffer.from([0, 1]);
-    const { tx, rx } = pair("AES_CM_128_HMAC_SHA1_80", mki);
+    const { tx, rx, masterKey, masterSalt } = pair("AES_CM_128_HMAC_SHA1_80", mki);
     const s = tx.protectRtp(rtp(1));
     assert.equal(s.length, rtp(1).length + 2 + 10);
     assert.deepEqual(s.subarray(s.length - 12, s.length - 10), mki);
-    const other = new SrtpContext({ suite: "AES_CM_128_HMAC_SHA1_80", masterKey: Buffer.alloc(16), masterSalt: Buffer.alloc(14), mki: Buffer.from([0, 2]) });
+    // Same key, other MKI: refused (the MKI names the key the packet was made with).
+    const other = new SrtpContext({ suite: "AES_CM_128_HMAC_SHA1_80", masterKey, masterSalt, mki: Buffer.from([0, 2]) });
     assert.equal(other.unprotectRtp(s), null);
+    assert.equal(other.unprotectRtcp(tx.protectRtcp(rtcp())), null);
     assert.deepEqual(rx.unprotectRtp(s), rtp(1));
     const c = tx.protectRtcp(rtcp());
     assert.deepEqual(rx.unprotectRtcp(c), rtcp());
