@@ -8,10 +8,11 @@
 //
 // Speed: AES-CM is done with one long-lived AES-128-ECB cipher per context
 // (the counter blocks are built here and encrypted in one update() call), and
-// HMAC-SHA1 from two pre-keyed SHA-1 states that are copied per packet, so no
-// key schedule runs per packet.
+// HMAC-SHA1 from one-shot SHA-1 over scratch buffers holding the padded
+// keys, so no key schedule and no crypto object is made per packet.
 
-import { createCipheriv, createHash, timingSafeEqual, type Cipher, type Hash } from "node:crypto";
+import * as crypto from "node:crypto";
+import { createCipheriv, createHash, timingSafeEqual, type Cipher } from "node:crypto";
 
 export type SrtpSuite = "AES_CM_128_HMAC_SHA1_80" | "AES_CM_128_HMAC_SHA1_32";
 
@@ -64,6 +65,7 @@ const LABEL_RTCP_SALT = 5;
 const AUTH_KEY_BYTES = 20;
 const SHA1_BLOCK_BYTES = 64;
 const AES_BLOCK = 16;
+const EMPTY = Buffer.alloc(0);
 const RTP_HEADER_BYTES = 12;
 const RTCP_HEADER_BYTES = 8;
 /** SRTCP: E flag and 31-bit index trailer. */
@@ -155,28 +157,45 @@ export class AesCmKeystream {
   }
 }
 
-/** HMAC-SHA1 with the key schedule done once (RFC 2104: two pre-keyed hash states). */
+/** One-shot SHA-1 (crypto.hash, Node >= 20.12) without a Hash object per call; createHash before that. */
+const sha1: (data: Buffer) => Buffer =
+  typeof (crypto as { hash?: unknown }).hash === "function"
+    ? (data) => crypto.hash("sha1", data, "buffer")
+    : (data) => createHash("sha1").update(data).digest();
+
+/**
+ * HMAC-SHA1 (RFC 2104) as H(K^opad || H(K^ipad || m)) over reusable scratch
+ * buffers that already hold the padded keys: no Hash/Hmac object and no key
+ * schedule per packet (they cost more than the hashing itself).
+ */
 class HmacSha1 {
-  private readonly inner: Hash;
-  private readonly outer: Hash;
+  /** K^ipad followed by room for the message. */
+  private inner: Buffer;
+  /** K^opad followed by the 20-byte inner digest. */
+  private readonly outer = Buffer.alloc(SHA1_BLOCK_BYTES + 20);
 
   constructor(key: Buffer) {
     const k = Buffer.alloc(SHA1_BLOCK_BYTES);
-    (key.length > SHA1_BLOCK_BYTES ? createHash("sha1").update(key).digest() : key).copy(k);
-    const ipad = Buffer.alloc(SHA1_BLOCK_BYTES);
-    const opad = Buffer.alloc(SHA1_BLOCK_BYTES);
+    (key.length > SHA1_BLOCK_BYTES ? sha1(key) : key).copy(k);
+    this.inner = Buffer.alloc(SHA1_BLOCK_BYTES + 256);
     for (let i = 0; i < SHA1_BLOCK_BYTES; i++) {
-      ipad[i] = k[i] ^ 0x36;
-      opad[i] = k[i] ^ 0x5c;
+      this.inner[i] = k[i] ^ 0x36;
+      this.outer[i] = k[i] ^ 0x5c;
     }
-    this.inner = createHash("sha1").update(ipad);
-    this.outer = createHash("sha1").update(opad);
   }
 
   /** HMAC over a || b. */
   mac(a: Uint8Array, b: Uint8Array): Buffer {
-    const innerDigest = this.inner.copy().update(a).update(b).digest();
-    return this.outer.copy().update(innerDigest).digest();
+    const len = SHA1_BLOCK_BYTES + a.length + b.length;
+    if (this.inner.length < len) {
+      const grown = Buffer.alloc(Math.max(len, 2 * this.inner.length));
+      this.inner.copy(grown, 0, 0, SHA1_BLOCK_BYTES);
+      this.inner = grown;
+    }
+    this.inner.set(a, SHA1_BLOCK_BYTES);
+    this.inner.set(b, SHA1_BLOCK_BYTES + a.length);
+    sha1(this.inner.subarray(0, len)).copy(this.outer, SHA1_BLOCK_BYTES);
+    return sha1(this.outer);
   }
 }
 
@@ -443,7 +462,7 @@ export class SrtpContext {
     this.rtcp.cipher.xorInPlace(this.rtcp.iv(this.ivBuf, ssrc, index), out, RTCP_HEADER_BYTES, len);
     out.writeUInt32BE((0x80000000 | index) >>> 0, len);
     const authEnd = len + SRTCP_INDEX_BYTES;
-    const tag = this.rtcp.hmac.mac(out.subarray(0, authEnd), Buffer.alloc(0));
+    const tag = this.rtcp.hmac.mac(out.subarray(0, authEnd), EMPTY);
     this.mki.copy(out, authEnd);
     tag.copy(out, authEnd + mkiLen, 0, this.params.rtcpTagLength);
     return out;
@@ -475,7 +494,7 @@ export class SrtpContext {
     const state = this.rtcp.streams.get(ssrc);
     if (state && !state.replay.check(index)) return null;
 
-    const tag = this.rtcp.hmac.mac(p.subarray(0, authEnd), Buffer.alloc(0));
+    const tag = this.rtcp.hmac.mac(p.subarray(0, authEnd), EMPTY);
     if (!timingSafeEqual(tag.subarray(0, tagLen), p.subarray(authEnd + mkiLen, authEnd + mkiLen + tagLen))) return null;
 
     const tick = ++this.tick;
