@@ -225,6 +225,8 @@ describe("media/srtp", () => {
 
   it("keeps per-SSRC state bounded and evicts the least recently used stream", () => {
     const { tx, rx } = pair();
+    const early = tx.protectRtp(rtp(5, 1));
+    assert.ok(rx.unprotectRtp(early));
     for (let ssrc = 1; ssrc <= SRTP_MAX_STREAMS + 5; ssrc++) {
       assert.ok(rx.unprotectRtp(tx.protectRtp(rtp(10, ssrc))));
       assert.ok(rx.unprotectRtcp(tx.protectRtcp(rtcp(ssrc))));
@@ -236,6 +238,8 @@ describe("media/srtp", () => {
     assert.equal(tx.rtcpStreamCount, SRTP_MAX_STREAMS);
     assert.equal(rx.rtcpStreamCount, SRTP_MAX_STREAMS);
     assert.ok(rx.unprotectRtp(tx.protectRtp(rtp(100, 1))), "the busy stream survived");
+    // Its replay window too: an evicted stream would start afresh and take the old packet again.
+    assert.equal(rx.unprotectRtp(early), null, "the busy stream kept its replay state");
   });
 
   it("SRTCP round trip: encrypted, authenticated, replay-protected, tamper-evident", () => {
@@ -290,6 +294,9 @@ describe("media/srtp", () => {
     assert.throws(() => new SrtpContext({ suite: "F8_128_HMAC_SHA1_80" as SrtpSuite, masterKey: Buffer.alloc(16), masterSalt: Buffer.alloc(14) }), RangeError);
     const { tx } = pair();
     assert.throws(() => tx.protectRtp(Buffer.alloc(5)), RangeError);
+    // Header longer than the packet: 15 CSRCs announced, none present; an extension past the end.
+    assert.throws(() => tx.protectRtp(Buffer.from([0x8f, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4])), RangeError);
+    assert.throws(() => tx.protectRtp(Buffer.from([0x90, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xbe, 0xde, 0, 9])), RangeError);
     assert.throws(() => tx.protectRtcp(Buffer.alloc(5)), RangeError);
   });
 });
