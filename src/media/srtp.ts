@@ -25,11 +25,17 @@ export interface SrtpSuiteParams {
   rtpTagLength: number;
   /** SRTCP authentication tag length in bytes (80 bits for both suites, RFC 4568 section 6.2). */
   rtcpTagLength: number;
+  /**
+   * Other SRTCP tag length some peers use with this suite, accepted on
+   * receipt: libre (baresip) applies the 32-bit SRTP tag to SRTCP as well.
+   * 0 = none.
+   */
+  rtcpTagLengthAlt: number;
 }
 
 export const SRTP_SUITES: Readonly<Record<SrtpSuite, SrtpSuiteParams>> = {
-  AES_CM_128_HMAC_SHA1_80: { keyLength: 16, saltLength: 14, rtpTagLength: 10, rtcpTagLength: 10 },
-  AES_CM_128_HMAC_SHA1_32: { keyLength: 16, saltLength: 14, rtpTagLength: 4, rtcpTagLength: 10 },
+  AES_CM_128_HMAC_SHA1_80: { keyLength: 16, saltLength: 14, rtpTagLength: 10, rtcpTagLength: 10, rtcpTagLengthAlt: 0 },
+  AES_CM_128_HMAC_SHA1_32: { keyLength: 16, saltLength: 14, rtpTagLength: 4, rtcpTagLength: 10, rtcpTagLengthAlt: 4 },
 };
 
 export function isSrtpSuite(name: string): name is SrtpSuite {
@@ -85,6 +91,13 @@ export interface SrtpContextOptions {
    * negotiated by SDES "|MKI:len". Omit when the key line has none.
    */
   mki?: Uint8Array;
+  /**
+   * Send SRTCP with the suite's short alternative tag (32 bits under
+   * AES_CM_128_HMAC_SHA1_32) instead of RFC 4568's 80 bits, for peers built
+   * on libre (baresip) which expect that. Default false. See
+   * SrtpContext.shortSrtcpTagSeen for telling such a peer apart.
+   */
+  srtcpShortTag?: boolean;
 }
 
 /** Session keys of one packet kind (RTP or RTCP), derived with kdr = 0. */
@@ -343,6 +356,10 @@ export class SrtpContext {
   private readonly rocBuf = Buffer.alloc(4);
   /** Use counter for least-recently-used eviction. */
   private tick = 0;
+  /** Send SRTCP with the short alternative tag (see SrtpContextOptions.srtcpShortTag). */
+  srtcpShortTag: boolean;
+  /** True once an authentic SRTCP packet arrived with the short alternative tag (a libre peer). */
+  shortSrtcpTagSeen = false;
 
   constructor(opts: SrtpContextOptions) {
     if (!isSrtpSuite(opts.suite)) throw new RangeError("unsupported SRTP suite");
@@ -351,6 +368,7 @@ export class SrtpContext {
     if (opts.masterKey.length !== this.params.keyLength) throw new RangeError("SRTP master key has the wrong length");
     if (opts.masterSalt.length !== this.params.saltLength) throw new RangeError("SRTP master salt has the wrong length");
     this.mki = Buffer.from(opts.mki ?? []);
+    this.srtcpShortTag = opts.srtcpShortTag === true && this.params.rtcpTagLengthAlt > 0;
     this.rtp = new Direction(deriveSessionKeys(opts.masterKey, opts.masterSalt, false));
     this.rtcp = new Direction(deriveSessionKeys(opts.masterKey, opts.masterSalt, true));
   }
@@ -362,7 +380,11 @@ export class SrtpContext {
 
   /** Bytes protectRtcp adds to a packet (E|index + MKI + tag). */
   get rtcpOverhead(): number {
-    return SRTCP_INDEX_BYTES + this.mki.length + this.params.rtcpTagLength;
+    return SRTCP_INDEX_BYTES + this.mki.length + this.rtcpSendTagLength();
+  }
+
+  private rtcpSendTagLength(): number {
+    return this.srtcpShortTag && this.params.rtcpTagLengthAlt > 0 ? this.params.rtcpTagLengthAlt : this.params.rtcpTagLength;
   }
 
   /** Number of SSRCs with SRTP state (for tests and diagnostics). */
@@ -464,27 +486,32 @@ export class SrtpContext {
     const authEnd = len + SRTCP_INDEX_BYTES;
     const tag = this.rtcp.hmac.mac(out.subarray(0, authEnd), EMPTY);
     this.mki.copy(out, authEnd);
-    tag.copy(out, authEnd + mkiLen, 0, this.params.rtcpTagLength);
+    tag.copy(out, authEnd + mkiLen, 0, this.rtcpSendTagLength());
     return out;
   }
 
   /** SRTCP in, RTCP out (a new buffer), or null. Never throws. */
   unprotectRtcp(packet: Uint8Array): Buffer | null {
     try {
-      return this.unprotectRtcpUnsafe(packet);
+      if (!(packet instanceof Uint8Array) || packet.length > SRTP_MAX_PACKET_BYTES) return null;
+      const p = Buffer.from(packet.buffer, packet.byteOffset, packet.length);
+      const out = this.unprotectRtcpWithTag(p, this.params.rtcpTagLength);
+      if (out || this.params.rtcpTagLengthAlt === 0) return out;
+      // Same key, other tag length: a libre peer under the _32 suite. Its
+      // forgery odds are those of the suite's own SRTP tag.
+      const alt = this.unprotectRtcpWithTag(p, this.params.rtcpTagLengthAlt);
+      if (alt) this.shortSrtcpTagSeen = true;
+      return alt;
     } catch {
       return null;
     }
   }
 
-  private unprotectRtcpUnsafe(packet: Uint8Array): Buffer | null {
-    if (!(packet instanceof Uint8Array) || packet.length > SRTP_MAX_PACKET_BYTES) return null;
-    const tagLen = this.params.rtcpTagLength;
+  private unprotectRtcpWithTag(p: Buffer, tagLen: number): Buffer | null {
     const mkiLen = this.mki.length;
-    const authEnd = packet.length - tagLen - mkiLen;
+    const authEnd = p.length - tagLen - mkiLen;
     const end = authEnd - SRTCP_INDEX_BYTES;
     if (end < RTCP_HEADER_BYTES) return null;
-    const p = Buffer.from(packet.buffer, packet.byteOffset, packet.length);
     if (p[0] >> 6 !== 2) return null;
     if (mkiLen > 0 && !p.subarray(authEnd, authEnd + mkiLen).equals(this.mki)) return null;
     const word = p.readUInt32BE(end);

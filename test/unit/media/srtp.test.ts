@@ -273,6 +273,32 @@ describe("media/srtp", () => {
     assert.deepEqual(rx.unprotectRtcp(Buffer.concat([body, tag])), plain);
   });
 
+  it("SRTCP under _32: sends RFC 4568's 80-bit tag, also takes libre's 32-bit tag, and can send it", () => {
+    const plain = hex("81c8000bcafebabe abababababababababababababababab");
+    const short = hex("81c8000bcafebabe 7128035be487b9bdbef89041f977a5a8 80000001 993e08cd");
+    const opts = { suite: "AES_CM_128_HMAC_SHA1_32", masterKey: MASTER_KEY, masterSalt: MASTER_SALT } as const;
+    const libreLike = new SrtpContext({ ...opts, srtcpShortTag: true });
+    libreLike.protectRtcp(plain);
+    assert.equal(libreLike.protectRtcp(plain).toString("hex"), short.toString("hex"));
+    const rx = new SrtpContext(opts);
+    assert.equal(rx.shortSrtcpTagSeen, false);
+    assert.deepEqual(rx.unprotectRtcp(short), plain);
+    assert.equal(rx.shortSrtcpTagSeen, true);
+    assert.equal(rx.unprotectRtcp(short), null, "replay under the short tag");
+    for (let bit = 0; bit < short.length * 8; bit++) {
+      const t = Buffer.from(short);
+      t[bit >> 3] ^= 1 << (bit & 7);
+      assert.equal(new SrtpContext(opts).unprotectRtcp(t), null, `bit ${bit}`);
+    }
+    // Under _80 there is no short form: neither sent nor taken.
+    const tx80 = new SrtpContext({ ...opts, suite: "AES_CM_128_HMAC_SHA1_80", srtcpShortTag: true });
+    const full = tx80.protectRtcp(plain);
+    assert.equal(full.length, plain.length + 4 + 10);
+    const rx80 = new SrtpContext({ ...opts, suite: "AES_CM_128_HMAC_SHA1_80" });
+    assert.equal(rx80.unprotectRtcp(full.subarray(0, full.length - 6)), null);
+    assert.deepEqual(rx80.unprotectRtcp(full), plain);
+  });
+
   it("carries and checks an MKI", () => {
     const mki = Buffer.from([0, 1]);
     const { tx, rx, masterKey, masterSalt } = pair("AES_CM_128_HMAC_SHA1_80", mki);
