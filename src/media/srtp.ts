@@ -50,9 +50,11 @@ export const SRTP_REPLAY_WINDOW = 128;
 
 /**
  * Most SSRCs one context keeps state for (SRTP and SRTCP each). A call has one
- * per direction; a few more cover an SSRC change (re-INVITE, transfer). Past
- * this the least recently used stream is forgotten. State is only created by
- * a packet that authenticates, so an attacker without the key cannot fill it.
+ * per direction; a few more cover an SSRC change (re-INVITE, transfer).
+ * Receiving, the least recently used stream is then forgotten (state is only
+ * created by a packet that authenticates, so an attacker without the key
+ * cannot fill it). Sending, a new SSRC past the limit is refused instead:
+ * forgetting a sender's ROC or SRTCP index would reuse keystream.
  */
 export const SRTP_MAX_STREAMS = 8;
 
@@ -321,9 +323,13 @@ class Direction {
     return s;
   }
 
-  /** New state for `ssrc`, forgetting the least recently used one beyond SRTP_MAX_STREAMS. */
-  addStream(ssrc: number, tick: number): StreamState {
+  /**
+   * New state for `ssrc`. Beyond SRTP_MAX_STREAMS a receiver forgets the least
+   * recently used stream; a sender (evict = false) throws RangeError.
+   */
+  addStream(ssrc: number, tick: number, evict: boolean): StreamState {
     if (this.streams.size >= SRTP_MAX_STREAMS) {
+      if (!evict) throw new RangeError(`more than ${SRTP_MAX_STREAMS} SSRCs sent under one SRTP context`);
       let victim = -1;
       let oldest = Infinity;
       for (const [k, s] of this.streams) {
@@ -368,7 +374,7 @@ export class SrtpContext {
     if (opts.masterKey.length !== this.params.keyLength) throw new RangeError("SRTP master key has the wrong length");
     if (opts.masterSalt.length !== this.params.saltLength) throw new RangeError("SRTP master salt has the wrong length");
     this.mki = Buffer.from(opts.mki ?? []);
-    this.srtcpShortTag = opts.srtcpShortTag === true && this.params.rtcpTagLengthAlt > 0;
+    this.srtcpShortTag = opts.srtcpShortTag === true;
     this.rtp = new Direction(deriveSessionKeys(opts.masterKey, opts.masterSalt, false));
     this.rtcp = new Direction(deriveSessionKeys(opts.masterKey, opts.masterSalt, true));
   }
@@ -409,7 +415,7 @@ export class SrtpContext {
     const seq = out.readUInt16BE(2);
     const ssrc = out.readUInt32BE(8);
     const tick = ++this.tick;
-    const state = this.rtp.stream(ssrc, tick) ?? this.rtp.addStream(ssrc, tick);
+    const state = this.rtp.stream(ssrc, tick) ?? this.rtp.addStream(ssrc, tick, false);
     // The sender tracks its own ROC the same way a receiver guesses it.
     const index = estimateSrtpIndex(state.highestIndex, seq);
     if (index < 0 || index >= SRTP_INDEX_LIMIT) throw new RangeError("SRTP packet index exhausted or out of order");
@@ -454,7 +460,7 @@ export class SrtpContext {
 
     // Authentic: only now may the packet change state.
     const tick = ++this.tick;
-    const s = state ?? this.rtp.addStream(ssrc, tick);
+    const s = state ?? this.rtp.addStream(ssrc, tick, true);
     s.lastUsed = tick;
     s.replay.accept(index);
     if (index > s.highestIndex) s.highestIndex = index;
@@ -475,7 +481,7 @@ export class SrtpContext {
     out.set(packet, 0);
     const ssrc = out.readUInt32BE(4);
     const tick = ++this.tick;
-    const state = this.rtcp.stream(ssrc, tick) ?? this.rtcp.addStream(ssrc, tick);
+    const state = this.rtcp.stream(ssrc, tick) ?? this.rtcp.addStream(ssrc, tick, false);
     // The SRTCP index starts at 0 and counts every packet sent (RFC 3711 section 3.4).
     const index = state.highestIndex + 1;
     if (index > SRTCP_MAX_INDEX) throw new RangeError("SRTCP index exhausted: re-key");
@@ -525,7 +531,7 @@ export class SrtpContext {
     if (!timingSafeEqual(tag.subarray(0, tagLen), p.subarray(authEnd + mkiLen, authEnd + mkiLen + tagLen))) return null;
 
     const tick = ++this.tick;
-    const s = state ?? this.rtcp.addStream(ssrc, tick);
+    const s = state ?? this.rtcp.addStream(ssrc, tick, true);
     s.lastUsed = tick;
     s.replay.accept(index);
 

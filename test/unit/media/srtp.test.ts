@@ -223,23 +223,42 @@ describe("media/srtp", () => {
     assert.equal(rx.unprotectRtp(prot[7]), null);
   });
 
-  it("keeps per-SSRC state bounded and evicts the least recently used stream", () => {
-    const { tx, rx } = pair();
-    const early = tx.protectRtp(rtp(5, 1));
+  it("keeps receive state bounded, evicting the least recently used stream", () => {
+    const { rx, masterKey, masterSalt } = pair();
+    // One sending context per SSRC (a sender refuses more than SRTP_MAX_STREAMS, see below).
+    const senders = new Map<number, SrtpContext>();
+    const tx = (ssrc: number) => {
+      let c = senders.get(ssrc);
+      if (!c) senders.set(ssrc, (c = new SrtpContext({ suite: "AES_CM_128_HMAC_SHA1_80", masterKey, masterSalt })));
+      return c;
+    };
+    const early = tx(1).protectRtp(rtp(5, 1));
     assert.ok(rx.unprotectRtp(early));
     for (let ssrc = 1; ssrc <= SRTP_MAX_STREAMS + 5; ssrc++) {
-      assert.ok(rx.unprotectRtp(tx.protectRtp(rtp(10, ssrc))));
-      assert.ok(rx.unprotectRtcp(tx.protectRtcp(rtcp(ssrc))));
+      assert.ok(rx.unprotectRtp(tx(ssrc).protectRtp(rtp(10, ssrc))));
+      assert.ok(rx.unprotectRtcp(tx(ssrc).protectRtcp(rtcp(ssrc))));
       // Keep SSRC 1 busy so it is never the eviction victim.
-      assert.ok(rx.unprotectRtp(tx.protectRtp(rtp(10 + ssrc, 1))));
+      assert.ok(rx.unprotectRtp(tx(1).protectRtp(rtp(10 + ssrc, 1))));
     }
-    assert.equal(tx.rtpStreamCount, SRTP_MAX_STREAMS);
     assert.equal(rx.rtpStreamCount, SRTP_MAX_STREAMS);
-    assert.equal(tx.rtcpStreamCount, SRTP_MAX_STREAMS);
     assert.equal(rx.rtcpStreamCount, SRTP_MAX_STREAMS);
-    assert.ok(rx.unprotectRtp(tx.protectRtp(rtp(100, 1))), "the busy stream survived");
+    assert.ok(rx.unprotectRtp(tx(1).protectRtp(rtp(100, 1))), "the busy stream survived");
     // Its replay window too: an evicted stream would start afresh and take the old packet again.
     assert.equal(rx.unprotectRtp(early), null, "the busy stream kept its replay state");
+  });
+
+  it("a sending context refuses an SSRC past SRTP_MAX_STREAMS rather than forget a ROC or SRTCP index", () => {
+    const { tx } = pair();
+    for (let ssrc = 1; ssrc <= SRTP_MAX_STREAMS; ssrc++) {
+      tx.protectRtp(rtp(10, ssrc));
+      tx.protectRtcp(rtcp(ssrc));
+    }
+    assert.throws(() => tx.protectRtp(rtp(1, 999)), RangeError);
+    assert.throws(() => tx.protectRtcp(rtcp(999)), RangeError);
+    assert.equal(tx.rtpStreamCount, SRTP_MAX_STREAMS);
+    assert.equal(tx.rtcpStreamCount, SRTP_MAX_STREAMS);
+    // The first stream's state is intact: its next SRTCP index is 1.
+    assert.equal(tx.protectRtcp(rtcp(1)).readUInt32BE(rtcp(1).length), 0x80000001);
   });
 
   it("SRTCP round trip: encrypted, authenticated, replay-protected, tamper-evident", () => {
