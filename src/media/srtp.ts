@@ -348,7 +348,9 @@ class Direction {
 
 /**
  * SRTP/SRTCP crypto context for one direction. protect* are for packets we
- * built (they throw RangeError on a malformed packet: a programming error);
+ * built and throw RangeError on a programming error: a malformed packet, a
+ * sequence number that does not advance (keystream reuse), a new SSRC past
+ * SRTP_MAX_STREAMS, an exhausted index;
  * unprotect* take network input and never throw: null means malformed,
  * failed authentication or replayed.
  */
@@ -416,10 +418,13 @@ export class SrtpContext {
     const ssrc = out.readUInt32BE(8);
     const tick = ++this.tick;
     const state = this.rtp.stream(ssrc, tick) ?? this.rtp.addStream(ssrc, tick, false);
-    // The sender tracks its own ROC the same way a receiver guesses it.
+    // The sender tracks its own ROC the same way a receiver guesses it, and
+    // the index must advance: a re-sent or backwards sequence number would
+    // encrypt a new payload under keystream already used.
     const index = estimateSrtpIndex(state.highestIndex, seq);
-    if (index < 0 || index >= SRTP_INDEX_LIMIT) throw new RangeError("SRTP packet index exhausted or out of order");
-    if (index > state.highestIndex) state.highestIndex = index;
+    if (index <= state.highestIndex) throw new RangeError("SRTP sequence number did not advance: would reuse keystream");
+    if (index >= SRTP_INDEX_LIMIT) throw new RangeError("SRTP packet index exhausted: re-key");
+    state.highestIndex = index;
 
     this.rtp.cipher.xorInPlace(this.rtp.iv(this.ivBuf, ssrc, index), out, headerLen, len);
     this.rocBuf.writeUInt32BE(Math.floor(index / 65536), 0);

@@ -333,6 +333,15 @@ describe("media/srtp", () => {
     assert.deepEqual(rx.unprotectRtcp(c), rtcp());
   });
 
+  it("a sender refuses a sequence number that does not advance (keystream reuse)", () => {
+    const { tx, rx } = pair();
+    assert.ok(rx.unprotectRtp(tx.protectRtp(rtp(10))));
+    assert.throws(() => tx.protectRtp(rtp(10)), RangeError, "same seq again");
+    assert.throws(() => tx.protectRtp(rtp(9)), RangeError, "backwards");
+    assert.throws(() => tx.protectRtp(rtp(40000)), RangeError, "a jump the receiver would read as the previous cycle");
+    assert.ok(rx.unprotectRtp(tx.protectRtp(rtp(11))), "the stream goes on");
+  });
+
   it("refuses bad keys and malformed packets to protect with RangeError", () => {
     assert.throws(() => new SrtpContext({ suite: "AES_CM_128_HMAC_SHA1_80", masterKey: Buffer.alloc(15), masterSalt: Buffer.alloc(14) }), RangeError);
     assert.throws(() => new SrtpContext({ suite: "AES_CM_128_HMAC_SHA1_80", masterKey: Buffer.alloc(16), masterSalt: Buffer.alloc(12) }), RangeError);
