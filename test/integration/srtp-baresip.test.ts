@@ -130,6 +130,7 @@ class SecureMedia {
   rtcpSent = 0;
   readonly received: Int16Array[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private rtcpTimer: NodeJS.Timeout | undefined;
   private inbound: SrtpContext | undefined;
   private outbound: SrtpContext | undefined;
 
@@ -180,15 +181,16 @@ class SecureMedia {
       const frame = encodeFrame("PCMU", pcm.subarray(n * 160, (n + 1) * 160));
       const pkt = serializeRtp({ payloadType: 0, sequenceNumber: seq++, timestamp: n * 160, ssrc, marker: n === 0 }, frame);
       this.rtp.send(this.outbound!.protectRtp(pkt), remotePort, LOOPBACK);
-      // Reports once a second, after the peer's first one: a libre peer tags
-      // SRTCP with 32 bits under _32, and we answer in kind once we saw that.
-      if (n % 50 === 25 && this.rtcpGood > 0) {
-        this.rtcpSent++;
-        this.outbound!.srtcpShortTag = this.inbound!.shortSrtcpTagSeen;
-        this.rtcp.send(this.outbound!.protectRtcp(rtcpReport(ssrc)), remotePort + 1, LOOPBACK);
-      }
       n++;
     }, 20);
+    // Reports every 500 ms until closed, after the peer's first one: a libre
+    // peer tags SRTCP with 32 bits under _32, and we answer in kind once seen.
+    this.rtcpTimer = setInterval(() => {
+      if (this.rtcpGood === 0) return;
+      this.rtcpSent++;
+      this.outbound!.srtcpShortTag = this.inbound!.shortSrtcpTagSeen;
+      this.rtcp.send(this.outbound!.protectRtcp(rtcpReport(ssrc)), remotePort + 1, LOOPBACK);
+    }, 500);
   }
 
   stopSending(): void {
@@ -198,6 +200,8 @@ class SecureMedia {
 
   close(): void {
     this.stopSending();
+    if (this.rtcpTimer) clearInterval(this.rtcpTimer);
+    this.rtcpTimer = undefined;
     this.rtp.close();
     this.rtcp.close();
   }
@@ -382,7 +386,7 @@ describe("SRTP interop with baresip (srtp module, SDES)", function () {
     });
     await p.dial(`sip:srtp@${LOOPBACK}:${u.port}`);
     await p.waitEvent("CALL_ESTABLISHED", 15000);
-    await waitFor(() => m.rtpGood >= 140 && m.rtcpGood >= 1, 15000, "SRTP and SRTCP from baresip");
+    await waitFor(() => m.rtpGood >= 140 && m.rtcpGood >= 1 && m.rtcpSent >= 2, 15000, "SRTP and SRTCP both ways");
     await sleep(3200); // let our 3 s of tone play out
     await p.hangup();
     await p.waitEvent("CALL_CLOSED", 10000);
@@ -431,7 +435,7 @@ describe("SRTP interop with baresip (srtp module, SDES)", function () {
       u.send(request("ACK", 1, toTag), p.sipPort);
       m.start(agreement, answer.port);
       await p.waitEvent("CALL_ESTABLISHED", 15000);
-      await waitFor(() => m.rtpGood >= 140 && m.rtcpGood >= 1, 15000, "SRTP and SRTCP from baresip");
+      await waitFor(() => m.rtpGood >= 140 && m.rtcpGood >= 1 && m.rtcpSent >= 2, 15000, "SRTP and SRTCP both ways");
       await sleep(3200);
       u.send(request("BYE", 2, toTag), p.sipPort);
       await u.next((msg) => / BYE$/.test(h(msg, "cseq")) && msg.startLine.startsWith("SIP/2.0 "));
