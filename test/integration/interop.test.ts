@@ -94,6 +94,22 @@ describe("interop (issue 9 item 10)", function () {
     assert.deepStrictEqual(ofCall(answered.id).map((e) => e.state), ["RINGING", "ANSWERED", "ENDED"]);
   });
 
+  it("two DTMF SIP INFOs out of order (CSeq 6 then 5): both get 200 and both keys arrive", async () => {
+    phone.calls.setInboundPolicy({ autoAnswer: true });
+    const keys: string[] = [];
+    const onKey = (digit: string, method: string) => keys.push(`${digit}/${method}`);
+    phone.on("dtmf", onKey);
+    try {
+      const r = await runSipp({ scenario: "uac-info-out-of-order", target: target(), service: "alice", holdMs: 500, timeoutMs: 15_000 });
+      assert.ok(r.ok, `SIPp got 200 to both INFOs: ${describeSipp(r)}`);
+      assert.strictEqual(received(r.messages, 500), 0, "no 500 to the late INFO");
+      await waitFor(() => keys.length >= 2, 3000, "two keys");
+      assert.deepStrictEqual(keys, ["2/info", "1/info"], "both keys, in the order they arrived");
+    } finally {
+      phone.off("dtmf", onKey);
+    }
+  });
+
   it("dialing a phone whose 180 has no Contact (Linphone): DIALING, RINGING, ANSWERED", async () => {
     // SIPp is this account's server: 100, 180 without Contact, 200 with Contact; it then waits for our BYE.
     const uas = await startSipp({ scenario: "uas-ring-no-contact", timeoutMs: 20_000 });
