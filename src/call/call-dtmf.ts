@@ -3,7 +3,7 @@
 // ways counts once; and sending by the configured method.
 
 import { EventEmitter } from "events";
-import { Info } from "sip.js";
+import { Info, Core } from "sip.js";
 import { Call, FrameOverride } from "./call";
 import { DigitCollector, CollectedDigit } from "../dtmf/collector";
 import { Rfc4733Receiver, Rfc4733Sender } from "../dtmf/rfc4733";
@@ -18,6 +18,13 @@ export interface DtmfOptions {
   durationMs: number;
   gapMs: number;
 }
+
+/**
+ * How far below the dialog's highest remote CSeq a late DTMF INFO is still taken (a burst reordered
+ * by a multi-worker proxy is a few requests deep); also how many INFO CSeqs are remembered per call
+ * so a late one is taken once.
+ */
+export const LATE_INFO_WINDOW = 32;
 
 export const DEFAULT_DTMF: DtmfOptions = { receive: ["rfc4733", "info", "inband"], send: "rfc4733", durationMs: 100, gapMs: 80 };
 
@@ -56,7 +63,10 @@ export class CallDtmf extends EventEmitter<CallDtmfEvents> {
       ...previous,
       onInfo: (info: Info) => this.onInfo(info),
     };
-    call.on("state", (s) => { if (s === "ENDED") this.collector.close(); });
+    call.on("state", (s) => {
+      if (s === "ANSWERED") acceptLateDtmfInfo(call.session.dialog);
+      if (s === "ENDED") this.collector.close();
+    });
   }
 
   private onInfo(info: Info): void {
@@ -110,4 +120,44 @@ export class CallDtmf extends EventEmitter<CallDtmfEvents> {
       }, 20);
     });
   }
+}
+
+/** What we use of a sip.js dialog below its public API (checked before use). */
+interface DialogInternals {
+  receiveRequest(message: Core.IncomingRequestMessage): void;
+  dialogState?: { remoteSequenceNumber?: number };
+}
+
+/**
+ * sip.js answers an in-dialog request whose CSeq is not above the highest seen 500 (RFC 3261
+ * §12.2.2), so a DTMF INFO overtaken by the next one loses its key. For this dialog only, a late
+ * DTMF INFO (not seen before, within LATE_INFO_WINDOW) is let through sip.js's normal INFO path by
+ * lowering the remote CSeq for that one synchronous call and restoring it right after. Anything
+ * else keeps sip.js's rule. If sip.js's internals are not as expected, nothing is changed.
+ */
+export function acceptLateDtmfInfo(dialog: unknown): boolean {
+  const d = dialog as DialogInternals | undefined;
+  if (!d || typeof d.receiveRequest !== "function" || typeof d.dialogState !== "object" || d.dialogState === null) return false;
+  const state = d.dialogState;
+  const original = d.receiveRequest;
+  const seen: number[] = [];
+  const remember = (cseq: number) => { seen.push(cseq); if (seen.length > LATE_INFO_WINDOW) seen.shift(); };
+  d.receiveRequest = function (message: Core.IncomingRequestMessage): void {
+    const highest = state.remoteSequenceNumber;
+    const isDtmfInfo = message.method === "INFO" && /^\s*application\/dtmf(-relay)?\s*(;|$)/i.test(message.getHeader("content-type") ?? "");
+    if (!isDtmfInfo) return original.call(this, message);
+    const late = highest !== undefined && message.cseq < highest && message.cseq > highest - LATE_INFO_WINDOW && !seen.includes(message.cseq);
+    if (!late) {
+      if (highest === undefined || message.cseq > highest) remember(message.cseq);
+      return original.call(this, message);
+    }
+    remember(message.cseq);
+    state.remoteSequenceNumber = message.cseq - 1;
+    try {
+      original.call(this, message);
+    } finally {
+      state.remoteSequenceNumber = Math.max(highest, state.remoteSequenceNumber ?? 0);
+    }
+  };
+  return true;
 }

@@ -2,6 +2,7 @@
 // auto-answer and greeting), dialing out, and the events the nodes turn into messages.
 
 import { EventEmitter } from "events";
+import crypto from "crypto";
 import { Invitation, Inviter, UserAgent, Core } from "sip.js";
 import { precheckOffer, RtpSessionDescriptionHandler } from "../media/session-description-handler";
 import type { Codec, CallInfo, CallState } from "../types";
@@ -9,6 +10,8 @@ import { Call, printable, REFER_TO_LOG_MAX } from "./call";
 import { Greeting, isCallerAllowed, partyFromUri, pickGreeting } from "./caller-match";
 import { PlaybackItem, silence } from "./playback-queue";
 import { decodeFrame as decodeG711 } from "../media/g711";
+import { SipTransport } from "../sip/sip-transport";
+import type { WireMessage } from "../sip/wire-message";
 
 type IncomingResponse = Core.IncomingResponse;
 
@@ -67,8 +70,30 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
   private policyOwner?: string;
   private closed = false;
   private referLog = { windowStart: 0, logged: 0, suppressed: 0 };
+  /** Outbound calls still DIALING, by Call-ID (at most maxCalls), for RINGING seen on the wire. */
+  private readonly dialing = new Map<string, Call>();
+  private readonly wire?: SipTransport;
 
-  constructor(private readonly opts: CallManagerOptions) { super(); }
+  constructor(private readonly opts: CallManagerOptions) {
+    super();
+    const transport: unknown = opts.userAgent.transport;
+    if (transport instanceof SipTransport) {
+      this.wire = transport;
+      transport.events.on("response", this.onWireResponse);
+    }
+  }
+
+  /**
+   * RINGING from the wire: sip.js drops a 180/183 without Contact (Linphone sends such a 180)
+   * or without To tag, and the call would go DIALING → ANSWERED. Liberal in what we accept, we
+   * only report it: no early dialog is made from it (a made-up Contact would become the remote
+   * target of the confirmed dialog, see sip.js recomputeRouteSet, so ACK and BYE would go astray).
+   */
+  private readonly onWireResponse = (msg: WireMessage): void => {
+    if (msg.cseqMethod !== "INVITE" || (msg.statusCode !== 180 && msg.statusCode !== 183)) return;
+    const call = this.dialing.get(msg.callId);
+    if (call?.state === "DIALING") call.setState("RINGING");
+  };
 
   setInboundPolicy(policy: InboundPolicy): void { this.policy = policy; }
 
@@ -112,7 +137,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
       invitation.reject({ statusCode }).catch(() => undefined);
       const now = new Date().toISOString();
       this.emit("log", "info", `refused call from ${from.number || from.uri}: ${reason} (${statusCode})`);
-      this.emit("call", "ENDED", { id: invitation.id, direction: "inbound", state: "ENDED", from, to, startedAt: now, endedAt: now, outcome, reason, statusCode });
+      this.emit("call", "ENDED", { id: crypto.randomUUID(), direction: "inbound", state: "ENDED", from, to, startedAt: now, endedAt: now, outcome, reason, statusCode });
     };
     if (this.closed) return refuse(503, "rejected", "shutting down");
     if (this.list().length >= (this.opts.maxCalls ?? 4)) return refuse(486, "rejected", "maximum number of calls reached");
@@ -169,6 +194,9 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     const inviter = new Inviter(ua, uri, { earlyMedia: false });
     const from = partyFromUri(ua.configuration.uri, ua.configuration.displayName);
     const call = this.track(new Call(inviter, "outbound", from, partyFromUri(uri), { endTimeoutMs: this.opts.endTimeoutMs }));
+    const callId = inviter.request.callId;
+    this.dialing.set(callId, call);
+    call.on("state", () => { if (this.dialing.get(callId) === call) this.dialing.delete(callId); });
     this.emit("call", "DIALING", call.snapshot());
     const ringMs = (options.ringTimeoutSeconds ?? this.opts.ringTimeoutSeconds ?? 30) * 1000;
     if (ringMs > 0) call.after(ringMs, () => { if (call.state !== "ANSWERED") void call.hangup({ outcome: "no-answer", reason: "ring timeout" }); });
@@ -213,6 +241,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.wire?.events.off("response", this.onWireResponse);
     await Promise.all(this.list().map((c) => c.hangup({ reason: "node closed" }).catch(() => undefined)));
   }
 

@@ -107,6 +107,9 @@ export class Phone extends EventEmitter<PhoneEvents> {
       // A throwing delegate must not become an unhandled rejection inside sip.js (see delegate-guard.ts).
       delegate: guardDelegate(ext.delegate, (text) => this.emit("log", "warn", text)),
       noAnswerTimeout: 120,
+      // The call manager sends 180 itself when it rings a call; sip.js's automatic one made it two,
+      // and a refused call showed "ringing" before its 486/488/603.
+      sendInitialProvisionalResponse: false,
     };
     this.userAgent = new UserAgent(options);
     this.userAgent.contact.uri.user = account.contactUser || `nr-${crypto.createHash("sha1").update(`${account.username}@${domain}`).digest("hex").slice(0, 10)}`;
