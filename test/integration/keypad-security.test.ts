@@ -187,7 +187,9 @@ describe("keypad security (sip-dtmf, issue 8)", function () {
     await waitFor(() => !!ended(got, c1), 5000, "ended");
     assert.strictEqual(ended(got, c1)!.call!.hungUpBy, "remote");
 
-    const all = JSON.stringify(got.digits) + JSON.stringify(got.gate);
+    // msg.call carries ports, ids and times in which "1234" can occur by chance: leave it out.
+    const withoutCall = (list: Array<Record<string, unknown>>) => list.map(({ call: _call, ...rest }) => rest);
+    const all = JSON.stringify(withoutCall(got.digits as Array<Record<string, unknown>>)) + JSON.stringify(withoutCall(got.gate as Array<Record<string, unknown>>));
     assert.ok(!/4711|1234/.test(all), "no code in any message");
     assert.ok(got.digits.filter((m) => m.topic === "dtmf").every((m) => m.payload === "•" && m.masked === true));
     assert.strictEqual(errors.length, 0, errors.join("; "));
