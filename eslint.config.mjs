@@ -31,6 +31,8 @@ export default tseslint.config(
       ],
       // A forgotten promise is an unhandled rejection, which kills Node-RED; `void p` marks a deliberate one.
       "@typescript-eslint/no-floating-promises": ["error", { ignoreVoid: true }],
+      // Passing on a caught error as it is (unknown/any) is fine; rejecting with a string is not.
+      "@typescript-eslint/prefer-promise-reject-errors": ["error", { allowThrowingAny: true, allowThrowingUnknown: true }],
       eqeqeq: ["error", "always", { null: "ignore" }],
     },
   },

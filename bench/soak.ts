@@ -141,7 +141,7 @@ async function main(): Promise<void> {
         const target = { transport: "UDP" as const, user: acct.user, domain: `127.0.0.1:${stack.kam.ports.udp}`, peerHost: outside ? "127.0.0.2" : "127.0.0.1",
           peerPort: sock.address().port, sinkPort: sink.address().port, registrarPort: stack.kam.ports.udp, wire };
         const m = mutateSip(build(r.pick(JUNK_KINDS), target, r), r, 60_000);
-        sock.send(m.bytes, acct.sipPort!, "127.0.0.1");
+        sock.send(m.bytes, acct.sipPort, "127.0.0.1");
         junk++;
       }
       if (now - lastMinute >= 60_000) {

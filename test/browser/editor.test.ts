@@ -85,6 +85,7 @@ async function startSipAccount(): Promise<SipAccount> {
   const supportJs = path.join(__dirname, "..", "support", "kamailio.js");
   if (fs.existsSync(supportJs) && process.env.SIP_BROWSER_NO_KAMAILIO !== "1") {
     // A real registrar on 127.0.0.1 (see test/support/README.md).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional, found at run time
     const { startKamailio } = require(supportJs);
     const username = "620";
     const password = "browser-secret-620";
@@ -145,8 +146,8 @@ async function startNodeRed(label: string, lang?: string): Promise<NodeRed> {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
-  proc.stdout!.on("data", (d) => (output += d));
-  proc.stderr!.on("data", (d) => (output += d));
+  proc.stdout.on("data", (d) => (output += d));
+  proc.stderr.on("data", (d) => (output += d));
   const url = `http://127.0.0.1:${port}/`;
   const logFile = path.join(ARTIFACTS, `node-red-${label}.log`);
 
@@ -359,7 +360,7 @@ async function importExampleViaDialog(page: Page, name: string): Promise<void> {
   await page.mouse.move(chart.x + 250, chart.y + 150, { steps: 5 });
   await page.mouse.click(chart.x + 250, chart.y + 150);
   await page.waitForFunction(
-    (n) => RED.nodes.filterNodes({}).length > 0 && RED.nodes.dirty(),
+    (_n) => RED.nodes.filterNodes({}).length > 0 && RED.nodes.dirty(),
     name,
     { timeout: 10_000 },
   );
@@ -621,13 +622,13 @@ describe("Node-RED editor (real browser)", function () {
 
     it("shows each node's help with its sections", async function () {
       const call = await helpHeadings(page, "sip-call");
-      assert.ok(call.includes("Inputs") && call.includes("Outputs") && call.includes("Details"), "sip-call: " + call);
+      assert.ok(call.includes("Inputs") && call.includes("Outputs") && call.includes("Details"), "sip-call: " + call.join(", "));
       await shot(page, "help-sip-call");
       const dtmf = await helpHeadings(page, "sip-dtmf");
-      assert.ok(dtmf.includes("Outputs") && dtmf.includes("Details"), "sip-dtmf: " + dtmf);
+      assert.ok(dtmf.includes("Outputs") && dtmf.includes("Details"), "sip-dtmf: " + dtmf.join(", "));
       await shot(page, "help-sip-dtmf");
       const client = await helpHeadings(page, "sip-client");
-      assert.ok(client.includes("Account") && client.includes("Details"), "sip-client: " + client);
+      assert.ok(client.includes("Account") && client.includes("Details"), "sip-client: " + client.join(", "));
       await shot(page, "help-sip-client");
       const html = await showHelp(page, "sip-call");
       for (const word of ["DIALING", "RINGING", "ANSWERED", "ENDED", "codec-mismatch", "rtp-timeout", "hungUpBy"]) {
@@ -854,12 +855,12 @@ describe("Node-RED editor (real browser)", function () {
 
     it("shows the French help", async function () {
       const call = await helpHeadings(page, "sip-call");
-      assert.ok(call.includes("Entrées") && call.includes("Sorties") && call.includes("Détails"), "sip-call: " + call);
+      assert.ok(call.includes("Entrées") && call.includes("Sorties") && call.includes("Détails"), "sip-call: " + call.join(", "));
       await shot(page, "fr-help-sip-call");
       const dtmf = await helpHeadings(page, "sip-dtmf");
-      assert.ok(dtmf.includes("Sorties"), "sip-dtmf: " + dtmf);
+      assert.ok(dtmf.includes("Sorties"), "sip-dtmf: " + dtmf.join(", "));
       const client = await helpHeadings(page, "sip-client");
-      assert.ok(client.includes("Compte"), "sip-client: " + client);
+      assert.ok(client.includes("Compte"), "sip-client: " + client.join(", "));
     });
 
     it("shows German labels and help when the editor language is set to Deutsch", async function () {
@@ -869,7 +870,7 @@ describe("Node-RED editor (real browser)", function () {
       await de.goto(red.url);
       await waitForEditor(de);
       const call = await helpHeadings(de, "sip-call");
-      assert.ok(call.includes("Eingangsdaten") && call.includes("Ausgangsdaten"), "sip-call: " + call);
+      assert.ok(call.includes("Eingangsdaten") && call.includes("Ausgangsdaten"), "sip-call: " + call.join(", "));
       const callId = await dragFromPalette(de, "sip-call", 300, 160);
       await openNodeEditor(de, callId);
       assert.equal((await de.locator("label[for='node-input-client']").innerText()).trim(), "SIP-Konto");

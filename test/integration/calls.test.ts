@@ -31,7 +31,6 @@ describe("calls through Kamailio", function () {
   const events: Seen[] = [];
   const peers: Baresip[] = [];
   const ofCall = (id: string) => events.filter((e) => e.call.id === id);
-  const lastCall = (dir: "inbound" | "outbound") => [...events].reverse().find((e) => e.call.direction === dir)?.call;
 
   async function baresip(user: string, opts: Partial<Parameters<typeof startBaresip>[0]> = {}): Promise<Baresip> {
     const b = await startBaresip({ user, password: "pw-" + user, kamailio: kam, answerMode: "auto", ...opts });
@@ -182,8 +181,8 @@ describe("calls through Kamailio", function () {
     assert.match(r.messages, /SIP\/2\.0 488/, "SIPp received 488");
     const e = events.slice(since).find((x) => x.state === "ENDED");
     assert.ok(e, "an ENDED event was emitted");
-    assert.strictEqual(e!.call.outcome, "codec-mismatch");
-    assert.strictEqual(e!.call.statusCode, 488);
+    assert.strictEqual(e.call.outcome, "codec-mismatch");
+    assert.strictEqual(e.call.statusCode, 488);
   });
 
   it("SIPp places 20 concurrent calls: all answered, all hear audio", async function () {

@@ -93,7 +93,7 @@ describe("fuzz: the whole running stack (Node-RED, UDP/TCP/WS, RTP)", function (
       crasherDir: tmp, crashersFile: process.env.FUZZ_CRASHERS_FILE ?? path.join(tmp, "crashers.md"),
       tick: () => caller.keepCallUp(),
     });
-    const crashText = res.crashes.map((c) => `seed ${c.seed}, after message #${c.index}:\n${c.logTail.split("\n").filter((l) => /Error|    at |Uncaught/.test(l)).slice(0, 12).join("\n")}`).join("\n\n");
+    const crashText = res.crashes.map((c) => `seed ${c.seed}, after message #${c.index}:\n${c.logTail.split("\n").filter((l) => /Error| {4}at |Uncaught/.test(l)).slice(0, 12).join("\n")}`).join("\n\n");
     assert.strictEqual(res.crashes.length, 0, `Node-RED died during the fuzzing (replay: node dist/bench/fuzz.js --count ${COUNT} --seed ${SEED}):\n${crashText}`);
     const sip = res.sent["udp-registrar"] + res.sent["udp-local"] + res.sent["udp-outside"];
     assert.ok(sip >= COUNT * 0.95, `UDP messages sent: ${sip}`);
@@ -135,7 +135,7 @@ describe("fuzz: the whole running stack (Node-RED, UDP/TCP/WS, RTP)", function (
     assert.ok(a.relay.inject(Buffer.from(bye)), "BYE sent");
     await sleep(36_000); // 64·T1 = 32 s after the 200
     assert.ok(stack.alive() && stack.crashLines().length === before,
-      `Node-RED died:\n${stack.red.output().split("\n").filter((l) => /Error|    at /.test(l)).slice(-6).join("\n")}`);
+      `Node-RED died:\n${stack.red.output().split("\n").filter((l) => /Error| {4}at /.test(l)).slice(-6).join("\n")}`);
     assert.ok(stack.events.some((e) => e.a === a.id && e.t === "call" && e.p === "ENDED" && e.c === ringing.c), "the call ENDED");
   });
 
@@ -151,7 +151,7 @@ describe("fuzz: the whole running stack (Node-RED, UDP/TCP/WS, RTP)", function (
       assert.ok(await sendOne(stack, rep.channel, Buffer.from(rep.base64, "base64"), rep.to), "the message was sent");
       await sleep(1500);
       assert.ok(stack.alive() && stack.crashLines().length === before,
-        `Node-RED died on ${file} (${rep.channel}, ops ${rep.ops.join(",")}):\n${stack.crashLines().slice(before).join("\n")}\n${stack.red.output().split("\n").filter((l) => /Error|    at /.test(l)).slice(-8).join("\n")}`);
+        `Node-RED died on ${file} (${rep.channel}, ops ${rep.ops.join(",")}):\n${stack.crashLines().slice(before).join("\n")}\n${stack.red.output().split("\n").filter((l) => /Error| {4}at /.test(l)).slice(-8).join("\n")}`);
     });
   }
 });

@@ -111,7 +111,7 @@ describe("SIP test harness (real peers)", function () {
         ws.on("open", () => ws.send(optionsRequest("WS", kam.ports.ws)));
         ws.on("message", (m: WebSocket.RawData) => {
           ws.close();
-          resolve(m.toString());
+          resolve((m as Buffer).toString()); // binaryType "nodebuffer": one Buffer per message
         });
         ws.on("error", reject);
       }),

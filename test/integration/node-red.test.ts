@@ -8,10 +8,12 @@ import { startBaresip, Baresip } from "../support/baresip";
 import { speechMatch } from "../support/audio-match";
 import { SpeechService } from "../../src/speech";
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// Node-RED's test helper loads the nodes as CommonJS modules.
+/* eslint-disable @typescript-eslint/no-require-imports */
 const sipClient = require("../../nodes/sip-client/sip-client.js");
 const sipCall = require("../../nodes/sip-call/sip-call.js");
 const sipDtmf = require("../../nodes/sip-dtmf/sip-dtmf.js");
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 helper.init(require.resolve("node-red"));
 

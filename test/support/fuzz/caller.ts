@@ -51,7 +51,7 @@ export async function startCaller(stack: FuzzStack): Promise<Caller> {
       try {
         await waitFor(() => newEvents().some((e) => e.t === "call" && e.p === "ANSWERED"), timeoutMs, "ANSWERED");
       } catch {
-        const ev = newEvents().slice(-8).map((e) => `${e.t}:${e.p}${e.r ? `(${e.r})` : ""}`).join(" ");
+        const ev = newEvents().slice(-8).map((e) => `${e.t}:${String(e.p)}${e.r ? `(${e.r})` : ""}`).join(" ");
         const bevs = bob.events.slice(mark).map((e) => `${(e as { type?: string }).type ?? ""}`).join(" ");
         return { answered: false, greeting: false, detail: `no ANSWERED; node events: ${ev || "none"}; baresip: ${bevs || "none"}` };
       }

@@ -202,7 +202,7 @@ export async function runFuzz(stack: FuzzStack, o: FuzzOptions): Promise<FuzzRes
         try { fs.writeFileSync(file, JSON.stringify(rep, null, 1)); } catch (err) { log(`could not write ${file}: ${(err as Error).message}`); }
         const text = Buffer.from(rep.base64, "base64").toString("latin1");
         try {
-          fs.appendFileSync(crashersFile, `\nCulprit (replayed alone after a restart: ${rep.confirmed ? "CONFIRMED, it kills the process by itself" : "not reproduced alone, needs the messages before it"}): message #${rep.index}, ${rep.channel} → ${rep.to}, ops [${rep.ops.join(",")}], reproducer \`test/support/fuzz/crashers/${path.basename(file)}\` (replay: \`node dist/test/support/fuzz/replay.js ${path.relative(process.cwd(), file)}\`)\n\n\`\`\`\n${rep.stack.join("\n")}\n\`\`\`\nFirst 600 characters:\n\`\`\`\n${text.slice(0, 600).replace(/\`/g, "'")}\n\`\`\`\nbase64 ${rep.base64.length > 8000 ? "(long)" : ""}: \`${rep.base64.length > 8000 ? rep.base64.slice(0, 200) + "..." : rep.base64}\`\n`);
+          fs.appendFileSync(crashersFile, `\nCulprit (replayed alone after a restart: ${rep.confirmed ? "CONFIRMED, it kills the process by itself" : "not reproduced alone, needs the messages before it"}): message #${rep.index}, ${rep.channel} → ${rep.to}, ops [${rep.ops.join(",")}], reproducer \`test/support/fuzz/crashers/${path.basename(file)}\` (replay: \`node dist/test/support/fuzz/replay.js ${path.relative(process.cwd(), file)}\`)\n\n\`\`\`\n${rep.stack.join("\n")}\n\`\`\`\nFirst 600 characters:\n\`\`\`\n${text.slice(0, 600).replace(/`/g, "'")}\n\`\`\`\nbase64 ${rep.base64.length > 8000 ? "(long)" : ""}: \`${rep.base64.length > 8000 ? rep.base64.slice(0, 200) + "..." : rep.base64}\`\n`);
         } catch { /* the reproducer file is enough */ }
         log(`  culprit: #${rep.index} ${rep.channel} (${rep.confirmed ? "confirmed alone" : "not alone"}) -> ${file}`);
       } else log("  culprit: not found by replay (state-dependent)");
@@ -226,7 +226,7 @@ export async function runFuzz(stack: FuzzStack, o: FuzzOptions): Promise<FuzzRes
         if (channel === "udp-registrar") a.relay.inject(m.bytes);
         else {
           a.relay.wire.toPhoneMsg(m.bytes.toString("utf8"));
-          (channel === "udp-local" ? local : outside).send(m.bytes, a.sipPort!, "127.0.0.1");
+          (channel === "udp-local" ? local : outside).send(m.bytes, a.sipPort, "127.0.0.1");
         }
         sent[channel]++;
         remember({ index, channel, to: `127.0.0.1:${a.sipPort}`, ops: m.ops, bytes: m.bytes });
@@ -355,7 +355,7 @@ export async function pinpoint(stack: FuzzStack, crash: Crash, ring: Sent[], gap
     if (!stack.alive()) {
       await sleep(300);
       const log = stack.red.output();
-      const trace = log.split("\n").filter((l) => /Error|    at /.test(l)).slice(-12);
+      const trace = log.split("\n").filter((l) => /Error| {4}at /.test(l)).slice(-12);
       const sig = signature(log);
       // The process dies a little after the fatal message: try the latest messages of the transport in the stack trace, each alone.
       const joined = trace.join("\n");
@@ -370,7 +370,7 @@ export async function pinpoint(stack: FuzzStack, crash: Crash, ring: Sent[], gap
         const rep: Reproducer = { seed: crash.seed, index: s.index, channel: s.channel, to: s.to, ops: s.ops, base64: s.bytes.toString("base64"), stack: trace, signature: sig, confirmed: !stack.alive() };
         if (rep.confirmed) {
           const alone = stack.red.output();
-          rep.stack = alone.split("\n").filter((l) => /Error|    at /.test(l)).slice(-12);
+          rep.stack = alone.split("\n").filter((l) => /Error| {4}at /.test(l)).slice(-12);
           rep.signature = signature(alone);
           best = rep;
           break;

@@ -4,7 +4,7 @@
 // UDP datagrams and TCP connections to any other address are dropped. Every
 // block is counted and printed as "[fuzz-guard] blocked ..." (the first
 // GUARD_LOG_LINES of them), so the run can report them as findings.
-/* eslint-disable @typescript-eslint/no-explicit-any */
+
 import dgram from "node:dgram";
 import dns from "node:dns";
 import net from "node:net";
@@ -64,6 +64,7 @@ for (const R of [dns.Resolver, dns.promises.Resolver] as any[]) {
   }
 }
 
+// eslint-disable-next-line @typescript-eslint/unbound-method -- called with .apply(this)
 const origSend = dgram.Socket.prototype.send;
 (dgram.Socket.prototype as any).send = function (this: dgram.Socket, ...args: any[]) {
   // send(msg[, offset, length], port[, address][, cb]): the address is the first string after the message.
@@ -77,6 +78,7 @@ const origSend = dgram.Socket.prototype.send;
   return (origSend as any).apply(this, args);
 };
 
+// eslint-disable-next-line @typescript-eslint/unbound-method -- called with .apply(this)
 const origConnect = net.Socket.prototype.connect;
 (net.Socket.prototype as any).connect = function (this: net.Socket, ...args: any[]) {
   const o = args[0];

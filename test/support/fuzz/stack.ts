@@ -180,7 +180,7 @@ export async function startFuzzStack(opts: StackOptions = {}): Promise<FuzzStack
       for (const a of accounts) await a.relay.close();
       await kam.stop();
     },
-  } as FuzzStack;
+  };
 }
 
 /** Reads `stack.red` through the getter (the process object changes on restart). */

@@ -48,8 +48,8 @@ describe("Call: ending when sip.js cannot", () => {
     assert.strictEqual(call.active, false);
     const ended = seen.find((e) => e.state === "ENDED");
     assert.ok(ended, "ENDED was emitted");
-    assert.strictEqual(ended!.info.hungUpBy, "local");
-    assert.strictEqual(ended!.info.reason, "maximum call duration", "the first reason is kept");
+    assert.strictEqual(ended.info.hungUpBy, "local");
+    assert.strictEqual(ended.info.reason, "maximum call duration", "the first reason is kept");
     assert.strictEqual(sdh.closed, 1, "media closed");
   });
 
@@ -67,7 +67,7 @@ describe("Call: ending when sip.js cannot", () => {
   });
 
   it("no ACK for our 200: ENDED with reason 'no ACK' even when sip.js's BYE throws", () => {
-    const inv = Object.create(Invitation.prototype) as any;
+    const inv = Object.create(Invitation.prototype);
     const s = fakeSession();
     for (const [k, v] of Object.entries({ stateChange: s.stateChange, state: SessionState.Established, dispose: () => Promise.resolve() })) {
       Object.defineProperty(inv, k, { value: v, writable: true });
@@ -80,7 +80,7 @@ describe("Call: ending when sip.js cannot", () => {
     inv.onAckTimeout();
     const ended = seen.find((e) => e.state === "ENDED");
     assert.ok(ended, "ENDED was emitted");
-    assert.match(ended!.info.reason ?? "", /^no ACK/);
+    assert.match(ended.info.reason ?? "", /^no ACK/);
   });
 
   it("refuses a REFER with 603 and reports it (Refer-To sanitised and shortened)", () => {

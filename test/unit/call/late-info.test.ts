@@ -21,24 +21,24 @@ describe("acceptLateDtmfInfo", () => {
   it("lets a late DTMF INFO through once and keeps the highest CSeq", () => {
     const d = new FakeDialog();
     assert.ok(acceptLateDtmfInfo(d));
-    d.receiveRequest(info(6) as never);
-    d.receiveRequest(info(5) as never);
-    d.receiveRequest(info(5) as never); // the same late INFO again (after its transaction ended)
+    d.receiveRequest(info(6));
+    d.receiveRequest(info(5));
+    d.receiveRequest(info(5)); // the same late INFO again (after its transaction ended)
     assert.deepStrictEqual(d.handled, [6, 5]);
     assert.deepStrictEqual(d.refused, [5]);
     assert.strictEqual(d.dialogState.remoteSequenceNumber, 6);
-    d.receiveRequest(info(7, "application/dtmf") as never);
+    d.receiveRequest(info(7, "application/dtmf"));
     assert.deepStrictEqual(d.handled, [6, 5, 7]);
   });
 
   it("leaves other requests, other INFO bodies and INFOs older than the window to sip.js's rule", () => {
     const d = new FakeDialog();
     acceptLateDtmfInfo(d);
-    d.receiveRequest(info(100) as never);
-    d.receiveRequest({ ...info(99), method: "BYE" } as never);
-    d.receiveRequest(info(98, "application/media_control+xml") as never);
-    d.receiveRequest(info(100 - LATE_INFO_WINDOW) as never);
-    d.receiveRequest(info(100) as never); // a repeat of the newest is not late
+    d.receiveRequest(info(100));
+    d.receiveRequest({ ...info(99), method: "BYE" });
+    d.receiveRequest(info(98, "application/media_control+xml"));
+    d.receiveRequest(info(100 - LATE_INFO_WINDOW));
+    d.receiveRequest(info(100)); // a repeat of the newest is not late
     assert.deepStrictEqual(d.handled, [100]);
     assert.deepStrictEqual(d.refused, [99, 98, 100 - LATE_INFO_WINDOW, 100]);
     assert.strictEqual(d.dialogState.remoteSequenceNumber, 100);
