@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// Runs the compiled test suites with mocha (no --exit: a test that leaves a
-// socket, timer or process open makes mocha hang, and that is a failure):
+// Lints the sources, then runs the compiled test suites with mocha (no --exit: a
+// test that leaves a socket, timer or process open makes mocha hang, and that is
+// a failure):
+//   0. lint: `eslint .` and `prettier --check .` (counted as one check, passed or failed)
 //   1. dist/test/unit/**/*.test.js
 //   2. dist/test/integration/**/*.test.js
 //   3. dist/test/browser/**/*.test.js (if any)
@@ -17,6 +19,11 @@ const { spawn } = require("child_process");
 
 const root = path.resolve(__dirname, "..");
 const mochaBin = require.resolve("mocha/bin/mocha.js");
+const eslintBin = require.resolve("eslint/bin/eslint.js");
+const prettierBin = require.resolve("prettier/bin/prettier.cjs");
+
+// The lint run (both tools) must end within this time.
+const LINT_MAX_MINUTES = 5;
 
 const groups = [
   { name: "unit", dir: "dist/test/unit", timeout: 10000, maxMinutes: 15 },
@@ -107,8 +114,45 @@ function runGroup(group, files) {
   });
 }
 
+// Runs one tool to its end; resolves with its exit code and what it printed.
+function runTool(bin, args) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    let text = "";
+    const onData = (stream) => (buf) => {
+      stream.write(buf);
+      if (text.length < 1024 * 1024) text += buf.toString();
+    };
+    child.stdout.on("data", onData(process.stdout));
+    child.stderr.on("data", onData(process.stderr));
+    const timer = setTimeout(() => child.kill("SIGKILL"), LINT_MAX_MINUTES * 60000);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 1, signal, text: stripAnsi(text) });
+    });
+  });
+}
+
+// ESLint and Prettier over the sources (their ignore files say which); one check in the totals.
+async function runLint() {
+  console.log("\n=== lint (eslint, prettier --check) ===");
+  const problems = [];
+  const eslint = await runTool(eslintBin, ["."]);
+  if (eslint.code !== 0) {
+    const m = /(\d+) problems? \((\d+) errors?/.exec(eslint.text);
+    problems.push(m ? `eslint: ${m[2]} error${m[2] === "1" ? "" : "s"}` : `eslint exited ${eslint.signal ?? eslint.code}`);
+  }
+  const prettier = await runTool(prettierBin, ["--check", "."]);
+  if (prettier.code !== 0) {
+    const m = /issues found in (\d+) files?/.exec(prettier.text) ?? /issues found in (the) above file/.exec(prettier.text);
+    problems.push(m ? `prettier: ${m[1] === "the" ? 1 : m[1]} file${m[1] === "the" || m[1] === "1" ? "" : "s"} not formatted (npm run format)` : `prettier exited ${prettier.signal ?? prettier.code}`);
+  }
+  const ok = problems.length === 0;
+  return { name: "lint", code: ok ? 0 : 1, signal: null, ok, passed: ok ? 1 : 0, failed: ok ? 0 : 1, skipped: 0, note: problems.join("; ") };
+}
+
 async function main() {
-  const results = [];
+  const results = [await runLint()];
   for (const group of groups) {
     const files = findTests(group.dir);
     if (files.length === 0) {
