@@ -15,22 +15,32 @@ const host = process.env.HOST || "127.0.0.1";
 const modules = path.join(userDir, "node_modules");
 fs.mkdirSync(modules, { recursive: true });
 const link = path.join(modules, "node-red-contrib-sip-client");
-try { fs.rmSync(link, { recursive: true, force: true }); } catch { /* not there */ }
+try {
+  fs.rmSync(link, { recursive: true, force: true });
+} catch {
+  /* not there */
+}
 fs.symlinkSync(root, link, "dir");
 const pkgFile = path.join(userDir, "package.json");
 if (!fs.existsSync(pkgFile)) {
-  fs.writeFileSync(pkgFile, JSON.stringify({ name: "node-red-project", private: true, dependencies: { "node-red-contrib-sip-client": "file:" + root } }, null, 2));
+  fs.writeFileSync(
+    pkgFile,
+    JSON.stringify({ name: "node-red-project", private: true, dependencies: { "node-red-contrib-sip-client": "file:" + root } }, null, 2),
+  );
 }
 const settings = path.join(userDir, "settings.js");
 if (!fs.existsSync(settings)) {
-  fs.writeFileSync(settings, `module.exports = {
+  fs.writeFileSync(
+    settings,
+    `module.exports = {
   uiHost: ${JSON.stringify(host)},
   flowFile: "flows.json",
   credentialSecret: false,
   logging: { console: { level: "info" } },
   editorTheme: { tours: false, projects: { enabled: false } },
 };
-`);
+`,
+  );
 }
 
 const red = require.resolve("node-red/red.js");

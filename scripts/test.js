@@ -60,12 +60,7 @@ function stripAnsi(s) {
 
 function runGroup(group, files) {
   return new Promise((resolve) => {
-    const args = [
-      mochaBin,
-      "--reporter", "spec",
-      "--timeout", String(group.timeout),
-      "--slow", String(Math.min(group.timeout / 4, 5000)),
-    ];
+    const args = [mochaBin, "--reporter", "spec", "--timeout", String(group.timeout), "--slow", String(Math.min(group.timeout / 4, 5000))];
     if (process.env.MOCHA_GREP) args.push("--grep", process.env.MOCHA_GREP);
     args.push(...files.map((f) => path.relative(root, f)));
     console.log(`\n=== ${group.name} tests (${files.length} file${files.length === 1 ? "" : "s"}) ===`);
@@ -145,7 +140,11 @@ async function runLint() {
   const prettier = await runTool(prettierBin, ["--check", "."]);
   if (prettier.code !== 0) {
     const m = /issues found in (\d+) files?/.exec(prettier.text) ?? /issues found in (the) above file/.exec(prettier.text);
-    problems.push(m ? `prettier: ${m[1] === "the" ? 1 : m[1]} file${m[1] === "the" || m[1] === "1" ? "" : "s"} not formatted (npm run format)` : `prettier exited ${prettier.signal ?? prettier.code}`);
+    problems.push(
+      m
+        ? `prettier: ${m[1] === "the" ? 1 : m[1]} file${m[1] === "the" || m[1] === "1" ? "" : "s"} not formatted (npm run format)`
+        : `prettier exited ${prettier.signal ?? prettier.code}`,
+    );
   }
   const ok = problems.length === 0;
   return { name: "lint", code: ok ? 0 : 1, signal: null, ok, passed: ok ? 1 : 0, failed: ok ? 0 : 1, skipped: 0, note: problems.join("; ") };
