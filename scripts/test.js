@@ -19,8 +19,24 @@ const { spawn } = require("child_process");
 
 const root = path.resolve(__dirname, "..");
 const mochaBin = require.resolve("mocha/bin/mocha.js");
-const eslintBin = require.resolve("eslint/bin/eslint.js");
-const prettierBin = require.resolve("prettier/bin/prettier.cjs");
+const eslintBin = binOf("eslint");
+const prettierBin = binOf("prettier");
+
+// A package's command-line script (its "bin"), found from its main entry: packages
+// with an "exports" map do not let require.resolve reach bin/ directly.
+function binOf(name) {
+  let dir = path.dirname(require.resolve(name, { paths: [root] }));
+  for (;;) {
+    const file = path.join(dir, "package.json");
+    if (fs.existsSync(file)) {
+      const pkg = JSON.parse(fs.readFileSync(file, "utf8"));
+      if (pkg.name === name) return path.join(dir, typeof pkg.bin === "string" ? pkg.bin : pkg.bin[name]);
+    }
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`cannot find the ${name} command`);
+    dir = up;
+  }
+}
 
 // The lint run (both tools) must end within this time.
 const LINT_MAX_MINUTES = 5;
