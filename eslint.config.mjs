@@ -1,5 +1,6 @@
 // ESLint flat config: typescript-eslint's recommended rules (type-aware) plus a few project
 // rules that catch real defects. Formatting is Prettier's job (eslint-config-prettier last).
+import { defineConfig } from "eslint/config";
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 import prettier from "eslint-config-prettier";
@@ -7,7 +8,7 @@ import globals from "globals";
 
 const TS = ["src/**/*.ts", "nodes/**/*.ts", "test/**/*.ts", "bench/**/*.ts"];
 
-export default tseslint.config(
+export default defineConfig(
   {
     // Build output, installed/vendored files and the editor side (HTML, resources/) are not linted.
     ignores: ["dist/", "node_modules/", "pico-lang/", "resources/", "examples/", "test-artifacts/", ".node-red-dev/"],
@@ -19,7 +20,7 @@ export default tseslint.config(
   // TypeScript: src/, nodes/, test/, bench/
   {
     files: TS,
-    extends: [js.configs.recommended, ...tseslint.configs.recommendedTypeChecked],
+    extends: [js.configs.recommended, tseslint.configs.recommendedTypeChecked],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
       globals: globals.node,
@@ -27,7 +28,13 @@ export default tseslint.config(
     rules: {
       "@typescript-eslint/no-unused-vars": [
         "error",
-        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrorsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_" },
+        {
+          argsIgnorePattern: "^_",
+          varsIgnorePattern: "^_",
+          caughtErrorsIgnorePattern: "^_",
+          destructuredArrayIgnorePattern: "^_",
+          ignoreRestSiblings: true, // `const { a, b, ...rest } = o` drops a and b on purpose
+        },
       ],
       // A forgotten promise is an unhandled rejection, which kills Node-RED; `void p` marks a deliberate one.
       "@typescript-eslint/no-floating-promises": ["error", { ignoreVoid: true }],
@@ -63,6 +70,8 @@ export default tseslint.config(
   {
     files: ["nodes/**/*.ts"],
     rules: {
+      // `const node = this` is how Node-RED's own docs write a node's constructor.
+      "@typescript-eslint/no-this-alias": "off",
       "no-restricted-imports": [
         "error",
         {
