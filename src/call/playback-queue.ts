@@ -27,7 +27,6 @@ export class PlaybackQueue extends EventEmitter<PlaybackEvents> implements Frame
   private readonly tail = new Int16Array(FRAME);
 
   get playing(): boolean { return !!this.current || this.queue.length > 0; }
-  get currentItem(): PlaybackItem | undefined { return this.current; }
 
   /** Queues a clip; with `interrupt`, stops what plays and drops what waits. */
   enqueue(pcm: Int16Array, label: string, interrupt = false): PlaybackItem {

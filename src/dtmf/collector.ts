@@ -74,7 +74,7 @@ const ALL_METHODS: readonly DtmfMethod[] = ["rfc4733", "info", "inband"];
  * succession still counts twice. The first arrival is reported at once.
  */
 export class DigitCollector extends EventEmitter<CollectorEvents> {
-  private methods: Set<DtmfMethod>;
+  private readonly methods: ReadonlySet<DtmfMethod>;
   private readonly dedupWindowMs: number;
   private readonly terminators: Set<string>;
   private readonly timeoutMs: number;
@@ -94,10 +94,6 @@ export class DigitCollector extends EventEmitter<CollectorEvents> {
     const maxLength = Math.floor(Number(opts.maxLength ?? 0)) || 0;
     this.maxLength = maxLength > 0 ? Math.min(maxLength, MAX_CODE_KEYS) : MAX_CODE_KEYS;
     this.clock = opts.clock ?? systemClock;
-  }
-
-  setMethods(methods: readonly DtmfMethod[]): void {
-    this.methods = new Set(methods);
   }
 
   /** Keys collected towards the current code. */

@@ -20,16 +20,6 @@ export function floatToInt16(samples: Float32Array | Float64Array): Int16Array {
   return out;
 }
 
-/** Largest absolute sample value. */
-export function peakAbs(pcm: ArrayLike<number>): number {
-  let peak = 0;
-  for (let i = 0; i < pcm.length; i++) {
-    const a = Math.abs(pcm[i]);
-    if (a > peak) peak = a;
-  }
-  return peak;
-}
-
 /** Root-mean-square level of the samples (same scale as the input). */
 export function rms(pcm: ArrayLike<number>, start = 0, end = pcm.length): number {
   if (end <= start) return 0;
