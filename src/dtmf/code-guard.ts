@@ -3,6 +3,7 @@
 // does not reset it), and one-time codes set by the flow.
 // Node-RED-free; the wall clock is injected (lock-outs outlive the process).
 
+import { wallClock, type Clock } from "../clock";
 import type { LockoutStore } from "./lockout-store.js";
 
 /** Wrong codes per call (and per number between lock-outs) before the caller is cut off. */
@@ -39,8 +40,6 @@ export interface LockoutEntry {
   lastAt: number;
 }
 
-export interface WallClock { now(): number }
-
 export interface CodeGuardOptions {
   /** Default DEFAULT_MAX_WRONG_CODES; at least 1. */
   maxWrongCodes?: number;
@@ -48,7 +47,7 @@ export interface CodeGuardOptions {
   lockoutBaseMs?: number;
   lockoutMaxMs?: number;
   maxEntries?: number;
-  clock?: WallClock;
+  clock?: Pick<Clock, "now">;
   /** Where lock-outs persist; none = memory only. */
   store?: LockoutStore;
 }
@@ -69,7 +68,7 @@ export class CodeGuard {
   private readonly baseMs: number;
   private readonly maxMs: number;
   private readonly maxEntries: number;
-  private readonly clock: WallClock;
+  private readonly clock: Pick<Clock, "now">;
   private readonly store?: LockoutStore;
   private readonly entries = new Map<string, LockoutEntry>();
   private readonly oneTime = new Map<string, OneTimeCode>();
@@ -79,7 +78,7 @@ export class CodeGuard {
     this.baseMs = Math.max(0, finite(opts.lockoutBaseMs, DEFAULT_LOCKOUT_BASE_MS));
     this.maxMs = Math.max(this.baseMs, finite(opts.lockoutMaxMs, LOCKOUT_MAX_MS));
     this.maxEntries = Math.max(1, Math.floor(finite(opts.maxEntries, MAX_LOCKOUT_ENTRIES)));
-    this.clock = opts.clock ?? { now: () => Date.now() };
+    this.clock = opts.clock ?? wallClock;
     this.store = opts.store;
     this.load();
   }

@@ -1,6 +1,7 @@
 // Per-call DTMF collection: merges the three transports (RFC 4733, SIP INFO,
 // in-band tones) into one stream of key presses and assembles codes.
 import { EventEmitter } from "node:events";
+import { systemClock, type Clock } from "../clock";
 import type { DtmfDigit, DtmfMethod } from "../types.js";
 
 export interface CollectedDigit {
@@ -19,19 +20,6 @@ export interface CollectedCode {
   digits: CollectedDigit[];
 }
 
-/** Clock and timers, injectable for tests. */
-export interface CollectorClock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const systemClock: CollectorClock = {
-  now: () => performance.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-};
-
 /** Keys of one code at most: a longer entry ends as "maxlength" (also when maxLength is 0 or larger). */
 export const MAX_CODE_KEYS = 64;
 /** Recent presses kept for de-duplication across methods (within 2 × dedupWindowMs anyway). */
@@ -48,7 +36,7 @@ export interface DigitCollectorOptions {
   interDigitTimeoutMs?: number;
   /** Ends a code when it has this many keys; 0 = no limit but MAX_CODE_KEYS. Default 0. */
   maxLength?: number;
-  clock?: CollectorClock;
+  clock?: Clock;
 }
 
 interface Reported extends CollectedDigit {
@@ -79,7 +67,7 @@ export class DigitCollector extends EventEmitter<CollectorEvents> {
   private readonly terminators: Set<string>;
   private readonly timeoutMs: number;
   private readonly maxLength: number;
-  private readonly clock: CollectorClock;
+  private readonly clock: Clock;
   private recent: Reported[] = [];
   private buffer: CollectedDigit[] = [];
   private timer: unknown = null;

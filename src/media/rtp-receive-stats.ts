@@ -10,6 +10,7 @@
 // Time comes from an injectable clock in milliseconds on the Unix epoch scale (NTP timestamps are
 // derived from it); the default is the monotonic performance clock anchored at timeOrigin.
 
+import type { Clock } from "../clock";
 import {
   clampCumulativeLost,
   ntpFromUnixMs,
@@ -37,12 +38,8 @@ export const RTCP_MAX_PLAUSIBLE_RTT_MS = 10_000;
 const RTP_SEQ_MOD = 0x10000;
 const TWO_32 = 2 ** 32;
 
-export interface StatsClock {
-  /** Milliseconds on the Unix epoch scale; must not go backwards within a call. */
-  now(): number;
-}
-
-export const systemStatsClock: StatsClock = {
+/** Milliseconds on the Unix epoch scale that do not go backwards within a call. */
+const statsClock: Pick<Clock, "now"> = {
   now: () => performance.timeOrigin + performance.now(),
 };
 
@@ -170,7 +167,8 @@ export interface ReceiveSnapshot {
 export interface RtpReceiveStatsOptions {
   /** RTP clock rate of the stream (8000 for G.711). */
   clockRate?: number;
-  clock?: StatsClock;
+  /** Milliseconds on the Unix epoch scale; must not go backwards within a call. */
+  clock?: Pick<Clock, "now">;
 }
 
 /**
@@ -181,14 +179,14 @@ export interface RtpReceiveStatsOptions {
  */
 export class RtpReceiveStats {
   private readonly clockRate: number;
-  private readonly clock: StatsClock;
+  private readonly clock: Pick<Clock, "now">;
   private current: SourceState | null = null;
   private candidate: SourceState | null = null;
   private lastSr: { ssrc: number; lsr: number; atMs: number } | null = null;
 
   constructor(opts: RtpReceiveStatsOptions = {}) {
     this.clockRate = opts.clockRate ?? 8000;
-    this.clock = opts.clock ?? systemStatsClock;
+    this.clock = opts.clock ?? statsClock;
   }
 
   /** SSRC of the validated source, or null while none has passed probation. */
@@ -304,14 +302,15 @@ export interface RtpSendStatsOptions {
   /** Our SSRC: report blocks about other sources are ignored. */
   ssrc: number;
   clockRate?: number;
-  clock?: StatsClock;
+  /** Milliseconds on the Unix epoch scale; must not go backwards within a call. */
+  clock?: Pick<Clock, "now">;
 }
 
 /** Sender-side counters for our SR and the peer's reports about our stream. */
 export class RtpSendStats {
   readonly ssrc: number;
   private readonly clockRate: number;
-  private readonly clock: StatsClock;
+  private readonly clock: Pick<Clock, "now">;
   packetCount = 0;
   octetCount = 0;
   private last: { rtpTimestamp: number; atMs: number } | null = null;
@@ -323,7 +322,7 @@ export class RtpSendStats {
   constructor(opts: RtpSendStatsOptions) {
     this.ssrc = opts.ssrc >>> 0;
     this.clockRate = opts.clockRate ?? 8000;
-    this.clock = opts.clock ?? systemStatsClock;
+    this.clock = opts.clock ?? statsClock;
   }
 
   /** Accounts one RTP packet we sent (payload octets only, as the SR octet count wants). */

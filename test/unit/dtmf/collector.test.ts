@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import type { DtmfDigit, DtmfMethod } from "../../../src/types.js";
-import { DigitCollector, type CollectedCode, type CollectedDigit, type CollectorClock, type DigitCollectorOptions } from "../../../src/dtmf/collector.js";
+import type { Clock } from "../../../src/clock.js";
+import { DigitCollector, type CollectedCode, type CollectedDigit, type DigitCollectorOptions } from "../../../src/dtmf/collector.js";
 
 /** Manual clock: timers fire only in advance(). */
-class FakeClock implements CollectorClock {
+class FakeClock implements Clock {
   t = 0;
   private nextId = 1;
   timers = new Map<number, { at: number; fn: () => void }>();
