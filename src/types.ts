@@ -12,7 +12,13 @@ export type RtpSecurity = "strict" | "latch";
 
 /** A DTMF key: 0-9, *, #, A-D. */
 export type DtmfDigit = "0" | "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9" | "*" | "#" | "A" | "B" | "C" | "D";
+/** Every key, in RFC 4733 event-code order: DTMF_DIGITS[event] is the key of events 0-15. */
 export const DTMF_DIGITS: readonly DtmfDigit[] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#", "A", "B", "C", "D"];
+
+/** True for exactly one key as listed in DTMF_DIGITS (upper case). */
+export function isDtmfDigit(value: unknown): value is DtmfDigit {
+  return typeof value === "string" && (DTMF_DIGITS as readonly string[]).includes(value);
+}
 
 /** One side of a call. */
 export interface CallParty {

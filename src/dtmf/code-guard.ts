@@ -4,6 +4,7 @@
 // Node-RED-free; the wall clock is injected (lock-outs outlive the process).
 
 import { wallClock, type Clock } from "../clock";
+import { isDtmfDigit } from "../types";
 import type { LockoutStore } from "./lockout-store.js";
 
 /** Wrong codes per call (and per number between lock-outs) before the caller is cut off. */
@@ -60,8 +61,6 @@ export interface WrongCodeResult {
 }
 
 interface OneTimeCode { action: number; expiresAt: number }
-
-const CODE_RE = /^[0-9*#A-D]+$/;
 
 export class CodeGuard {
   readonly maxWrongCodes: number;
@@ -137,7 +136,7 @@ export class CodeGuard {
    */
   setOneTimeCode(code: string, action: number, validForMs = DEFAULT_ONE_TIME_VALID_MS): void {
     const c = String(code).replace(/\s/g, "").toUpperCase();
-    if (!c || c.length > MAX_ONE_TIME_CODE_LENGTH || !CODE_RE.test(c)) {
+    if (!c || c.length > MAX_ONE_TIME_CODE_LENGTH || ![...c].every(isDtmfDigit)) {
       throw new Error(`a one-time code is 1 to ${MAX_ONE_TIME_CODE_LENGTH} keys of 0-9, *, #, A-D`);
     }
     this.oneTime.delete(c);

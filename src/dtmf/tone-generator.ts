@@ -1,5 +1,5 @@
 // DTMF tone synthesis as 8 kHz Int16 PCM, for in-band sending.
-import type { DtmfDigit } from "../types.js";
+import { isDtmfDigit, type DtmfDigit } from "../types.js";
 import type { OutgoingFrame } from "../media/rtp-session.js";
 import { DTMF_HIGH_HZ, DTMF_KEYPAD, DTMF_LOW_HZ, SAMPLE_RATE } from "./inband-detector.js";
 import { dbm0ToPeak } from "./levels.js";
@@ -28,7 +28,7 @@ export function dtmfFrequencies(digit: string): { lowHz: number; highHz: number 
 export function normalizeDigit(digit: string): DtmfDigit | null {
   if (digit.length !== 1) return null;
   const d = digit.toUpperCase();
-  return "0123456789*#ABCD".includes(d) ? (d as DtmfDigit) : null;
+  return isDtmfDigit(d) ? d : null;
 }
 
 export interface DualToneSpec {
