@@ -2,9 +2,10 @@
 // RTP pacer. Cheap on the hot path: nextFrame() is a subarray, no copies.
 
 import { EventEmitter } from "events";
+import { SAMPLE_RATE, SAMPLES_PER_FRAME } from "../media/audio-format";
 import type { FrameSource, OutgoingFrame } from "../media/rtp-session";
 
-const FRAME = 160;
+const FRAME = SAMPLES_PER_FRAME;
 
 export interface PlaybackItem {
   id: number;
@@ -81,5 +82,5 @@ export class PlaybackQueue extends EventEmitter<PlaybackEvents> implements Frame
 
 /** Silence of the given length, to space out repeated messages. */
 export function silence(ms: number): Int16Array {
-  return new Int16Array(Math.round((ms * 8000) / 1000));
+  return new Int16Array(Math.round((ms * SAMPLE_RATE) / 1000));
 }

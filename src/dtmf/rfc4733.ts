@@ -2,6 +2,7 @@
 // that reports every key press exactly once, and a sender that plays a digit
 // string as a sequence of event frames for the RTP session.
 import { DTMF_DIGITS, type DtmfDigit } from "../types.js";
+import { FRAME_MS, SAMPLE_RATE } from "../media/audio-format";
 import type { FrameSource, OutgoingFrame, RtpPacketInfo } from "../media/rtp-session.js";
 
 /** RFC 4733 section 3.2: events 0-9, *, #, A-D are DTMF_DIGITS in order. */
@@ -190,8 +191,8 @@ export class Rfc4733Sender implements FrameSource {
   private pos = 0;
 
   constructor(digits: string, opts: Rfc4733SenderOptions = {}) {
-    const clock = opts.clockRate ?? 8000;
-    const frameMs = opts.frameMs ?? 20;
+    const clock = opts.clockRate ?? SAMPLE_RATE;
+    const frameMs = opts.frameMs ?? FRAME_MS;
     const step = Math.round((frameMs * clock) / 1000);
     const duration = Math.round(((opts.durationMs ?? 100) * clock) / 1000);
     const gap = Math.round(((opts.gapMs ?? 80) * clock) / 1000);

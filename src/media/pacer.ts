@@ -7,6 +7,7 @@
 // timestamps still follow wall time (the peer then sees a gap, not a burst).
 
 import { systemClock, type Clock } from "../clock";
+import { FRAME_MS } from "./audio-format";
 
 export interface PacedStream {
   /**
@@ -62,7 +63,7 @@ export class Pacer {
 
   constructor(options: PacerOptions = {}) {
     this.clock = options.clock ?? systemClock;
-    this.frameMs = options.frameMs ?? 20;
+    this.frameMs = options.frameMs ?? FRAME_MS;
     this.maxCatchUpFrames = Math.max(1, options.maxCatchUpFrames ?? 5);
     this.earlyToleranceMs = Math.max(0, options.earlyToleranceMs ?? 1);
     this.onError = options.onError;

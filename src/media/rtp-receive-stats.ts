@@ -11,6 +11,7 @@
 // derived from it); the default is the monotonic performance clock anchored at timeOrigin.
 
 import type { Clock } from "../clock";
+import { SAMPLE_RATE } from "./audio-format";
 import {
   clampCumulativeLost,
   ntpFromUnixMs,
@@ -185,7 +186,7 @@ export class RtpReceiveStats {
   private lastSr: { ssrc: number; lsr: number; atMs: number } | null = null;
 
   constructor(opts: RtpReceiveStatsOptions = {}) {
-    this.clockRate = opts.clockRate ?? 8000;
+    this.clockRate = opts.clockRate ?? SAMPLE_RATE;
     this.clock = opts.clock ?? statsClock;
   }
 
@@ -321,7 +322,7 @@ export class RtpSendStats {
 
   constructor(opts: RtpSendStatsOptions) {
     this.ssrc = opts.ssrc >>> 0;
-    this.clockRate = opts.clockRate ?? 8000;
+    this.clockRate = opts.clockRate ?? SAMPLE_RATE;
     this.clock = opts.clock ?? statsClock;
   }
 

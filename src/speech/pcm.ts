@@ -1,8 +1,5 @@
 // Small PCM helpers shared by the speech modules.
 
-/** Telephone audio rate used everywhere after synthesis/loading. */
-export const TELEPHONE_RATE = 8000;
-
 /** Int16 samples to floats in [-1, 1). */
 export function int16ToFloat(pcm: Int16Array): Float32Array {
   const out = new Float32Array(pcm.length);
