@@ -5,6 +5,13 @@ export type RegistrationState = "INACTIVE" | "REGISTERING" | "REGISTERED" | "DER
 export type CallState = "DIALING" | "RINGING" | "ANSWERED" | "ENDED";
 export type CallDirection = "inbound" | "outbound";
 export type DtmfMethod = "rfc4733" | "info" | "inband";
+/** Every DTMF method name (each has an entry in src/dtmf/methods.ts). */
+export const DTMF_METHODS: readonly DtmfMethod[] = ["rfc4733", "info", "inband"];
+
+/** True for a DTMF method name as listed in DTMF_METHODS. */
+export function isDtmfMethod(value: unknown): value is DtmfMethod {
+  return typeof value === "string" && (DTMF_METHODS as readonly string[]).includes(value);
+}
 export type Codec = "PCMU" | "PCMA";
 export type TransportKind = "udp" | "tcp" | "tls" | "ws" | "wss";
 /** RTP source policy: "strict" = only the SDP's address:port; "latch" = NAT latching after the answer (see MediaOptions). */

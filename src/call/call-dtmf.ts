@@ -9,7 +9,7 @@ import { DigitCollector, CollectedDigit } from "../dtmf/collector";
 import { dtmfMethod, type DtmfCallPort, type DtmfFrameSource } from "../dtmf/methods";
 import { normalizeDigit } from "../dtmf/tone-generator";
 import type { RtpSession } from "../media/rtp-session";
-import type { CallState, DtmfMethod } from "../types";
+import { DTMF_METHODS, type CallState, type DtmfMethod } from "../types";
 
 export interface DtmfOptions {
   receive: DtmfMethod[];
@@ -25,7 +25,7 @@ export interface DtmfOptions {
  */
 export const LATE_INFO_WINDOW = 32;
 
-export const DEFAULT_DTMF: DtmfOptions = { receive: ["rfc4733", "info", "inband"], send: "rfc4733", durationMs: 100, gapMs: 80 };
+export const DEFAULT_DTMF: DtmfOptions = { receive: [...DTMF_METHODS], send: "rfc4733", durationMs: 100, gapMs: 80 };
 
 export interface CallDtmfEvents {
   digit: [digit: CollectedDigit];

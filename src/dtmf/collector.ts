@@ -2,7 +2,7 @@
 // in-band tones) into one stream of key presses and assembles codes.
 import { EventEmitter } from "node:events";
 import { systemClock, type Clock } from "../clock";
-import type { DtmfDigit, DtmfMethod } from "../types.js";
+import { DTMF_METHODS, type DtmfDigit, type DtmfMethod } from "../types.js";
 
 export interface CollectedDigit {
   digit: DtmfDigit;
@@ -49,8 +49,6 @@ type CollectorEvents = {
   code: [CollectedCode];
 };
 
-const ALL_METHODS: readonly DtmfMethod[] = ["rfc4733", "info", "inband"];
-
 /**
  * Emits "digit" for every key press and "code" when a code is complete.
  *
@@ -75,7 +73,7 @@ export class DigitCollector extends EventEmitter<CollectorEvents> {
 
   constructor(opts: DigitCollectorOptions = {}) {
     super();
-    this.methods = new Set(opts.methods ?? ALL_METHODS);
+    this.methods = new Set(opts.methods ?? DTMF_METHODS);
     this.dedupWindowMs = opts.dedupWindowMs ?? 250;
     this.terminators = new Set([...(opts.terminator ?? "#").toUpperCase()]);
     this.timeoutMs = opts.interDigitTimeoutMs ?? 5000;

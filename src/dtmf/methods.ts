@@ -3,7 +3,7 @@
 // never names one itself. A method sees the call only through a DtmfCallPort (call/call-dtmf.ts).
 
 import type { FrameSource, RtpSession } from "../media/rtp-session";
-import type { DtmfDigit, DtmfMethod } from "../types";
+import { isDtmfMethod, type DtmfDigit, type DtmfMethod } from "../types";
 import { InbandDtmfDetector } from "./inband-detector";
 import { Rfc4733Receiver, Rfc4733Sender } from "./rfc4733";
 import { buildSipInfoDtmf, parseSipInfoDtmf } from "./sip-info";
@@ -95,5 +95,5 @@ const METHODS: Readonly<Record<DtmfMethod, DtmfMethodEntry>> = {
 
 /** The entry of a method; undefined for a name that is not one. */
 export function dtmfMethod(name: string): DtmfMethodEntry | undefined {
-  return Object.prototype.hasOwnProperty.call(METHODS, name) ? METHODS[name as DtmfMethod] : undefined;
+  return isDtmfMethod(name) ? METHODS[name] : undefined;
 }
