@@ -5,7 +5,7 @@
 
 import { wallClock, type Clock } from "../clock";
 import { isDtmfDigit } from "../types";
-import type { LockoutStore } from "./lockout-store.js";
+import type { LockoutStore } from "./lockout-store";
 
 /** Wrong codes per call (and per number between lock-outs) before the caller is cut off. */
 export const DEFAULT_MAX_WRONG_CODES = 3;

@@ -1,8 +1,8 @@
 // Per-call DTMF collection: merges the three transports (RFC 4733, SIP INFO,
 // in-band tones) into one stream of key presses and assembles codes.
-import { EventEmitter } from "node:events";
+import { EventEmitter } from "events";
 import { systemClock, type Clock } from "../clock";
-import { DTMF_METHODS, type DtmfDigit, type DtmfMethod } from "../types.js";
+import { DTMF_METHODS, type DtmfDigit, type DtmfMethod } from "../types";
 
 export interface CollectedDigit {
   digit: DtmfDigit;

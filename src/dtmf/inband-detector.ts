@@ -27,9 +27,9 @@
 //
 // Cost: a 160-point, 8-bin DFT every 40 samples when the gates pass, about
 // 0.3-0.6 ms of CPU per second of audio (bench/dtmf/inband-cpu.ts).
-import type { DtmfDigit } from "../types.js";
+import type { DtmfDigit } from "../types";
 import { SAMPLE_RATE } from "../media/audio-format";
-import { dbm0ToPower, powerToDbm0 } from "./levels.js";
+import { dbm0ToPower, powerToDbm0 } from "./levels";
 
 export const DTMF_LOW_HZ: readonly number[] = [697, 770, 852, 941];
 export const DTMF_HIGH_HZ: readonly number[] = [1209, 1336, 1477, 1633];

@@ -1,9 +1,9 @@
 // RFC 4733 telephone-event payloads (DTMF events 0-15): codec, a receiver
 // that reports every key press exactly once, and a sender that plays a digit
 // string as a sequence of event frames for the RTP session.
-import { DTMF_DIGITS, type DtmfDigit } from "../types.js";
+import { DTMF_DIGITS, type DtmfDigit } from "../types";
 import { FRAME_MS, SAMPLE_RATE } from "../media/audio-format";
-import type { FrameSource, OutgoingFrame, RtpPacketInfo } from "../media/rtp-session.js";
+import type { FrameSource, OutgoingFrame, RtpPacketInfo } from "../media/rtp-session";
 
 /** RFC 4733 section 3.2: events 0-9, *, #, A-D are DTMF_DIGITS in order. */
 export function eventToDigit(event: number): DtmfDigit | undefined {

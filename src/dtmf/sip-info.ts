@@ -2,7 +2,7 @@
 //   application/dtmf-relay  "Signal=5\r\nDuration=160\r\n" (Cisco style, ms)
 //   application/dtmf        "5" (or an event code: 10 = *, 11 = #, 12-15 = A-D)
 // Parsing is tolerant of what real phones send; building is strict.
-import { DTMF_DIGITS, isDtmfDigit, type DtmfDigit } from "../types.js";
+import { DTMF_DIGITS, isDtmfDigit, type DtmfDigit } from "../types";
 
 export const DTMF_RELAY_CONTENT_TYPE = "application/dtmf-relay";
 export const DTMF_CONTENT_TYPE = "application/dtmf";

@@ -1,9 +1,9 @@
 // DTMF tone synthesis as 8 kHz Int16 PCM, for in-band sending.
-import { isDtmfDigit, type DtmfDigit } from "../types.js";
-import type { OutgoingFrame } from "../media/rtp-session.js";
+import { isDtmfDigit, type DtmfDigit } from "../types";
+import type { OutgoingFrame } from "../media/rtp-session";
 import { SAMPLE_RATE, SAMPLES_PER_FRAME } from "../media/audio-format";
-import { DTMF_HIGH_HZ, DTMF_KEYPAD, DTMF_LOW_HZ } from "./inband-detector.js";
-import { dbm0ToPeak } from "./levels.js";
+import { DTMF_HIGH_HZ, DTMF_KEYPAD, DTMF_LOW_HZ } from "./inband-detector";
+import { dbm0ToPeak } from "./levels";
 
 export interface DtmfToneLevel {
   /** Level of the low-group tone in dBm0. Default -10. */

@@ -1,6 +1,6 @@
 // G.711 (PCMU / PCMA) framing on top of the alawmulaw sample codecs.
 import { alaw, mulaw } from "alawmulaw";
-import type { Codec } from "../types.js";
+import type { Codec } from "../types";
 import { SAMPLES_PER_FRAME } from "./audio-format";
 
 /** Static RTP payload types from RFC 3551. */

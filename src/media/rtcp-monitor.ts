@@ -4,9 +4,9 @@
 // rtcpIntervalMs(); nothing here touches the network, so it is tested with synthetic streams.
 
 import type { Clock } from "../clock";
-import { estimateCallQuality } from "./call-quality.js";
-import { buildCompoundReport, parseRtcp, sdesCname, type RtcpReportBlock } from "./rtcp.js";
-import { RtpReceiveStats, RtpSendStats, type RtpPacketFacts } from "./rtp-receive-stats.js";
+import { estimateCallQuality } from "./call-quality";
+import { buildCompoundReport, parseRtcp, sdesCname, type RtcpReportBlock } from "./rtcp";
+import { RtpReceiveStats, RtpSendStats, type RtpPacketFacts } from "./rtp-receive-stats";
 
 export interface RtcpMonitorOptions {
   /** Our RTP SSRC. */

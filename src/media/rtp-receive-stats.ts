@@ -20,7 +20,7 @@ import {
   type NtpTimestamp,
   type RtcpReportBlock,
   type RtcpSenderInfo,
-} from "./rtcp.js";
+} from "./rtcp";
 
 /** A.1: a jump ahead of more than this many sequence numbers is not taken as loss but as a restart. */
 export const RTP_MAX_DROPOUT = 3000;

@@ -1,17 +1,17 @@
 // One plain-RTP (RFC 3550) G.711 session per call: one UDP socket, paced
 // 20 ms sending, symmetric RTP latching and receive-side demultiplexing.
-import dgram from "node:dgram";
-import { EventEmitter } from "node:events";
-import { randomInt } from "node:crypto";
-import { isIPv6 } from "node:net";
-import type { Codec, RtpSecurity } from "../types.js";
+import dgram from "dgram";
+import { EventEmitter } from "events";
+import { randomInt } from "crypto";
+import { isIPv6 } from "net";
+import type { Codec, RtpSecurity } from "../types";
 import { SAMPLES_PER_FRAME } from "./audio-format";
-import { codecOfPayloadType, decodeFrame, encodeFrame, silenceFrame } from "./g711.js";
-import { canReceive, canSend, type MediaDirection } from "./direction.js";
-import { defaultPacer, type PacedStream, type Pacer } from "./pacer.js";
-import { parseRtp, serializeRtp } from "./rtp-packet.js";
+import { codecOfPayloadType, decodeFrame, encodeFrame, silenceFrame } from "./g711";
+import { canReceive, canSend, type MediaDirection } from "./direction";
+import { defaultPacer, type PacedStream, type Pacer } from "./pacer";
+import { parseRtp, serializeRtp } from "./rtp-packet";
 
-export type { MediaDirection } from "./direction.js";
+export type { MediaDirection } from "./direction";
 
 export type OutgoingFrame =
   | { kind: "audio"; /** 160 samples, 8 kHz */ pcm: Int16Array; talkspurtStart?: boolean }

@@ -1,9 +1,9 @@
 // SDP (RFC 4566) parsing and offer/answer (RFC 3264) for one G.711 audio stream.
-import { randomInt } from "node:crypto";
-import type { Codec } from "../types.js";
-import { type MediaDirection, intersectDirections, isMediaDirection, reverseDirection } from "./direction.js";
+import { randomInt } from "crypto";
+import type { Codec } from "../types";
+import { type MediaDirection, intersectDirections, isMediaDirection, reverseDirection } from "./direction";
 import { FRAME_MS, SAMPLE_RATE } from "./audio-format";
-import { payloadTypeOf } from "./g711.js";
+import { payloadTypeOf } from "./g711";
 
 export interface SdpConnection {
   netType: string;

@@ -3,7 +3,7 @@
 // a half-written file only ever costs a re-synthesis.
 import { createHash, randomBytes } from "crypto";
 import { promises as fsp } from "fs";
-import * as path from "path";
+import path from "path";
 import { SAMPLE_RATE } from "../media/audio-format";
 
 export interface SpeechCacheOptions {

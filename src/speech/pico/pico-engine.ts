@@ -1,6 +1,6 @@
 // Main-thread side of Pico: one worker thread per process, shared by every PicoEngine,
 // started on first use and terminated when the last engine is closed.
-import * as path from "path";
+import path from "path";
 import { Worker } from "worker_threads";
 import { PICO_LANG_DIR, resolvePicoLanguage } from "./languages";
 import { PICO_DEFAULT_VOLUME, buildPicoInput } from "./pico-text";

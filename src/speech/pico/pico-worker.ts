@@ -1,8 +1,8 @@
 // Worker-thread entry that owns the SVOX Pico WASM engine. Pico synthesis is synchronous
 // (~0.1 s per sentence, ~0.4 s for the first one), so it must never run on the thread that
 // paces RTP packets every 20 ms.
-import * as fs from "fs";
-import * as path from "path";
+import fs from "fs";
+import path from "path";
 import { parentPort } from "worker_threads";
 import type { SvoxPicoModule } from "@echogarden/svoxpico-wasm";
 import { PICO_LANGUAGES, type PicoLanguage } from "./languages";
