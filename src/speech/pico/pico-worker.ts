@@ -212,7 +212,6 @@ if (!port) throw new Error("pico-worker.js must be started as a worker thread");
 
 let runtime: Promise<PicoRuntime> | undefined;
 let chain: Promise<void> = Promise.resolve();
-let failNext = false; // test hook, see ToPicoWorker "crash"
 let broken: string | undefined; // set after a fatal error: refuse work until the main thread replaces us
 
 function findLanguage(code: string): PicoLanguage {
@@ -221,14 +220,10 @@ function findLanguage(code: string): PicoLanguage {
   return lang;
 }
 
-async function handle(msg: Exclude<ToPicoWorker, { type: "crash" }>): Promise<void> {
+async function handle(msg: ToPicoWorker): Promise<void> {
   const t0 = performance.now();
   try {
     if (broken) throw new Error(broken);
-    if (failNext) {
-      failNext = false;
-      throw new Error("simulated WASM failure");
-    }
     runtime ??= PicoRuntime.create();
     const rt = await runtime;
     rt.use(msg.langDir, findLanguage(msg.lang));
@@ -253,12 +248,6 @@ function reply(msg: FromPicoWorker, transfer: ArrayBuffer[] = []): void {
 }
 
 port.on("message", (msg: ToPicoWorker) => {
-  if (msg.type === "crash") {
-    // Synchronous, so that it happens before any request queued behind it.
-    if (msg.mode === "uncaught") throw new Error("Pico worker crash requested");
-    failNext = true;
-    return;
-  }
   // Requests run strictly one after the other, in arrival order.
   chain = chain.then(() => handle(msg));
 });
