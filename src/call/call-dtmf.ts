@@ -34,6 +34,8 @@ export interface CallDtmfEvents {
 
 export class CallDtmf extends EventEmitter<CallDtmfEvents> {
   private readonly collector: DigitCollector;
+  /** Per enabled method, its receiving state (bounded by the method; read by tests). */
+  private readonly receivers = new Map<DtmfMethod, object | undefined>();
   private readonly rtpListeners: ((rtp: RtpSession) => void)[] = [];
   private readonly infoListeners: ((contentType: string, body: string) => void)[] = [];
   /** The call as the DTMF methods see it. */
@@ -52,10 +54,12 @@ export class CallDtmf extends EventEmitter<CallDtmfEvents> {
     this.collector = new DigitCollector({ methods: opts.receive, terminator: "", interDigitTimeoutMs: 0, maxLength: 0 });
     this.collector.on("digit", (d) => this.emit("digit", d));
     for (const name of new Set(opts.receive)) {
-      dtmfMethod(name)?.receive(this.port, {
+      const method = dtmfMethod(name);
+      if (!method) continue;
+      this.receivers.set(name, method.receive(this.port, {
         key: (digit) => this.collector.add(digit, name),
         warning: (text) => this.emit("warning", text),
-      });
+      }));
     }
     call.on("media", (sdh) => {
       sdh.on("rtp", (rtp) => {

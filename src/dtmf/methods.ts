@@ -44,8 +44,8 @@ export interface DtmfKeySink {
 }
 
 export interface DtmfMethodEntry {
-  /** Starts taking this method's keys from one call. */
-  receive(call: DtmfCallPort, sink: DtmfKeySink): void;
+  /** Starts taking this method's keys from one call; returns its per-call state (for diagnostics). */
+  receive(call: DtmfCallPort, sink: DtmfKeySink): object | undefined;
   /** Sends `keys` (checked, upper case); resolves when they are out. */
   send(call: DtmfCallPort, keys: string, timing: DtmfTiming): Promise<void>;
 }
@@ -61,6 +61,7 @@ const METHODS: Readonly<Record<DtmfMethod, DtmfMethodEntry>> = {
         const ev = receiver.receive(payload, info);
         if (ev) sink.key(ev.digit);
       }));
+      return receiver;
     },
     send: (call, keys, timing) => call.play(new Rfc4733Sender(keys, timing), false),
   },
@@ -72,6 +73,7 @@ const METHODS: Readonly<Record<DtmfMethod, DtmfMethodEntry>> = {
         if (parsed.ok) sink.key(parsed.digit);
         else sink.warning(`ignored a SIP INFO DTMF body: ${parsed.error}`);
       });
+      return undefined;
     },
     async send(call, keys, { durationMs, gapMs }) {
       for (const k of keys) {
@@ -88,6 +90,7 @@ const METHODS: Readonly<Record<DtmfMethod, DtmfMethodEntry>> = {
       call.onRtp((rtp) => rtp.on("audio", (pcm) => {
         for (const d of detector.process(pcm)) sink.key(d.digit);
       }));
+      return detector;
     },
     send: (call, keys, timing) => call.play(new DtmfToneSource(keys, timing), true),
   },
