@@ -5,6 +5,13 @@ export type RegistrationState = "INACTIVE" | "REGISTERING" | "REGISTERED" | "DER
 export type CallState = "DIALING" | "RINGING" | "ANSWERED" | "ENDED";
 export type CallDirection = "inbound" | "outbound";
 export type DtmfMethod = "rfc4733" | "info" | "inband";
+/** Every DTMF method name (each has an entry in src/dtmf/methods.ts). */
+export const DTMF_METHODS: readonly DtmfMethod[] = ["rfc4733", "info", "inband"];
+
+/** True for a DTMF method name as listed in DTMF_METHODS. */
+export function isDtmfMethod(value: unknown): value is DtmfMethod {
+  return typeof value === "string" && (DTMF_METHODS as readonly string[]).includes(value);
+}
 export type Codec = "PCMU" | "PCMA";
 export type TransportKind = "udp" | "tcp" | "tls" | "ws" | "wss";
 /** RTP source policy: "strict" = only the SDP's address:port; "latch" = NAT latching after the answer (see MediaOptions). */
@@ -12,7 +19,13 @@ export type RtpSecurity = "strict" | "latch";
 
 /** A DTMF key: 0-9, *, #, A-D. */
 export type DtmfDigit = "0" | "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9" | "*" | "#" | "A" | "B" | "C" | "D";
+/** Every key, in RFC 4733 event-code order: DTMF_DIGITS[event] is the key of events 0-15. */
 export const DTMF_DIGITS: readonly DtmfDigit[] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#", "A", "B", "C", "D"];
+
+/** True for exactly one key as listed in DTMF_DIGITS (upper case). */
+export function isDtmfDigit(value: unknown): value is DtmfDigit {
+  return typeof value === "string" && (DTMF_DIGITS as readonly string[]).includes(value);
+}
 
 /** One side of a call. */
 export interface CallParty {

@@ -1,16 +1,15 @@
-// DTMF of one call: every receive method at once (RFC 4733 events, SIP INFO,
-// in-band tones in the received audio), merged by the collector so a key sent two
-// ways counts once; and sending by the configured method.
+// DTMF of one call: every enabled receive method at once (RFC 4733 events, SIP INFO,
+// in-band tones in the received audio; see dtmf/methods.ts), merged by the collector so a
+// key sent two ways counts once; and sending by the configured method.
 
 import { EventEmitter } from "events";
 import { Info, Core } from "sip.js";
 import { Call, FrameOverride } from "./call";
 import { DigitCollector, CollectedDigit } from "../dtmf/collector";
-import { Rfc4733Receiver, Rfc4733Sender } from "../dtmf/rfc4733";
-import { InbandDtmfDetector } from "../dtmf/inband-detector";
-import { DtmfToneSource, normalizeDigit } from "../dtmf/tone-generator";
-import { buildSipInfoDtmf, parseSipInfoDtmf } from "../dtmf/sip-info";
-import type { DtmfMethod } from "../types";
+import { dtmfMethod, type DtmfCallPort, type DtmfFrameSource } from "../dtmf/methods";
+import { normalizeDigit } from "../dtmf/tone-generator";
+import type { RtpSession } from "../media/rtp-session";
+import { DTMF_METHODS, type CallState, type DtmfMethod } from "../types";
 
 export interface DtmfOptions {
   receive: DtmfMethod[];
@@ -26,7 +25,7 @@ export interface DtmfOptions {
  */
 export const LATE_INFO_WINDOW = 32;
 
-export const DEFAULT_DTMF: DtmfOptions = { receive: ["rfc4733", "info", "inband"], send: "rfc4733", durationMs: 100, gapMs: 80 };
+export const DEFAULT_DTMF: DtmfOptions = { receive: [...DTMF_METHODS], send: "rfc4733", durationMs: 100, gapMs: 80 };
 
 export interface CallDtmfEvents {
   digit: [digit: CollectedDigit];
@@ -35,27 +34,36 @@ export interface CallDtmfEvents {
 
 export class CallDtmf extends EventEmitter<CallDtmfEvents> {
   private readonly collector: DigitCollector;
-  private readonly rfc4733 = new Rfc4733Receiver();
-  private readonly inband?: InbandDtmfDetector;
+  /** Per enabled method, its receiving state (bounded by the method; read by tests). */
+  private readonly receivers = new Map<DtmfMethod, object | undefined>();
+  private readonly rtpListeners: ((rtp: RtpSession) => void)[] = [];
+  private readonly infoListeners: ((contentType: string, body: string) => void)[] = [];
+  /** The call as the DTMF methods see it. */
+  private readonly port: DtmfCallPort = {
+    onRtp: (listener) => { this.rtpListeners.push(listener); },
+    onInfo: (listener) => { this.infoListeners.push(listener); },
+    sendInfo: async (contentType, body) => {
+      await this.call.session.info({ requestOptions: { body: { contentDisposition: "render", contentType, content: body } } });
+    },
+    play: (source, mix) => this.play(source, mix),
+  };
   private sending: Promise<void> = Promise.resolve();
 
   constructor(private readonly call: Call, private readonly opts: DtmfOptions) {
     super();
     this.collector = new DigitCollector({ methods: opts.receive, terminator: "", interDigitTimeoutMs: 0, maxLength: 0 });
     this.collector.on("digit", (d) => this.emit("digit", d));
-    if (opts.receive.includes("inband")) this.inband = new InbandDtmfDetector();
+    for (const name of new Set(opts.receive)) {
+      const method = dtmfMethod(name);
+      if (!method) continue;
+      this.receivers.set(name, method.receive(this.port, {
+        key: (digit) => this.collector.add(digit, name),
+        warning: (text) => this.emit("warning", text),
+      }));
+    }
     call.on("media", (sdh) => {
       sdh.on("rtp", (rtp) => {
-        rtp.on("event", (payload, info) => {
-          const ev = this.rfc4733.receive(payload, info);
-          if (ev) this.collector.add(ev.digit, "rfc4733");
-        });
-        if (this.inband) {
-          const detector = this.inband;
-          rtp.on("audio", (pcm) => {
-            for (const d of detector.process(pcm)) this.collector.add(d.digit, "inband");
-          });
-        }
+        for (const listener of this.rtpListeners) listener(rtp);
       });
     });
     const previous = call.session.delegate ?? {};
@@ -76,10 +84,8 @@ export class CallDtmf extends EventEmitter<CallDtmfEvents> {
       info.reject({ statusCode: 415 }).catch(() => undefined);
       return;
     }
-    const parsed = parseSipInfoDtmf(type, req.body ?? "");
     info.accept().catch(() => undefined);
-    if (!parsed.ok) { this.emit("warning", `ignored a SIP INFO DTMF body: ${parsed.error}`); return; }
-    this.collector.add(parsed.digit, "info");
+    for (const listener of this.infoListeners) listener(type, req.body ?? "");
   }
 
   /** Sends digits (0-9 * # A-D) by the configured method; resolves when they are out. */
@@ -98,26 +104,38 @@ export class CallDtmf extends EventEmitter<CallDtmfEvents> {
 
   private async sendNow(keys: string): Promise<void> {
     const { send, durationMs, gapMs } = this.opts;
-    if (send === "info") {
-      for (const k of keys) {
-        const { contentType, body } = buildSipInfoDtmf(k, "dtmf-relay", durationMs);
-        await this.call.session.info({ requestOptions: { body: { contentDisposition: "render", contentType, content: body } } });
-        await new Promise((r) => setTimeout(r, durationMs + gapMs));
-      }
-      return;
-    }
-    const src: FrameOverride & { done: boolean } = send === "inband"
-      ? Object.assign(new DtmfToneSource(keys, { durationMs, gapMs }), { mix: true })
-      : new Rfc4733Sender(keys, { durationMs, gapMs });
-    await new Promise<void>((resolve) => {
-      this.call.addOverride(src);
-      const poll = setInterval(() => {
-        if (src.done || !this.call.active) {
-          clearInterval(poll);
-          this.call.removeOverride(src);
-          resolve();
-        }
-      }, 20);
+    // An unknown name sends by the default method, as the option always did.
+    const method = dtmfMethod(send) ?? dtmfMethod(DEFAULT_DTMF.send)!;
+    return method.send(this.port, keys, { durationMs, gapMs });
+  }
+
+  /**
+   * Puts `source` in front of the call's audio and resolves right after the pacer took its last
+   * frame (or when the call ends), so the next sequence follows without a polling delay.
+   */
+  private play(source: DtmfFrameSource, mix: boolean): Promise<void> {
+    const call = this.call;
+    return new Promise<void>((resolve) => {
+      if (!call.active) { resolve(); return; }
+      let finished = false;
+      const finish = () => {
+        if (finished) return;
+        finished = true;
+        call.off("state", onState);
+        call.removeOverride(override);
+        resolve();
+      };
+      const onState = (state: CallState) => { if (state === "ENDED") finish(); };
+      const override: FrameOverride = {
+        mix,
+        nextFrame: () => {
+          const frame = source.nextFrame();
+          if (source.done) finish();
+          return frame;
+        },
+      };
+      call.on("state", onState);
+      call.addOverride(override);
     });
   }
 }

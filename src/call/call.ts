@@ -5,6 +5,7 @@ import { EventEmitter } from "events";
 import crypto from "crypto";
 import { Invitation, Inviter, Referral, Session, SessionState } from "sip.js";
 import type { RtpSessionDescriptionHandler } from "../media/session-description-handler";
+import { SAMPLES_PER_FRAME } from "../media/audio-format";
 import type { FrameSource, OutgoingFrame } from "../media/rtp-session";
 import { CallDirection, CallInfo, CallOutcome, CallParty, CallState } from "../types";
 import { PlaybackItem, PlaybackQueue } from "./playback-queue";
@@ -108,8 +109,8 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
       if (o.mix && f.kind === "audio") {
         const base = this.playback.nextFrame();
         if (base && base.kind === "audio") {
-          const mixed = new Int16Array(160);
-          for (let i = 0; i < 160; i++) mixed[i] = Math.max(-32768, Math.min(32767, (base.pcm[i] ?? 0) + (f.pcm[i] ?? 0)));
+          const mixed = new Int16Array(SAMPLES_PER_FRAME);
+          for (let i = 0; i < SAMPLES_PER_FRAME; i++) mixed[i] = Math.max(-32768, Math.min(32767, (base.pcm[i] ?? 0) + (f.pcm[i] ?? 0)));
           return { kind: "audio", pcm: mixed, talkspurtStart: f.talkspurtStart };
         }
       }

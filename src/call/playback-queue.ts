@@ -2,9 +2,10 @@
 // RTP pacer. Cheap on the hot path: nextFrame() is a subarray, no copies.
 
 import { EventEmitter } from "events";
+import { SAMPLE_RATE, SAMPLES_PER_FRAME } from "../media/audio-format";
 import type { FrameSource, OutgoingFrame } from "../media/rtp-session";
 
-const FRAME = 160;
+const FRAME = SAMPLES_PER_FRAME;
 
 export interface PlaybackItem {
   id: number;
@@ -27,7 +28,6 @@ export class PlaybackQueue extends EventEmitter<PlaybackEvents> implements Frame
   private readonly tail = new Int16Array(FRAME);
 
   get playing(): boolean { return !!this.current || this.queue.length > 0; }
-  get currentItem(): PlaybackItem | undefined { return this.current; }
 
   /** Queues a clip; with `interrupt`, stops what plays and drops what waits. */
   enqueue(pcm: Int16Array, label: string, interrupt = false): PlaybackItem {
@@ -82,5 +82,5 @@ export class PlaybackQueue extends EventEmitter<PlaybackEvents> implements Frame
 
 /** Silence of the given length, to space out repeated messages. */
 export function silence(ms: number): Int16Array {
-  return new Int16Array(Math.round((ms * 8000) / 1000));
+  return new Int16Array(Math.round((ms * SAMPLE_RATE) / 1000));
 }

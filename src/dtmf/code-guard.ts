@@ -3,7 +3,9 @@
 // does not reset it), and one-time codes set by the flow.
 // Node-RED-free; the wall clock is injected (lock-outs outlive the process).
 
-import type { LockoutStore } from "./lockout-store.js";
+import { wallClock, type Clock } from "../clock";
+import { isDtmfDigit } from "../types";
+import type { LockoutStore } from "./lockout-store";
 
 /** Wrong codes per call (and per number between lock-outs) before the caller is cut off. */
 export const DEFAULT_MAX_WRONG_CODES = 3;
@@ -39,8 +41,6 @@ export interface LockoutEntry {
   lastAt: number;
 }
 
-export interface WallClock { now(): number }
-
 export interface CodeGuardOptions {
   /** Default DEFAULT_MAX_WRONG_CODES; at least 1. */
   maxWrongCodes?: number;
@@ -48,7 +48,7 @@ export interface CodeGuardOptions {
   lockoutBaseMs?: number;
   lockoutMaxMs?: number;
   maxEntries?: number;
-  clock?: WallClock;
+  clock?: Pick<Clock, "now">;
   /** Where lock-outs persist; none = memory only. */
   store?: LockoutStore;
 }
@@ -62,14 +62,12 @@ export interface WrongCodeResult {
 
 interface OneTimeCode { action: number; expiresAt: number }
 
-const CODE_RE = /^[0-9*#A-D]+$/;
-
 export class CodeGuard {
   readonly maxWrongCodes: number;
   private readonly baseMs: number;
   private readonly maxMs: number;
   private readonly maxEntries: number;
-  private readonly clock: WallClock;
+  private readonly clock: Pick<Clock, "now">;
   private readonly store?: LockoutStore;
   private readonly entries = new Map<string, LockoutEntry>();
   private readonly oneTime = new Map<string, OneTimeCode>();
@@ -79,7 +77,7 @@ export class CodeGuard {
     this.baseMs = Math.max(0, finite(opts.lockoutBaseMs, DEFAULT_LOCKOUT_BASE_MS));
     this.maxMs = Math.max(this.baseMs, finite(opts.lockoutMaxMs, LOCKOUT_MAX_MS));
     this.maxEntries = Math.max(1, Math.floor(finite(opts.maxEntries, MAX_LOCKOUT_ENTRIES)));
-    this.clock = opts.clock ?? { now: () => Date.now() };
+    this.clock = opts.clock ?? wallClock;
     this.store = opts.store;
     this.load();
   }
@@ -138,7 +136,7 @@ export class CodeGuard {
    */
   setOneTimeCode(code: string, action: number, validForMs = DEFAULT_ONE_TIME_VALID_MS): void {
     const c = String(code).replace(/\s/g, "").toUpperCase();
-    if (!c || c.length > MAX_ONE_TIME_CODE_LENGTH || !CODE_RE.test(c)) {
+    if (!c || c.length > MAX_ONE_TIME_CODE_LENGTH || ![...c].every(isDtmfDigit)) {
       throw new Error(`a one-time code is 1 to ${MAX_ONE_TIME_CODE_LENGTH} keys of 0-9, *, #, A-D`);
     }
     this.oneTime.delete(c);

@@ -1,7 +1,8 @@
 // Per-call DTMF collection: merges the three transports (RFC 4733, SIP INFO,
 // in-band tones) into one stream of key presses and assembles codes.
-import { EventEmitter } from "node:events";
-import type { DtmfDigit, DtmfMethod } from "../types.js";
+import { EventEmitter } from "events";
+import { systemClock, type Clock } from "../clock";
+import { DTMF_METHODS, type DtmfDigit, type DtmfMethod } from "../types";
 
 export interface CollectedDigit {
   digit: DtmfDigit;
@@ -19,19 +20,6 @@ export interface CollectedCode {
   digits: CollectedDigit[];
 }
 
-/** Clock and timers, injectable for tests. */
-export interface CollectorClock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const systemClock: CollectorClock = {
-  now: () => performance.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-};
-
 /** Keys of one code at most: a longer entry ends as "maxlength" (also when maxLength is 0 or larger). */
 export const MAX_CODE_KEYS = 64;
 /** Recent presses kept for de-duplication across methods (within 2 × dedupWindowMs anyway). */
@@ -48,7 +36,7 @@ export interface DigitCollectorOptions {
   interDigitTimeoutMs?: number;
   /** Ends a code when it has this many keys; 0 = no limit but MAX_CODE_KEYS. Default 0. */
   maxLength?: number;
-  clock?: CollectorClock;
+  clock?: Clock;
 }
 
 interface Reported extends CollectedDigit {
@@ -61,8 +49,6 @@ type CollectorEvents = {
   code: [CollectedCode];
 };
 
-const ALL_METHODS: readonly DtmfMethod[] = ["rfc4733", "info", "inband"];
-
 /**
  * Emits "digit" for every key press and "code" when a code is complete.
  *
@@ -74,12 +60,12 @@ const ALL_METHODS: readonly DtmfMethod[] = ["rfc4733", "info", "inband"];
  * succession still counts twice. The first arrival is reported at once.
  */
 export class DigitCollector extends EventEmitter<CollectorEvents> {
-  private methods: Set<DtmfMethod>;
+  private readonly methods: ReadonlySet<DtmfMethod>;
   private readonly dedupWindowMs: number;
   private readonly terminators: Set<string>;
   private readonly timeoutMs: number;
   private readonly maxLength: number;
-  private readonly clock: CollectorClock;
+  private readonly clock: Clock;
   private recent: Reported[] = [];
   private buffer: CollectedDigit[] = [];
   private timer: unknown = null;
@@ -87,17 +73,13 @@ export class DigitCollector extends EventEmitter<CollectorEvents> {
 
   constructor(opts: DigitCollectorOptions = {}) {
     super();
-    this.methods = new Set(opts.methods ?? ALL_METHODS);
+    this.methods = new Set(opts.methods ?? DTMF_METHODS);
     this.dedupWindowMs = opts.dedupWindowMs ?? 250;
     this.terminators = new Set([...(opts.terminator ?? "#").toUpperCase()]);
     this.timeoutMs = opts.interDigitTimeoutMs ?? 5000;
     const maxLength = Math.floor(Number(opts.maxLength ?? 0)) || 0;
     this.maxLength = maxLength > 0 ? Math.min(maxLength, MAX_CODE_KEYS) : MAX_CODE_KEYS;
     this.clock = opts.clock ?? systemClock;
-  }
-
-  setMethods(methods: readonly DtmfMethod[]): void {
-    this.methods = new Set(methods);
   }
 
   /** Keys collected towards the current code. */

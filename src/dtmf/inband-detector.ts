@@ -27,10 +27,10 @@
 //
 // Cost: a 160-point, 8-bin DFT every 40 samples when the gates pass, about
 // 0.3-0.6 ms of CPU per second of audio (bench/dtmf/inband-cpu.ts).
-import type { DtmfDigit } from "../types.js";
-import { dbm0ToPower, powerToDbm0 } from "./levels.js";
+import type { DtmfDigit } from "../types";
+import { SAMPLE_RATE } from "../media/audio-format";
+import { dbm0ToPower, powerToDbm0 } from "./levels";
 
-export const SAMPLE_RATE = 8000;
 export const DTMF_LOW_HZ: readonly number[] = [697, 770, 852, 941];
 export const DTMF_HIGH_HZ: readonly number[] = [1209, 1336, 1477, 1633];
 /** KEYPAD[low][high] */
@@ -42,7 +42,7 @@ export const DTMF_KEYPAD: readonly (readonly DtmfDigit[])[] = [
 ];
 
 /** Analysis block: 20 ms gives 50 Hz bins, so the Hann main lobe separates the groups cleanly. */
-const WIN = 160;
+const WIN = (20 * SAMPLE_RATE) / 1000;
 /** Hop and stationarity sub-block: 5 ms sets the timing resolution. */
 const HOP = 40;
 const SUBS = WIN / HOP;

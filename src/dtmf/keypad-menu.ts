@@ -5,10 +5,11 @@
 // one-time codes). Node-RED-free: calls are reached through the small KeypadCalls port,
 // results leave as typed events, timers run on an injectable clock.
 
-import { EventEmitter } from "node:events";
-import type { CallInfo, CallState, DtmfDigit, DtmfMethod } from "../types.js";
-import { DigitCollector, systemClock, type CodeEnd, type CollectorClock } from "./collector.js";
-import { CodeGuard } from "./code-guard.js";
+import { EventEmitter } from "events";
+import type { CallInfo, CallState, DtmfDigit, DtmfMethod } from "../types";
+import { DigitCollector, type CodeEnd } from "./collector";
+import { systemClock, type Clock } from "../clock";
+import { CodeGuard } from "./code-guard";
 
 /** The closing message (too many codes, locked out) may play this long before the call is hung up anyway. */
 export const ENDING_MESSAGE_MAX_MS = 60_000;
@@ -83,7 +84,7 @@ export interface KeypadMenuOptions {
   guard?: CodeGuard;
   /** The caller number as lock-outs key it (e.g. digits only). Default: as received. */
   normalizeNumber?: (raw: string) => string;
-  clock?: CollectorClock;
+  clock?: Clock;
 }
 
 export interface KeypadKeyEvent {
@@ -169,7 +170,7 @@ export class KeypadMenu extends EventEmitter<KeypadMenuEvents> {
   private readonly tooManyMessage: string;
   private readonly lockedMessage: string;
   private readonly normalize: (raw: string) => string;
-  private readonly clock: CollectorClock;
+  private readonly clock: Clock;
   /** A menu without actions only reports keys: it has nothing to guess, so it never counts wrong codes, locks out or hangs up. */
   private readonly guarding: boolean;
   private readonly perCall = new Map<string, PerCall>();

@@ -3,9 +3,9 @@
 // A missing, unreadable or corrupt file means "no lock-outs", with a warning:
 // it must never stop the node from starting.
 
-import fs from "node:fs";
-import path from "node:path";
-import type { LockoutEntry } from "./code-guard.js";
+import fs from "fs";
+import path from "path";
+import type { LockoutEntry } from "./code-guard";
 
 /** A larger file is not read (it cannot be ours: MAX_LOCKOUT_ENTRIES rows are far smaller). */
 export const MAX_LOCKOUT_FILE_BYTES = 1024 * 1024;

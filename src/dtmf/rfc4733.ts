@@ -1,19 +1,18 @@
 // RFC 4733 telephone-event payloads (DTMF events 0-15): codec, a receiver
 // that reports every key press exactly once, and a sender that plays a digit
 // string as a sequence of event frames for the RTP session.
-import type { DtmfDigit } from "../types.js";
-import type { FrameSource, OutgoingFrame } from "../media/rtp-session.js";
+import { DTMF_DIGITS, type DtmfDigit } from "../types";
+import { FRAME_MS, SAMPLE_RATE } from "../media/audio-format";
+import type { FrameSource, OutgoingFrame, RtpPacketInfo } from "../media/rtp-session";
 
-/** RFC 4733 section 3.2: events 0-9, *, #, A-D. */
-const EVENT_DIGITS: readonly DtmfDigit[] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#", "A", "B", "C", "D"];
-
+/** RFC 4733 section 3.2: events 0-9, *, #, A-D are DTMF_DIGITS in order. */
 export function eventToDigit(event: number): DtmfDigit | undefined {
-  return EVENT_DIGITS[event];
+  return DTMF_DIGITS[event];
 }
 
 /** Event code of a key; a-d are accepted in lower case. */
 export function digitToEvent(digit: string): number {
-  const i = EVENT_DIGITS.indexOf(digit.toUpperCase() as DtmfDigit);
+  const i = DTMF_DIGITS.indexOf(digit.toUpperCase() as DtmfDigit);
   if (digit.length !== 1 || i < 0) throw new RangeError(`not a DTMF digit: ${JSON.stringify(digit)}`);
   return i;
 }
@@ -50,13 +49,6 @@ export function decodeTelephoneEvent(payload: Uint8Array): TelephoneEvent | null
     volume: payload[1] & 0x3f,
     duration: (payload[2] << 8) | payload[3],
   };
-}
-
-export interface RtpPacketInfo {
-  ssrc: number;
-  seq: number;
-  timestamp: number;
-  marker: boolean;
 }
 
 export interface ReceivedDtmfEvent {
@@ -199,8 +191,8 @@ export class Rfc4733Sender implements FrameSource {
   private pos = 0;
 
   constructor(digits: string, opts: Rfc4733SenderOptions = {}) {
-    const clock = opts.clockRate ?? 8000;
-    const frameMs = opts.frameMs ?? 20;
+    const clock = opts.clockRate ?? SAMPLE_RATE;
+    const frameMs = opts.frameMs ?? FRAME_MS;
     const step = Math.round((frameMs * clock) / 1000);
     const duration = Math.round(((opts.durationMs ?? 100) * clock) / 1000);
     const gap = Math.round(((opts.gapMs ?? 80) * clock) / 1000);

@@ -2,14 +2,12 @@
 //   application/dtmf-relay  "Signal=5\r\nDuration=160\r\n" (Cisco style, ms)
 //   application/dtmf        "5" (or an event code: 10 = *, 11 = #, 12-15 = A-D)
 // Parsing is tolerant of what real phones send; building is strict.
-import type { DtmfDigit } from "../types.js";
+import { DTMF_DIGITS, isDtmfDigit, type DtmfDigit } from "../types";
 
 export const DTMF_RELAY_CONTENT_TYPE = "application/dtmf-relay";
 export const DTMF_CONTENT_TYPE = "application/dtmf";
 
 export type SipInfoDtmfResult = { ok: true; digit: DtmfDigit; durationMs?: number } | { ok: false; error: string };
-
-const EVENT_CODES: readonly DtmfDigit[] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#", "A", "B", "C", "D"];
 
 /**
  * One key from a token: "0"-"9", "*", "#", "A"-"D" (any case), or the
@@ -20,12 +18,12 @@ export function parseDigitToken(token: string): SipInfoDtmfResult {
   if (t === "") return { ok: false, error: "empty DTMF signal" };
   if (/^\d+$/.test(t)) {
     const code = Number(t);
-    if (code < EVENT_CODES.length) return { ok: true, digit: EVENT_CODES[code] };
+    if (code < DTMF_DIGITS.length) return { ok: true, digit: DTMF_DIGITS[code] };
     if (code === 16) return { ok: false, error: "signal 16 is a hook flash, not a key" };
     return { ok: false, error: `unknown DTMF event code ${t}` };
   }
   const d = t.toUpperCase();
-  if (d.length === 1 && "*#ABCD".includes(d)) return { ok: true, digit: d as DtmfDigit };
+  if (isDtmfDigit(d)) return { ok: true, digit: d };
   return { ok: false, error: `not a DTMF key: ${JSON.stringify(t.slice(0, 20))}` };
 }
 
@@ -75,6 +73,6 @@ export function buildSipInfoDtmf(digit: string, format: SipInfoDtmfFormat = "dtm
 
 function checkDigit(digit: string): DtmfDigit {
   const d = digit.toUpperCase();
-  if (d.length !== 1 || !EVENT_CODES.includes(d as DtmfDigit)) throw new RangeError(`not a DTMF digit: ${JSON.stringify(digit)}`);
-  return d as DtmfDigit;
+  if (!isDtmfDigit(d)) throw new RangeError(`not a DTMF digit: ${JSON.stringify(digit)}`);
+  return d;
 }

@@ -1,8 +1,9 @@
 // DTMF tone synthesis as 8 kHz Int16 PCM, for in-band sending.
-import type { DtmfDigit } from "../types.js";
-import type { OutgoingFrame } from "../media/rtp-session.js";
-import { DTMF_HIGH_HZ, DTMF_KEYPAD, DTMF_LOW_HZ, SAMPLE_RATE } from "./inband-detector.js";
-import { dbm0ToPeak } from "./levels.js";
+import { isDtmfDigit, type DtmfDigit } from "../types";
+import type { OutgoingFrame } from "../media/rtp-session";
+import { SAMPLE_RATE, SAMPLES_PER_FRAME } from "../media/audio-format";
+import { DTMF_HIGH_HZ, DTMF_KEYPAD, DTMF_LOW_HZ } from "./inband-detector";
+import { dbm0ToPeak } from "./levels";
 
 export interface DtmfToneLevel {
   /** Level of the low-group tone in dBm0. Default -10. */
@@ -28,7 +29,7 @@ export function dtmfFrequencies(digit: string): { lowHz: number; highHz: number 
 export function normalizeDigit(digit: string): DtmfDigit | null {
   if (digit.length !== 1) return null;
   const d = digit.toUpperCase();
-  return "0123456789*#ABCD".includes(d) ? (d as DtmfDigit) : null;
+  return isDtmfDigit(d) ? d : null;
 }
 
 export interface DualToneSpec {
@@ -108,7 +109,7 @@ export class DtmfToneSource {
       if (d === null) throw new RangeError(`not a DTMF digit: ${JSON.stringify(ch)}`);
       return d;
     });
-    this.frame = opts.frameSamples ?? 160;
+    this.frame = opts.frameSamples ?? SAMPLES_PER_FRAME;
     if (!(this.frame > 0)) throw new RangeError("frameSamples must be positive");
     const tone = Math.round(((opts.durationMs ?? 100) * SAMPLE_RATE) / 1000);
     const gap = Math.round(((opts.gapMs ?? 80) * SAMPLE_RATE) / 1000);

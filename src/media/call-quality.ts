@@ -14,6 +14,8 @@
 // All defaults give R = 93.2 and MOS 4.41 at zero delay and loss (the G.107 reference point).
 // This is a planning model fed with network statistics: an estimate, not a listening test.
 
+import { FRAME_MS } from "./audio-format";
+
 /** Default parameter values of G.107 Table 1 (the ones not derived from measurements). */
 export const E_MODEL_DEFAULTS = Object.freeze({
   /** Send loudness rating, dB. */
@@ -57,7 +59,7 @@ export const G711_BPL_WITHOUT_PLC = 4.3;
 export const RANDOM_LOSS_BURST_R = 1;
 
 /** Packetisation delay: one frame of audio (ptime 20 ms) is collected before it is sent. */
-export const DEFAULT_FRAME_MS = 20;
+export const DEFAULT_FRAME_MS = FRAME_MS;
 /** The smallest jitter buffer assumed at the listener, ms (one frame). */
 export const JITTER_BUFFER_MIN_MS = 20;
 /** A jitter buffer that absorbs nearly all late packets holds about twice the mean jitter. */

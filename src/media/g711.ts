@@ -1,11 +1,7 @@
 // G.711 (PCMU / PCMA) framing on top of the alawmulaw sample codecs.
 import { alaw, mulaw } from "alawmulaw";
-import type { Codec } from "../types.js";
-
-/** 20 ms at 8 kHz: the only frame size this package sends. */
-export const SAMPLES_PER_FRAME = 160;
-export const SAMPLE_RATE = 8000;
-export const FRAME_MS = 20;
+import type { Codec } from "../types";
+import { SAMPLES_PER_FRAME } from "./audio-format";
 
 /** Static RTP payload types from RFC 3551. */
 export function payloadTypeOf(codec: Codec): 0 | 8 {
@@ -19,7 +15,7 @@ export function codecOfPayloadType(pt: number): Codec | null {
   return null;
 }
 
-/** Encodes linear 16-bit PCM (any length, normally 160 samples) to G.711 bytes. */
+/** Encodes linear 16-bit PCM (any length, normally SAMPLES_PER_FRAME) to G.711 bytes. */
 export function encodeFrame(codec: Codec, pcm: Int16Array): Buffer {
   const bytes = codec === "PCMU" ? mulaw.encode(pcm) : alaw.encode(pcm);
   // Wrap without copying: alawmulaw returns a fresh Uint8Array per call.

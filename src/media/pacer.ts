@@ -6,6 +6,9 @@
 // bursting, and tell the streams how many frames they skipped so their RTP
 // timestamps still follow wall time (the peer then sees a gap, not a burst).
 
+import { systemClock, type Clock } from "../clock";
+import { FRAME_MS } from "./audio-format";
+
 export interface PacedStream {
   /**
    * Called once per due frame. `skippedFrames` is > 0 only on the first tick
@@ -14,15 +17,9 @@ export interface PacedStream {
   tick(skippedFrames: number): void;
 }
 
-export interface PacerClock {
-  /** Monotonic milliseconds (fractions allowed). */
-  now(): number;
-  setTimer(callback: () => void, delayMs: number): unknown;
-  clearTimer(handle: unknown): void;
-}
-
 export interface PacerOptions {
-  clock?: PacerClock;
+  /** Default systemClock (monotonic). */
+  clock?: Clock;
   /** Frame period, default 20 ms. */
   frameMs?: number;
   /** Most frames ticked back to back after a late wake-up before resyncing; default 5 (100 ms). */
@@ -47,15 +44,8 @@ export interface PacerStats {
   errors: number;
 }
 
-export const systemClock: PacerClock = {
-  now: () => performance.now(),
-  // Node fires timers at 1 ms granularity; an early wake-up just re-arms.
-  setTimer: (cb, delayMs) => setTimeout(cb, Math.max(1, delayMs)),
-  clearTimer: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
-
 export class Pacer {
-  private readonly clock: PacerClock;
+  private readonly clock: Clock;
   private readonly frameMs: number;
   private readonly maxCatchUpFrames: number;
   private readonly earlyToleranceMs: number;
@@ -73,7 +63,7 @@ export class Pacer {
 
   constructor(options: PacerOptions = {}) {
     this.clock = options.clock ?? systemClock;
-    this.frameMs = options.frameMs ?? 20;
+    this.frameMs = options.frameMs ?? FRAME_MS;
     this.maxCatchUpFrames = Math.max(1, options.maxCatchUpFrames ?? 5);
     this.earlyToleranceMs = Math.max(0, options.earlyToleranceMs ?? 1);
     this.onError = options.onError;
@@ -117,14 +107,14 @@ export class Pacer {
 
   private stop(): void {
     if (this.timer !== null) {
-      this.clock.clearTimer(this.timer);
+      this.clock.clearTimeout(this.timer);
       this.timer = null;
     }
   }
 
   private arm(): void {
     const delay = this.startMs + this.nextFrame * this.frameMs - this.clock.now();
-    this.timer = this.clock.setTimer(() => this.wake(), Math.max(0, delay));
+    this.timer = this.clock.setTimeout(() => this.wake(), Math.max(0, delay));
   }
 
   private wake(): void {

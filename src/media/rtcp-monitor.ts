@@ -3,9 +3,10 @@
 // msg.call. The RTP session feeds it packets and sends what buildReport() returns every
 // rtcpIntervalMs(); nothing here touches the network, so it is tested with synthetic streams.
 
-import { estimateCallQuality } from "./call-quality.js";
-import { buildCompoundReport, parseRtcp, sdesCname, type RtcpReportBlock } from "./rtcp.js";
-import { RtpReceiveStats, RtpSendStats, type RtpPacketFacts, type StatsClock } from "./rtp-receive-stats.js";
+import type { Clock } from "../clock";
+import { estimateCallQuality } from "./call-quality";
+import { buildCompoundReport, parseRtcp, sdesCname, type RtcpReportBlock } from "./rtcp";
+import { RtpReceiveStats, RtpSendStats, type RtpPacketFacts } from "./rtp-receive-stats";
 
 export interface RtcpMonitorOptions {
   /** Our RTP SSRC. */
@@ -13,7 +14,7 @@ export interface RtcpMonitorOptions {
   /** Our CNAME (e.g. "user@host"); at most 255 octets of UTF-8 (an SDES item). */
   cname: string;
   clockRate?: number;
-  clock?: StatsClock;
+  clock?: Pick<Clock, "now">;
   /** Assume the listeners conceal lost frames (see call-quality.ts); default false. */
   plc?: boolean;
   /** Packetisation time in ms; default 20. */

@@ -10,6 +10,8 @@
 // Time comes from an injectable clock in milliseconds on the Unix epoch scale (NTP timestamps are
 // derived from it); the default is the monotonic performance clock anchored at timeOrigin.
 
+import type { Clock } from "../clock";
+import { SAMPLE_RATE } from "./audio-format";
 import {
   clampCumulativeLost,
   ntpFromUnixMs,
@@ -18,7 +20,7 @@ import {
   type NtpTimestamp,
   type RtcpReportBlock,
   type RtcpSenderInfo,
-} from "./rtcp.js";
+} from "./rtcp";
 
 /** A.1: a jump ahead of more than this many sequence numbers is not taken as loss but as a restart. */
 export const RTP_MAX_DROPOUT = 3000;
@@ -37,12 +39,8 @@ export const RTCP_MAX_PLAUSIBLE_RTT_MS = 10_000;
 const RTP_SEQ_MOD = 0x10000;
 const TWO_32 = 2 ** 32;
 
-export interface StatsClock {
-  /** Milliseconds on the Unix epoch scale; must not go backwards within a call. */
-  now(): number;
-}
-
-export const systemStatsClock: StatsClock = {
+/** Milliseconds on the Unix epoch scale that do not go backwards within a call. */
+const statsClock: Pick<Clock, "now"> = {
   now: () => performance.timeOrigin + performance.now(),
 };
 
@@ -170,7 +168,8 @@ export interface ReceiveSnapshot {
 export interface RtpReceiveStatsOptions {
   /** RTP clock rate of the stream (8000 for G.711). */
   clockRate?: number;
-  clock?: StatsClock;
+  /** Milliseconds on the Unix epoch scale; must not go backwards within a call. */
+  clock?: Pick<Clock, "now">;
 }
 
 /**
@@ -181,14 +180,14 @@ export interface RtpReceiveStatsOptions {
  */
 export class RtpReceiveStats {
   private readonly clockRate: number;
-  private readonly clock: StatsClock;
+  private readonly clock: Pick<Clock, "now">;
   private current: SourceState | null = null;
   private candidate: SourceState | null = null;
   private lastSr: { ssrc: number; lsr: number; atMs: number } | null = null;
 
   constructor(opts: RtpReceiveStatsOptions = {}) {
-    this.clockRate = opts.clockRate ?? 8000;
-    this.clock = opts.clock ?? systemStatsClock;
+    this.clockRate = opts.clockRate ?? SAMPLE_RATE;
+    this.clock = opts.clock ?? statsClock;
   }
 
   /** SSRC of the validated source, or null while none has passed probation. */
@@ -304,14 +303,15 @@ export interface RtpSendStatsOptions {
   /** Our SSRC: report blocks about other sources are ignored. */
   ssrc: number;
   clockRate?: number;
-  clock?: StatsClock;
+  /** Milliseconds on the Unix epoch scale; must not go backwards within a call. */
+  clock?: Pick<Clock, "now">;
 }
 
 /** Sender-side counters for our SR and the peer's reports about our stream. */
 export class RtpSendStats {
   readonly ssrc: number;
   private readonly clockRate: number;
-  private readonly clock: StatsClock;
+  private readonly clock: Pick<Clock, "now">;
   packetCount = 0;
   octetCount = 0;
   private last: { rtpTimestamp: number; atMs: number } | null = null;
@@ -322,8 +322,8 @@ export class RtpSendStats {
 
   constructor(opts: RtpSendStatsOptions) {
     this.ssrc = opts.ssrc >>> 0;
-    this.clockRate = opts.clockRate ?? 8000;
-    this.clock = opts.clock ?? systemStatsClock;
+    this.clockRate = opts.clockRate ?? SAMPLE_RATE;
+    this.clock = opts.clock ?? statsClock;
   }
 
   /** Accounts one RTP packet we sent (payload octets only, as the SR octet count wants). */

@@ -1,16 +1,18 @@
 // One plain-RTP (RFC 3550) G.711 session per call: one UDP socket, paced
 // 20 ms sending, symmetric RTP latching and receive-side demultiplexing.
-import dgram from "node:dgram";
-import { EventEmitter } from "node:events";
-import { randomInt } from "node:crypto";
-import { isIPv6 } from "node:net";
-import type { Codec, RtpSecurity } from "../types.js";
-import { SAMPLES_PER_FRAME, codecOfPayloadType, decodeFrame, encodeFrame, silenceFrame } from "./g711.js";
-import { canReceive, canSend, type MediaDirection } from "./direction.js";
-import { defaultPacer, type PacedStream, type Pacer } from "./pacer.js";
-import { parseRtp, serializeRtp } from "./rtp-packet.js";
+import dgram from "dgram";
+import { EventEmitter } from "events";
+import { randomInt } from "crypto";
+import { isIPv6 } from "net";
+import { systemClock, type Clock } from "../clock";
+import type { Codec, RtpSecurity } from "../types";
+import { SAMPLES_PER_FRAME } from "./audio-format";
+import { codecOfPayloadType, decodeFrame, encodeFrame, silenceFrame } from "./g711";
+import { canReceive, canSend, type MediaDirection } from "./direction";
+import { defaultPacer, type PacedStream, type Pacer } from "./pacer";
+import { parseRtp, serializeRtp } from "./rtp-packet";
 
-export type { MediaDirection } from "./direction.js";
+export type { MediaDirection } from "./direction";
 
 export type OutgoingFrame =
   | { kind: "audio"; /** 160 samples, 8 kHz */ pcm: Int16Array; talkspurtStart?: boolean }
@@ -43,8 +45,8 @@ export interface RtpSessionOptions {
   security?: RtpSecurity;
   /** IPs of the signalling peers (registrar, proxy, dialog target): in "latch" mode they may latch. */
   signallingHosts?: () => readonly string[];
-  /** Monotonic ms clock (tests); default performance.now. */
-  now?: () => number;
+  /** Monotonic ms clock (tests); default systemClock. */
+  clock?: Pick<Clock, "now">;
 }
 
 export interface RtpPacketInfo {
@@ -197,7 +199,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
 
   private readonly security: RtpSecurity;
   private readonly signallingHosts: () => readonly string[];
-  private readonly now: () => number;
+  private readonly clock: Pick<Clock, "now">;
   private remoteInfo: RtpRemote | null = null;
   private latch: RtpEndpoint | null = null;
   /** The dialog is confirmed (ACK received, or our INVITE's 2xx): sending is allowed. */
@@ -237,7 +239,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
     this.rtpTimeoutMs = Math.max(0, options.rtpTimeoutMs ?? 0);
     this.security = options.security === "strict" ? "strict" : "latch";
     this.signallingHosts = options.signallingHosts ?? (() => []);
-    this.now = options.now ?? (() => performance.now());
+    this.clock = options.clock ?? systemClock;
     const addr = socket.address();
     this.localAddr = addr.address;
     this.port = addr.port;
@@ -311,7 +313,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
     const validEventPt = Number.isInteger(eventPt) && (eventPt as number) >= 0 && (eventPt as number) <= 127 ? (eventPt as number) : null;
     this.remoteInfo = { ...remote, telephoneEventPt: validEventPt };
     // The answer starts (or restarts) the RTP timeout clock.
-    this.lastRxAt = this.now();
+    this.lastRxAt = this.clock.now();
   }
 
   setFrameSource(source: FrameSource | null): void {
@@ -358,7 +360,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
 
   private checkTimeout(): void {
     if (this.rtpTimeoutMs === 0 || this.timedOut || this.lastRxAt === null) return;
-    const now = this.now();
+    const now = this.clock.now();
     if (!this.remoteInfo || !canReceive(this.remoteInfo.direction)) {
       // On hold the peer may legitimately stay silent; restart the clock.
       this.lastRxAt = now;
@@ -468,7 +470,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
       this.counters.ignoredPayloadType++;
       return;
     }
-    const now = this.now();
+    const now = this.clock.now();
     if (verdict === "latch") {
       // Latching picks one source and, with the packet below, locks its SSRCs.
       this.latch = from;

@@ -7,9 +7,9 @@
 // clear inside the SDP, so it is only as secret as the signalling (TLS); the
 // caller decides whether SDES may be used on a given transport.
 
-import { randomBytes } from "node:crypto";
-import { inspect } from "node:util";
-import { SRTP_SUITES, SrtpContext, isSrtpSuite, type SrtpSuite } from "./srtp.js";
+import { randomBytes } from "crypto";
+import { inspect } from "util";
+import { SRTP_SUITES, SrtpContext, isSrtpSuite, type SrtpSuite } from "./srtp";
 
 /** Longest a=crypto value parsed; real ones are under 100 characters. */
 export const SDES_MAX_ATTRIBUTE_LENGTH = 1024;

@@ -1,8 +1,9 @@
 // SDP (RFC 4566) parsing and offer/answer (RFC 3264) for one G.711 audio stream.
-import { randomInt } from "node:crypto";
-import type { Codec } from "../types.js";
-import { type MediaDirection, intersectDirections, isMediaDirection, reverseDirection } from "./direction.js";
-import { payloadTypeOf } from "./g711.js";
+import { randomInt } from "crypto";
+import type { Codec } from "../types";
+import { type MediaDirection, intersectDirections, isMediaDirection, reverseDirection } from "./direction";
+import { FRAME_MS, SAMPLE_RATE } from "./audio-format";
+import { payloadTypeOf } from "./g711";
 
 export interface SdpConnection {
   netType: string;
@@ -57,7 +58,7 @@ export interface SessionDescription {
 }
 
 export const DEFAULT_TELEPHONE_EVENT_PT = 101;
-export const PTIME_MS = 20;
+export const PTIME_MS = FRAME_MS;
 const SUPPORTED_PROTO = "RTP/AVP";
 
 // ---------------------------------------------------------------- parsing
@@ -230,7 +231,7 @@ export type NegotiationResult =
 function matchesEncoding(media: SdpMedia, pt: number, encoding: string): boolean {
   const map = media.rtpmap[pt];
   // Static payload types may omit rtpmap; if present it must agree.
-  return !map || (map.encoding.toUpperCase() === encoding && map.clockRate === 8000);
+  return !map || (map.encoding.toUpperCase() === encoding && map.clockRate === SAMPLE_RATE);
 }
 
 function findCodec(media: SdpMedia, preferred: Codec[]): { codec: Codec; payloadType: number } | null {
@@ -247,7 +248,7 @@ function findTelephoneEvent(media: SdpMedia): number | null {
     // RTP carries 7 bits of payload type; 0, 8 (our codecs) and 13 (CN) cannot be events.
     if (pt === null || pt > 127 || pt === 0 || pt === 8 || pt === 13) continue;
     const map = media.rtpmap[pt];
-    if (map && map.encoding.toLowerCase() === "telephone-event" && map.clockRate === 8000) return pt;
+    if (map && map.encoding.toLowerCase() === "telephone-event" && map.clockRate === SAMPLE_RATE) return pt;
   }
   return null;
 }
@@ -359,7 +360,7 @@ export interface LocalDescriptionParams {
 }
 
 function rtpmapLine(pt: number, encoding: string): string {
-  return `a=rtpmap:${pt} ${encoding}/8000`;
+  return `a=rtpmap:${pt} ${encoding}/${SAMPLE_RATE}`;
 }
 
 function assemble(p: LocalDescriptionParams, mediaSections: string[][]): string {

@@ -6,7 +6,7 @@
 //   our offer rejected (non-2xx to re-INVITE):         rollbackDescription()
 // So whether a description is an offer or an answer follows from whether we
 // have an outstanding local offer.
-import { EventEmitter } from "node:events";
+import { EventEmitter } from "events";
 import { Inviter, SessionState } from "sip.js";
 import type {
   BodyAndContentType,
@@ -16,10 +16,10 @@ import type {
   SessionDescriptionHandlerModifier,
   SessionDescriptionHandlerOptions,
 } from "sip.js";
-import type { Codec, RtpSecurity } from "../types.js";
-import type { MediaDirection } from "./direction.js";
-import type { Pacer } from "./pacer.js";
-import { type FrameSource, RtpSession } from "./rtp-session.js";
+import type { Codec, RtpSecurity } from "../types";
+import type { MediaDirection } from "./direction";
+import type { Pacer } from "./pacer";
+import { type FrameSource, RtpSession } from "./rtp-session";
 import {
   type LocalOffer,
   type NegotiatedMedia,
@@ -33,7 +33,7 @@ import {
   buildOffer,
   negotiate,
   parseSdp,
-} from "./sdp.js";
+} from "./sdp";
 
 export const SDP_CONTENT_TYPE = "application/sdp";
 

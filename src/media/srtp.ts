@@ -11,8 +11,8 @@
 // HMAC-SHA1 from one-shot SHA-1 over scratch buffers holding the padded
 // keys, so no key schedule and no crypto object is made per packet.
 
-import * as crypto from "node:crypto";
-import { createCipheriv, createHash, timingSafeEqual, type Cipher } from "node:crypto";
+import crypto from "crypto";
+import { createCipheriv, createHash, timingSafeEqual, type Cipher } from "crypto";
 
 export type SrtpSuite = "AES_CM_128_HMAC_SHA1_80" | "AES_CM_128_HMAC_SHA1_32";
 

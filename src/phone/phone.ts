@@ -9,7 +9,7 @@ import { guardDelegate } from "../sip/delegate-guard";
 import { DEFAULT_PORTS } from "../sip/transports";
 import { splitHostPort } from "../sip/dns-resolve";
 import { formatHostPort, unsupportedDigestAlgorithm } from "../sip/wire-rewriter";
-import { Endpoint } from "../sip/udp-reliability";
+import type { Endpoint } from "../sip/endpoint";
 import { RegistrationState, TransportKind } from "../types";
 import { AccountOptions, DEFAULT_EXPIRES, DEFAULT_KEEPALIVE } from "./account";
 import { MAX_STALE_CONTACTS_PER_REGISTER, Registration, RegistrationDetail } from "./registration";

@@ -8,7 +8,8 @@ import { EmitterImpl, Transport, TransportState } from "sip.js";
 // without an answer; we parse it first to answer 400 instead of leaving the caller hanging.
 import { Parser } from "sip.js/lib/core/messages/parser.js";
 import { Connection, ConnectionOptions, createConnection } from "./transports";
-import { Endpoint, UdpReliability } from "./udp-reliability";
+import type { Endpoint } from "./endpoint";
+import { UdpReliability } from "./udp-reliability";
 import { WireMessage, headerName, headerValue, parseWireMessage } from "./wire-message";
 import { WireRewriter, maskCredentials, formatHostPort } from "./wire-rewriter";
 import { resolveHost, resolveAll, splitHostPort } from "./dns-resolve";

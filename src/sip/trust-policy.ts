@@ -10,7 +10,7 @@
 
 import { CidrList, canonicalAddress, addressBytes } from "./cidr";
 import { WireMessage, headerName, headerValue } from "./wire-message";
-import { Endpoint } from "./udp-reliability";
+import type { Endpoint } from "./endpoint";
 import { AcceptFrom } from "../phone/account";
 
 /** Dialogs (Call-IDs) whose route we remember. The oldest is forgotten first. */

@@ -4,6 +4,8 @@
 // Timers D and J at zero it forgets a transaction before a retransmission can arrive.
 // This layer fills exactly those gaps and lets everything else through.
 
+import type { Clock } from "../clock";
+import type { Endpoint } from "./endpoint";
 import { WireMessage, transactionKey } from "./wire-message";
 
 export const T1 = 500;
@@ -18,13 +20,10 @@ export const INVITE_SERVER_TX_MS = 120_000 + TIMER_64T1;
 export const MAX_SERVER_TRANSACTIONS = 1024;
 export const MAX_CLIENT_TRANSACTIONS = 1024;
 
-export interface Endpoint { address: string; port: number }
+/** The timers of a Clock: the transactions never read the time. */
+export type TimerApi = Pick<Clock, "setTimeout" | "clearTimeout">;
 
-export interface TimerApi {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
+// Unreferenced: a pending retransmission must not keep the process alive.
 const realTimers: TimerApi = {
   setTimeout: (fn, ms) => { const t = setTimeout(fn, ms); t.unref?.(); return t; },
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),

@@ -4,7 +4,7 @@
 // placeholder and swap it for our real address:port on the way out, and back on the way in.
 
 import { headerName, headerValue, parseVia, rebuild, startLineOf, WireMessage } from "./wire-message";
-import { Endpoint } from "./udp-reliability";
+import type { Endpoint } from "./endpoint";
 
 export function formatHostPort(ep: Endpoint): string {
   const host = ep.address.includes(":") ? `[${ep.address}]` : ep.address;

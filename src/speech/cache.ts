@@ -3,7 +3,8 @@
 // a half-written file only ever costs a re-synthesis.
 import { createHash, randomBytes } from "crypto";
 import { promises as fsp } from "fs";
-import * as path from "path";
+import path from "path";
+import { SAMPLE_RATE } from "../media/audio-format";
 
 export interface SpeechCacheOptions {
   /** Directory for persistent entries (created on demand); none = memory only. */
@@ -14,7 +15,7 @@ export interface SpeechCacheOptions {
 
 const MAGIC = Buffer.from("SIPTTS01", "latin1");
 const HEADER_BYTES = MAGIC.length + 4 + 4 + 32; // magic, sample rate, sample count, sha256(payload)
-const CACHE_RATE = 8000;
+const CACHE_RATE = SAMPLE_RATE;
 
 function stable(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(stable);

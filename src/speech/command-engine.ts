@@ -4,8 +4,8 @@
 // become shell syntax or extra arguments.
 import { execFile, type ExecFileException } from "child_process";
 import { promises as fsp } from "fs";
-import * as os from "os";
-import * as path from "path";
+import os from "os";
+import path from "path";
 import type { EngineAudio, EngineSynthesisRequest, SpeechEngine } from "./engine";
 import { parseWav } from "./wav";
 

@@ -25,4 +25,4 @@ export { SpeechCache, speechCacheKey, type SpeechCacheOptions } from "./cache";
 export { parseWav, encodeWav, WavFormatError, type WavAudio, type WavEncoding } from "./wav";
 export { resampleFloat32, resampleInt16, initResampler, RESAMPLER_QUALITY } from "./resample";
 export { applyTelephoneEq, TELEPHONE_EQ_DEFAULTS, type TelephoneEqOptions } from "./telephone-eq";
-export { TELEPHONE_RATE } from "./pcm";
+export { SAMPLE_RATE as TELEPHONE_RATE } from "../media/audio-format";

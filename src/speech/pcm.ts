@@ -1,8 +1,5 @@
 // Small PCM helpers shared by the speech modules.
 
-/** Telephone audio rate used everywhere after synthesis/loading. */
-export const TELEPHONE_RATE = 8000;
-
 /** Int16 samples to floats in [-1, 1). */
 export function int16ToFloat(pcm: Int16Array): Float32Array {
   const out = new Float32Array(pcm.length);
@@ -18,16 +15,6 @@ export function floatToInt16(samples: Float32Array | Float64Array): Int16Array {
     out[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
   }
   return out;
-}
-
-/** Largest absolute sample value. */
-export function peakAbs(pcm: ArrayLike<number>): number {
-  let peak = 0;
-  for (let i = 0; i < pcm.length; i++) {
-    const a = Math.abs(pcm[i]);
-    if (a > peak) peak = a;
-  }
-  return peak;
 }
 
 /** Root-mean-square level of the samples (same scale as the input). */

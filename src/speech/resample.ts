@@ -1,7 +1,8 @@
 // Band-limited resampling with the Speex resampler (WASM). Naive linear interpolation aliases
 // badly when going down to 8 kHz and was measured to hurt intelligibility.
 import type { SpeexResamplerModule } from "@echogarden/speex-resampler-wasm";
-import { TELEPHONE_RATE, floatToInt16, int16ToFloat } from "./pcm";
+import { SAMPLE_RATE } from "../media/audio-format";
+import { floatToInt16, int16ToFloat } from "./pcm";
 
 /** Speex quality 0..10; 5 keeps > 40 dB alias rejection at ~1 ms per 5 s of speech. */
 export const RESAMPLER_QUALITY = 5;
@@ -41,7 +42,7 @@ function checkRate(name: string, rate: number): void {
  * Resamples mono float samples (any scale) from inRate to outRate. Output length is
  * round(input.length * outRate / inRate) and is time-aligned with the input (filter delay removed).
  */
-export async function resampleFloat32(input: Float32Array, inRate: number, outRate = TELEPHONE_RATE): Promise<Float32Array> {
+export async function resampleFloat32(input: Float32Array, inRate: number, outRate = SAMPLE_RATE): Promise<Float32Array> {
   checkRate("inRate", inRate);
   checkRate("outRate", outRate);
   if (inRate === outRate) return input.slice();
@@ -51,7 +52,7 @@ export async function resampleFloat32(input: Float32Array, inRate: number, outRa
 }
 
 /** Resamples 16-bit mono PCM to outRate (default 8 kHz), rounding and clamping the result. */
-export async function resampleInt16(input: Int16Array, inRate: number, outRate = TELEPHONE_RATE): Promise<Int16Array> {
+export async function resampleInt16(input: Int16Array, inRate: number, outRate = SAMPLE_RATE): Promise<Int16Array> {
   if (inRate === outRate) {
     checkRate("inRate", inRate);
     return input.slice();

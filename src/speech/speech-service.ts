@@ -3,7 +3,8 @@ import { promises as fsp } from "fs";
 import { DEFAULT_ENGINE } from "./builtin-engines";
 import { SpeechCache, speechCacheKey } from "./cache";
 import { registeredEngines, type EngineAudio, type SpeechEngine, type SpeechEngineFactory } from "./engine";
-import { TELEPHONE_RATE, floatToInt16 } from "./pcm";
+import { SAMPLE_RATE } from "../media/audio-format";
+import { floatToInt16 } from "./pcm";
 import { initResampler, resampleFloat32, resampleInt16 } from "./resample";
 import { applyTelephoneEq, type TelephoneEqOptions } from "./telephone-eq";
 import { parseWav } from "./wav";
@@ -102,7 +103,7 @@ export class SpeechService {
         if (cached) return cached;
         let pcm = await this.to8k(await engine.synthesize(ereq));
         if (pcm.length === 0) throw new Error(`Speech engine "${engineName}" produced no audio`);
-        if (this.eq) pcm = applyTelephoneEq(pcm, { ...this.eq, sampleRate: TELEPHONE_RATE });
+        if (this.eq) pcm = applyTelephoneEq(pcm, { ...this.eq, sampleRate: SAMPLE_RATE });
         const err = await this.cache.set(key, pcm);
         if (err) this.warn(`Text-to-speech cache not written: ${err.message}`);
         return pcm;
@@ -144,7 +145,7 @@ export class SpeechService {
       throw new Error(`Cannot use ${what}: ${(e as Error).message}`);
     }
     if (wav.samples.length === 0) throw new Error(`Cannot use ${what}: the WAV holds no samples`);
-    return floatToInt16(await resampleFloat32(wav.samples, wav.sampleRate, TELEPHONE_RATE));
+    return floatToInt16(await resampleFloat32(wav.samples, wav.sampleRate, SAMPLE_RATE));
   }
 
   /** Prepares the default engine for these languages (the default language if none given). */
@@ -194,8 +195,8 @@ export class SpeechService {
   }
 
   private async to8k(audio: EngineAudio): Promise<Int16Array> {
-    if (audio.samples instanceof Int16Array) return resampleInt16(audio.samples, audio.sampleRate, TELEPHONE_RATE);
-    return floatToInt16(await resampleFloat32(audio.samples, audio.sampleRate, TELEPHONE_RATE));
+    if (audio.samples instanceof Int16Array) return resampleInt16(audio.samples, audio.sampleRate, SAMPLE_RATE);
+    return floatToInt16(await resampleFloat32(audio.samples, audio.sampleRate, SAMPLE_RATE));
   }
 }
 

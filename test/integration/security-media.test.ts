@@ -266,10 +266,11 @@ describe("security: RTP through Kamailio (issue 8)", function () {
       if (i % 500 === 499) await sleep(5);
     }
     await sleep(500);
-    const dtmf = (phone as unknown as { dtmfByCall: WeakMap<Call, { rfc4733: { streamCount: number }; collector: { pending: string } }> }).dtmfByCall.get(call)!;
+    const dtmf = (phone as unknown as { dtmfByCall: WeakMap<Call, { receivers: Map<string, { streamCount: number }>; collector: { pending: string } }> }).dtmfByCall.get(call)!;
+    const rfc4733 = dtmf.receivers.get("rfc4733")!;
     const got = keys.filter((k) => k.call.id === info.id).length;
     assert.ok(got > 0, "keys from the caller arrive");
-    assert.ok(dtmf.rfc4733.streamCount <= MAX_RFC4733_STREAMS, `SSRC state bounded: ${dtmf.rfc4733.streamCount}`);
+    assert.ok(rfc4733.streamCount <= MAX_RFC4733_STREAMS, `SSRC state bounded: ${rfc4733.streamCount}`);
     assert.ok(dtmf.collector.pending.length < MAX_CODE_KEYS, `key buffer bounded: ${dtmf.collector.pending.length}`);
     const r = await done;
     assert.strictEqual(r.successful, 1, r.errors);

@@ -1,6 +1,6 @@
 // What the SIP transport needs from a network connection, whatever the protocol.
 import { EventEmitter } from "events";
-import { Endpoint } from "../udp-reliability";
+import type { Endpoint } from "../endpoint";
 import { TransportKind } from "../../types";
 
 export interface ConnectionOptions {

@@ -1,7 +1,7 @@
 import net from "net";
 import tls from "tls";
 import { Connection, ConnectionOptions, readableTlsError } from "./connection";
-import { Endpoint } from "../udp-reliability";
+import type { Endpoint } from "../endpoint";
 import { StreamFramer } from "./stream-framer";
 
 const PONG_TIMEOUT_MS = 10_000;

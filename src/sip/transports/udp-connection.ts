@@ -1,7 +1,7 @@
 import dgram from "dgram";
 import { isIPv6 } from "net";
 import { Connection, ConnectionOptions } from "./connection";
-import { Endpoint } from "../udp-reliability";
+import type { Endpoint } from "../endpoint";
 import { localAddressToward } from "../local-address";
 
 export class UdpConnection extends Connection {

@@ -1,7 +1,7 @@
 import WebSocket from "ws";
 import net from "net";
 import { Connection, ConnectionOptions, readableTlsError } from "./connection";
-import { Endpoint } from "../udp-reliability";
+import type { Endpoint } from "../endpoint";
 import { MAX_SIP_MESSAGE_BYTES } from "./stream-framer";
 
 /** SIP over WebSocket (RFC 7118) with the `ws` package: never touches the global WebSocket. */

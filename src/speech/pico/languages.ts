@@ -1,5 +1,5 @@
 // The six SVOX Pico languages shipped in pico-lang/, and how user input maps onto them.
-import * as path from "path";
+import path from "path";
 
 export interface PicoLanguage {
   /** Canonical BCP-47 tag, e.g. "en-US". */

@@ -1,6 +1,6 @@
 // Main-thread side of Pico: one worker thread per process, shared by every PicoEngine,
 // started on first use and terminated when the last engine is closed.
-import * as path from "path";
+import path from "path";
 import { Worker } from "worker_threads";
 import { PICO_LANG_DIR, resolvePicoLanguage } from "./languages";
 import { PICO_DEFAULT_VOLUME, buildPicoInput } from "./pico-text";
@@ -18,7 +18,7 @@ export interface PicoEngineOptions {
 }
 
 type Distribute<T> = T extends unknown ? Omit<T, "id"> : never;
-type Request = Distribute<Exclude<ToPicoWorker, { type: "crash" }>>;
+type Request = Distribute<ToPicoWorker>;
 
 interface Pending {
   owner: PicoEngine;
@@ -64,10 +64,6 @@ class PicoWorkerHost {
       worker.ref(); // keep the process alive while work is outstanding
       worker.postMessage({ ...req, id } as ToPicoWorker);
     });
-  }
-
-  crashForTest(mode: "uncaught" | "next-request"): void {
-    this.worker?.postMessage({ type: "crash", mode } satisfies ToPicoWorker);
   }
 
   private start(): Worker {
@@ -132,14 +128,6 @@ const host = new PicoWorkerHost();
 /** True while the process-wide Pico worker thread exists (for tests and diagnostics). */
 export function picoWorkerRunning(): boolean {
   return host.running;
-}
-
-/**
- * Test hook: "uncaught" makes the running worker die at once; "next-request" makes its next
- * request fail as if the WASM engine had trapped.
- */
-export function crashPicoWorkerForTest(mode: "uncaught" | "next-request" = "uncaught"): void {
-  host.crashForTest(mode);
 }
 
 /** A handle on the shared Pico worker. Returns 16 kHz mono Int16 PCM. */

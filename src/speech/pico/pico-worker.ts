@@ -1,8 +1,8 @@
 // Worker-thread entry that owns the SVOX Pico WASM engine. Pico synthesis is synchronous
 // (~0.1 s per sentence, ~0.4 s for the first one), so it must never run on the thread that
 // paces RTP packets every 20 ms.
-import * as fs from "fs";
-import * as path from "path";
+import fs from "fs";
+import path from "path";
 import { parentPort } from "worker_threads";
 import type { SvoxPicoModule } from "@echogarden/svoxpico-wasm";
 import { PICO_LANGUAGES, type PicoLanguage } from "./languages";
@@ -212,7 +212,6 @@ if (!port) throw new Error("pico-worker.js must be started as a worker thread");
 
 let runtime: Promise<PicoRuntime> | undefined;
 let chain: Promise<void> = Promise.resolve();
-let failNext = false; // test hook, see ToPicoWorker "crash"
 let broken: string | undefined; // set after a fatal error: refuse work until the main thread replaces us
 
 function findLanguage(code: string): PicoLanguage {
@@ -221,14 +220,10 @@ function findLanguage(code: string): PicoLanguage {
   return lang;
 }
 
-async function handle(msg: Exclude<ToPicoWorker, { type: "crash" }>): Promise<void> {
+async function handle(msg: ToPicoWorker): Promise<void> {
   const t0 = performance.now();
   try {
     if (broken) throw new Error(broken);
-    if (failNext) {
-      failNext = false;
-      throw new Error("simulated WASM failure");
-    }
     runtime ??= PicoRuntime.create();
     const rt = await runtime;
     rt.use(msg.langDir, findLanguage(msg.lang));
@@ -253,12 +248,6 @@ function reply(msg: FromPicoWorker, transfer: ArrayBuffer[] = []): void {
 }
 
 port.on("message", (msg: ToPicoWorker) => {
-  if (msg.type === "crash") {
-    // Synchronous, so that it happens before any request queued behind it.
-    if (msg.mode === "uncaught") throw new Error("Pico worker crash requested");
-    failNext = true;
-    return;
-  }
   // Requests run strictly one after the other, in arrival order.
   chain = chain.then(() => handle(msg));
 });

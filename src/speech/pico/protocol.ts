@@ -6,12 +6,7 @@ export type ToPicoWorker =
   /** Synthesizes `input` (already escaped and wrapped in markup) with language `lang` from `langDir`. */
   | { type: "synth"; id: number; langDir: string; lang: string; input: string }
   /** Builds the engine for `lang` and runs a tiny synthesis so the first real one is fast. */
-  | { type: "load"; id: number; langDir: string; lang: string }
-  /**
-   * Test hook for crash recovery: "uncaught" throws out of the worker at once, "next-request"
-   * makes the next request fail like a WASM trap would.
-   */
-  | { type: "crash"; mode: "uncaught" | "next-request" };
+  | { type: "load"; id: number; langDir: string; lang: string };
 
 export type FromPicoWorker =
   | { type: "done"; id: number; pcm?: ArrayBuffer; ms: number }

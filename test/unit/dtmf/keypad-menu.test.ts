@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { CallInfo, DtmfMethod } from "../../../src/types.js";
-import type { CollectorClock } from "../../../src/dtmf/collector.js";
+import type { Clock } from "../../../src/clock";
 import { CodeGuard } from "../../../src/dtmf/code-guard.js";
 import {
   KeypadMenu, KEY_MASK, ENDING_MESSAGE_MAX_MS, MAX_MENU_CODE_KEYS, DEFAULT_TOO_MANY_MESSAGE, DEFAULT_LOCKED_MESSAGE,
@@ -8,7 +8,7 @@ import {
 } from "../../../src/dtmf/keypad-menu.js";
 
 /** Manual clock: timers fire only in advance(). */
-class FakeClock implements CollectorClock {
+class FakeClock implements Clock {
   t = 0;
   private nextId = 1;
   timers = new Map<number, { at: number; fn: () => void }>();

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DTMF_DIGITS } from "../../../src/types.js";
-import type { FrameSource, OutgoingFrame } from "../../../src/media/rtp-session.js";
+import type { FrameSource, OutgoingFrame, RtpPacketInfo } from "../../../src/media/rtp-session.js";
 import {
   Rfc4733Receiver,
   Rfc4733Sender,
@@ -9,7 +9,6 @@ import {
   encodeTelephoneEvent,
   eventToDigit,
   type ReceivedDtmfEvent,
-  type RtpPacketInfo,
 } from "../../../src/dtmf/rfc4733.js";
 
 interface Pkt {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
+import { SAMPLES_PER_FRAME } from "../../../src/media/audio-format.js";
 import {
-  SAMPLES_PER_FRAME,
   codecOfPayloadType,
   decodeFrame,
   encodeFrame,

@@ -1,11 +1,12 @@
 // Shared helpers for the media unit tests.
 import dgram from "node:dgram";
-import { Pacer, type PacerClock } from "../../../src/media/pacer.js";
+import type { Clock } from "../../../src/clock.js";
+import { Pacer } from "../../../src/media/pacer.js";
 import { parseRtp, type RtpPacket } from "../../../src/media/rtp-packet.js";
 
 /** A pacer whose timer never fires: tests call session.tick() themselves. */
 export function manualPacer(): Pacer {
-  const clock: PacerClock = { now: () => 0, setTimer: () => ({}), clearTimer: () => undefined };
+  const clock: Clock = { now: () => 0, setTimeout: () => ({}), clearTimeout: () => undefined };
   return new Pacer({ clock });
 }
 

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
-import { Pacer, type PacedStream, type PacerClock, defaultPacer } from "../../../src/media/pacer.js";
+import type { Clock } from "../../../src/clock.js";
+import { Pacer, type PacedStream, defaultPacer } from "../../../src/media/pacer.js";
 
 /** Simulated monotonic clock with a single-threaded timer queue. */
-class FakeClock implements PacerClock {
+class FakeClock implements Clock {
   t = 0;
   private nextId = 1;
   readonly timers = new Map<number, { at: number; cb: () => void }>();
@@ -12,13 +13,13 @@ class FakeClock implements PacerClock {
   now(): number {
     return this.t;
   }
-  setTimer(cb: () => void, delayMs: number): unknown {
+  setTimeout(cb: () => void, delayMs: number): unknown {
     const id = this.nextId++;
     this.timers.set(id, { at: this.t + delayMs, cb });
     this.requested.push(this.t + delayMs);
     return id;
   }
-  clearTimer(handle: unknown): void {
+  clearTimeout(handle: unknown): void {
     this.timers.delete(handle as number);
   }
   /** Fires the earliest timer `latency` ms after its due time (never before "now"). */

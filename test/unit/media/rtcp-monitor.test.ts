@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { buildCompoundReport, parseRtcp, type RtcpReceiverReport, type RtcpSenderReport } from "../../../src/media/rtcp.js";
 import { RtcpMonitor } from "../../../src/media/rtcp-monitor.js";
-import type { StatsClock } from "../../../src/media/rtp-receive-stats.js";
+import type { Clock } from "../../../src/clock.js";
 
-class FakeClock implements StatsClock {
+class FakeClock implements Pick<Clock, "now"> {
   t = 1_796_321_200_000;
   now(): number {
     return this.t;

@@ -6,10 +6,10 @@ import {
   RtpReceiveStats,
   RtpSendStats,
   roundTripMs,
-  type StatsClock,
 } from "../../../src/media/rtp-receive-stats.js";
+import type { Clock } from "../../../src/clock.js";
 
-class FakeClock implements StatsClock {
+class FakeClock implements Pick<Clock, "now"> {
   constructor(public t = 1_796_321_200_000) {}
   now(): number {
     return this.t;

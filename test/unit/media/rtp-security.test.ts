@@ -153,7 +153,7 @@ describe("media/rtp-security", () => {
     it("locks the SSRC per payload kind; a silent audio SSRC may be replaced", async () => {
       let clock = 0;
       const legit = await peer();
-      const s = await open("latch", { now: () => clock });
+      const s = await open("latch", { clock: { now: () => clock } });
       const seen = events(s);
       const audio: number[] = [];
       s.on("audio", (_pcm, info) => audio.push(info.ssrc));

@@ -3,7 +3,7 @@
 import assert from "assert";
 import dgram from "dgram";
 import { Phone } from "../../../src/phone/phone";
-import { Endpoint } from "../../../src/sip/udp-reliability";
+import type { Endpoint } from "../../../src/sip/endpoint";
 
 // seed 1001 #6940: an INVITE whose Content-Type was dropped; sip.js threw "Content disposition undefined."
 // from inside Invitation.progress() (synchronously, up through the socket handler).

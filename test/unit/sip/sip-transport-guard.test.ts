@@ -3,7 +3,7 @@
 import assert from "assert";
 import { EventEmitter } from "events";
 import { SipTransport, SipTransportOptions } from "../../../src/sip/sip-transport";
-import { Endpoint } from "../../../src/sip/udp-reliability";
+import type { Endpoint } from "../../../src/sip/endpoint";
 import { LOG_LINES_PER_WINDOW, LOG_WINDOW_MS } from "../../../src/sip/rate-limited-log";
 
 class FakeConnection extends EventEmitter {

@@ -2,7 +2,9 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { PICO_LANG_DIR, PICO_LANGUAGES, resolvePicoLanguage } from "../../../src/speech/pico/languages";
-import { crashPicoWorkerForTest, PICO_SAMPLE_RATE, PicoEngine, picoWorkerRunning } from "../../../src/speech/pico/pico-engine";
+import workerThreads from "worker_threads";
+import { PICO_SAMPLE_RATE, PicoEngine, picoWorkerRunning } from "../../../src/speech/pico/pico-engine";
+import type { CrashMode } from "./pico-crash-worker";
 import { buildPicoInput, escapePicoText } from "../../../src/speech/pico/pico-text";
 import { closeSharedPico, makeTmpDir, picoSay } from "./helpers";
 
@@ -14,6 +16,32 @@ const SENTENCES: Record<string, string> = {
   "fr-FR": "Bonjour, ici votre interphone. Quelqu'un sonne à la porte d'entrée.",
   "it-IT": "Ciao, qui è il vostro citofono. Qualcuno suona alla porta d'ingresso.",
 };
+
+/**
+ * Runs `body` with every Pico worker started through test/unit/speech/pico-crash-worker (the real
+ * worker plus a "crash" message); `crash` sends that message to the newest one.
+ */
+async function withCrashableWorker(body: (crash: (mode?: CrashMode) => void) => Promise<void>): Promise<void> {
+  await closeSharedPico(); // the worker must start inside, through the double
+  assert.ok(!picoWorkerRunning(), "no Pico worker may be running before the crash test");
+  const threads = workerThreads as { Worker: typeof workerThreads.Worker };
+  const RealWorker = threads.Worker;
+  const started: InstanceType<typeof RealWorker>[] = [];
+  threads.Worker = class extends RealWorker {
+    constructor(file: string | URL, options?: workerThreads.WorkerOptions) {
+      super(/pico-worker\.js$/.test(String(file)) ? path.join(__dirname, "pico-crash-worker.js") : file, options);
+      started.push(this);
+    }
+  };
+  try {
+    await body((mode = "uncaught") => {
+      assert.ok(started.length > 0, "a Pico worker started through the double");
+      started[started.length - 1].postMessage({ type: "crash", mode });
+    });
+  } finally {
+    threads.Worker = RealWorker;
+  }
+}
 
 /** RMS of 20 ms frames. */
 function envelope(pcm: Int16Array): number[] {
@@ -194,25 +222,25 @@ describe("speech/pico", function () {
       }
     });
 
-    it("rejects pending requests when the worker crashes and restarts on the next one", async () => {
+    it("rejects pending requests when the worker crashes and restarts on the next one", () => withCrashableWorker(async (crash) => {
       const engine = new PicoEngine();
       try {
         await engine.synthesize("Warm.", "en-US");
         assert.ok(picoWorkerRunning());
-        crashPicoWorkerForTest();
+        crash();
         await assert.rejects(engine.synthesize("This request is lost.", "en-US"), /Pico text-to-speech worker (crashed|exited)/);
         const after = await engine.synthesize("Back again.", "en-US");
         assert.ok(after.length > PICO_SAMPLE_RATE * 0.3);
       } finally {
         await engine.close();
       }
-    });
+    }));
 
-    it("replaces the worker after a failure that may have damaged the WASM state", async () => {
+    it("replaces the worker after a failure that may have damaged the WASM state", () => withCrashableWorker(async (crash) => {
       const engine = new PicoEngine();
       try {
         await engine.synthesize("Warm.", "en-US");
-        crashPicoWorkerForTest("next-request");
+        crash("next-request");
         const failing = engine.synthesize("This one fails.", "en-US");
         const queued = engine.synthesize("This one was queued behind it.", "en-US");
         await assert.rejects(failing, /simulated WASM failure/);
@@ -221,7 +249,7 @@ describe("speech/pico", function () {
       } finally {
         await engine.close();
       }
-    });
+    }));
 
     it("restarts the worker when a request times out", async () => {
       const impatient = new PicoEngine({ timeoutMs: 1 });
