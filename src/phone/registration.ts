@@ -5,7 +5,7 @@
 // ours (sip.js's Registerer refreshes at 99 % of expiry, never retries, and would need patching).
 
 import { EventEmitter } from "events";
-import { Core, Grammar, UserAgent } from "sip.js";
+import { Core, UserAgent } from "sip.js";
 
 type IncomingResponse = Core.IncomingResponse;
 type OutgoingRequestMessage = Core.OutgoingRequestMessage;
@@ -287,7 +287,7 @@ function ourContact(response: IncomingResponse, ua: UserAgent): Core.NameAddrHea
 function saveGruu(contact: Core.NameAddrHeader, ua: UserAgent): void {
   const parse = (name: string) => {
     const value = contact.hasParam(name) ? contact.getParam(name) : undefined;
-    return value ? Grammar.URIParse(value.replace(/"/g, "")) : undefined;
+    return value ? UserAgent.makeURI(value.replace(/"/g, "")) : undefined;
   };
   const temp = parse("temp-gruu");
   const pub = parse("pub-gruu");

@@ -61,4 +61,49 @@ describe("registration: answers sip.js's Registerer dropped", function () {
       }
     });
   }
+
+  it("a registrar that stops answering refreshes: FAILED 'registration expired' when the binding runs out", async () => {
+    // One 200 that grants our own 2 s lifetime (our Contact echoed), then silence.
+    const sipp = await startSipp({
+      scenario: {
+        xml: `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="uas-register-then-silence">
+  <recv request="REGISTER"/>
+  <send>
+    <![CDATA[
+
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]sippReg[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      [last_Contact:]
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <label id="again"/>
+  <recv request="REGISTER" timeout="4000" ontimeout="done" next="again"/>
+  <label id="done"/>
+</scenario>
+`,
+      },
+      timeoutMs: 20_000,
+    });
+    const states: Array<{ state: RegistrationState; detail: RegistrationDetail }> = [];
+    const p = new Phone({ server: "127.0.0.1", port: sipp.port, username: "dave", password: "x", expires: 2 });
+    p.on("registration", (state, detail) => states.push({ state, detail }));
+    try {
+      await p.start();
+      await waitFor(() => states.some((s) => s.state === "REGISTERED"), 5_000, "REGISTERED");
+      assert.strictEqual(states.find((s) => s.state === "REGISTERED")!.detail.expires, 2);
+      await waitFor(() => states.some((s) => s.state === "FAILED"), 5_000, "FAILED");
+      assert.strictEqual(states.find((s) => s.state === "FAILED")!.detail.reason, "registration expired");
+    } finally {
+      await p.stop(200);
+      await sipp.stop();
+    }
+  });
 });
