@@ -3,13 +3,15 @@
 // key sent two ways counts once; and sending by the configured method.
 
 import { EventEmitter } from "events";
-import { Info, Core } from "sip.js";
+import { Info } from "sip.js";
 import { Call, FrameOverride } from "./call";
 import { DigitCollector, CollectedDigit } from "../dtmf/collector";
 import { dtmfMethod, type DtmfCallPort, type DtmfFrameSource } from "../dtmf/methods";
 import { normalizeDigit } from "../dtmf/tone-generator";
 import type { RtpSession } from "../media/rtp-session";
 import { DTMF_METHODS, type CallState, type DtmfMethod } from "../types";
+import { addSessionDelegate } from "../sip/session-delegates";
+import { dialogInternals } from "../sip/sipjs-internals";
 
 export interface DtmfOptions {
   receive: DtmfMethod[];
@@ -66,11 +68,7 @@ export class CallDtmf extends EventEmitter<CallDtmfEvents> {
         for (const listener of this.rtpListeners) listener(rtp);
       });
     });
-    const previous = call.session.delegate ?? {};
-    call.session.delegate = {
-      ...previous,
-      onInfo: (info: Info) => this.onInfo(info),
-    };
+    addSessionDelegate(call.session, "onInfo", (info: Info) => this.onInfo(info));
     call.on("state", (s) => {
       if (s === "ANSWERED") acceptLateDtmfInfo(call.session.dialog);
       if (s === "ENDED") this.collector.close();
@@ -140,12 +138,6 @@ export class CallDtmf extends EventEmitter<CallDtmfEvents> {
   }
 }
 
-/** What we use of a sip.js dialog below its public API (checked before use). */
-interface DialogInternals {
-  receiveRequest(message: Core.IncomingRequestMessage): void;
-  dialogState?: { remoteSequenceNumber?: number };
-}
-
 /**
  * sip.js answers an in-dialog request whose CSeq is not above the highest seen 500 (RFC 3261
  * §12.2.2), so a DTMF INFO overtaken by the next one loses its key. For this dialog only, a late
@@ -154,28 +146,26 @@ interface DialogInternals {
  * else keeps sip.js's rule. If sip.js's internals are not as expected, nothing is changed.
  */
 export function acceptLateDtmfInfo(dialog: unknown): boolean {
-  const d = dialog as DialogInternals | undefined;
-  if (!d || typeof d.receiveRequest !== "function" || typeof d.dialogState !== "object" || d.dialogState === null) return false;
-  const state = d.dialogState;
-  const original = d.receiveRequest;
+  const d = dialogInternals(dialog);
+  if (!d) return false;
   const seen: number[] = [];
   const remember = (cseq: number) => { seen.push(cseq); if (seen.length > LATE_INFO_WINDOW) seen.shift(); };
-  d.receiveRequest = function (message: Core.IncomingRequestMessage): void {
-    const highest = state.remoteSequenceNumber;
+  d.wrapReceiveRequest((message, original) => {
+    const highest = d.remoteSequenceNumber();
     const isDtmfInfo = message.method === "INFO" && /^\s*application\/dtmf(-relay)?\s*(;|$)/i.test(message.getHeader("content-type") ?? "");
-    if (!isDtmfInfo) return original.call(this, message);
+    if (!isDtmfInfo) return original(message);
     const late = highest !== undefined && message.cseq < highest && message.cseq > highest - LATE_INFO_WINDOW && !seen.includes(message.cseq);
     if (!late) {
       if (highest === undefined || message.cseq > highest) remember(message.cseq);
-      return original.call(this, message);
+      return original(message);
     }
     remember(message.cseq);
-    state.remoteSequenceNumber = message.cseq - 1;
+    d.setRemoteSequenceNumber(message.cseq - 1);
     try {
-      original.call(this, message);
+      original(message);
     } finally {
-      state.remoteSequenceNumber = Math.max(highest, state.remoteSequenceNumber ?? 0);
+      d.setRemoteSequenceNumber(Math.max(highest, d.remoteSequenceNumber() ?? 0));
     }
-  };
+  });
   return true;
 }

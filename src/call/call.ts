@@ -9,6 +9,8 @@ import { SAMPLES_PER_FRAME } from "../media/audio-format";
 import type { FrameSource, OutgoingFrame } from "../media/rtp-session";
 import { CallDirection, CallInfo, CallOutcome, CallParty, CallState } from "../types";
 import { PlaybackItem, PlaybackQueue } from "./playback-queue";
+import { addSessionDelegate } from "../sip/session-delegates";
+import { interceptAckTimeout } from "../sip/sipjs-internals";
 
 /** RFC 3261 Timer T1 (ms). */
 const T1_MS = 500;
@@ -70,13 +72,10 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
       // wait a turn so the outcome that response carries is known.
       else if (s === SessionState.Terminated) setImmediate(() => this.ended());
     });
-    session.delegate = {
-      ...session.delegate,
-      onBye: (bye) => { this.markEnd({ hungUpBy: "remote" }); bye.accept().catch(() => undefined); },
-      // Without this sip.js accepts a REFER (202) and dials the Refer-To target itself, with
-      // the account's credentials: toll fraud. Transfer is not a feature yet, so refuse all.
-      onRefer: (referral) => this.refuseRefer(referral),
-    };
+    addSessionDelegate(session, "onBye", (bye) => { this.markEnd({ hungUpBy: "remote" }); bye.accept().catch(() => undefined); });
+    // Without this sip.js accepts a REFER (202) and dials the Refer-To target itself, with
+    // the account's credentials: toll fraud. Transfer is not a feature yet, so refuse all.
+    addSessionDelegate(session, "onRefer", (referral) => this.refuseRefer(referral));
     if (session instanceof Invitation) this.watchAckTimeout(session);
   }
 
@@ -186,17 +185,11 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
    * ends the session. Record why, and end locally if sip.js fails.
    */
   private watchAckTimeout(inv: Invitation): void {
-    const target = inv as unknown as { onAckTimeout?: () => void };
-    const original = target.onAckTimeout;
-    if (typeof original !== "function") return;
-    target.onAckTimeout = () => {
-      this.markEnd({ outcome: "failed", hungUpBy: "local", reason: "no ACK" });
-      try {
-        original.call(inv);
-      } catch (err) {
-        void this.endLocally(`no ACK; BYE failed: ${errorText(err)}`);
-      }
-    };
+    interceptAckTimeout(
+      inv,
+      () => this.markEnd({ outcome: "failed", hungUpBy: "local", reason: "no ACK" }),
+      (err) => void this.endLocally(`no ACK; BYE failed: ${errorText(err)}`),
+    );
   }
 
   after(ms: number, fn: () => void): void {

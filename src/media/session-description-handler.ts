@@ -17,6 +17,7 @@ import type {
   SessionDescriptionHandlerOptions,
 } from "sip.js";
 import type { Codec, RtpSecurity } from "../types";
+import { addSessionDelegate } from "../sip/session-delegates";
 import type { MediaDirection } from "./direction";
 import type { Pacer } from "./pacer";
 import { type FrameSource, RtpSession } from "./rtp-session";
@@ -148,8 +149,8 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
 
   /**
    * Outbound: the 2xx to our INVITE (Established). Inbound: Established comes when we send the 200,
-   * before the caller proved its address with an ACK, so wait for the ACK (chained on the delegate,
-   * which call.ts and call-dtmf.ts also extend).
+   * before the caller proved its address with an ACK, so wait for the ACK (one of the session's
+   * delegate hooks, see sip/session-delegates.ts).
    */
   private watchConfirmation(session: Session): void {
     if (session instanceof Inviter) {
@@ -161,14 +162,7 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
       else session.stateChange.addListener(onState);
       return;
     }
-    const previous = session.delegate ?? {};
-    session.delegate = {
-      ...previous,
-      onAck: (ack) => {
-        this.confirm();
-        previous.onAck?.(ack);
-      },
-    };
+    addSessionDelegate(session, "onAck", () => this.confirm());
   }
 
   /** Registrar/proxy IPs plus this dialog's remote target host. */

@@ -3,8 +3,9 @@
 
 import { EventEmitter } from "events";
 import crypto from "crypto";
-import { LogLevel, SessionDescriptionHandlerFactory, UserAgent, UserAgentDelegate, UserAgentOptions } from "sip.js";
-import { SipTransport } from "../sip/sip-transport";
+import { Core, LogLevel, SessionDescriptionHandlerFactory, UserAgent, UserAgentDelegate, UserAgentOptions } from "sip.js";
+import { SipTransport, SipTransportOptions } from "../sip/sip-transport";
+import { assertSipJsInternals, failClientTransaction } from "../sip/sipjs-internals";
 import { guardDelegate } from "../sip/delegate-guard";
 import { DEFAULT_PORTS } from "../sip/transports";
 import { splitHostPort } from "../sip/dns-resolve";
@@ -27,6 +28,14 @@ export interface PhoneExtensions {
   logSip?: boolean;
 }
 
+/** Client transaction states in which a request still waits for its final answer. */
+const PENDING_TRANSACTION_STATES: readonly string[] = [Core.TransactionState.Calling, Core.TransactionState.Trying, Core.TransactionState.Proceeding];
+
+/** sip.js builds its transport as `new Ctor(logger, transportOptions)`: ours, from our options. */
+class UserAgentTransport extends SipTransport {
+  constructor(_logger: unknown, options: SipTransportOptions) { super(options); }
+}
+
 export class Phone extends EventEmitter<PhoneEvents> {
   readonly options: Required<Pick<AccountOptions, "server" | "username" | "transport" | "port" | "expires">> & AccountOptions;
   readonly transport: SipTransport;
@@ -39,6 +48,8 @@ export class Phone extends EventEmitter<PhoneEvents> {
 
   constructor(account: AccountOptions, ext: PhoneExtensions = {}) {
     super();
+    // The sip.js internals we rely on (sipjs-internals.ts): fail here, loudly, if sip.js moved.
+    assertSipJsInternals();
     const transport: TransportKind = account.transport ?? "udp";
     if (!account.server?.trim()) throw new Error("server is required");
     if (!account.username?.trim()) throw new Error("username is required");
@@ -53,7 +64,7 @@ export class Phone extends EventEmitter<PhoneEvents> {
       ? splitHostPort(account.outboundProxy, DEFAULT_PORTS[transport])
       : { host: account.server.trim(), port };
     const placeholder = `nr${crypto.randomBytes(6).toString("hex")}.invalid`;
-    this.transport = new SipTransport({
+    const transportOptions: SipTransportOptions = {
       kind: transport,
       nextHop,
       placeholder,
@@ -71,28 +82,20 @@ export class Phone extends EventEmitter<PhoneEvents> {
       authRealm: account.authRealm,
       trustedHosts: [{ host: account.server.trim(), port }],
       log: (level, text) => this.emit("log", level, text),
-    });
-    this.transport.events.on("response", (msg) => {
-      if (msg.statusCode === 401 || msg.statusCode === 407) this.lastAuthChallenge = unsupportedDigestAlgorithm(msg);
-    });
-    this.transport.events.on("disconnected", (err) => {
-      if (!this.started) return;
-      this.emit("log", "warn", `SIP connection lost: ${err?.message ?? "closed"}`);
-      this.failPendingRequests(err ?? new Error("connection lost"));
-      // A failed attempt keeps its back-off: a server that accepts and then drops the connection
-      // (e.g. refusing our TLS client certificate) must not make us reconnect in a tight loop.
-      if (this.registration?.state !== "FAILED") this.registration?.kick();
-    });
+    };
 
-    const boundTransport = this.transport;
     const options: UserAgentOptions = {
       uri,
       authorizationUsername: account.authUsername?.trim() || account.username.trim(),
       authorizationPassword: account.password ?? "",
       displayName: account.displayName || undefined,
-      // A constructor that hands sip.js the transport we already own.
-      transportConstructor: function BoundTransport() { return boundTransport; } as unknown as UserAgentOptions["transportConstructor"],
-      contactName: "", // sip.js then matches the registrar's Contact by user only (survives rewrite_contact)
+      // sip.js builds our transport itself, from these options (see UserAgentTransport).
+      transportConstructor: UserAgentTransport,
+      transportOptions,
+      // Its configuration dump would stringify the transport options (TLS key included).
+      logConfiguration: false,
+      // A stable Contact user: registration.ts recognises our binding by it, even rewritten.
+      contactName: account.contactUser || `nr-${crypto.createHash("sha1").update(`${account.username}@${domain}`).digest("hex").slice(0, 10)}`,
       contactParams: { transport: transport === "wss" ? "ws" : transport },
       viaHost: placeholder,
       forceRport: true,
@@ -112,7 +115,20 @@ export class Phone extends EventEmitter<PhoneEvents> {
       sendInitialProvisionalResponse: false,
     };
     this.userAgent = new UserAgent(options);
-    this.userAgent.contact.uri.user = account.contactUser || `nr-${crypto.createHash("sha1").update(`${account.username}@${domain}`).digest("hex").slice(0, 10)}`;
+    if (!(this.userAgent.transport instanceof SipTransport)) throw new Error("sip.js did not build the SIP transport it was given");
+    this.transport = this.userAgent.transport;
+
+    this.transport.events.on("response", (msg) => {
+      if (msg.statusCode === 401 || msg.statusCode === 407) this.lastAuthChallenge = unsupportedDigestAlgorithm(msg);
+    });
+    this.transport.events.on("disconnected", (err) => {
+      if (!this.started) return;
+      this.emit("log", "warn", `SIP connection lost: ${err?.message ?? "closed"}`);
+      this.failPendingRequests(err ?? new Error("connection lost"));
+      // A failed attempt keeps its back-off: a server that accepts and then drops the connection
+      // (e.g. refusing our TLS client certificate) must not make us reconnect in a tight loop.
+      if (this.registration?.state !== "FAILED") this.registration?.kick();
+    });
 
     if (account.register !== false) {
       this.registration = new Registration(this.userAgent, this.options.expires, {
@@ -164,11 +180,10 @@ export class Phone extends EventEmitter<PhoneEvents> {
    * transport error counts as a 503), so the registration can retry over a new connection.
    */
   private failPendingRequests(error: Error): void {
-    const core = this.userAgent.userAgentCore as unknown as { userAgentClients: Map<string, { transaction?: { state: string; onTransportError(e: Error): void } }> };
-    for (const uac of [...core.userAgentClients.values()]) {
-      let tx: { state: string; onTransportError(e: Error): void } | undefined;
-      try { tx = uac.transaction; } catch { continue; }
-      if (tx && ["Calling", "Trying", "Proceeding"].includes(tx.state)) tx.onTransportError(error);
+    for (const uac of [...this.userAgent.userAgentCore.userAgentClients.values()]) {
+      let tx: Core.ClientTransaction | undefined;
+      try { tx = uac.transaction; } catch { continue; } // getter throws once the transaction is gone
+      if (tx && PENDING_TRANSACTION_STATES.includes(tx.state)) failClientTransaction(tx, error);
     }
   }
 

@@ -1,28 +1,36 @@
 // Registration state machine: INACTIVE → REGISTERING → REGISTERED (→ DEREGISTERING → INACTIVE),
 // FAILED with a reason on any failure, then retries forever with back-off.
-// sip.js's Registerer does the REGISTER/digest work; refresh timing and recovery are ours
-// because sip.js refreshes at 99 % of expiry and never retries after a failure.
+// REGISTER goes through sip.js's public core (`userAgentCore.register`), which does the
+// transaction and the digest challenge; the request, refresh timing, expiry and recovery are
+// ours (sip.js's Registerer refreshes at 99 % of expiry, never retries, and would need patching).
 
 import { EventEmitter } from "events";
-import { Core, Registerer, RegistererState, UserAgent } from "sip.js";
+import { Core, UserAgent } from "sip.js";
 
 type IncomingResponse = Core.IncomingResponse;
-type OutgoingRegisterRequest = Core.OutgoingRegisterRequest;
+type OutgoingRequestMessage = Core.OutgoingRequestMessage;
+type OutgoingRequestDelegate = Core.OutgoingRequestDelegate;
 import { RegistrationState } from "../types";
 import { Backoff, FailureKind, safeDelayMs } from "./backoff";
 
 /**
  * Longest registration lifetime we believe (seconds): the registrar's Expires and Min-Expires
- * are remote-controlled, and sip.js turns them into timers that overflow past 24.8 days.
+ * are remote-controlled, and become timers that overflow past 24.8 days.
  */
 export const MAX_REGISTRATION_EXPIRES_SECONDS = 86_400;
 
 /**
- * sip.js answers a 423 (Interval Too Brief) by re-registering at once with the Min-Expires it
- * was given, without limit: a registrar that keeps saying 423 would get a tight loop. At most
+ * A 423 (Interval Too Brief) is answered by re-registering at once with the Min-Expires it
+ * gave (RFC 3261 §10.2.8): a registrar that keeps saying 423 would get a tight loop. At most
  * this many in a row, then FAILED (and the normal back-off).
  */
 export const MAX_INTERVAL_TOO_BRIEF_RETRIES = 2;
+
+/** The methods we take, in Allow on every REGISTER (the list sip.js's Registerer sent). */
+const ALLOW = "ACK,CANCEL,INVITE,MESSAGE,BYE,OPTIONS,INFO,NOTIFY,REFER";
+
+/** RFC 3261 §10.2: no new REGISTER before the previous one has its final answer. */
+const REGISTER_PENDING = "REGISTER request already in progress, waiting for final response";
 
 /** A lifetime from the wire made sane: finite, positive, at most MAX_REGISTRATION_EXPIRES_SECONDS. */
 export function clampExpires(seconds: number, fallback: number): number {
@@ -68,9 +76,16 @@ export function refreshDelayMs(grantedSeconds: number): number {
 export class Registration extends EventEmitter<RegistrationEvents> {
   private _state: RegistrationState = "INACTIVE";
   private detail: RegistrationDetail = {};
-  private registerer?: Registerer;
+  /** One REGISTER message for the whole run: same Call-ID, CSeq counted up (RFC 3261 §10.2). */
+  private request?: OutgoingRequestMessage;
+  /** A REGISTER is waiting for its final answer. */
+  private pending = false;
+  /** The lifetime we ask for (raised by a 423's Min-Expires, clamped). */
+  private lifetime = 0;
+  private requested = 0;
   private retryTimer?: NodeJS.Timeout;
   private refreshTimer?: NodeJS.Timeout;
+  private expiryTimer?: NodeJS.Timeout;
   private readonly backoff = new Backoff();
   private running = false;
   private attempt = 0;
@@ -93,51 +108,12 @@ export class Registration extends EventEmitter<RegistrationEvents> {
   start(): void {
     if (this.running) return;
     this.running = true;
-    const requested = clampExpires(this.expires, 600);
-    this.registerer = new Registerer(this.ua, { expires: requested, refreshFrequency: 99 });
-    // We own refreshes: stop sip.js from scheduling its own (at 99 %, and unguarded).
-    const reg = this.registerer as unknown as { registered(e: number): void; registrationTimer?: NodeJS.Timeout; expires: number };
-    const original = reg.registered.bind(reg);
-    reg.registered = (e: number) => {
-      // sip.js arms its "expired" timer with e·1000 ms: an overflowing value fires at once.
-      original(clampExpires(Number(e), requested));
-      if (reg.registrationTimer) clearTimeout(reg.registrationTimer);
-      reg.registrationTimer = undefined;
-      // A late 200 after stop(): its "expired" timer would keep the process alive for minutes.
-      if (!this.running) silenceRegisterer(reg);
-    };
-    // sip.js's own retry after a 423 calls register() without options: bound it, keep the
-    // Min-Expires sane, and keep our delegate so the outcome reaches our state machine.
-    const registerer = this.registerer;
-    const register = registerer.register.bind(registerer);
-    registerer.register = (options?: Parameters<Registerer["register"]>[0]) => {
-      // A 423's Min-Expires (remote-controlled) becomes sip.js's lifetime: keep it sane.
-      reg.expires = clampExpires(Number(reg.expires), requested);
-      if (options) return register(options);
-      // sip.js ignores the promise here: it must never reject (an unhandled rejection kills Node).
-      const nothing = Promise.resolve(undefined as unknown as OutgoingRegisterRequest);
-      if (!this.running) return nothing;
-      const attempt = this.attempt;
-      if (++this.intervalTooBrief > MAX_INTERVAL_TOO_BRIEF_RETRIES) {
-        setImmediate(() => { if (attempt === this.attempt) this.fail("423 Interval Too Brief (Min-Expires not accepted)", "rejected", 423); });
-        return nothing;
-      }
-      return register({
-        requestDelegate: {
-          onAccept: (response) => { if (attempt === this.attempt) this.accepted(response); },
-          onReject: (response) => { if (attempt === this.attempt) this.rejected(response); },
-        },
-      }).catch((err: unknown) => {
-        if (attempt === this.attempt) this.fail(readable(err), "network");
-        return undefined as unknown as OutgoingRegisterRequest;
-      });
-    };
-    this.registerer.stateChange.addListener((s) => {
-      // The registrar's binding ran out without a successful refresh.
-      if (s === RegistererState.Unregistered && this._state === "REGISTERED" && this.running) {
-        this.fail("registration expired", "network");
-      }
-    });
+    this.requested = this.lifetime = clampExpires(this.expires, 600);
+    // Request-URI: the domain of the address of record (RFC 3261 §10.2); From and To: the AOR.
+    const registrar = this.ua.configuration.uri.clone();
+    registrar.user = undefined;
+    this.request = this.ua.userAgentCore.makeOutgoingRequestMessage(
+      "REGISTER", registrar, this.ua.userAgentCore.configuration.aor, this.ua.configuration.uri, {}, [], undefined);
     void this.attemptRegister();
   }
 
@@ -150,7 +126,7 @@ export class Registration extends EventEmitter<RegistrationEvents> {
   }
 
   private async attemptRegister(): Promise<void> {
-    if (!this.running || !this.registerer) return;
+    if (!this.running || !this.request) return;
     const attempt = ++this.attempt;
     if (this._state !== "REGISTERED" && this._state !== "REGISTERING") this.setState("REGISTERING", {});
     try {
@@ -162,21 +138,64 @@ export class Registration extends EventEmitter<RegistrationEvents> {
     if (!this.running || attempt !== this.attempt) return;
     const stale = [...new Set([...this.hooks.takeStaleContacts(), ...this.pendingRemoval])].slice(0, MAX_STALE_CONTACTS_PER_REGISTER);
     this.pendingRemoval = [];
+    if (this.pending) return this.fail(REGISTER_PENDING, "network");
+    const extra = stale.map((c) => "Contact: " + c);
+    const delegate: OutgoingRequestDelegate = {
+      onAccept: (response) => { if (attempt === this.attempt) this.accepted(response); },
+      onReject: (response) => {
+        if (attempt !== this.attempt) return;
+        if (response.message.statusCode === 423) this.tooBrief(response, extra, delegate);
+        else this.rejected(response);
+      },
+      // A redirect for a REGISTER is not followed: a failure like any other.
+      onRedirect: (response) => { if (attempt === this.attempt) this.rejected(response); },
+    };
+    const error = this.send(extra, this.lifetime, delegate);
+    if (error !== undefined) this.fail(error, "network");
+  }
+
+  /** Sends the next REGISTER of this run: our Contact with `expires`, after `extra` headers. Returns why it could not. */
+  private send(extra: string[], expires: number, delegate: OutgoingRequestDelegate): string | undefined {
+    const request = this.request;
+    if (!request) return "not started";
+    request.extraHeaders = [...extra, `Contact: ${this.ua.contact.toString({ register: true })};expires=${expires}`];
+    if (expires > 0) request.extraHeaders.push(`Allow: ${ALLOW}`);
+    request.cseq++;
+    request.setHeader("cseq", `${request.cseq} REGISTER`);
+    this.pending = true;
+    const settled = (fn?: (response: IncomingResponse) => void) => (response: IncomingResponse) => {
+      this.pending = false;
+      fn?.(response);
+    };
     try {
-      await this.registerer.register({
-        requestOptions: { extraHeaders: stale.map((c) => "Contact: " + c) },
-        requestDelegate: {
-          onAccept: (response) => { if (attempt === this.attempt) this.accepted(response); },
-          onReject: (response) => { if (attempt === this.attempt) this.rejected(response); },
-        },
+      this.ua.userAgentCore.register(request, {
+        onAccept: settled(delegate.onAccept),
+        onReject: settled(delegate.onReject),
+        onRedirect: settled(delegate.onRedirect),
       });
+      return undefined;
     } catch (err) {
-      // RequestPendingError and friends: try again shortly.
-      if (attempt === this.attempt) this.fail(readable(err), "network");
+      this.pending = false;
+      return readable(err);
     }
   }
 
+  /** 423: ask again at once with the registrar's Min-Expires (kept sane), a bounded number of times. */
+  private tooBrief(response: IncomingResponse, extra: string[], delegate: OutgoingRequestDelegate): void {
+    const min = response.message.getHeader("min-expires");
+    if (min === undefined || !this.running) return this.rejected(response);
+    if (++this.intervalTooBrief > MAX_INTERVAL_TOO_BRIEF_RETRIES) {
+      return this.fail("423 Interval Too Brief (Min-Expires not accepted)", "rejected", 423);
+    }
+    this.lifetime = clampExpires(Number(min), this.requested);
+    const error = this.send(extra, this.lifetime, delegate);
+    if (error !== undefined) this.fail(error, "network");
+  }
+
   private accepted(response: IncomingResponse): void {
+    const ours = ourContact(response, this.ua);
+    if (!ours) return this.fail("200 OK to REGISTER without our Contact", "network");
+    saveGruu(ours, this.ua);
     const granted = grantedExpires(response, this.ua, this.expires);
     this.backoff.reset();
     this.intervalTooBrief = 0;
@@ -191,6 +210,10 @@ export class Registration extends EventEmitter<RegistrationEvents> {
     this.cleanupSent = stale.length > 0;
     this.pendingRemoval = stale;
     this.refreshTimer = setTimeout(() => void this.attemptRegister(), stale.length ? 0 : refreshDelayMs(granted));
+    // The registrar's binding runs out if no refresh succeeds in time.
+    this.expiryTimer = setTimeout(() => {
+      if (this._state === "REGISTERED") this.fail("registration expired", "network");
+    }, safeDelayMs(granted * 1000));
   }
 
   private rejected(response: IncomingResponse): void {
@@ -224,26 +247,22 @@ export class Registration extends EventEmitter<RegistrationEvents> {
     this.running = false;
     this.attempt++;
     this.clearTimers();
-    const registerer = this.registerer;
-    this.registerer = undefined;
-    if (registerer && this._state === "REGISTERED") {
+    if (this.request && this._state === "REGISTERED" && !this.pending) {
       this.setState("DEREGISTERING", {});
       await withTimeout(new Promise<void>((resolve) => {
-        registerer.unregister({ requestDelegate: { onAccept: () => resolve(), onReject: () => resolve() } })
-          .catch(() => resolve());
+        const error = this.send([], 0, { onAccept: () => resolve(), onReject: () => resolve(), onRedirect: () => resolve() });
+        if (error !== undefined) resolve();
       }), timeoutMs);
     }
-    await withTimeout(registerer?.dispose().catch(() => undefined) ?? Promise.resolve(), 500);
-    // A lost un-REGISTER leaves sip.js "Registered" with its expiry timer armed (up to the
-    // granted lifetime): nothing may outlive stop().
-    if (registerer) silenceRegisterer(registerer);
+    this.request = undefined;
     this.setState("INACTIVE", {});
   }
 
   private clearTimers(): void {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
-    this.retryTimer = this.refreshTimer = undefined;
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.retryTimer = this.refreshTimer = this.expiryTimer = undefined;
   }
 
   private setState(state: RegistrationState, detail: RegistrationDetail): void {
@@ -252,6 +271,28 @@ export class Registration extends EventEmitter<RegistrationEvents> {
     this.detail = detail;
     if (!same || state === "FAILED") this.emit("state", state, detail);
   }
+}
+
+/** Our binding in a REGISTER 200: the Contact with our user (the registrar may rewrite host and port). */
+function ourContact(response: IncomingResponse, ua: UserAgent): Core.NameAddrHeader | undefined {
+  const contacts = response.message.getHeaders("contact").length;
+  for (let i = 0; i < contacts; i++) {
+    const c = response.message.parseHeader("contact", i) as Core.NameAddrHeader | undefined;
+    if (c?.uri?.user === ua.contact.uri.user) return c;
+  }
+  return undefined;
+}
+
+/** GRUUs (RFC 5627) the registrar gave our binding, kept on the contact for later requests. */
+function saveGruu(contact: Core.NameAddrHeader, ua: UserAgent): void {
+  const parse = (name: string) => {
+    const value = contact.hasParam(name) ? contact.getParam(name) : undefined;
+    return value ? UserAgent.makeURI(value.replace(/"/g, "")) : undefined;
+  };
+  const temp = parse("temp-gruu");
+  const pub = parse("pub-gruu");
+  if (temp) ua.contact.tempGruu = temp;
+  if (pub) ua.contact.pubGruu = pub;
 }
 
 function grantedExpires(response: IncomingResponse, ua: UserAgent, requested: number): number {
@@ -273,12 +314,6 @@ function readable(err: unknown): string {
   if (e?.code === "ECONNREFUSED") return "connection refused";
   if (e?.code === "ETIMEDOUT") return "connection timeout";
   return e?.message ?? String(err);
-}
-
-/** Clears sip.js's own registration timers (refresh and expiry). */
-function silenceRegisterer(registerer: unknown): void {
-  const r = registerer as { clearTimers?: () => void };
-  try { r.clearTimers?.(); } catch { /* internal API changed: nothing to clear */ }
 }
 
 function withTimeout(p: Promise<void>, ms: number): Promise<void> {

@@ -36,11 +36,13 @@ export class WsConnection extends Connection {
       });
       const onError = (err: Error) => { ws.terminate(); reject(readableTlsError(err)); };
       ws.once("error", onError);
+      // The handshake's response carries the socket (public `upgrade` event): our local address:port.
+      let sock: net.Socket | undefined;
+      ws.once("upgrade", (response) => { sock = response.socket; });
       ws.once("open", () => {
         ws.off("error", onError);
         ws.on("error", () => undefined);
         if (ws.protocol !== "sip") { ws.terminate(); reject(new Error("server did not accept the 'sip' WebSocket subprotocol")); return; }
-        const sock = (ws as unknown as { _socket: net.Socket })._socket;
         this.local = { address: sock?.localAddress ?? "0.0.0.0", port: sock?.localPort ?? 0 };
         this.ws = ws;
         const source = { address: remote.address, port: remote.port };
