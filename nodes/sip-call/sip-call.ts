@@ -81,7 +81,9 @@ export = function (RED: NodeAPI): void {
     };
     client.register(user);
 
-    const run = async (p: Softphone, cmd: SipCallInput): Promise<void> => {
+    // Parsed inside the promise: every outcome, a bad message too, reaches done() in the order received.
+    const run = async (p: Softphone, msg: unknown): Promise<void> => {
+      const cmd: SipCallInput = parseSipCallInput(msg);
       switch (cmd.topic) {
         case "dial":
           p.dial(cmd.payload, { message: cmd.message, language: cmd.language, ringTimeoutSeconds: cmd.ringTimeout, limits });
@@ -101,9 +103,7 @@ export = function (RED: NodeAPI): void {
     node.on("input", (msg, _send, done) => {
       const p = phone;
       if (!p) { done(new Error(`the SIP account is not started (${client.registrationState})`)); return; }
-      let cmd: SipCallInput;
-      try { cmd = parseSipCallInput(msg); } catch (err) { done(err as Error); return; }
-      run(p, cmd).then(() => done(), (err: Error) => done(err));
+      run(p, msg).then(() => done(), (err: Error) => done(err));
     });
     node.on("close", (done: () => void) => {
       client.deregister(user);
