@@ -85,12 +85,6 @@ export function dialDomain(a: AccountOptions): string {
   return port === DEFAULT_PORTS[t] ? host : `${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
-/** Re-emits the named events of one emitter on another, unchanged. */
-function forward<K extends string>(from: { on(event: K, listener: (...args: any[]) => void): unknown },
-  to: { emit(event: K, ...args: any[]): boolean }, events: readonly K[]): void {
-  for (const e of events) from.on(e, (...args: unknown[]) => to.emit(e, ...args));
-}
-
 export class Softphone extends EventEmitter<SoftphoneEventMap> {
   private readonly dtmfByCall = new WeakMap<Call, CallDtmf>();
   /** Waiting PlaybackHandle.finished promises, per call, by item id (bounded by the call's queue). */
@@ -132,8 +126,8 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
       maxDurationSeconds: opts.maxDurationSeconds,
       ringTimeoutSeconds: opts.ringTimeoutSeconds,
     });
-    forward(this.phone, this, ["registration", "log", "sip"]);
-    forward(this.calls, this, ["call", "playback", "log"]);
+    this.forward(this.phone, ["registration", "log", "sip"]);
+    this.forward(this.calls, ["call", "playback", "log"]);
     this.calls.on("created", (c) => this.attach(c));
   }
 
@@ -218,6 +212,13 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
   }
 
   // ---- wiring ----
+
+  /** Re-emits the named events of the phone or the call manager, unchanged (the names are checked against both maps). */
+  private forward<T extends Record<keyof T, unknown[]>>(from: EventEmitter<T>, events: ReadonlyArray<NoInfer<keyof T> & keyof SoftphoneEventMap & string>): void {
+    const source = from as unknown as EventEmitter;
+    const sink = this as unknown as EventEmitter;
+    for (const e of events) source.on(e, (...args: unknown[]) => sink.emit(e, ...args));
+  }
 
   private withCall<T>(id: string, fn: (call: Call) => Promise<T>): Promise<T> {
     const c = this.calls.get(id);

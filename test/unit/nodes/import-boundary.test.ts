@@ -70,6 +70,18 @@ describe("nodes/ imports only the public entry of src/", () => {
     assert.deepStrictEqual(bad, [], `import through src/index.ts instead:\n${bad.join("\n")}`);
   });
 
+  it("no node reaches past the facade into the call manager (softphone.calls)", () => {
+    const bad: string[] = [];
+    for (const file of files) {
+      const rel = path.relative(root, file).split(path.sep).join("/");
+      if (PENDING_SWITCH.includes(rel)) continue;
+      fs.readFileSync(file, "utf8").split("\n").forEach((line, i) => {
+        if (/\.calls\??\./.test(line)) bad.push(`${rel}:${i + 1}: ${line.trim()}`);
+      });
+    }
+    assert.deepStrictEqual(bad, [], `use the Softphone's methods (calls by id) instead:\n${bad.join("\n")}`);
+  });
+
   it("the scanner sees every form of import", () => {
     const root2 = "/r";
     const file = "/r/nodes/x/y.ts";
