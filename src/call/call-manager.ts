@@ -147,9 +147,6 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     this.claim = undefined;
   }
 
-  /** Who handles incoming calls now (undefined: the account's own policy). */
-  get inboundOwner(): string | undefined { return this.claim?.owner; }
-
   /** The account's limits, used where a call has none of its own (see CallLimits). */
   configure(limits: CallLimits): void {
     if (limits.maxCalls !== undefined) this.accountLimits.maxCalls = limits.maxCalls;
