@@ -1,11 +1,41 @@
 // The Node-RED-free core: a SIP phone for Node.js (registration, calls, RTP, DTMF, speech).
+// This is the public entry, and the only module of src/ that nodes/ may import (a unit test,
+// test/unit/nodes/import-boundary.test.ts, enforces it): the Softphone facade addresses calls
+// by id; the rest are the types and small helpers the nodes need.
+
+// The facade
 export { Softphone, parseCodecList, dialDomain } from "./softphone";
-export type { SoftphoneOptions, MediaOptions, SoftphoneEvents } from "./softphone";
-export { Phone } from "./phone/phone";
-export type { AccountOptions } from "./phone/account";
+export type {
+  SoftphoneOptions, MediaOptions, SoftphoneEvents, SoftphoneEventMap, PlaybackHandle, CallWatcher, SayOptions, PlayOptions,
+} from "./softphone";
+
+// The account
+export type { AccountOptions, AcceptFrom } from "./phone/account";
 export type { RegistrationDetail } from "./phone/registration";
-export { CallManager } from "./call/call-manager";
-export type { InboundPolicy, DialOptions, AfterGreeting } from "./call/call-manager";
-export { Call } from "./call/call";
-export { SpeechService, registerEngine } from "./speech";
+
+// Calls
+export { DEFAULT_MAX_CALLS, DEFAULT_RING_TIMEOUT_SECONDS } from "./call/call-manager";
+export type { InboundPolicy, DialOptions, AfterGreeting, CallLimits, Speaker } from "./call/call-manager";
+export { parsePatternList, normalizeNumber } from "./call/caller-match";
+export type { Greeting } from "./call/caller-match";
+export type { DtmfOptions } from "./call/call-dtmf";
+
+// Keys and codes (the sip-dtmf node)
+export { DigitCollector } from "./dtmf/collector";
+export type { CodeEnd, CollectedCode, CollectedDigit, DigitCollectorOptions } from "./dtmf/collector";
+export { CodeGuard, DEFAULT_MAX_WRONG_CODES, DEFAULT_LOCKOUT_BASE_MS, DEFAULT_ONE_TIME_VALID_MS } from "./dtmf/code-guard";
+export type { CodeGuardOptions, WrongCodeResult } from "./dtmf/code-guard";
+export { JsonFileLockoutStore } from "./dtmf/lockout-store";
+export type { LockoutStore } from "./dtmf/lockout-store";
+
+// Speech
+export { SpeechService, registerEngine, encodeWav } from "./speech";
+export type { SpeechServiceOptions, SpeechLanguage } from "./speech";
+
+// Message words and shapes (the user-facing contract)
 export * from "./types";
+
+// Lower layers, for library users who build their own phone (not for nodes/).
+export { Phone } from "./phone/phone";
+export { CallManager } from "./call/call-manager";
+export { Call } from "./call/call";

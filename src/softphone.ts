@@ -1,13 +1,18 @@
 // A whole SIP phone for one account: registration (Phone), media (RTP handlers),
-// calls (CallManager) and speech. This is what the sip-client config node builds.
+// calls (CallManager) and speech. This is what the sip-client config node builds, and the
+// one door the Node-RED nodes use: calls are addressed by id and described by snapshots
+// (CallInfo), so no node holds a Call or the CallManager.
 
 import { EventEmitter } from "events";
+import type { Invitation } from "sip.js";
 import { Phone, PhoneEvents } from "./phone/phone";
 import { AccountOptions } from "./phone/account";
-import { createRtpSdhFactory } from "./media/session-description-handler";
-import { CallManager, CallManagerEvents, Speaker } from "./call/call-manager";
-import type { CallInfo, Codec, DtmfDigit, DtmfMethod, RtpSecurity } from "./types";
+import { createRtpSdhFactory, RtpSessionDescriptionHandler } from "./media/session-description-handler";
+import { CallLimits, CallManager, CallManagerEvents, DialOptions, InboundPolicy, Speaker } from "./call/call-manager";
+import type { CallInfo, CallState, Codec, DtmfDigit, DtmfMethod, RegistrationState, RtpSecurity } from "./types";
+import type { RegistrationDetail } from "./phone/registration";
 import { Call } from "./call/call";
+import type { PlaybackItem } from "./call/playback-queue";
 import { CallDtmf, DEFAULT_DTMF, DtmfOptions } from "./call/call-dtmf";
 import { DEFAULT_PORTS } from "./sip/transports";
 
@@ -41,6 +46,29 @@ export interface SoftphoneEvents {
   dtmf: [digit: DtmfDigit, method: DtmfMethod, call: CallInfo];
 }
 
+/** Everything a Softphone emits: registration, log, sip, call, playback, created, dtmf. */
+export type SoftphoneEventMap = PhoneEvents & CallManagerEvents & SoftphoneEvents;
+
+/** A clip queued into a call. */
+export interface PlaybackHandle {
+  /** Its id within the call. */
+  readonly id: number;
+  /** Its text or file name, as in the playback messages. */
+  readonly label: string;
+  /** Settles when it has been played (false) or was stopped or dropped (true: interrupted). */
+  readonly finished: Promise<boolean>;
+}
+
+/** The events of one call, by id (see Softphone.watchCall). */
+export interface CallWatcher {
+  state?(state: CallState, call: CallInfo): void;
+  playback?(what: "started" | "finished", call: CallInfo, label: string, interrupted: boolean): void;
+  dtmf?(digit: DtmfDigit, method: DtmfMethod, call: CallInfo): void;
+}
+
+export interface SayOptions { language?: string; interrupt?: boolean; engine?: string; voice?: string }
+export interface PlayOptions { interrupt?: boolean; format?: "wav" | "pcmu" | "pcma" }
+
 export function parseCodecList(value: string | Codec[] | undefined): Codec[] {
   const list = (Array.isArray(value) ? value : String(value ?? "PCMA,PCMU").split(/[,\s]+/))
     .map((c) => c.trim().toUpperCase())
@@ -57,35 +85,39 @@ export function dialDomain(a: AccountOptions): string {
   return port === DEFAULT_PORTS[t] ? host : `${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
-export class Softphone extends EventEmitter<PhoneEvents & CallManagerEvents & SoftphoneEvents> {
+export class Softphone extends EventEmitter<SoftphoneEventMap> {
   private readonly dtmfByCall = new WeakMap<Call, CallDtmf>();
+  /** Waiting PlaybackHandle.finished promises, per call, by item id (bounded by the call's queue). */
+  private readonly playbackWaiters = new WeakMap<Call, Map<number, (interrupted: boolean) => void>>();
+  private readonly dtmfOptions: DtmfOptions;
+  /** The SIP account (registration, transport). For library use; nodes use the methods below. */
   readonly phone: Phone;
+  /** The calls of the account. For library use; nodes use the methods below. */
   readonly calls: CallManager;
 
   constructor(opts: SoftphoneOptions) {
     super();
     const codecs = parseCodecList(opts.media?.codecs);
-    let calls: CallManager | undefined;
-    let phone: Phone | undefined;
-    const factory = createRtpSdhFactory({
+    this.dtmfOptions = { ...DEFAULT_DTMF, ...opts.dtmf };
+    // Built in order: media handlers and the INVITE delegate are methods of this object, which
+    // sip.js calls only once the phone has started, when phone and calls both exist.
+    const mediaFactory = createRtpSdhFactory({
       codecs,
       portMin: opts.media?.rtpPortMin ?? 16384,
       portMax: opts.media?.rtpPortMax ?? 32767,
       bindAddress: opts.account.localAddress || undefined,
-      advertisedAddress: () => phone?.transport.local?.address ?? "127.0.0.1",
+      advertisedAddress: () => this.advertisedAddress(),
       rtpTimeoutMs: opts.media?.rtpTimeoutMs ?? 60_000,
       rtpSecurity: opts.media?.rtpSecurity ?? "latch",
-      // RTP relays next to the PBX may latch: the resolved next hop and the registrar (if an IP).
-      signallingHosts: () => [phone?.transport.nextHop?.address, opts.account.server?.trim()].filter((h): h is string => !!h),
-    }, { onSession: (sdh) => calls?.onMediaHandler(sdh) });
-    phone = new Phone(opts.account, {
-      sessionDescriptionHandlerFactory: factory,
-      delegate: { onInvite: (inv) => calls?.onInvite(inv) },
+      signallingHosts: () => this.signallingHosts(opts.account),
+    }, { onSession: (sdh) => this.onMediaHandler(sdh) });
+    this.phone = new Phone(opts.account, {
+      sessionDescriptionHandlerFactory: mediaFactory,
+      delegate: { onInvite: (inv) => this.onInvite(inv) },
       logSip: opts.logSip,
     });
-    this.phone = phone;
-    calls = new CallManager({
-      userAgent: phone.userAgent,
+    this.calls = new CallManager({
+      userAgent: this.phone.userAgent,
       domain: dialDomain(opts.account),
       codecs,
       speech: opts.speech,
@@ -94,34 +126,141 @@ export class Softphone extends EventEmitter<PhoneEvents & CallManagerEvents & So
       maxDurationSeconds: opts.maxDurationSeconds,
       ringTimeoutSeconds: opts.ringTimeoutSeconds,
     });
-    this.calls = calls;
-    phone.on("registration", (s, d) => this.emit("registration", s, d));
-    phone.on("log", (l, t) => this.emit("log", l, t));
-    phone.on("sip", (d, t, p) => this.emit("sip", d, t, p));
-    calls.on("call", (s, c) => this.emit("call", s, c));
-    calls.on("playback", (w, c, l, i) => this.emit("playback", w, c, l, i));
-    const dtmfOptions: DtmfOptions = { ...DEFAULT_DTMF, ...opts.dtmf };
-    calls.on("created", (c) => {
-      const dtmf = new CallDtmf(c, dtmfOptions);
-      this.dtmfByCall.set(c, dtmf);
-      dtmf.on("digit", (d) => this.emit("dtmf", d.digit, d.method, c.snapshot()));
-      dtmf.on("warning", (t) => this.emit("log", "warn", t));
-      this.emit("created", c);
-    });
-    calls.on("log", (l, t) => this.emit("log", l, t));
+    this.forward(this.phone, ["registration", "log", "sip"]);
+    this.forward(this.calls, ["call", "playback", "log"]);
+    this.calls.on("created", (c) => this.attach(c));
   }
 
   start(): Promise<void> { return this.phone.start(); }
 
+  async stop(timeoutMs = 2000): Promise<void> {
+    await this.calls.close();
+    await this.phone.stop(timeoutMs);
+  }
+
+  get registrationState(): RegistrationState { return this.phone.registrationState; }
+  get registrationDetail(): RegistrationDetail { return this.phone.registrationDetail; }
+
+  // ---- calls, by id ----
+
+  /** Snapshots of the active calls, oldest first. */
+  activeCalls(): CallInfo[] { return this.calls.list().map((c) => c.snapshot()); }
+
+  /** A snapshot of an active call, or undefined (unknown or ended). */
+  call(id: string): CallInfo | undefined {
+    const c = this.calls.get(id);
+    return c?.active ? c.snapshot() : undefined;
+  }
+
+  /** Dials a number (in the account's domain) or a SIP URI; `options.limits` are the dialing node's. */
+  dial(target: string, options: DialOptions = {}): CallInfo {
+    return this.calls.dial(target, options).snapshot();
+  }
+
+  answer(id: string): Promise<void> { return this.withCall(id, (c) => this.calls.answer(c)); }
+  reject(id: string, statusCode = 486): Promise<void> { return this.withCall(id, (c) => this.calls.reject(c, statusCode)); }
+  /** Ends the call whatever its state (BYE, CANCEL or a rejection); `reason` ends up in its ENDED snapshot. */
+  hangup(id: string, end: { reason?: string } = {}): Promise<void> { return this.withCall(id, (c) => c.hangup(end)); }
+
+  /** Speaks text into an answered call; resolves when it is queued. */
+  say(id: string, text: string, options: SayOptions = {}): Promise<PlaybackHandle> {
+    return this.withCall(id, async (c) => this.handle(c, await this.calls.say(c, text, options)));
+  }
+
+  /** Plays a WAV (Buffer or path), or raw G.711 bytes with `format` "pcmu"/"pcma", into a call. */
+  play(id: string, audio: Buffer | string, options: PlayOptions = {}): Promise<PlaybackHandle> {
+    return this.withCall(id, async (c) => this.handle(c, await this.calls.play(c, audio, options)));
+  }
+
+  /** Something is playing or queued in the call. */
+  isPlaying(id: string): boolean { return !!this.calls.get(id)?.playback.playing; }
+
+  /** Stops what plays and drops what waits (barge-in); their handles settle as interrupted. */
+  stopPlayback(id: string): void { this.calls.get(id)?.playback.stop(); }
+
   /** Sends DTMF into an answered call by the account's send method. */
-  sendDtmf(call: Call, digits: string): Promise<void> {
-    const dtmf = this.dtmfByCall.get(call);
+  sendDtmf(call: string | Call, digits: string): Promise<void> {
+    const c = typeof call === "string" ? this.calls.get(call) : call;
+    const dtmf = c ? this.dtmfByCall.get(c) : undefined;
     if (!dtmf) return Promise.reject(new Error("dtmf: unknown call"));
     return dtmf.send(digits);
   }
 
-  async stop(timeoutMs = 2000): Promise<void> {
-    await this.calls.close();
-    await this.phone.stop(timeoutMs);
+  /**
+   * A flow node takes over incoming calls with its policy and its limits (see CallLimits); false
+   * when another node already has them. The owner releases them with releaseInbound().
+   */
+  claimInbound(owner: string, policy: InboundPolicy, limits: CallLimits = {}): boolean {
+    return this.calls.claimInboundPolicy(owner, policy, limits);
+  }
+
+  releaseInbound(owner: string): void { this.calls.releaseInboundPolicy(owner); }
+
+  /** Listens to the events of one call; returns the function that stops listening (call it on ENDED at the latest). */
+  watchCall(id: string, watcher: CallWatcher): () => void {
+    const onState = (s: CallState, c: CallInfo) => { if (c.id === id) watcher.state?.(s, c); };
+    const onPlayback = (w: "started" | "finished", c: CallInfo, l: string, i: boolean) => { if (c.id === id) watcher.playback?.(w, c, l, i); };
+    const onDtmf = (d: DtmfDigit, m: DtmfMethod, c: CallInfo) => { if (c.id === id) watcher.dtmf?.(d, m, c); };
+    this.on("call", onState);
+    this.on("playback", onPlayback);
+    this.on("dtmf", onDtmf);
+    return () => {
+      this.off("call", onState);
+      this.off("playback", onPlayback);
+      this.off("dtmf", onDtmf);
+    };
+  }
+
+  // ---- wiring ----
+
+  /** Re-emits the named events of the phone or the call manager, unchanged (the names are checked against both maps). */
+  private forward<T extends Record<keyof T, unknown[]>>(from: EventEmitter<T>, events: ReadonlyArray<NoInfer<keyof T> & keyof SoftphoneEventMap & string>): void {
+    const source = from as unknown as EventEmitter;
+    const sink = this as unknown as EventEmitter;
+    for (const e of events) source.on(e, (...args: unknown[]) => sink.emit(e, ...args));
+  }
+
+  private withCall<T>(id: string, fn: (call: Call) => Promise<T>): Promise<T> {
+    const c = this.calls.get(id);
+    if (!c || !c.active) return Promise.reject(new Error(`no active call with id ${id}`));
+    return fn(c);
+  }
+
+  private handle(call: Call, item: PlaybackItem): PlaybackHandle {
+    const waiters = this.playbackWaiters.get(call);
+    const finished = new Promise<boolean>((resolve) => {
+      if (!waiters || !call.active) resolve(true);
+      else waiters.set(item.id, resolve);
+    });
+    return { id: item.id, label: item.label, finished };
+  }
+
+  /** A new call: its DTMF, and the settling of its playback handles. */
+  private attach(call: Call): void {
+    const dtmf = new CallDtmf(call, this.dtmfOptions);
+    this.dtmfByCall.set(call, dtmf);
+    dtmf.on("digit", (d) => this.emit("dtmf", d.digit, d.method, call.snapshot()));
+    dtmf.on("warning", (t) => this.emit("log", "warn", t));
+    const waiters = new Map<number, (interrupted: boolean) => void>();
+    this.playbackWaiters.set(call, waiters);
+    call.on("playback", (what, item, _info, interrupted) => {
+      if (what !== "finished") return;
+      waiters.get(item.id)?.(interrupted);
+      waiters.delete(item.id);
+    });
+    call.on("state", (s) => {
+      if (s !== "ENDED") return;
+      for (const settle of waiters.values()) settle(true);
+      waiters.clear();
+    });
+    this.emit("created", call);
+  }
+
+  private onInvite(invitation: Invitation): void { this.calls.onInvite(invitation); }
+  private onMediaHandler(sdh: RtpSessionDescriptionHandler): void { this.calls.onMediaHandler(sdh); }
+  private advertisedAddress(): string { return this.phone.transport.local?.address ?? "127.0.0.1"; }
+  /** RTP relays next to the PBX may latch: the resolved next hop and the registrar (if an IP). */
+  private signallingHosts(account: AccountOptions): string[] {
+    return [this.phone.transport.nextHop?.address, account.server?.trim()].filter((h): h is string => !!h);
   }
 }

@@ -1,20 +1,15 @@
 // What flow nodes may use of a sip-client config node.
 import type { Node } from "node-red";
-import type { Softphone } from "../../src/softphone";
-import type { SpeechService } from "../../src/speech";
-import type { RegistrationDetail } from "../../src/phone/registration";
-import type { RegistrationState } from "../../src/types";
-import type { SipClientConfig, SipClientCredentials } from "../sip-client/config";
+import type { RegistrationDetail, RegistrationState, Softphone, SpeechService } from "../../src";
 
 export interface ClientUser {
   id: string;
   onRegistration(state: RegistrationState, detail: RegistrationDetail): void;
-  /** The account went online: attach to its call events. */
+  /** The account went online: attach to its call events (through the Softphone's methods). */
   onPhone?(phone: Softphone): void;
 }
 
-export interface SipClientNode extends Node<SipClientCredentials> {
-  readonly config: SipClientConfig;
+export interface SipClientNode extends Node {
   phone?: Softphone;
   speech: SpeechService;
   registrationState: RegistrationState;
@@ -22,4 +17,3 @@ export interface SipClientNode extends Node<SipClientCredentials> {
   register(user: ClientUser): void;
   deregister(user: ClientUser): void;
 }
-

@@ -1,6 +1,6 @@
 // One place that turns core state into node.status, so every node shows it the same way.
 import type { NodeStatus } from "node-red";
-import type { RegistrationState } from "../../src/types";
+import type { RegistrationState } from "../../src";
 
 export function registrationStatus(state: RegistrationState, reason?: string): NodeStatus {
   switch (state) {

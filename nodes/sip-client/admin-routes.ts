@@ -3,7 +3,7 @@
 // RED.httpAdmin, so they live under the editor's admin root and are protected
 // by the editor's own authentication when adminAuth is configured.
 
-import { encodeWav } from "../../src/speech/wav";
+import { encodeWav } from "../../src";
 
 /** One text-to-speech language offered by an engine. */
 export interface SpeechLanguage {

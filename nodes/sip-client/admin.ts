@@ -1,6 +1,6 @@
 // Wires the editor's HTTP endpoints to the runtime once per Node-RED process.
 import type { NodeAPI } from "node-red";
-import { SpeechService } from "../../src/speech";
+import { SpeechService } from "../../src";
 import type { SipClientNode } from "../shared/client-api";
 import { registerAdminRoutes } from "./admin-routes";
 
@@ -19,7 +19,7 @@ export function registerAdminRoutesOnce(RED: NodeAPI): void {
       return {
         registration: node.registrationState,
         reason: node.registrationDetail.reason,
-        calls: node.phone?.calls.list().length ?? 0,
+        calls: node.phone?.activeCalls().length ?? 0,
       };
     },
   });

@@ -1,6 +1,6 @@
 // sip-client editor properties → core options. The property names are the user-facing contract.
-import type { AcceptFrom, AccountOptions } from "../../src/phone/account";
-import type { RtpSecurity, TransportKind } from "../../src/types";
+import type { AcceptFrom, AccountOptions, RtpSecurity, TransportKind } from "../../src";
+import { num } from "../shared/values";
 
 export interface SipClientConfig {
   id: string;
@@ -91,11 +91,6 @@ export function normalizePem(text: string): string {
   return blocks.length ? blocks.join("") : text + "\n";
 }
 
-const num = (v: unknown, fallback: number): number => {
-  const n = Number(v);
-  return v === "" || v === undefined || v === null || Number.isNaN(n) ? fallback : n;
-};
-
 export function accountFromConfig(c: SipClientConfig, cred: SipClientCredentials | undefined): AccountOptions {
   const acceptFrom = acceptFromConfig(c);
   const trustedNetworks = splitNetworks(c.trustedNetworks);
@@ -136,4 +131,5 @@ export function accountFromConfig(c: SipClientConfig, cred: SipClientCredentials
   };
 }
 
+/** Kept for nodes that still import it from here; new code imports nodes/shared/values. */
 export { num };

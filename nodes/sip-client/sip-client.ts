@@ -2,23 +2,25 @@
 // the flow nodes that use it. Like Node-RED's mqtt-broker: it goes online when the
 // first user registers and goes offline (un-REGISTER, sockets closed) on close.
 
-import type { NodeAPI, NodeDef } from "node-red";
+import type { Node, NodeAPI, NodeDef } from "node-red";
 import type { ClientUser, SipClientNode } from "../shared/client-api";
 import path from "path";
-import { Softphone, parseCodecList } from "../../src/softphone";
-import { SpeechService } from "../../src/speech";
-import type { RegistrationDetail } from "../../src/phone/registration";
-import type { DtmfMethod, RegistrationState } from "../../src/types";
-import { accountFromConfig, num, rtpSecurityFromConfig, SipClientConfig } from "./config";
+import { Softphone, parseCodecList, SpeechService } from "../../src";
+import type { DtmfMethod, RegistrationDetail, RegistrationState } from "../../src";
+import { num } from "../shared/values";
+import { accountFromConfig, rtpSecurityFromConfig, SipClientConfig, SipClientCredentials } from "./config";
+
+/** The config node as this file sees it: the shared API, its properties and its credentials. */
+type SipClientRuntime = SipClientNode & Node<SipClientCredentials> & { config: SipClientConfig };
 import { registerAdminRoutesOnce } from "./admin";
 
 export = function (RED: NodeAPI): void {
   registerAdminRoutesOnce(RED);
-  function SipClient(this: SipClientNode, config: NodeDef & SipClientConfig) {
+  function SipClient(this: SipClientRuntime, config: NodeDef & SipClientConfig) {
     RED.nodes.createNode(this, config);
     const node = this;
     const users = new Map<string, ClientUser>();
-    (node as { config: SipClientConfig }).config = config;
+    node.config = config;
     node.registrationState = "INACTIVE";
     node.registrationDetail = {};
     let closing = false;

@@ -35,16 +35,36 @@ export interface InboundPolicy {
   afterGreeting?: AfterGreeting;
 }
 
-export interface CallManagerOptions {
+/**
+ * Limits of the calls one flow node handles. Several nodes may share an account, each with its
+ * own limits; which apply to a call is fixed when the call starts:
+ * - an incoming call: the limits of the node that claimed inbound handling (claimInboundPolicy),
+ *   or the account's (CallManagerOptions, configure()) when no node has claimed;
+ * - a call we dial: the limits given with dial() (the dialing node's), or the account's.
+ * maxCalls counts every active call of the account (they share its RTP ports and speech engine).
+ * A field left undefined falls back to the account's value.
+ */
+export interface CallLimits {
+  /** Simultaneous calls on the account at most (default DEFAULT_MAX_CALLS). */
+  maxCalls?: number;
+  /** An answered call is hung up after this long; 0 or undefined = never. */
+  maxDurationSeconds?: number;
+  /** An outgoing call rings this long before it ends as no-answer (default DEFAULT_RING_TIMEOUT_SECONDS). */
+  ringTimeoutSeconds?: number;
+}
+
+/** Simultaneous calls per account when nobody sets a limit. */
+export const DEFAULT_MAX_CALLS = 4;
+/** Ring time of an outgoing call when nobody sets one (s). */
+export const DEFAULT_RING_TIMEOUT_SECONDS = 30;
+
+export interface CallManagerOptions extends CallLimits {
   userAgent: UserAgent;
   /** AOR domain, for dialing plain numbers. */
   domain: string;
   codecs: Codec[];
   speech: Speaker;
   defaultLanguage?: string;
-  maxCalls?: number;
-  maxDurationSeconds?: number;
-  ringTimeoutSeconds?: number;
   /** Bound for a hang-up before the call is ended locally (tests shorten it); default CALL_END_TIMEOUT_MS. */
   endTimeoutMs?: number;
 }
@@ -52,7 +72,17 @@ export interface CallManagerOptions {
 export interface DialOptions {
   message?: string;
   language?: string;
+  /** This call only; before limits.ringTimeoutSeconds. */
   ringTimeoutSeconds?: number;
+  /** The dialing node's limits (see CallLimits); the account's where undefined. */
+  limits?: CallLimits;
+}
+
+/** Who handles incoming calls: one flow node, with its policy and its limits. */
+interface InboundClaim {
+  owner: string;
+  policy: InboundPolicy;
+  limits: CallLimits;
 }
 
 export interface CallManagerEvents {
@@ -66,8 +96,11 @@ export interface CallManagerEvents {
 export class CallManager extends EventEmitter<CallManagerEvents> {
   private readonly calls = new Map<string, Call>();
   private readonly bySession = new WeakMap<object, Call>();
+  /** The account's own policy, used while no flow node has claimed inbound handling. */
   private policy: InboundPolicy = { autoAnswer: true };
-  private policyOwner?: string;
+  private claim?: InboundClaim;
+  /** The account's limits (options, then configure()). */
+  private readonly accountLimits: CallLimits;
   private closed = false;
   private referLog = { windowStart: 0, logged: 0, suppressed: 0 };
   /** Outbound calls still DIALING, by Call-ID (at most maxCalls), for RINGING seen on the wire. */
@@ -76,6 +109,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
 
   constructor(private readonly opts: CallManagerOptions) {
     super();
+    this.accountLimits = { maxCalls: opts.maxCalls, maxDurationSeconds: opts.maxDurationSeconds, ringTimeoutSeconds: opts.ringTimeoutSeconds };
     const transport: unknown = opts.userAgent.transport;
     if (transport instanceof SipTransport) {
       this.wire = transport;
@@ -95,28 +129,39 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     if (call?.state === "DIALING") call.setState("RINGING");
   };
 
+  /** The account's own policy (for library use); a flow node's claim takes precedence while it holds. */
   setInboundPolicy(policy: InboundPolicy): void { this.policy = policy; }
 
-  /** Several flow nodes may share an account: the first to claim decides how incoming calls are handled. */
-  claimInboundPolicy(owner: string, policy: InboundPolicy): boolean {
-    if (this.policyOwner && this.policyOwner !== owner) return false;
-    this.policyOwner = owner;
-    this.policy = policy;
+  /**
+   * Several flow nodes may share an account: the first to claim decides how incoming calls are
+   * handled, and its limits apply to them. Claiming again as the owner updates policy and limits.
+   */
+  claimInboundPolicy(owner: string, policy: InboundPolicy, limits: CallLimits = {}): boolean {
+    if (this.claim && this.claim.owner !== owner) return false;
+    this.claim = { owner, policy, limits: { ...limits } };
     return true;
   }
 
   releaseInboundPolicy(owner: string): void {
-    if (this.policyOwner !== owner) return;
-    this.policyOwner = undefined;
-    this.policy = { autoAnswer: true };
+    if (this.claim?.owner !== owner) return;
+    this.claim = undefined;
   }
 
-  /** Limits set by the flow node (they are per account). */
-  configure(limits: { maxCalls?: number; maxDurationSeconds?: number; ringTimeoutSeconds?: number }): void {
-    const o = this.opts as { maxCalls?: number; maxDurationSeconds?: number; ringTimeoutSeconds?: number };
-    if (limits.maxCalls !== undefined) o.maxCalls = limits.maxCalls;
-    if (limits.maxDurationSeconds !== undefined) o.maxDurationSeconds = limits.maxDurationSeconds;
-    if (limits.ringTimeoutSeconds !== undefined) o.ringTimeoutSeconds = limits.ringTimeoutSeconds;
+  /** The account's limits, used where a call has none of its own (see CallLimits). */
+  configure(limits: CallLimits): void {
+    if (limits.maxCalls !== undefined) this.accountLimits.maxCalls = limits.maxCalls;
+    if (limits.maxDurationSeconds !== undefined) this.accountLimits.maxDurationSeconds = limits.maxDurationSeconds;
+    if (limits.ringTimeoutSeconds !== undefined) this.accountLimits.ringTimeoutSeconds = limits.ringTimeoutSeconds;
+  }
+
+  /** A node's limits over the account's, field by field. */
+  private limitsOf(own: CallLimits | undefined): CallLimits {
+    const a = this.accountLimits;
+    return {
+      maxCalls: own?.maxCalls ?? a.maxCalls,
+      maxDurationSeconds: own?.maxDurationSeconds ?? a.maxDurationSeconds,
+      ringTimeoutSeconds: own?.ringTimeoutSeconds ?? a.ringTimeoutSeconds,
+    };
   }
 
   list(): Call[] { return [...this.calls.values()].filter((c) => c.active); }
@@ -140,16 +185,18 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
       this.emit("call", "ENDED", { id: crypto.randomUUID(), direction: "inbound", state: "ENDED", from, to, startedAt: now, endedAt: now, outcome, reason, statusCode });
     };
     if (this.closed) return refuse(503, "rejected", "shutting down");
-    if (this.list().length >= (this.opts.maxCalls ?? 4)) return refuse(486, "rejected", "maximum number of calls reached");
+    // Policy and limits as they are now: a later claim or release does not change this call.
+    const policy = this.claim?.policy ?? this.policy;
+    const limits = this.limitsOf(this.claim?.limits);
+    if (this.list().length >= (limits.maxCalls ?? DEFAULT_MAX_CALLS)) return refuse(486, "rejected", "maximum number of calls reached");
     // sip.js would turn a media failure into 480; a clear 488 needs the offer checked first.
     if (req.body && /application\/sdp/i.test(req.getHeader("content-type") ?? "")) {
       const check = precheckOffer(req.body, this.opts.codecs);
       if (!check.ok) return refuse(488, "codec-mismatch", check.reason);
     }
-    const policy = this.policy;
     if (!isCallerAllowed(policy.filterMode, policy.filterList ?? [], from.number)) return refuse(603, "rejected", "caller not allowed");
 
-    const call = this.track(new Call(invitation, "inbound", from, to, { endTimeoutMs: this.opts.endTimeoutMs }));
+    const call = this.track(new Call(invitation, "inbound", from, to, { endTimeoutMs: this.opts.endTimeoutMs }), limits);
     this.emit("call", "RINGING", call.snapshot());
     invitation.progress().catch(() => undefined);
     if (policy.autoAnswer) {
@@ -186,19 +233,20 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     if (this.closed) throw new Error("the SIP account is closing");
     const t = String(target ?? "").trim();
     if (!t) throw new Error("nothing to dial: msg.payload must be a number or a SIP URI");
-    if (this.list().length >= (this.opts.maxCalls ?? 4)) throw new Error("maximum number of calls reached");
+    const limits = this.limitsOf(options.limits);
+    if (this.list().length >= (limits.maxCalls ?? DEFAULT_MAX_CALLS)) throw new Error("maximum number of calls reached");
     const uriText = /^sips?:/i.test(t) ? t : /@/.test(t) ? `sip:${t}` : `sip:${t.replace(/[\s()/-]/g, "")}@${this.opts.domain}`;
     const uri = UserAgent.makeURI(uriText);
     if (!uri) throw new Error(`not a number or SIP URI: ${t}`);
     const ua = this.opts.userAgent;
     const inviter = new Inviter(ua, uri, { earlyMedia: false });
     const from = partyFromUri(ua.configuration.uri, ua.configuration.displayName);
-    const call = this.track(new Call(inviter, "outbound", from, partyFromUri(uri), { endTimeoutMs: this.opts.endTimeoutMs }));
+    const call = this.track(new Call(inviter, "outbound", from, partyFromUri(uri), { endTimeoutMs: this.opts.endTimeoutMs }), limits);
     const callId = inviter.request.callId;
     this.dialing.set(callId, call);
     call.on("state", () => { if (this.dialing.get(callId) === call) this.dialing.delete(callId); });
     this.emit("call", "DIALING", call.snapshot());
-    const ringMs = (options.ringTimeoutSeconds ?? this.opts.ringTimeoutSeconds ?? 30) * 1000;
+    const ringMs = (options.ringTimeoutSeconds ?? limits.ringTimeoutSeconds ?? DEFAULT_RING_TIMEOUT_SECONDS) * 1000;
     if (ringMs > 0) call.after(ringMs, () => { if (call.state !== "ANSWERED") void call.hangup({ outcome: "no-answer", reason: "ring timeout" }); });
     if (options.message) {
       const speakOnAnswer = (s: CallState) => {
@@ -245,12 +293,13 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     await Promise.all(this.list().map((c) => c.hangup({ reason: "node closed" }).catch(() => undefined)));
   }
 
-  private track(call: Call): Call {
+  private track(call: Call, limits: CallLimits): Call {
     this.calls.set(call.id, call);
     this.bySession.set(call.session, call);
+    const maxDurationSeconds = limits.maxDurationSeconds;
     call.on("state", (state, info) => {
-      if (state === "ANSWERED" && this.opts.maxDurationSeconds) {
-        call.after(this.opts.maxDurationSeconds * 1000, () => void call.hangup({ reason: "maximum call duration" }));
+      if (state === "ANSWERED" && maxDurationSeconds) {
+        call.after(maxDurationSeconds * 1000, () => void call.hangup({ reason: "maximum call duration" }));
       }
       if (state === "ENDED") this.calls.delete(call.id);
       this.emit("call", state, info);

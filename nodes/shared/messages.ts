@@ -1,0 +1,255 @@
+// The message contract of the nodes: one typed union per direction and node, keyed by topic,
+// with the builders that make the outgoing messages and the parsers that check the incoming ones.
+// Property names and the words in them are the user-facing contract: add, never rename.
+// Output types are type literals (not interfaces) so that they are Node-RED NodeMessages as they are.
+// The en-US help of each node documents every topic here (test/unit/nodes/messages.test.ts).
+import type {
+  CallInfo, CallState, CodeEnd, DtmfDigit, DtmfMethod, RegistrationDetail, RegistrationState,
+} from "../../src";
+import { DEFAULT_ONE_TIME_VALID_MS, DEFAULT_RING_TIMEOUT_SECONDS, normalizeNumber } from "../../src";
+import { num } from "./values";
+
+// ---- sip-call: out ----
+
+export type RegistrationMsg = {
+  topic: "registration";
+  payload: RegistrationState;
+  /** Why it FAILED (only with FAILED). */
+  reason?: string;
+  /** The server's SIP status code, when there is one. */
+  statusCode?: number;
+};
+
+export type CallMsg = {
+  topic: "call";
+  payload: CallState;
+  call: CallInfo;
+};
+
+export type PlaybackMsg = {
+  topic: "playback";
+  payload: "started" | "finished";
+  call: CallInfo;
+  /** The text spoken or the file played. */
+  label: string;
+  /** Stopped before its end. */
+  interrupted: boolean;
+};
+
+export type SipCallOutput = RegistrationMsg | CallMsg | PlaybackMsg;
+
+export function registrationMsg(state: RegistrationState, detail: RegistrationDetail): RegistrationMsg {
+  const msg: RegistrationMsg = { topic: "registration", payload: state };
+  if (state === "FAILED") msg.reason = detail.reason;
+  if (detail.statusCode) msg.statusCode = detail.statusCode;
+  return msg;
+}
+
+export function callMsg(state: CallState, call: CallInfo): CallMsg {
+  return { topic: "call", payload: state, call };
+}
+
+export function playbackMsg(what: "started" | "finished", call: CallInfo, label: string, interrupted: boolean): PlaybackMsg {
+  return { topic: "playback", payload: what, call, label, interrupted };
+}
+
+// ---- sip-call: in ----
+
+/** A call id from msg.call.id (or msg.callId); none = the only active call. */
+interface ForCall { callId?: string }
+
+export interface DialInput { topic: "dial"; payload: string; message?: string; language?: string; ringTimeout?: number }
+export interface SayInput extends ForCall { topic: "say"; payload: string; language?: string; engine?: string; voice?: string; interrupt: boolean }
+export interface PlayInput extends ForCall { topic: "play"; payload: Buffer | string; format: "wav" | "pcmu" | "pcma"; interrupt: boolean }
+export interface HangupInput extends ForCall { topic: "hangup" }
+export interface AnswerInput extends ForCall { topic: "answer" }
+export interface RejectInput extends ForCall { topic: "reject"; statusCode: number }
+export interface DtmfSendInput extends ForCall { topic: "dtmf"; payload: string }
+
+export type SipCallInput = DialInput | SayInput | PlayInput | HangupInput | AnswerInput | RejectInput | DtmfSendInput;
+export type SipCallTopic = SipCallInput["topic"];
+export const SIP_CALL_INPUT_TOPICS: readonly SipCallTopic[] = ["dial", "say", "play", "hangup", "answer", "reject", "dtmf"];
+export const SIP_CALL_OUTPUT_TOPICS: readonly SipCallOutput["topic"][] = ["registration", "call", "playback"];
+
+/** Default SIP status of a rejection. */
+const REJECT_STATUS = 486;
+const PLAY_FORMATS = ["wav", "pcmu", "pcma"] as const;
+
+/** Checks a sip-call input message; throws an error that says what is wrong. */
+export function parseSipCallInput(raw: unknown): SipCallInput {
+  const msg = (raw !== null && typeof raw === "object" ? raw : {}) as Record<string, unknown>;
+  const topic = String(msg.topic ?? "").toLowerCase();
+  const text = (v: unknown) => (typeof v === "string" ? v : undefined);
+  const callId = commandCallId(msg);
+  const p = msg.payload;
+  switch (topic) {
+    case "dial": {
+      if (typeof p !== "string" && typeof p !== "number") throw new Error("dial: msg.payload must be a number or a SIP URI");
+      return {
+        topic, payload: String(p), message: text(msg.message), language: text(msg.language),
+        ringTimeout: msg.ringTimeout !== undefined ? num(msg.ringTimeout, DEFAULT_RING_TIMEOUT_SECONDS) : undefined,
+      };
+    }
+    case "say": {
+      if (typeof p !== "string" || !p.trim()) throw new Error("say: msg.payload must be the text to speak");
+      return { topic, callId, payload: p, language: text(msg.language), engine: text(msg.engine), voice: text(msg.voice), interrupt: msg.interrupt === true };
+    }
+    case "play": {
+      if (!Buffer.isBuffer(p) && (typeof p !== "string" || !p.trim())) throw new Error("play: msg.payload must be a WAV Buffer or a file path");
+      const format = String(msg.format ?? "wav").toLowerCase();
+      if (!(PLAY_FORMATS as readonly string[]).includes(format)) throw new Error(`play: msg.format must be wav, pcmu or pcma, not "${format}"`);
+      return { topic, callId, payload: p as Buffer | string, format: format as PlayInput["format"], interrupt: msg.interrupt === true };
+    }
+    case "hangup": case "answer": return { topic, callId };
+    case "reject": return { topic, callId, statusCode: msg.statusCode ? num(msg.statusCode, REJECT_STATUS) : REJECT_STATUS };
+    case "dtmf": {
+      if (typeof p !== "string" && typeof p !== "number") throw new Error("dtmf: msg.payload must be the digits to send");
+      return { topic, callId, payload: String(p) };
+    }
+    default:
+      throw new Error(`unknown topic "${String(msg.topic ?? "")}": use dial, say, play, hangup, answer, reject or dtmf`);
+  }
+}
+
+/** The id given with a command (msg.call.id, else msg.callId), or undefined. */
+export function commandCallId(msg: { call?: unknown; callId?: unknown }): string | undefined {
+  const call = msg.call;
+  const id = call !== null && typeof call === "object" ? (call as { id?: unknown }).id ?? msg.callId : msg.callId;
+  return id !== undefined && id !== null && id !== "" ? String(id) : undefined;
+}
+
+// ---- sip-dtmf: out ----
+
+/** What a key looks like in messages with "keep codes out of messages". */
+export const MASK = "•";
+
+export type DtmfMsg = {
+  topic: "dtmf";
+  /** The key, or MASK. */
+  payload: DtmfDigit | typeof MASK;
+  method: DtmfMethod;
+  masked?: true;
+  call: CallInfo;
+};
+
+export type DtmfCodeMsg = {
+  topic: "dtmf-code";
+  /** The code, or one MASK per key. */
+  payload: string;
+  /** What completed it; "match": an action's code was entered. */
+  terminatedBy: CodeEnd | "match";
+  call: CallInfo;
+  masked?: true;
+  /** It matches no action. */
+  invalid?: true;
+};
+
+export type DtmfTooManyMsg = {
+  topic: "dtmf-too-many";
+  /** Wrong codes in this call. */
+  payload: number;
+  limit: number;
+  call: CallInfo;
+  /** ISO time, when the caller's number is now locked out. */
+  lockedUntil?: string;
+};
+
+export type DtmfLockedMsg = {
+  topic: "dtmf-locked";
+  /** ISO time the lock-out ends (as lockedUntil). */
+  payload: string;
+  lockedUntil: string;
+  call: CallInfo;
+};
+
+/** On an action's own output; its topic is the action's (default "action"). */
+export type ActionMsg = {
+  topic: string;
+  payload: string;
+  /** index: 1 = first action; code only when codes are not hidden. */
+  action: { index: number; code?: string; oneTime?: true };
+  call: CallInfo;
+  masked?: true;
+};
+
+/** The first output of sip-dtmf. */
+export type SipDtmfOutput = DtmfMsg | DtmfCodeMsg | DtmfTooManyMsg | DtmfLockedMsg;
+export const SIP_DTMF_OUTPUT_TOPICS: readonly SipDtmfOutput["topic"][] = ["dtmf", "dtmf-code", "dtmf-too-many", "dtmf-locked"];
+
+export function dtmfMsg(digit: DtmfDigit, method: DtmfMethod, call: CallInfo, masked = false): DtmfMsg {
+  return masked ? { topic: "dtmf", payload: MASK, method, masked: true, call } : { topic: "dtmf", payload: digit, method, call };
+}
+
+/** `code` as shown (already masked when codes are hidden). */
+export function dtmfCodeMsg(code: string, terminatedBy: DtmfCodeMsg["terminatedBy"], call: CallInfo, o: { masked?: boolean; invalid?: boolean } = {}): DtmfCodeMsg {
+  const msg: DtmfCodeMsg = { topic: "dtmf-code", payload: code, terminatedBy, call };
+  if (o.masked) msg.masked = true;
+  if (o.invalid) msg.invalid = true;
+  return msg;
+}
+
+export function dtmfTooManyMsg(wrong: number, limit: number, call: CallInfo, lockedUntilMs = 0): DtmfTooManyMsg {
+  const msg: DtmfTooManyMsg = { topic: "dtmf-too-many", payload: wrong, limit, call };
+  if (lockedUntilMs) msg.lockedUntil = new Date(lockedUntilMs).toISOString();
+  return msg;
+}
+
+export function dtmfLockedMsg(lockedUntilMs: number, call: CallInfo): DtmfLockedMsg {
+  const lockedUntil = new Date(lockedUntilMs).toISOString();
+  return { topic: "dtmf-locked", payload: lockedUntil, lockedUntil, call };
+}
+
+/** `index` 1 = first action; `code` as configured (left out when masked); `payload` as shown. */
+export function actionMsg(topic: string | undefined, payload: string, a: { index: number; code: string; oneTime?: boolean }, call: CallInfo, masked = false): ActionMsg {
+  const action: ActionMsg["action"] = { index: a.index };
+  if (!masked) action.code = a.code;
+  if (a.oneTime) action.oneTime = true;
+  const msg: ActionMsg = { topic: topic || "action", payload, action, call };
+  if (masked) msg.masked = true;
+  return msg;
+}
+
+// ---- sip-dtmf: in ----
+
+export interface CodeInput {
+  topic: "code";
+  /** The one-time code ("" when missing: the code guard refuses it). */
+  payload: string;
+  /** The action it triggers, 0 = first (resolved by the node, which knows its actions). */
+  action: number;
+  /** Seconds it stays valid (0 revokes). */
+  validFor: number;
+}
+export interface ClearCodesInput { topic: "clear-codes" }
+export interface UnlockInput {
+  topic: "unlock";
+  /** The caller number, normalised; undefined = every lock-out (no payload or "*"). */
+  payload?: string;
+}
+
+export type SipDtmfInput = CodeInput | ClearCodesInput | UnlockInput;
+export const SIP_DTMF_INPUT_TOPICS: readonly SipDtmfInput["topic"][] = ["code", "clear-codes", "unlock"];
+
+/**
+ * Checks a sip-dtmf input message; throws an error that says what is wrong (never the code).
+ * `actionIndex` turns msg.action into the node's action index, or throws.
+ */
+export function parseSipDtmfInput(raw: unknown, actionIndex: (action: unknown) => number): SipDtmfInput {
+  const msg = (raw !== null && typeof raw === "object" ? raw : {}) as Record<string, unknown>;
+  const topic = String(msg.topic ?? "").toLowerCase();
+  const p = msg.payload;
+  switch (topic) {
+    case "code": {
+      const code = typeof p === "string" || typeof p === "number" ? String(p) : "";
+      const action = actionIndex(msg.action);
+      const validFor = msg.validFor === undefined ? DEFAULT_ONE_TIME_VALID_MS / 1000 : Number(msg.validFor);
+      if (!Number.isFinite(validFor)) throw new Error("code: msg.validFor must be a number of seconds");
+      return { topic, payload: code, action, validFor };
+    }
+    case "clear-codes": return { topic };
+    case "unlock":
+      return { topic, payload: p === undefined || p === null || p === "*" ? undefined : normalizeNumber(String(p)) };
+    default:
+      throw new Error(`unknown topic "${topic.slice(0, 40)}": use code, clear-codes or unlock`);
+  }
+}
