@@ -132,7 +132,8 @@ async function startNodeRed(label: string, lang?: string): Promise<NodeRed> {
     credentialSecret: "browser-test-secret",
     telemetry: { enabled: false },
     diagnostics: { enabled: false },
-    editorTheme: { tours: false, projects: { enabled: false } },
+    // No palette catalogue: the editor would fetch catalogue.nodered.org (a DNS query off the machine).
+    editorTheme: { tours: false, projects: { enabled: false }, palette: { catalogues: [] } },
     logging: { console: { level: "info", metrics: false, audit: false } },
     ...(lang ? { lang } : {}),
   };
@@ -424,6 +425,35 @@ describe("Node-RED editor (real browser)", function () {
         assert.equal(set.enabled, true, `${set.id} enabled`);
         assert.ok(!set.err, `${set.id} error: ${set.err}`);
       }
+    });
+
+    it("loads the shared editor helpers from the package's resources/ folder", async function () {
+      const served = await page.evaluate(async () => {
+        const r = await fetch("resources/node-red-contrib-sip-client/sip-editor.js");
+        return { status: r.status, type: r.headers.get("content-type") || "", body: await r.text() };
+      });
+      assert.equal(served.status, 200, "Node-RED serves resources/sip-editor.js");
+      assert.match(served.type, /javascript/);
+      assert.match(served.body, /window\.SipClientEditor = /);
+      const inPage = await page.evaluate(() => {
+        const E = (window as any).SipClientEditor;
+        const client = RED.nodes.getType("sip-client").defaults;
+        return {
+          loaded: Array.from(document.querySelectorAll("script[src]")).some((el) =>
+            /\/resources\/node-red-contrib-sip-client\/sip-editor\.js$/.test((el as HTMLScriptElement).src)),
+          helpers: ["forType", "intRange", "isCidr", "previewSpeech", "fillLanguageSelect", "resizeList"].filter((k) => typeof E?.[k] !== "function"),
+          cidr: ["192.168.1.0/24", "fd00::/8", "::1", "300.1.2.3/8", "10.0.0.0/33"].map((c) => E.isCidr(c)),
+          // The node definitions use the file's validators: a range from forType("sip-client").
+          port: [client.port.validate.call({}, "5061", {}), client.port.validate.call({}, "70000", {})],
+          pem: client.tlsCa.validate.call({}, "not a certificate", {}),
+        };
+      });
+      assert.equal(inPage.loaded, true, "the editor loaded the script from resources/");
+      assert.deepEqual(inPage.helpers, [], "helpers missing from window.SipClientEditor");
+      assert.deepEqual(inPage.cidr, [true, true, true, false, false]);
+      assert.equal(inPage.port[0], true);
+      assert.match(String(inPage.port[1]), /port/i, "an out-of-range port is refused with the catalogue's text");
+      assert.match(String(inPage.pem), /certificate|PEM/i);
     });
 
     it("shows sip-call and sip-dtmf in the palette under telephony", async function () {
