@@ -254,6 +254,31 @@
         bindPreview(type, node, row.play, row.message, row.language);
         return row;
     }
+    // A sortable, removable editableList of speechRow items; removing one stops a preview.
+    // opts: addButton (catalogue key), addItem, and optionally removeItem, sortItems.
+    function speechList(type, node, list, opts) {
+        list.css({ "min-height": "150px", "min-width": "450px" }).editableList({
+            addButton: node._(type + "." + opts.addButton),
+            addItem: opts.addItem,
+            removeItem: function(data) {
+                if (opts.removeItem) {
+                    opts.removeItem(data);
+                }
+                stopPreview();
+            },
+            sortItems: opts.sortItems,
+            sortable: true,
+            removable: true
+        });
+    }
+    // oneditsave: one value per item of the list, read from its row.
+    function listValues(list, read) {
+        var values = [];
+        list.editableList("items").each(function() {
+            values.push(read($(this)));
+        });
+        return values;
+    }
     // The list's language selects follow the runtime's language list once it has answered.
     function refreshRowLanguages(type, node, list, selectClass, setLanguages) {
         loadLanguages(function(languages) {
@@ -304,6 +329,7 @@
             bindPreview: function(node, button, textField, languageField) { bindPreview(type, node, button, textField, languageField); },
             fillLanguageSelect: function(node, select, languages, value) { fillLanguageSelect(type, node, select, languages, value); },
             speechRow: function(node, container, spec) { return speechRow(type, node, container, spec); },
+            speechList: function(node, list, opts) { speechList(type, node, list, opts); },
             refreshRowLanguages: function(node, list, selectClass, setLanguages) {
                 refreshRowLanguages(type, node, list, selectClass, setLanguages);
             }
@@ -323,6 +349,7 @@
         defaultLanguages: defaultLanguages,
         loadLanguages: loadLanguages,
         fillLanguageSelect: fillLanguageSelect,
+        listValues: listValues,
         resizeList: resizeList,
         preselectOnlyAccount: preselectOnlyAccount
     };
