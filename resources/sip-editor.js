@@ -323,6 +323,8 @@
         return {
             text: function(key, vars) { return text(type, key, vars); },
             intRange: function(min, max, key, allowEmpty) { return intRange(type, min, max, key, allowEmpty); },
+            // "" or a missing value means "use the default".
+            optionalInt: function(min, max, key) { return intRange(type, min, max, key, true); },
             host: function(emptyKey) { return host(type, emptyKey); },
             pem: function(kind, key) { return pem(type, kind, key); },
             previewSpeech: function(node, button, speech, language) { previewSpeech(type, node, button, speech, language); },

@@ -614,6 +614,41 @@ describe("Node-RED editor (real browser)", function () {
       await shot(page, "deployed-sip-dtmf");
     });
 
+    it("flags wrong numbers, an empty greeting and a bad code on sip-call and sip-dtmf nodes", async function () {
+      // RED.editor.validateNode drives the red triangle and the deploy warning. The account
+      // is not checked here (a node of this test may run without one).
+      const errors = await page.evaluate(() => {
+        const check = (type: string, changes: Record<string, unknown>) => {
+          const def = RED.nodes.getType(type);
+          const n: any = { id: "check-" + type, type, _def: def, z: RED.workspaces.active() };
+          for (const k of Object.keys(def.defaults)) n[k] = def.defaults[k].value;
+          Object.assign(n, changes);
+          RED.editor.validateNode(n);
+          return (n.validationErrors as string[]).filter((e) => e !== "client");
+        };
+        return {
+          callDefaults: check("sip-call", {}),
+          maxCalls: check("sip-call", { maxCalls: "abc" }),
+          ringTimeout: check("sip-call", { ringTimeout: "0" }),
+          greeting: check("sip-call", { greetings: [{ number: "", message: " ", language: "" }] }),
+          filterList: check("sip-call", { filterMode: "allow", filterList: "" }),
+          dtmfDefaults: check("sip-dtmf", {}),
+          maxAttempts: check("sip-dtmf", { maxAttempts: "0" }),
+          code: check("sip-dtmf", { actions: [{ code: "12x", message: "", language: "", topic: "" }] }),
+          duplicate: check("sip-dtmf", { actions: [{ code: "1a" }, { code: "1A" }] }),
+        };
+      });
+      assert.deepEqual(errors.callDefaults, [], "a new sip-call node is valid");
+      assert.deepEqual(errors.dtmfDefaults, [], "a new sip-dtmf node is valid");
+      assert.deepEqual(errors.maxCalls, ["Max. calls must be a number from 1 to 100"]);
+      assert.equal(errors.ringTimeout.length, 1, "ring timeout 0: " + errors.ringTimeout);
+      assert.equal(errors.greeting.length, 1, "an empty greeting: " + errors.greeting);
+      assert.equal(errors.filterList.length, 1, "allow-list mode with no numbers: " + errors.filterList);
+      assert.equal(errors.maxAttempts.length, 1, "0 wrong codes: " + errors.maxAttempts);
+      assert.equal(errors.code.length, 1, "code 12x: " + errors.code);
+      assert.match(String(errors.duplicate), /1A/, "a code twice: " + errors.duplicate);
+    });
+
     it("checks the registration of the deployed account from its dialog", async function () {
       await openNodeEditor(page, callId);
       await page.click("#node-input-btn-client-edit");
