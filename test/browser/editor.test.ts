@@ -999,6 +999,24 @@ describe("sip-dtmf guessing protections in the editor (real browser)", function 
     assert.equal(inputs, 1, "an input port is drawn");
   });
 
+  it("▶ beside each spoken message of a sip-dtmf node previews that message", async function () {
+    const id = await dragFromPalette(page, "sip-dtmf", 300, 320);
+    await openNodeEditor(page, id);
+    for (const field of ["invalidMessage", "tooManyMessage", "lockedMessage", "menuMessage"]) {
+      const text = "Essai " + field;
+      await page.fill(`#node-input-${field}`, text);
+      const [res] = await Promise.all([
+        page.waitForResponse((r) => r.url().includes("sip-client/tts/preview"), { timeout: 60_000 }),
+        page.click(`#node-input-${field}-play`),
+      ]);
+      assert.equal(res.status(), 200, field);
+      assert.equal(new URL(res.url()).searchParams.get("text"), text, `${field}: the field's own text`);
+    }
+    await page.click("#node-dialog-cancel");
+    await page.waitForSelector("#node-dialog-cancel", { state: "detached" });
+    assert.deepEqual(await page.locator(".red-ui-notification-error").allInnerTexts(), [], "no preview error");
+  });
+
   it("the help documents the input, the new topics and the limits (fr, de, en-US)", async function () {
     const fr = await showHelp(page, "sip-dtmf");
     for (const word of ["Entrée", "Essais", "Limites", "dtmf-too-many", "dtmf-locked", "clear-codes", "validFor", "24 heures"]) {
