@@ -1011,6 +1011,8 @@ describe("sip-dtmf guessing protections in the editor (real browser)", function 
       ]);
       assert.equal(res.status(), 200, field);
       assert.equal(new URL(res.url()).searchParams.get("text"), text, `${field}: the field's own text`);
+      // Let it play to the end (▶ again): stopping a preview that is still starting is a race of its own.
+      await page.waitForFunction((f) => $(`#node-input-${f}-play i`).attr("class") === "fa fa-play", field, { timeout: 30_000 });
     }
     await page.click("#node-dialog-cancel");
     await page.waitForSelector("#node-dialog-cancel", { state: "detached" });
