@@ -133,7 +133,8 @@ async function startNodeRed(label: string, lang?: string): Promise<NodeRed> {
     credentialSecret: "browser-test-secret",
     telemetry: { enabled: false },
     diagnostics: { enabled: false },
-    editorTheme: { tours: false, projects: { enabled: false } },
+    // No palette catalogue: the editor would fetch catalogue.nodered.org (a DNS query off the machine).
+    editorTheme: { tours: false, projects: { enabled: false }, palette: { catalogues: [] } },
     logging: { console: { level: "info", metrics: false, audit: false } },
     ...(lang ? { lang } : {}),
   };
@@ -427,6 +428,35 @@ describe("Node-RED editor (real browser)", function () {
       }
     });
 
+    it("loads the shared editor helpers from the package's resources/ folder", async function () {
+      const served = await page.evaluate(async () => {
+        const r = await fetch("resources/node-red-contrib-sip-client/sip-editor.js");
+        return { status: r.status, type: r.headers.get("content-type") || "", body: await r.text() };
+      });
+      assert.equal(served.status, 200, "Node-RED serves resources/sip-editor.js");
+      assert.match(served.type, /javascript/);
+      assert.match(served.body, /window\.SipClientEditor = /);
+      const inPage = await page.evaluate(() => {
+        const E = (window as any).SipClientEditor;
+        const client = RED.nodes.getType("sip-client").defaults;
+        return {
+          loaded: Array.from(document.querySelectorAll("script[src]")).some((el) =>
+            /\/resources\/node-red-contrib-sip-client\/sip-editor\.js$/.test((el as HTMLScriptElement).src)),
+          helpers: ["forType", "intRange", "isCidr", "previewSpeech", "fillLanguageSelect", "resizeList"].filter((k) => typeof E?.[k] !== "function"),
+          cidr: ["192.168.1.0/24", "fd00::/8", "::1", "300.1.2.3/8", "10.0.0.0/33"].map((c) => E.isCidr(c)),
+          // The node definitions use the file's validators: a range from forType("sip-client").
+          port: [client.port.validate.call({}, "5061", {}), client.port.validate.call({}, "70000", {})],
+          pem: client.tlsCa.validate.call({}, "not a certificate", {}),
+        };
+      });
+      assert.equal(inPage.loaded, true, "the editor loaded the script from resources/");
+      assert.deepEqual(inPage.helpers, [], "helpers missing from window.SipClientEditor");
+      assert.deepEqual(inPage.cidr, [true, true, true, false, false]);
+      assert.equal(inPage.port[0], true);
+      assert.match(String(inPage.port[1]), /port/i, "an out-of-range port is refused with the catalogue's text");
+      assert.match(String(inPage.pem), /certificate|PEM/i);
+    });
+
     it("shows sip-call and sip-dtmf in the palette under telephony", async function () {
       const category = page.locator("#red-ui-palette-container-telephony");
       await category.scrollIntoViewIfNeeded();
@@ -583,6 +613,41 @@ describe("Node-RED editor (real browser)", function () {
       assert.equal(ports, 3, "three output ports drawn");
       await deploy(page);
       await shot(page, "deployed-sip-dtmf");
+    });
+
+    it("flags wrong numbers, an empty greeting and a bad code on sip-call and sip-dtmf nodes", async function () {
+      // RED.editor.validateNode drives the red triangle and the deploy warning. The account
+      // is not checked here (a node of this test may run without one).
+      const errors = await page.evaluate(() => {
+        const check = (type: string, changes: Record<string, unknown>) => {
+          const def = RED.nodes.getType(type);
+          const n: any = { id: "check-" + type, type, _def: def, z: RED.workspaces.active() };
+          for (const k of Object.keys(def.defaults)) n[k] = def.defaults[k].value;
+          Object.assign(n, changes);
+          RED.editor.validateNode(n);
+          return (n.validationErrors as string[]).filter((e) => e !== "client");
+        };
+        return {
+          callDefaults: check("sip-call", {}),
+          maxCalls: check("sip-call", { maxCalls: "abc" }),
+          ringTimeout: check("sip-call", { ringTimeout: "0" }),
+          greeting: check("sip-call", { greetings: [{ number: "", message: " ", language: "" }] }),
+          filterList: check("sip-call", { filterMode: "allow", filterList: "" }),
+          dtmfDefaults: check("sip-dtmf", {}),
+          maxAttempts: check("sip-dtmf", { maxAttempts: "0" }),
+          code: check("sip-dtmf", { actions: [{ code: "12x", message: "", language: "", topic: "" }] }),
+          duplicate: check("sip-dtmf", { actions: [{ code: "1a" }, { code: "1A" }] }),
+        };
+      });
+      assert.deepEqual(errors.callDefaults, [], "a new sip-call node is valid");
+      assert.deepEqual(errors.dtmfDefaults, [], "a new sip-dtmf node is valid");
+      assert.deepEqual(errors.maxCalls, ["Max. calls must be a number from 1 to 100"]);
+      assert.equal(errors.ringTimeout.length, 1, "ring timeout 0: " + errors.ringTimeout);
+      assert.equal(errors.greeting.length, 1, "an empty greeting: " + errors.greeting);
+      assert.equal(errors.filterList.length, 1, "allow-list mode with no numbers: " + errors.filterList);
+      assert.equal(errors.maxAttempts.length, 1, "0 wrong codes: " + errors.maxAttempts);
+      assert.equal(errors.code.length, 1, "code 12x: " + errors.code);
+      assert.match(String(errors.duplicate), /1A/, "a code twice: " + errors.duplicate);
     });
 
     it("checks the registration of the deployed account from its dialog", async function () {
@@ -933,6 +998,26 @@ describe("sip-dtmf guessing protections in the editor (real browser)", function 
     assert.equal(saved.inputs, 1, "one-time codes come in by message");
     const inputs = await page.locator(`g.red-ui-flow-node-group[id='${id}'] .red-ui-flow-port-input`).count();
     assert.equal(inputs, 1, "an input port is drawn");
+  });
+
+  it("▶ beside each spoken message of a sip-dtmf node previews that message", async function () {
+    const id = await dragFromPalette(page, "sip-dtmf", 300, 320);
+    await openNodeEditor(page, id);
+    for (const field of ["invalidMessage", "tooManyMessage", "lockedMessage", "menuMessage"]) {
+      const text = "Essai " + field;
+      await page.fill(`#node-input-${field}`, text);
+      const [res] = await Promise.all([
+        page.waitForResponse((r) => r.url().includes("sip-client/tts/preview"), { timeout: 60_000 }),
+        page.click(`#node-input-${field}-play`),
+      ]);
+      assert.equal(res.status(), 200, field);
+      assert.equal(new URL(res.url()).searchParams.get("text"), text, `${field}: the field's own text`);
+      // Let it play to the end (▶ again): stopping a preview that is still starting is a race of its own.
+      await page.waitForFunction((f) => $(`#node-input-${f}-play i`).attr("class") === "fa fa-play", field, { timeout: 30_000 });
+    }
+    await page.click("#node-dialog-cancel");
+    await page.waitForSelector("#node-dialog-cancel", { state: "detached" });
+    assert.deepEqual(await page.locator(".red-ui-notification-error").allInnerTexts(), [], "no preview error");
   });
 
   it("the help documents the input, the new topics and the limits (fr, de, en-US)", async function () {

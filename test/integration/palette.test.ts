@@ -54,11 +54,11 @@ describe("palette installation of the npm pack tarball", function () {
     const tgz = fs.readdirSync(dir).find((f) => f.endsWith(".tgz"))!;
     const files = execFileSync("tar", ["-tzf", path.join(dir, tgz)], { encoding: "utf8" })
       .split("\n").filter(Boolean).map((f) => f.replace(/^package\//, ""));
-    const allowed = /^(dist\/(src|nodes)\/|examples\/|pico-lang\/|README\.md$|CHANGELOG\.md$|LICENSE$|NOTICE$|package\.json$)/;
+    const allowed = /^(dist\/(src|nodes)\/|examples\/|pico-lang\/|resources\/sip-editor\.js$|README\.md$|CHANGELOG\.md$|LICENSE$|NOTICE$|package\.json$)/;
     const stray = files.filter((f) => !allowed.test(f));
     assert.deepStrictEqual(stray, []);
     for (const must of ["dist/nodes/sip-call/sip-call.js", "dist/nodes/sip-call/sip-call.html", "dist/nodes/sip-call/icons/sip-phone.svg",
-      "dist/nodes/sip-dtmf/locales/fr/sip-dtmf.html", "pico-lang/NOTICE", "pico-lang/fr-FR_ta.bin", "NOTICE", "LICENSE"]) {
+      "dist/nodes/sip-dtmf/locales/fr/sip-dtmf.html", "pico-lang/NOTICE", "pico-lang/fr-FR_ta.bin", "resources/sip-editor.js", "NOTICE", "LICENSE"]) {
       assert.ok(files.includes(must), `${must} is in the tarball`);
     }
     assert.ok(!files.some((f) => f.endsWith(".ts") && !f.endsWith(".d.ts")), "no TypeScript sources");
@@ -82,6 +82,11 @@ describe("palette installation of the npm pack tarball", function () {
     }
     const html = await (await fetch(`${base}/nodes`, { headers: { Accept: "text/html" } })).text();
     for (const t of ["sip-client", "sip-call", "sip-dtmf"]) assert.ok(html.includes(`data-template-name="${t}"`), `${t} editor template`);
+    // The editor loads the shared helpers from the installed package's resources/ before the nodes.
+    assert.ok(html.includes('src="resources/node-red-contrib-sip-client/sip-editor.js"'), "editor helpers referenced");
+    const helpers = await fetch(`${base}/resources/node-red-contrib-sip-client/sip-editor.js`);
+    assert.strictEqual(helpers.status, 200, "editor helpers served from the installed package");
+    assert.match(await helpers.text(), /window\.SipClientEditor = /);
     const help = await (await fetch(`${base}/nodes/messages?lng=fr`)).json() as Record<string, unknown>;
     assert.ok(help["node-red-contrib-sip-client/sip-call"], "French message catalogue");
     const examples = await (await fetch(`${base}/library/examples/flows/node-red-contrib-sip-client/answer-and-greet-callers`)).json() as unknown[];
