@@ -10,6 +10,7 @@ import type { CallInfo, Codec, DtmfDigit, DtmfMethod, RtpSecurity } from "./type
 import { Call } from "./call/call";
 import { CallDtmf, DEFAULT_DTMF, DtmfOptions } from "./call/call-dtmf";
 import { DEFAULT_PORTS } from "./sip/transports";
+import { uriHost } from "./sip/wire-rewriter";
 
 export interface MediaOptions {
   codecs?: Codec[];
@@ -53,8 +54,8 @@ export function dialDomain(a: AccountOptions): string {
   if (a.domain?.trim()) return a.domain.trim();
   const t = a.transport ?? "udp";
   const port = Number(a.port) || DEFAULT_PORTS[t];
-  const host = a.server.trim();
-  return port === DEFAULT_PORTS[t] ? host : `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const host = uriHost(a.server);
+  return port === DEFAULT_PORTS[t] ? host : `${host}:${port}`;
 }
 
 export class Softphone extends EventEmitter<PhoneEvents & CallManagerEvents & SoftphoneEvents> {

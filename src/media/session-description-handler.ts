@@ -19,7 +19,8 @@ import type {
 import type { Codec, RtpSecurity } from "../types.js";
 import type { MediaDirection } from "./direction.js";
 import type { Pacer } from "./pacer.js";
-import { type FrameSource, RtpSession } from "./rtp-session.js";
+import { isIPv6 } from "node:net";
+import { type FrameSource, RtpSession, normalizeIp } from "./rtp-session.js";
 import {
   type LocalOffer,
   type NegotiatedMedia,
@@ -33,6 +34,7 @@ import {
   buildOffer,
   negotiate,
   parseSdp,
+  sdpAddress,
 } from "./sdp.js";
 
 export const SDP_CONTENT_TYPE = "application/sdp";
@@ -208,14 +210,20 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
     this.rtpSession?.setFrameSource(source);
   }
 
-  /** Opens the RTP session if needed (normally done by the first offer/answer). */
-  openRtp(): Promise<RtpSession> {
+  /**
+   * Opens the RTP session if needed (normally done by the first offer/answer). Without a bind
+   * address the socket's family follows ours (the address we advertise) and, on an incoming
+   * offer, the peer's media address: either one IPv6 opens a dual-stack IPv6 socket.
+   */
+  openRtp(peerAddress?: string): Promise<RtpSession> {
     if (this.closed) return Promise.reject(new ClosedSessionDescriptionHandlerError());
     if (this.rtpSession) return Promise.resolve(this.rtpSession);
     if (!this.opening) {
       const { portMin, portMax, bindAddress, pacer, rtpTimeoutMs, rtpSecurity } = this.options;
       const signallingHosts = () => this.signallingHosts();
-      this.opening = RtpSession.open({ portMin, portMax, bindAddress, pacer, rtpTimeoutMs, security: rtpSecurity, signallingHosts }).then(
+      const v6 = [this.advertised(), peerAddress ?? ""].some((a) => isIPv6(normalizeIp(a)));
+      const family = v6 ? 6 : 4;
+      this.opening = RtpSession.open({ portMin, portMax, bindAddress, family, pacer, rtpTimeoutMs, security: rtpSecurity, signallingHosts }).then(
         (rtp) => {
           if (this.closed) {
             rtp.close();
@@ -244,7 +252,7 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
     this.assertOpen();
     this.applyHoldOption(options);
     const rtp = await this.openRtp();
-    const address = this.options.advertisedAddress();
+    const address = this.advertised();
     let sdp: string;
     let type: "offer" | "answer";
     if (this.pendingRemoteOffer) {
@@ -282,8 +290,9 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
         ? acceptAnswer(parsed, offered)
         : negotiate(parsed, this.options.codecs, this.localDirection());
     if (!result.ok) throw new NoCommonCodecError(result.reason, result.detail);
-    const rtp = await this.openRtp();
+    const rtp = await this.openRtp(offered ? undefined : result.remoteAddress);
     this.assertOpen();
+    assertReachable(rtp, result);
     // For an offer, media starts right away; getDescription() builds the matching answer.
     if (!offered && parsed) this.pendingRemoteOffer = parsed;
     this.apply(rtp, result);
@@ -310,6 +319,11 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
     this.emit("close");
   }
 
+  /** Our media address for c=/o= (see sdpAddress). */
+  private advertised(): string {
+    return sdpAddress(this.options.advertisedAddress());
+  }
+
   private assertOpen(): void {
     if (this.closed) throw new ClosedSessionDescriptionHandlerError();
   }
@@ -334,6 +348,20 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
     this.current = media;
     this.emit("negotiated", media);
   }
+}
+
+/**
+ * Refuses a peer media address our socket cannot send to: an IPv6 answer to the offer of an IPv4
+ * socket, or an address of the other family than a configured bind address. (An incoming offer
+ * without a bind address never gets here: its socket opens dual-stack when either side is IPv6.)
+ */
+function assertReachable(rtp: RtpSession, media: NegotiatedMedia): void {
+  const a = media.remoteAddress;
+  if (media.remotePort === 0 || a === "0.0.0.0" || a === "::" || rtp.canReach(a)) return;
+  throw new NoCommonCodecError(
+    "no audio stream",
+    `the peer's media address ${a} is of another IP family than this call's RTP socket (${rtp.socketType} on ${rtp.localAddress})`,
+  );
 }
 
 /** Builds the factory to put in sip.js's UserAgentOptions.sessionDescriptionHandlerFactory. */
