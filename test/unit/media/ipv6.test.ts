@@ -105,8 +105,6 @@ describe("media over IPv6", () => {
     it("family 6 binds a dual-stack socket: it sends to and hears from IPv6 and IPv4 peers", async () => {
       const rtp = await RtpSession.open({ portMin: 43000, portMax: 43999, family: 6, pacer: manualPacer() });
       open.push(rtp);
-      assert.equal(rtp.socketType, "udp6");
-      assert.equal(rtp.localAddress, "::");
       for (const address of ["::1", "127.0.0.1"] as const) {
         const peer = await Peer.open(address);
         open.push(peer);
@@ -121,6 +119,8 @@ describe("media over IPv6", () => {
         await peer.send(rtpPacket(1 + heard, 0x1000 + heard), rtp.localPort, address);
         await waitFor(() => rtp.stats().packetsReceived === heard + 1, 2000, `RTP from the ${address} peer`);
       }
+      assert.equal(rtp.socketType, "udp6");
+      assert.equal(rtp.localAddress, "::");
     });
 
     it("family 4 (the default) stays IPv4", async () => {
@@ -137,12 +137,12 @@ describe("media over IPv6", () => {
       sdh.confirm();
       const offer = await sdh.getDescription();
       assert.match(offer.body, /\r\nc=IN IP6 ::1\r\n/);
-      assert.equal(sdh.rtp?.socketType, "udp6");
       const peer = await Peer.open("::1");
       open.push(peer);
       await sdh.setDescription(ip6Offer("::1", peer.port).replace("RTP/AVP 0 101", "RTP/AVP 0"));
       await peer.send(rtpPacket(1), sdh.rtp!.localPort, "::1");
       await waitFor(() => sdh.rtp!.stats().packetsReceived === 1, 2000, "RTP from ::1");
+      assert.equal(sdh.rtp?.socketType, "udp6");
     });
 
     it("we advertise IPv4 but the peer offers IN IP6: the answer's socket is dual-stack and reaches the peer", async () => {
@@ -154,17 +154,16 @@ describe("media over IPv6", () => {
       await sdh.setDescription(ip6Offer("::1", peer.port));
       const answer = await sdh.getDescription();
       assert.match(answer.body, /\r\nc=IN IP4 127\.0\.0\.1\r\n/, "our address stays the one the signalling uses");
-      assert.equal(sdh.rtp?.socketType, "udp6");
       sdh.rtp!.tick(0);
       await waitFor(() => peer.from.length === 1, 2000, "RTP at ::1");
       assert.equal(sdh.rtp!.stats().sendErrors, 0);
+      assert.equal(sdh.rtp?.socketType, "udp6");
     });
 
     it("an IPv6 answer to the offer of an IPv4 socket is refused with a reason, not sent into the void", async () => {
       const sdh = new RtpSessionDescriptionHandler(options({ advertisedAddress: () => "127.0.0.1" }));
       open.push(sdh);
       await sdh.getDescription();
-      assert.equal(sdh.rtp?.socketType, "udp4");
       await assert.rejects(sdh.setDescription(ip6Offer("::1", 4000)), (err: Error) =>
         err instanceof NoCommonCodecError && /IP family/.test(err.message));
     });
