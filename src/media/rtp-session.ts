@@ -125,6 +125,12 @@ export function normalizeIp(address: string): string {
   return [hi >> 8, hi & 0xff, lo >> 8, lo & 0xff].join(".");
 }
 
+/** 0.0.0.0, ::, 0:0:0:0:0:0:0:0: the "no address" of a held stream (RFC 3264 §8.4, RFC 2543 hold). */
+export function isUnspecified(address: string): boolean {
+  const a = normalizeIp(address);
+  return a === "0.0.0.0" || a === "::";
+}
+
 /**
  * The address to hand a socket of `type` to reach `address`, or null when it cannot: an IPv4
  * peer is reached from a dual-stack udp6 socket as ::ffff:a.b.c.d; a udp4 socket reaches no
@@ -196,7 +202,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
   /** Binds one UDP socket on a free even port in [portMin, portMax], starting at a random one. */
   static async open(options: RtpSessionOptions): Promise<RtpSession> {
     const { portMin, portMax } = options;
-    const bindAddress = options.bindAddress ?? (options.family === 6 ? "::" : "0.0.0.0");
+    // "[2001:db8::1]" as typed in a URL-minded field is the address inside the brackets.
+    const bindAddress = options.bindAddress?.trim().replace(/^\[(.*)\]$/, "$1") || (options.family === 6 ? "::" : "0.0.0.0");
     if (!Number.isInteger(portMin) || !Number.isInteger(portMax) || portMin < 1 || portMax > 65535 || portMin > portMax) {
       throw new Error(`invalid RTP port range ${portMin}-${portMax}`);
     }
@@ -320,7 +327,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
    */
   get sendTarget(): RtpEndpoint | null {
     const r = this.remoteInfo;
-    if (!r || !canSend(r.direction) || r.port === 0 || r.address === "0.0.0.0" || r.address === "::") return null;
+    if (!r || !canSend(r.direction) || r.port === 0 || isUnspecified(r.address)) return null;
     if (!this.confirmedDialog && !this.mediaSeen) return null;
     return this.latch ?? { address: r.address, port: r.port };
   }
@@ -490,7 +497,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
       return;
     }
     const remote = this.remoteInfo;
-    const from = { address: rinfo.address, port: rinfo.port };
+    // A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d: latch and report them as IPv4.
+    const from = { address: normalizeIp(rinfo.address), port: rinfo.port };
     const verdict = acceptSource({
       from,
       sdp: remote ? { address: remote.address, port: remote.port } : null,

@@ -187,7 +187,8 @@ export function mediaConnection(sd: SessionDescription, media: SdpMedia): SdpCon
 }
 
 function isNullAddress(address: string): boolean {
-  return address === "0.0.0.0" || address === "::";
+  // Only zeros: 0.0.0.0 or the unspecified IPv6 address in any spelling (::, 0:0:0:0:0:0:0:0).
+  return /^[0.:]+$/.test(address) && /[.:]/.test(address);
 }
 
 /**

@@ -20,7 +20,7 @@ import type { Codec, RtpSecurity } from "../types.js";
 import type { MediaDirection } from "./direction.js";
 import type { Pacer } from "./pacer.js";
 import { isIPv6 } from "node:net";
-import { type FrameSource, RtpSession, normalizeIp } from "./rtp-session.js";
+import { type FrameSource, RtpSession, isUnspecified, normalizeIp } from "./rtp-session.js";
 import {
   type LocalOffer,
   type NegotiatedMedia,
@@ -357,7 +357,7 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
  */
 function assertReachable(rtp: RtpSession, media: NegotiatedMedia): void {
   const a = media.remoteAddress;
-  if (media.remotePort === 0 || a === "0.0.0.0" || a === "::" || rtp.canReach(a)) return;
+  if (media.remotePort === 0 || isUnspecified(a) || rtp.canReach(a)) return;
   throw new NoCommonCodecError(
     "no audio stream",
     `the peer's media address ${a} is of another IP family than this call's RTP socket (${rtp.socketType} on ${rtp.localAddress})`,

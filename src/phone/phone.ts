@@ -57,7 +57,7 @@ export class Phone extends EventEmitter<PhoneEvents> {
       kind: transport,
       nextHop,
       placeholder,
-      localAddress: account.localAddress || undefined,
+      localAddress: account.localAddress ? bareHost(account.localAddress) || undefined : undefined,
       localPort: Number(account.localPort) || undefined,
       keepAliveSeconds: account.keepAlive ?? DEFAULT_KEEPALIVE,
       tlsRejectUnauthorized: account.tlsRejectUnauthorized,

@@ -89,10 +89,12 @@ describe("media over IPv6", () => {
       assert.equal(parseSdp(ip6Offer("[::1]", 4000))?.connection?.address, "::1");
     });
 
-    it("c=IN IP6 :: is a hold (no address), like c=IN IP4 0.0.0.0", () => {
-      const n = negotiate(ip6Offer("::", 4000), ["PCMU"]);
-      assert.ok(n.ok);
-      assert.equal(n.hold, true);
+    it("c=IN IP6 :: (in any spelling) is a hold (no address), like c=IN IP4 0.0.0.0", () => {
+      for (const unspecified of ["::", "0:0:0:0:0:0:0:0"]) {
+        const n = negotiate(ip6Offer(unspecified, 4000), ["PCMU"]);
+        assert.ok(n.ok);
+        assert.equal(n.hold, true, unspecified);
+      }
     });
   });
 
@@ -121,6 +123,29 @@ describe("media over IPv6", () => {
       }
       assert.equal(rtp.socketType, "udp6");
       assert.equal(rtp.localAddress, "::");
+    });
+
+    it("a bracketed bind address ([::1], as typed in the Local IP field) binds that IPv6 address", async () => {
+      const rtp = await RtpSession.open({ portMin: 43000, portMax: 43999, bindAddress: "[::1]", pacer: manualPacer() });
+      open.push(rtp);
+      assert.equal(rtp.localAddress, "::1");
+    });
+
+    it("an IPv4 peer of a dual-stack socket latches as its IPv4 address, and is sent to there", async () => {
+      const rtp = await RtpSession.open({ portMin: 43000, portMax: 43999, family: 6, pacer: manualPacer() });
+      open.push(rtp);
+      const peer = await Peer.open("127.0.0.1");
+      open.push(peer);
+      const latched: string[] = [];
+      rtp.on("latched", (src) => latched.push(`${src.address}:${src.port}`));
+      rtp.confirm();
+      rtp.setRemote({ address: "127.0.0.1", port: peer.port + 1, codec: "PCMU", payloadType: 0, direction: "sendrecv" });
+      await peer.send(rtpPacket(1), rtp.localPort, "127.0.0.1"); // NAT: same IP, another port
+      await waitFor(() => latched.length === 1, 2000, "latched");
+      assert.deepEqual(latched, [`127.0.0.1:${peer.port}`]);
+      assert.equal(rtp.sendTarget?.address, "127.0.0.1");
+      rtp.tick(0);
+      await waitFor(() => peer.from.length === 1, 2000, "RTP at the latched IPv4 source");
     });
 
     it("family 4 (the default) stays IPv4", async () => {
