@@ -11,6 +11,7 @@ import { Call } from "./call/call";
 import { CallDtmf, DEFAULT_DTMF, DtmfOptions } from "./call/call-dtmf";
 import { DEFAULT_PORTS } from "./sip/transports";
 import { uriHost } from "./sip/wire-rewriter";
+import { routeSourceToward } from "./sip/local-address";
 
 export interface MediaOptions {
   codecs?: Codec[];
@@ -74,6 +75,7 @@ export class Softphone extends EventEmitter<PhoneEvents & CallManagerEvents & So
       portMax: opts.media?.rtpPortMax ?? 32767,
       bindAddress: opts.account.localAddress || undefined,
       advertisedAddress: () => phone?.transport.local?.address ?? "127.0.0.1",
+      addressToward: (ip) => routeSourceToward(ip),
       rtpTimeoutMs: opts.media?.rtpTimeoutMs ?? 60_000,
       rtpSecurity: opts.media?.rtpSecurity ?? "latch",
       // RTP relays next to the PBX may latch: the resolved next hop and the registrar (if an IP).

@@ -297,9 +297,16 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
     return this.localAddr;
   }
 
-  /** Whether this socket can send to `address` (its family; see socketAddressFor). */
+  /** Whether this socket can send to `address` (its family; see wireAddress). */
   canReach(address: string): boolean {
-    return socketAddressFor(this.socketType, address) !== null;
+    return this.wireAddress(address) !== null;
+  }
+
+  /** socketAddressFor, except that a udp6 socket bound to one IPv6 address (not "::") has no IPv4. */
+  private wireAddress(address: string): string | null {
+    const to = socketAddressFor(this.socketType, address);
+    if (to !== null && this.socketType === "udp6" && this.localAddr !== "::" && to.startsWith("::ffff:")) return null;
+    return to;
   }
 
   get remote(): Readonly<RtpRemote> | null {
@@ -460,7 +467,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
     this.needMarker = false;
     this.counters.packetsSent++;
     this.counters.bytesSent += packet.length;
-    const to = socketAddressFor(this.socketType, target.address);
+    const to = this.wireAddress(target.address);
     if (to === null) {
       // Another family than our socket's (refused at negotiation; a latched source cannot be one).
       this.counters.sendErrors++;

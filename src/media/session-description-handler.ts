@@ -47,6 +47,12 @@ export interface RtpSdhOptions {
   bindAddress?: string;
   /** Our IP as the peer should see it (c= and o= lines); asked each time a description is built. */
   advertisedAddress: () => string;
+  /**
+   * Our address toward a peer media address of the other IP family than advertisedAddress (the
+   * source of the route to it), or undefined when there is none: an answer to an IPv6 offer then
+   * says IN IP6 with that address even when the signalling runs over IPv4 (and the reverse).
+   */
+  addressToward?: (peerIp: string) => Promise<string | undefined>;
   rtpTimeoutMs?: number;
   /** RTP source policy (see MediaOptions.rtpSecurity); default "latch". */
   rtpSecurity?: RtpSecurity;
@@ -262,7 +268,8 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
       if (!result.ok) throw new NoCommonCodecError(result.reason, result.detail);
       this.apply(rtp, result);
       this.pendingRemoteOffer = null;
-      sdp = buildAnswer({ address, port: rtp.localPort, direction: result.direction, origin: this.origin, offer, negotiated: result });
+      const own = await this.answerAddress(address, result.remoteAddress);
+      sdp = buildAnswer({ address: own, port: rtp.localPort, direction: result.direction, origin: this.origin, offer, negotiated: result });
       type = "answer";
     } else {
       const direction = this.localDirection();
@@ -317,6 +324,24 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
     this.pendingRemoteOffer = null;
     this.rtpSession?.close();
     this.emit("close");
+  }
+
+  /**
+   * The address of our answer: the advertised one, or, when the peer's media address is of the
+   * other family, our address of that family toward it (so a phone that has only that family can
+   * send to us); the advertised one when there is no such route or nothing to ask.
+   */
+  private async answerAddress(advertised: string, peer: string): Promise<string> {
+    const want6 = isIPv6(normalizeIp(peer));
+    // A configured bind address is the user's choice of address: keep it.
+    if (isUnspecified(peer) || want6 === isIPv6(advertised) || !this.options.addressToward || this.options.bindAddress) return advertised;
+    try {
+      const own = await this.options.addressToward(peer);
+      const a = own ? sdpAddress(own) : "";
+      return a && isIPv6(a) === want6 && !isUnspecified(a) && this.rtpSession?.canReach(a) ? a : advertised;
+    } catch {
+      return advertised;
+    }
   }
 
   /** Our media address for c=/o= (see sdpAddress). */

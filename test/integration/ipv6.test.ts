@@ -153,7 +153,7 @@ describe("IPv6 end to end (Kamailio and baresip on ::1)", function () {
     assert.ok(m.score > 0.9, `message found in baresip's recording: ${m.score.toFixed(2)}`);
   });
 
-  it("dual-stack: the node on 127.0.0.1 answers a phone on ::1 (IN IP6 offer) from a dual-stack socket, and is heard", async () => {
+  it("dual-stack: the node registered on 127.0.0.1 answers a phone on ::1 with c=IN IP6: audio both ways", async () => {
     const e = await softphone("erin", "127.0.0.1");
     const bob = peers[0] ?? (await baresip("bob"));
     await sleep(1100);
@@ -163,10 +163,8 @@ describe("IPv6 end to end (Kamailio and baresip on ::1)", function () {
     await bob.dial(kam.uri6("erin"));
     await waitFor(() => e.events.some((x) => x.state === "ANSWERED"), 15_000, "ANSWERED");
     await waitFor(() => !!call && !call.playback.playing && !!call.info.answeredAt && Date.now() - Date.parse(call.info.answeredAt) > 1500, 30_000, "the greeting played");
-    const rtp = call!.sdh!.rtp!;
-    assert.strictEqual(rtp.socketType, "udp6", "the peer's IPv6 media address opened a dual-stack socket");
-    assert.strictEqual(rtp.stats().sendErrors, 0, `RTP packets that could not be sent: ${rtp.stats().sendErrors}`);
-    assert.ok(rtp.stats().packetsSent > 50);
+    assertRtp(call!, "udp6");
+    assert.match(e.sdp[0], /\r\nc=IN IP6 ::1\r\n/, `the answer offers our IPv6 address to the IPv6 phone: ${e.sdp[0]}`);
     await call!.hangup();
     await waitFor(() => e.events.some((x) => x.state === "ENDED"), 5000, "ENDED");
     await sleep(500);

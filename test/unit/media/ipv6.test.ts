@@ -185,6 +185,45 @@ describe("media over IPv6", () => {
       assert.equal(sdh.rtp?.socketType, "udp6");
     });
 
+    it("with addressToward, the answer to an IN IP6 offer on an IPv4 account says IN IP6, and the peer's RTP arrives", async () => {
+      const asked: string[] = [];
+      const sdh = new RtpSessionDescriptionHandler(options({
+        advertisedAddress: () => "127.0.0.1",
+        addressToward: async (ip) => { asked.push(ip); return "::1"; },
+      }));
+      open.push(sdh);
+      sdh.confirm();
+      const peer = await Peer.open("::1");
+      open.push(peer);
+      await sdh.setDescription(ip6Offer("::1", peer.port));
+      const answer = await sdh.getDescription();
+      assert.deepEqual(asked, ["::1"]);
+      assert.match(answer.body, /\r\nc=IN IP6 ::1\r\n/);
+      assert.match(answer.body, /^o=\S+ \d+ \d+ IN IP6 ::1\r\n/m);
+      const port = Number(/m=audio (\d+)/.exec(answer.body)![1]);
+      await peer.send(rtpPacket(1), port, "::1");
+      await waitFor(() => sdh.rtp!.stats().packetsReceived === 1, 2000, "RTP from ::1");
+    });
+
+    it("addressToward without a route (undefined, a throw, the wrong family) keeps the advertised address", async () => {
+      for (const addressToward of [async () => undefined, async () => { throw new Error("no route"); }, async () => "127.0.0.2"]) {
+        const sdh = new RtpSessionDescriptionHandler(options({ advertisedAddress: () => "127.0.0.1", addressToward }));
+        open.push(sdh);
+        await sdh.setDescription(ip6Offer("::1", 4000));
+        assert.match((await sdh.getDescription()).body, /\r\nc=IN IP4 127\.0\.0\.1\r\n/);
+      }
+    });
+
+    it("a socket bound to one IPv6 address has no IPv4: an IPv4 peer is refused, not sent into the void", async () => {
+      const rtp = await RtpSession.open({ portMin: 43000, portMax: 43999, bindAddress: "::1", pacer: manualPacer() });
+      open.push(rtp);
+      assert.equal(rtp.canReach("::1"), true);
+      assert.equal(rtp.canReach("127.0.0.1"), false);
+      const sdh = new RtpSessionDescriptionHandler(options({ bindAddress: "::1" }));
+      open.push(sdh);
+      await assert.rejects(sdh.setDescription(ip6Offer("::1", 4000).replace(/IN IP6 ::1/g, "IN IP4 127.0.0.1")), /IP family/);
+    });
+
     it("an IPv6 answer to the offer of an IPv4 socket is refused with a reason, not sent into the void", async () => {
       const sdh = new RtpSessionDescriptionHandler(options({ advertisedAddress: () => "127.0.0.1" }));
       open.push(sdh);

@@ -3,7 +3,7 @@
 import assert from "assert";
 import { bareHost, formatHostPort, uriHost, WireRewriter } from "../../../src/sip/wire-rewriter";
 import { parseWireMessage } from "../../../src/sip/wire-message";
-import { localAddressToward } from "../../../src/sip/local-address";
+import { localAddressToward, routeSourceToward } from "../../../src/sip/local-address";
 import { dialDomain } from "../../../src/softphone";
 import { Phone } from "../../../src/phone/phone";
 
@@ -44,6 +44,12 @@ describe("sip: IPv6 addresses", () => {
     assert.strictEqual(await localAddressToward("[::1]", 5060), "::1");
     assert.strictEqual(await localAddressToward("127.0.0.1", 5060), "127.0.0.1");
     assert.strictEqual(await localAddressToward("::ffff:127.0.0.1", 5060), "127.0.0.1");
+  });
+
+  it("routeSourceToward: the route's source per family; a name is never looked up", async () => {
+    assert.strictEqual(await routeSourceToward("::1"), "::1");
+    assert.strictEqual(await routeSourceToward("127.0.0.1"), "127.0.0.1");
+    assert.strictEqual(await routeSourceToward("pbx.invalid"), undefined);
   });
 
   it("an IPv6 server, bare or bracketed, makes a valid AOR and dial domain", async () => {
