@@ -109,7 +109,22 @@ export const RTP_SSRC_TAKEOVER_MS = 2000;
  * the SDP's address and a socket's rinfo.address compare equal.
  */
 export function normalizeIp(address: string): string {
-  const a = String(address).trim().toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  const key = String(address);
+  const known = normalizedIps.get(key);
+  if (known !== undefined) return known;
+  const result = normalizeIpText(key);
+  // Asked for every received packet: remember the few addresses a process sees, within a bound.
+  if (normalizedIps.size >= NORMALIZED_IP_CACHE_SIZE) normalizedIps.clear();
+  normalizedIps.set(key, result);
+  return result;
+}
+
+/** Addresses whose normalised form is remembered (a process talks to few; flushed when full). */
+export const NORMALIZED_IP_CACHE_SIZE = 1024;
+const normalizedIps = new Map<string, string>();
+
+function normalizeIpText(address: string): string {
+  const a = address.trim().toLowerCase().replace(/^\[(.*)\]$/, "$1");
   if (!isIPv6(a)) return a;
   let short = a;
   try {
