@@ -15,6 +15,8 @@ import { Call } from "./call/call";
 import type { PlaybackItem } from "./call/playback-queue";
 import { CallDtmf, DEFAULT_DTMF, DtmfOptions } from "./call/call-dtmf";
 import { DEFAULT_PORTS } from "./sip/transports";
+import { uriHost } from "./sip/wire-rewriter";
+import { routeSourceToward } from "./sip/local-address";
 
 export interface MediaOptions {
   codecs?: Codec[];
@@ -81,8 +83,8 @@ export function dialDomain(a: AccountOptions): string {
   if (a.domain?.trim()) return a.domain.trim();
   const t = a.transport ?? "udp";
   const port = Number(a.port) || DEFAULT_PORTS[t];
-  const host = a.server.trim();
-  return port === DEFAULT_PORTS[t] ? host : `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const host = uriHost(a.server);
+  return port === DEFAULT_PORTS[t] ? host : `${host}:${port}`;
 }
 
 export class Softphone extends EventEmitter<SoftphoneEventMap> {
@@ -107,6 +109,7 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
       portMax: opts.media?.rtpPortMax ?? 32767,
       bindAddress: opts.account.localAddress || undefined,
       advertisedAddress: () => this.advertisedAddress(),
+      addressToward: (ip) => routeSourceToward(ip),
       rtpTimeoutMs: opts.media?.rtpTimeoutMs ?? 60_000,
       rtpSecurity: opts.media?.rtpSecurity ?? "latch",
       signallingHosts: () => this.signallingHosts(opts.account),

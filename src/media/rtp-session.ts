@@ -3,7 +3,7 @@
 import dgram from "dgram";
 import { EventEmitter } from "events";
 import { randomInt } from "crypto";
-import { isIPv6 } from "net";
+import { isIPv4, isIPv6 } from "net";
 import { systemClock, type Clock } from "../clock";
 import type { Codec, RtpSecurity } from "../types";
 import { SAMPLES_PER_FRAME } from "./audio-format";
@@ -36,8 +36,13 @@ export interface RtpRemote {
 export interface RtpSessionOptions {
   portMin: number;
   portMax: number;
-  /** Local address to bind, default 0.0.0.0 (an IPv6 literal binds udp6). */
+  /** Local address to bind, default the wildcard of `family` (an IPv6 literal binds udp6). */
   bindAddress?: string;
+  /**
+   * Without bindAddress: 4 binds 0.0.0.0 (udp4, the default); 6 binds "::" as a dual-stack udp6
+   * socket, which reaches IPv6 peers and IPv4 peers alike (sent to as ::ffff:a.b.c.d).
+   */
+  family?: 4 | 6;
   pacer?: Pacer;
   /** Emit "timeout" after this long without RTP while we expect to receive; 0 = off (default). */
   rtpTimeoutMs?: number;
@@ -100,11 +105,58 @@ const CN_PAYLOAD_TYPE = 13; // comfort noise: proves the peer's media path, but 
  */
 export const RTP_SSRC_TAKEOVER_MS = 2000;
 
-/** "1.2.3.4", "::ffff:1.2.3.4" and "[::1]" compare as plain, lower-case IPs. */
+/**
+ * "1.2.3.4", "::ffff:1.2.3.4" and "[::1]" compare as plain, lower-case IPs; an IPv6 address in
+ * any spelling ("0:0:0:0:0:0:0:1", "::FFFF:7f00:1") becomes its one short form (RFC 5952), so
+ * the SDP's address and a socket's rinfo.address compare equal.
+ */
 export function normalizeIp(address: string): string {
-  const a = String(address).trim().toLowerCase().replace(/^\[(.*)\]$/, "$1");
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
-  return mapped ? mapped[1] : a;
+  const key = String(address);
+  const known = normalizedIps.get(key);
+  if (known !== undefined) return known;
+  const result = normalizeIpText(key);
+  // Asked for every received packet: remember the few addresses a process sees, within a bound.
+  if (normalizedIps.size >= NORMALIZED_IP_CACHE_SIZE) normalizedIps.clear();
+  normalizedIps.set(key, result);
+  return result;
+}
+
+/** Addresses whose normalised form is remembered (a process talks to few; flushed when full). */
+export const NORMALIZED_IP_CACHE_SIZE = 1024;
+const normalizedIps = new Map<string, string>();
+
+function normalizeIpText(address: string): string {
+  const a = address.trim().toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  if (!isIPv6(a)) return a;
+  let short = a;
+  try {
+    // The WHATWG URL parser writes an IPv6 host in its canonical compressed form.
+    short = new URL(`http://[${a}]/`).hostname.slice(1, -1);
+  } catch {
+    // a zone id ("fe80::1%eth0") is not a URL host: keep the text
+  }
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(short);
+  if (!mapped) return short;
+  const hi = parseInt(mapped[1], 16);
+  const lo = parseInt(mapped[2], 16);
+  return [hi >> 8, hi & 0xff, lo >> 8, lo & 0xff].join(".");
+}
+
+/** 0.0.0.0, ::, 0:0:0:0:0:0:0:0: the "no address" of a held stream (RFC 3264 §8.4, RFC 2543 hold). */
+export function isUnspecified(address: string): boolean {
+  const a = normalizeIp(address);
+  return a === "0.0.0.0" || a === "::";
+}
+
+/**
+ * The address to hand a socket of `type` to reach `address`, or null when it cannot: an IPv4
+ * peer is reached from a dual-stack udp6 socket as ::ffff:a.b.c.d; a udp4 socket reaches no
+ * IPv6 peer (an IPv4-mapped one excepted).
+ */
+export function socketAddressFor(type: "udp4" | "udp6", address: string): string | null {
+  const ip = normalizeIp(address);
+  if (type === "udp6") return isIPv4(ip) ? `::ffff:${ip}` : isIPv6(ip) ? ip : null;
+  return isIPv4(ip) ? ip : null;
 }
 
 export type SourceVerdict = "accept" | "latch" | "drop";
@@ -145,7 +197,8 @@ function toFrameLength(pcm: Int16Array): Int16Array {
 
 function bindSocket(type: "udp4" | "udp6", address: string, port: number): Promise<dgram.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = dgram.createSocket({ type, reuseAddr: false });
+    // ipv6Only false: a "::" socket also takes IPv4 (dual-stack), whatever the system default.
+    const socket = dgram.createSocket(type === "udp6" ? { type, reuseAddr: false, ipv6Only: false } : { type, reuseAddr: false });
     const onError = (err: Error) => {
       try {
         socket.close();
@@ -166,7 +219,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
   /** Binds one UDP socket on a free even port in [portMin, portMax], starting at a random one. */
   static async open(options: RtpSessionOptions): Promise<RtpSession> {
     const { portMin, portMax } = options;
-    const bindAddress = options.bindAddress ?? "0.0.0.0";
+    // "[2001:db8::1]" as typed in a URL-minded field is the address inside the brackets.
+    const bindAddress = options.bindAddress?.trim().replace(/^\[(.*)\]$/, "$1") || (options.family === 6 ? "::" : "0.0.0.0");
     if (!Number.isInteger(portMin) || !Number.isInteger(portMax) || portMin < 1 || portMax > 65535 || portMin > portMax) {
       throw new Error(`invalid RTP port range ${portMin}-${portMax}`);
     }
@@ -180,7 +234,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
       const port = first + 2 * ((start + i) % count);
       try {
         const socket = await bindSocket(type, bindAddress, port);
-        return new RtpSession(socket, options);
+        return new RtpSession(socket, type, options);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === "EADDRINUSE" || code === "EACCES") continue;
@@ -192,6 +246,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
 
   readonly ssrc = randomInt(0x100000000);
   private readonly socket: dgram.Socket;
+  /** udp4 reaches IPv4 peers only; udp6 (bound to "::" dual-stack, or an IPv6 address) IPv6 ones too. */
+  readonly socketType: "udp4" | "udp6";
   private readonly pacer: Pacer;
   private readonly rtpTimeoutMs: number;
   private readonly localAddr: string;
@@ -232,9 +288,10 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
     sendErrors: 0,
   };
 
-  private constructor(socket: dgram.Socket, options: RtpSessionOptions) {
+  private constructor(socket: dgram.Socket, type: "udp4" | "udp6", options: RtpSessionOptions) {
     super();
     this.socket = socket;
+    this.socketType = type;
     this.pacer = options.pacer ?? defaultPacer;
     this.rtpTimeoutMs = Math.max(0, options.rtpTimeoutMs ?? 0);
     this.security = options.security === "strict" ? "strict" : "latch";
@@ -255,6 +312,18 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
 
   get localAddress(): string {
     return this.localAddr;
+  }
+
+  /** Whether this socket can send to `address` (its family; see wireAddress). */
+  canReach(address: string): boolean {
+    return this.wireAddress(address) !== null;
+  }
+
+  /** socketAddressFor, except that a udp6 socket bound to one IPv6 address (not "::") has no IPv4. */
+  private wireAddress(address: string): string | null {
+    const to = socketAddressFor(this.socketType, address);
+    if (to !== null && this.socketType === "udp6" && this.localAddr !== "::" && to.startsWith("::ffff:")) return null;
+    return to;
   }
 
   get remote(): Readonly<RtpRemote> | null {
@@ -282,7 +351,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
    */
   get sendTarget(): RtpEndpoint | null {
     const r = this.remoteInfo;
-    if (!r || !canSend(r.direction) || r.port === 0 || r.address === "0.0.0.0" || r.address === "::") return null;
+    if (!r || !canSend(r.direction) || r.port === 0 || isUnspecified(r.address)) return null;
     if (!this.confirmedDialog && !this.mediaSeen) return null;
     return this.latch ?? { address: r.address, port: r.port };
   }
@@ -415,7 +484,13 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
     this.needMarker = false;
     this.counters.packetsSent++;
     this.counters.bytesSent += packet.length;
-    this.socket.send(packet, target.port, target.address, (err) => {
+    const to = this.wireAddress(target.address);
+    if (to === null) {
+      // Another family than our socket's (refused at negotiation; a latched source cannot be one).
+      this.counters.sendErrors++;
+      return;
+    }
+    this.socket.send(packet, target.port, to, (err) => {
       if (err) this.counters.sendErrors++;
     });
   }
@@ -446,7 +521,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
       return;
     }
     const remote = this.remoteInfo;
-    const from = { address: rinfo.address, port: rinfo.port };
+    // A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d: latch and report them as IPv4.
+    const from = { address: normalizeIp(rinfo.address), port: rinfo.port };
     const verdict = acceptSource({
       from,
       sdp: remote ? { address: remote.address, port: remote.port } : null,

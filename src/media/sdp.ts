@@ -66,7 +66,9 @@ const SUPPORTED_PROTO = "RTP/AVP";
 function parseConnection(value: string): SdpConnection | null {
   const parts = value.trim().split(/\s+/);
   if (parts.length !== 3) return null;
-  return { netType: parts[0], addrType: parts[1], address: parts[2].split("/")[0] };
+  // An IPv6 address never carries a /ttl (RFC 4566 §5.7: multicast IP6 has /layers only, and no
+  // unicast address has a slash); brackets are not SDP but some peers write them.
+  return { netType: parts[0], addrType: parts[1], address: parts[2].split("/")[0].replace(/^\[(.*)\]$/, "$1") };
 }
 
 function parseOrigin(value: string): SdpOrigin | null {
@@ -186,7 +188,8 @@ export function mediaConnection(sd: SessionDescription, media: SdpMedia): SdpCon
 }
 
 function isNullAddress(address: string): boolean {
-  return address === "0.0.0.0" || address === "::";
+  // Only zeros: 0.0.0.0 or the unspecified IPv6 address in any spelling (::, 0:0:0:0:0:0:0:0).
+  return /^[0.:]+$/.test(address) && /[.:]/.test(address);
 }
 
 /**
@@ -348,6 +351,17 @@ export class SdpOriginState {
 
 function addrType(address: string): "IP4" | "IP6" {
   return address.includes(":") ? "IP6" : "IP4";
+}
+
+/**
+ * An address as an SDP c=/o= line wants it (RFC 4566 §5.7, RFC 4291): no [brackets], no zone
+ * id ("%eth0" means nothing to the peer), and an IPv4-mapped "::ffff:a.b.c.d" (what a dual-stack
+ * socket reports) as the IPv4 address it is, so it goes out as IN IP4.
+ */
+export function sdpAddress(address: string): string {
+  const a = String(address).trim().replace(/^\[(.*)\]$/, "$1").replace(/%.*$/, "");
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(a);
+  return mapped ? mapped[1] : a;
 }
 
 export interface LocalDescriptionParams {

@@ -20,7 +20,9 @@ import type { Codec, RtpSecurity } from "../types";
 import { addSessionDelegate } from "../sip/session-delegates";
 import type { MediaDirection } from "./direction";
 import type { Pacer } from "./pacer";
-import { type FrameSource, RtpSession } from "./rtp-session";
+import { isIPv6 } from "net";
+import { type FrameSource, RtpSession, isUnspecified, normalizeIp } from "./rtp-session";
+
 import {
   type LocalOffer,
   type NegotiatedMedia,
@@ -34,6 +36,7 @@ import {
   buildOffer,
   negotiate,
   parseSdp,
+  sdpAddress,
 } from "./sdp";
 
 export const SDP_CONTENT_TYPE = "application/sdp";
@@ -46,6 +49,12 @@ export interface RtpSdhOptions {
   bindAddress?: string;
   /** Our IP as the peer should see it (c= and o= lines); asked each time a description is built. */
   advertisedAddress: () => string;
+  /**
+   * Our address toward a peer media address of the other IP family than advertisedAddress (the
+   * source of the route to it), or undefined when there is none: an answer to an IPv6 offer then
+   * says IN IP6 with that address even when the signalling runs over IPv4 (and the reverse).
+   */
+  addressToward?: (peerIp: string) => Promise<string | undefined>;
   rtpTimeoutMs?: number;
   /** RTP source policy (see MediaOptions.rtpSecurity); default "latch". */
   rtpSecurity?: RtpSecurity;
@@ -202,14 +211,20 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
     this.rtpSession?.setFrameSource(source);
   }
 
-  /** Opens the RTP session if needed (normally done by the first offer/answer). */
-  openRtp(): Promise<RtpSession> {
+  /**
+   * Opens the RTP session if needed (normally done by the first offer/answer). Without a bind
+   * address the socket's family follows ours (the address we advertise) and, on an incoming
+   * offer, the peer's media address: either one IPv6 opens a dual-stack IPv6 socket.
+   */
+  openRtp(peerAddress?: string): Promise<RtpSession> {
     if (this.closed) return Promise.reject(new ClosedSessionDescriptionHandlerError());
     if (this.rtpSession) return Promise.resolve(this.rtpSession);
     if (!this.opening) {
       const { portMin, portMax, bindAddress, pacer, rtpTimeoutMs, rtpSecurity } = this.options;
       const signallingHosts = () => this.signallingHosts();
-      this.opening = RtpSession.open({ portMin, portMax, bindAddress, pacer, rtpTimeoutMs, security: rtpSecurity, signallingHosts }).then(
+      const v6 = [this.advertised(), peerAddress ?? ""].some((a) => isIPv6(normalizeIp(a)));
+      const family = v6 ? 6 : 4;
+      this.opening = RtpSession.open({ portMin, portMax, bindAddress, family, pacer, rtpTimeoutMs, security: rtpSecurity, signallingHosts }).then(
         (rtp) => {
           if (this.closed) {
             rtp.close();
@@ -238,7 +253,7 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
     this.assertOpen();
     this.applyHoldOption(options);
     const rtp = await this.openRtp();
-    const address = this.options.advertisedAddress();
+    const address = this.advertised();
     let sdp: string;
     let type: "offer" | "answer";
     if (this.pendingRemoteOffer) {
@@ -248,7 +263,8 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
       if (!result.ok) throw new NoCommonCodecError(result.reason, result.detail);
       this.apply(rtp, result);
       this.pendingRemoteOffer = null;
-      sdp = buildAnswer({ address, port: rtp.localPort, direction: result.direction, origin: this.origin, offer, negotiated: result });
+      const own = await this.answerAddress(address, result.remoteAddress);
+      sdp = buildAnswer({ address: own, port: rtp.localPort, direction: result.direction, origin: this.origin, offer, negotiated: result });
       type = "answer";
     } else {
       const direction = this.localDirection();
@@ -276,8 +292,9 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
         ? acceptAnswer(parsed, offered)
         : negotiate(parsed, this.options.codecs, this.localDirection());
     if (!result.ok) throw new NoCommonCodecError(result.reason, result.detail);
-    const rtp = await this.openRtp();
+    const rtp = await this.openRtp(offered ? undefined : result.remoteAddress);
     this.assertOpen();
+    assertReachable(rtp, result);
     // For an offer, media starts right away; getDescription() builds the matching answer.
     if (!offered && parsed) this.pendingRemoteOffer = parsed;
     this.apply(rtp, result);
@@ -304,6 +321,29 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
     this.emit("close");
   }
 
+  /**
+   * The address of our answer: the advertised one, or, when the peer's media address is of the
+   * other family, our address of that family toward it (so a phone that has only that family can
+   * send to us); the advertised one when there is no such route or nothing to ask.
+   */
+  private async answerAddress(advertised: string, peer: string): Promise<string> {
+    const want6 = isIPv6(normalizeIp(peer));
+    // A configured bind address is the user's choice of address: keep it.
+    if (isUnspecified(peer) || want6 === isIPv6(advertised) || !this.options.addressToward || this.options.bindAddress) return advertised;
+    try {
+      const own = await this.options.addressToward(peer);
+      const a = own ? sdpAddress(own) : "";
+      return a && isIPv6(a) === want6 && !isUnspecified(a) && this.rtpSession?.canReach(a) ? a : advertised;
+    } catch {
+      return advertised;
+    }
+  }
+
+  /** Our media address for c=/o= (see sdpAddress). */
+  private advertised(): string {
+    return sdpAddress(this.options.advertisedAddress());
+  }
+
   private assertOpen(): void {
     if (this.closed) throw new ClosedSessionDescriptionHandlerError();
   }
@@ -328,6 +368,20 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
     this.current = media;
     this.emit("negotiated", media);
   }
+}
+
+/**
+ * Refuses a peer media address our socket cannot send to: an IPv6 answer to the offer of an IPv4
+ * socket, or an address of the other family than a configured bind address. (An incoming offer
+ * without a bind address never gets here: its socket opens dual-stack when either side is IPv6.)
+ */
+function assertReachable(rtp: RtpSession, media: NegotiatedMedia): void {
+  const a = media.remoteAddress;
+  if (media.remotePort === 0 || isUnspecified(a) || rtp.canReach(a)) return;
+  throw new NoCommonCodecError(
+    "no audio stream",
+    `the peer's media address ${a} is of another IP family than this call's RTP socket (${rtp.socketType} on ${rtp.localAddress})`,
+  );
 }
 
 /** Builds the factory to put in sip.js's UserAgentOptions.sessionDescriptionHandlerFactory. */

@@ -9,7 +9,7 @@ import { assertSipJsInternals, failClientTransaction } from "../sip/sipjs-intern
 import { guardDelegate } from "../sip/delegate-guard";
 import { DEFAULT_PORTS } from "../sip/transports";
 import { splitHostPort } from "../sip/dns-resolve";
-import { formatHostPort, unsupportedDigestAlgorithm } from "../sip/wire-rewriter";
+import { bareHost, formatHostPort, unsupportedDigestAlgorithm, uriHost } from "../sip/wire-rewriter";
 import type { Endpoint } from "../sip/endpoint";
 import { RegistrationState, TransportKind } from "../types";
 import { AccountOptions, DEFAULT_EXPIRES, DEFAULT_KEEPALIVE } from "./account";
@@ -56,19 +56,19 @@ export class Phone extends EventEmitter<PhoneEvents> {
     if (!Object.prototype.hasOwnProperty.call(DEFAULT_PORTS, transport)) throw new Error(`unknown transport "${transport}"`);
     const port = Number(account.port) || DEFAULT_PORTS[transport];
     this.options = { ...account, transport, port, expires: Number(account.expires) || DEFAULT_EXPIRES };
-    const domain = account.domain?.trim() || account.server.trim();
+    const domain = uriHost(account.domain?.trim() || account.server.trim()); // "::1" → "[::1]"
     const uri = UserAgent.makeURI(`sip:${encodeURIComponent(account.username.trim())}@${domain}`);
     if (!uri) throw new Error(`invalid address of record sip:${account.username}@${domain}`);
 
     const nextHop = account.outboundProxy?.trim()
       ? splitHostPort(account.outboundProxy, DEFAULT_PORTS[transport])
-      : { host: account.server.trim(), port };
+      : { host: bareHost(account.server), port };
     const placeholder = `nr${crypto.randomBytes(6).toString("hex")}.invalid`;
     const transportOptions: SipTransportOptions = {
       kind: transport,
       nextHop,
       placeholder,
-      localAddress: account.localAddress || undefined,
+      localAddress: account.localAddress ? bareHost(account.localAddress) || undefined : undefined,
       localPort: Number(account.localPort) || undefined,
       keepAliveSeconds: account.keepAlive ?? DEFAULT_KEEPALIVE,
       tlsRejectUnauthorized: account.tlsRejectUnauthorized,

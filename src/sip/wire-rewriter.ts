@@ -6,9 +6,20 @@
 import { headerName, headerValue, parseVia, rebuild, startLineOf, WireMessage } from "./wire-message";
 import type { Endpoint } from "./endpoint";
 
+/** "1.2.3.4:5060" or "[2001:db8::1]:5060": the host:port of a Via or Contact (RFC 3261 §25.1). */
 export function formatHostPort(ep: Endpoint): string {
-  const host = ep.address.includes(":") ? `[${ep.address}]` : ep.address;
-  return `${host}:${ep.port}`;
+  return `${uriHost(ep.address)}:${ep.port}`;
+}
+
+/** A host as a SIP URI wants it: an IPv6 address in [brackets] (once), anything else as it is. */
+export function uriHost(host: string): string {
+  const h = bareHost(host);
+  return h.includes(":") ? `[${h}]` : h;
+}
+
+/** A host without the [brackets] of an IPv6 reference: what sockets, TLS and DNS want. */
+export function bareHost(host: string): string {
+  return String(host).trim().replace(/^\[(.*)\]$/, "$1");
 }
 
 export class WireRewriter {

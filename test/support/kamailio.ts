@@ -7,8 +7,9 @@
 //   await kam.stop()
 //
 // What the generated kamailio.cfg does (written from scratch for this project):
-//   - listens only on 127.0.0.1: UDP+TCP on one port, TLS (self-signed EC cert
-//     made with openssl in the temp dir, SAN IP:127.0.0.1), plain WebSocket
+//   - listens only on 127.0.0.1 (and, with opts.ipv6, on [::1] too: UDP/TCP,
+//     TLS and WS on the same port numbers): UDP+TCP on one port, TLS (self-signed EC cert
+//     made with openssl in the temp dir, SAN IP:127.0.0.1 and IP:::1), plain WebSocket
 //     (xhttp + websocket on its own TCP port) and secure WebSocket (xhttp on
 //     its own TLS port). Every alias carries an explicit port: a port-less
 //     alias for 127.0.0.1 would make every local port "myself" and loop
@@ -31,7 +32,7 @@
 //     fix_nated_register() stores the source as "received" for REGISTER,
 //     set_contact_alias() for dialog-forming requests/replies,
 //     handle_ruri_alias() for in-dialog requests.
-//   - a branch route drops any branch whose destination is not 127.0.0.1, so
+//   - a branch route drops any branch whose destination is not 127.0.0.1 (or ::1), so
 //     the proxy never sends traffic anywhere else (and never needs DNS).
 //   - xlog lines "HARNESS|..." on stderr record every request and reply;
 //     registerCount()/requests() parse them.
@@ -77,6 +78,11 @@ export interface KamailioOptions {
    * made for this run (see Kamailio.clientCa). Default false (no client certificate asked for).
    */
   requireClientCert?: boolean;
+  /**
+   * Also listen on [::1] (UDP+TCP, TLS and WS, the same port numbers as on 127.0.0.1), relay
+   * between the families and accept ::1 as a destination. Default false: IPv4 only.
+   */
+  ipv6?: boolean;
 }
 
 /** PEM files for mutual TLS tests (made with openssl in the temp dir). */
@@ -147,6 +153,9 @@ export interface SeenReply {
 
 export type Transport = "udp" | "tcp" | "tls" | "ws" | "wss";
 
+/** The IPv6 loopback Kamailio also listens on with opts.ipv6. */
+export const LOOPBACK6 = "::1";
+
 export interface Kamailio {
   readonly host: "127.0.0.1";
   readonly ports: KamailioPorts;
@@ -161,6 +170,10 @@ export interface Kamailio {
   readonly ctlSocket: string;
   /** "sip:<user>@127.0.0.1:<port>[;transport=x]" for the given transport's port. */
   uri(user?: string, transport?: Transport): string;
+  /** Started with opts.ipv6: "sip:<user>@[::1]:<port>[;transport=x]". */
+  uri6(user?: string, transport?: Transport): string;
+  /** Whether it listens on [::1] too (opts.ipv6). */
+  readonly ipv6: boolean;
   /** "ws://127.0.0.1:<ws>" / "wss://127.0.0.1:<wss>". */
   wsUrl(secure?: boolean): string;
   ulDump(): Promise<Binding[]>;
@@ -254,6 +267,8 @@ interface CfgParams {
   keyPath: string;
   /** CA file for client certificates: Kamailio then requires and verifies one. */
   clientCaPath?: string;
+  /** Listen on [::1] too. */
+  ipv6: boolean;
   ctlSocket: string;
   mpath: string | undefined;
 }
@@ -306,6 +321,15 @@ alias="${LOOPBACK}:${ports.udp}"
 alias="${LOOPBACK}:${ports.tls}"
 alias="${LOOPBACK}:${ports.ws}"
 alias="${LOOPBACK}:${ports.wss}"
+${p.ipv6
+    ? `listen=udp:[${LOOPBACK6}]:${ports.udp}
+listen=tcp:[${LOOPBACK6}]:${ports.tcp}
+listen=tls:[${LOOPBACK6}]:${ports.tls}
+listen=tcp:[${LOOPBACK6}]:${ports.ws}
+alias="[${LOOPBACK6}]:${ports.udp}"
+alias="[${LOOPBACK6}]:${ports.tls}"
+alias="[${LOOPBACK6}]:${ports.ws}"`
+    : "# IPv4 only"}
 
 ${p.mpath ? `mpath="${p.mpath}/"` : "# default mpath"}
 loadmodule "tm.so"
@@ -508,11 +532,11 @@ route[RELAY] {
 
 branch_route[LOOPBACK_ONLY] {
   if (isdsturiset()) {
-    if ($(du{uri.host}) != "${LOOPBACK}") {
+    if ($(du{uri.host}) != "${LOOPBACK}"${p.ipv6 ? ` && $(du{uri.host}) != "[${LOOPBACK6}]" && $(du{uri.host}) != "${LOOPBACK6}"` : ""}) {
       xlog("L_WARN", "HARNESS|DROP|$rm|$du\\n");
       drop;
     }
-  } else if ($rd != "${LOOPBACK}") {
+  } else if ($rd != "${LOOPBACK}"${p.ipv6 ? ` && $rd != "[${LOOPBACK6}]" && $rd != "${LOOPBACK6}"` : ""}) {
     xlog("L_WARN", "HARNESS|DROP|$rm|$ru\\n");
     drop;
   }
@@ -649,7 +673,7 @@ async function makeCert(dir: string): Promise<{ certPath: string; keyPath: strin
   const r = await run("openssl", [
     "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
     "-keyout", keyPath, "-out", certPath, "-days", "30",
-    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,IP:::1",
   ]);
   if (r.code !== 0) throw new Error(`kamailio harness: openssl could not make a certificate:\n${r.out}`);
   return { certPath, keyPath };
@@ -763,6 +787,7 @@ export async function startKamailio(opts: KamailioOptions = {}): Promise<Kamaili
         certPath,
         keyPath,
         clientCaPath: clientCa?.caPath,
+        ipv6: opts.ipv6 ?? false,
         ctlSocket,
         mpath,
       }),
@@ -851,6 +876,13 @@ export async function startKamailio(opts: KamailioOptions = {}): Promise<Kamaili
       const tp = transport === "udp" ? "" : `;transport=${transport}`;
       return `sip:${user ? `${user}@` : ""}${LOOPBACK}:${port}${tp}`;
     },
+    uri6(user?: string, transport: Transport = "udp") {
+      if (!opts.ipv6) throw new Error("kamailio harness: uri6() needs startKamailio({ ipv6: true })");
+      const port = transport === "udp" ? ports.udp : ports[transport];
+      const tp = transport === "udp" ? "" : `;transport=${transport}`;
+      return `sip:${user ? `${user}@` : ""}[${LOOPBACK6}]:${port}${tp}`;
+    },
+    ipv6: opts.ipv6 ?? false,
     wsUrl(secure = false) {
       return secure ? `wss://${LOOPBACK}:${ports.wss}` : `ws://${LOOPBACK}:${ports.ws}`;
     },
