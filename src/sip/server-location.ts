@@ -95,8 +95,8 @@ export function naptrSrvNames(records: NaptrRecord[], transport: TransportKind):
   if (!service) return [];
   return records
     .slice(0, MAX_DNS_RECORDS)
-    .filter((r) => r.flags?.toLowerCase() === "s" && r.service?.toUpperCase() === service && typeof r.replacement === "string" && r.replacement.length > 0 && r.replacement !== ".")
-    .sort((a, b) => a.order - b.order || a.preference - b.preference)
+    .filter((r) => r && typeof r.flags === "string" && typeof r.service === "string" && r.flags.toLowerCase() === "s" && r.service.toUpperCase() === service && typeof r.replacement === "string" && r.replacement.length > 0 && r.replacement !== ".")
+    .sort((a, b) => (Number(a.order) - Number(b.order)) || (Number(a.preference) - Number(b.preference)) || 0)
     .map((r) => r.replacement);
 }
 
@@ -107,7 +107,8 @@ export function naptrSrvNames(records: NaptrRecord[], transport: TransportKind):
  */
 export function orderSrv(records: SrvRecord[], random: () => number = Math.random): SrvRecord[] {
   const valid = records.slice(0, MAX_DNS_RECORDS).filter((r) =>
-    r && typeof r.name === "string" && r.name.length > 0 && r.name !== "." && Number.isInteger(r.port) && r.port > 0 && r.port < 65536);
+    r && typeof r.name === "string" && r.name.length > 0 && r.name !== "." && Number.isInteger(r.port) && r.port > 0 && r.port < 65536
+    && Number.isFinite(r.priority) && Number.isFinite(r.weight));
   const priorities = [...new Set(valid.map((r) => r.priority))].sort((a, b) => a - b);
   const out: SrvRecord[] = [];
   for (const p of priorities) {
