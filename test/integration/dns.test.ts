@@ -127,6 +127,38 @@ describe("RFC 3263: the server located through DNS (dnsmasq + Kamailio)", functi
     assert.strictEqual((await binding()).length, 1);
   });
 
+  it("every address of every SRV target is trusted like the registrar; other sources are not", async () => {
+    // Registered at Kamailio (first target); the second target (127.0.0.5) is a backup that sends an OPTIONS.
+    const dns = await dnsmasq({
+      srv: [
+        { name: "_sip._udp.example.test", target: "live.example.test", port: kam.ports.udp, priority: 10, weight: 10 },
+        { name: "_sip._udp.example.test", target: "backup.example.test", port: 5060, priority: 20, weight: 10 },
+      ],
+      hosts: [{ name: "live.example.test", address: "127.0.0.1" }, { name: "backup.example.test", address: "127.0.0.5" }],
+    });
+    const w = make(dns, { transport: "udp" });
+    await w.phone.start();
+    await waitFor(() => registered(w), 10_000, "REGISTERED");
+    const port = w.phone.transport.local!.port;
+    const options = (from: string, callId: string) => [
+      `OPTIONS sip:127.0.0.1:${port} SIP/2.0`, `Via: SIP/2.0/UDP ${from}:5060;branch=z9hG4bK${callId};rport`, "Max-Forwards: 70",
+      `From: <sip:qualify@${from}>;tag=t${callId}`, "To: <sip:alice@example.test>", `Call-ID: ${callId}`, "CSeq: 1 OPTIONS", "Content-Length: 0", "", "",
+    ].join("\r\n");
+    const ask = async (from: string, callId: string, bindPort: number) => {
+      const sock = dgram.createSocket("udp4");
+      const got: string[] = [];
+      sock.on("message", (m) => got.push(m.toString()));
+      await new Promise<void>((resolve, reject) => { sock.once("error", reject); sock.bind(bindPort, from, () => resolve()); });
+      try {
+        await new Promise<void>((r) => sock.send(options(from, callId), port, "127.0.0.1", () => r()));
+        await waitFor(() => got.some((m) => m.startsWith("SIP/2.0 200")), 3000, `an answer to ${from}`).catch(() => undefined);
+        return got.some((m) => m.startsWith("SIP/2.0 200"));
+      } finally { await new Promise<void>((r) => sock.close(() => r())); }
+    };
+    assert.strictEqual(await ask("127.0.0.5", "backup1", 0), true, "the backup server's address is a registrar address");
+    assert.strictEqual(await ask("127.0.0.6", "stranger1", 0), false, "a stranger gets no answer");
+  });
+
   it("a name with only an A record: the transport's default port (5060)", async () => {
     // Kamailio cannot take 5060 here; a socket on another loopback address sees where the REGISTER goes.
     const sock = dgram.createSocket("udp4");
