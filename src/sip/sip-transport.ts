@@ -407,6 +407,7 @@ export class SipTransport implements Transport {
     const add = (targets: readonly ServerTarget[]) => {
       for (const t of targets) { addresses.add(t.address); endpoints.add(`${canonicalAddress(t.address)}|${t.port}`); }
     };
+    if (!this.locator.all.length) await this.locator.current().catch(() => undefined);
     add(this.locator.all);
     for (const hop of this.opts.trustedHosts ?? []) {
       const locator = this.locatorFor(hop);
