@@ -117,6 +117,8 @@ export class SipTransport implements Transport {
   private readonly dns: DnsClient;
   /** A fail-over moved to another target: the next ensureConnected() reconnects. */
   private relocate = false;
+  private connecting?: Promise<void>;
+  private ensuring?: Promise<void>;
   /** "address|port" of every resolved address of the configured server/proxy. */
   private configuredEndpoints = new Set<string>();
   lastError?: Error;
@@ -153,7 +155,13 @@ export class SipTransport implements Transport {
   get keepAliveStats() { return this.connection?.keepAliveStats; }
   isConnected(): boolean { return this._state === TransportState.Connected; }
 
-  async connect(): Promise<void> {
+  /** One connect at a time: a fail-over retry and a reconnect kick may ask at once, and two would leak a socket. */
+  connect(): Promise<void> {
+    this.connecting ??= this.open().finally(() => { this.connecting = undefined; });
+    return this.connecting;
+  }
+
+  private async open(): Promise<void> {
     if (this._state === TransportState.Connected) return;
     this.setState(TransportState.Connecting);
     try {
@@ -196,7 +204,12 @@ export class SipTransport implements Transport {
    * connection moves only when its target left the records) or after a fail-over (it moves).
    * Called before every REGISTER (first, refresh, retry).
    */
-  async ensureConnected(): Promise<void> {
+  ensureConnected(): Promise<void> {
+    this.ensuring ??= this.locateAndConnect().finally(() => { this.ensuring = undefined; });
+    return this.ensuring;
+  }
+
+  private async locateAndConnect(): Promise<void> {
     let move = this.relocate;
     this.relocate = false;
     if (!move && this.isConnected() && this.locator.stale) {

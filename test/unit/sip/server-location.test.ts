@@ -5,6 +5,8 @@ import {
   boundTtl, naptrSrvNames, orderSrv, srvName,
 } from "../../../src/sip/server-location";
 import { hasPort } from "../../../src/sip/dns-resolve";
+import { SipTransport } from "../../../src/sip/sip-transport";
+import { waitFor } from "../../support/wait";
 
 /** A DNS client answering from tables; every question is recorded. */
 function fakeDns(zone: { naptr?: Record<string, NaptrRecord[]>; srv?: Record<string, SrvRecord[]>; a?: Record<string, AddressRecord[]> }) {
@@ -223,5 +225,18 @@ describe("RFC 3263 server location", () => {
       } as DnsClient;
       await assert.rejects(new ServerLocator({ host: "example.org", transport: "udp", defaultPort: 5060, dns }).current(), /DNS: no SRV\/A record/);
     });
+  });
+
+  it("SipTransport: connects once when a fail-over retry and a reconnect ask at the same time (no leaked socket)", async () => {
+    const t = new SipTransport({ kind: "udp", nextHop: { host: "127.0.0.1", port: 9 }, placeholder: "ph.invalid", keepAliveSeconds: 0, localAddress: "127.0.0.1" });
+    const udpSockets = () => process.getActiveResourcesInfo().filter((r) => r === "UDPWrap").length;
+    const before = udpSockets();
+    try {
+      await Promise.all([t.ensureConnected(), t.ensureConnected(), t.connect()]);
+      assert.strictEqual(udpSockets() - before, 1, "one socket for three concurrent requests");
+    } finally {
+      await t.disconnect();
+    }
+    await waitFor(() => udpSockets() === before, 2000, "the socket closed"); // handles close on a later tick
   });
 });
