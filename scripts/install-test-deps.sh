@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suites need: the real SIP peers and tools used by
 # test/support/ (Kamailio with TLS + WebSocket modules, baresip, SIPp, tshark,
-# sox, openssl) and Chromium for browser tests. `npm test` runs it first.
+# sox, openssl, dnsmasq) and Chromium for browser tests. `npm test` runs it first.
 # Idempotent: apt is skipped when every package is already installed.
 set -euo pipefail
 
@@ -17,6 +17,9 @@ PACKAGES=(
   sox
   openssl
   chromium
+  # dnsmasq-base (not dnsmasq: that one starts a system DNS service on port 53): the RFC 3263
+  # tests start their own dnsmasq on a free loopback port (test/support/dnsmasq.ts).
+  dnsmasq-base
 )
 
 missing=()

@@ -45,6 +45,8 @@ export interface AccountOptions {
   userAgent?: string;
   /** Stable Contact user so a restart replaces its own binding instead of adding one. */
   contactUser?: string;
+  /** DNS servers ("127.0.0.1:5353") FOR TESTS ONLY (not in the editor): unset = the system resolver. */
+  dnsServers?: string[];
   /** false = stay INACTIVE (calls out only through the proxy). Default true. */
   register?: boolean;
 }

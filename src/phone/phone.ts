@@ -8,7 +8,7 @@ import { SipTransport, SipTransportOptions } from "../sip/sip-transport";
 import { assertSipJsInternals, failClientTransaction } from "../sip/sipjs-internals";
 import { guardDelegate } from "../sip/delegate-guard";
 import { DEFAULT_PORTS } from "../sip/transports";
-import { splitHostPort } from "../sip/dns-resolve";
+import { hasPort, splitHostPort } from "../sip/dns-resolve";
 import { bareHost, formatHostPort, unsupportedDigestAlgorithm, uriHost } from "../sip/wire-rewriter";
 import type { Endpoint } from "../sip/endpoint";
 import { RegistrationState, TransportKind } from "../types";
@@ -60,9 +60,10 @@ export class Phone extends EventEmitter<PhoneEvents> {
     const uri = UserAgent.makeURI(`sip:${encodeURIComponent(account.username.trim())}@${domain}`);
     if (!uri) throw new Error(`invalid address of record sip:${account.username}@${domain}`);
 
+    // No port given: a name is located by NAPTR/SRV (RFC 3263, sip/server-location.ts).
     const nextHop = account.outboundProxy?.trim()
-      ? splitHostPort(account.outboundProxy, DEFAULT_PORTS[transport])
-      : { host: bareHost(account.server), port };
+      ? { ...splitHostPort(account.outboundProxy, DEFAULT_PORTS[transport]), portGiven: hasPort(account.outboundProxy) }
+      : { host: bareHost(account.server), port, portGiven: Number(account.port) > 0 };
     const placeholder = `nr${crypto.randomBytes(6).toString("hex")}.invalid`;
     const transportOptions: SipTransportOptions = {
       kind: transport,
@@ -80,7 +81,8 @@ export class Phone extends EventEmitter<PhoneEvents> {
       acceptFrom: account.acceptFrom,
       trustedNetworks: account.trustedNetworks,
       authRealm: account.authRealm,
-      trustedHosts: [{ host: account.server.trim(), port }],
+      trustedHosts: [{ host: account.server.trim(), port, portGiven: Number(account.port) > 0 }],
+      dnsServers: account.dnsServers,
       log: (level, text) => this.emit("log", level, text),
     };
 
@@ -132,7 +134,8 @@ export class Phone extends EventEmitter<PhoneEvents> {
 
     if (account.register !== false) {
       this.registration = new Registration(this.userAgent, this.options.expires, {
-        ensureConnected: async () => { if (!this.transport.isConnected()) await this.transport.connect(); },
+        ensureConnected: () => this.transport.ensureConnected(),
+        serverFailed: (reason) => this.transport.failover(reason),
         transportError: () => this.transport.lastError?.message,
         unsupportedAlgorithm: () => this.lastAuthChallenge,
         takeStaleContacts: () => this.staleContacts(),

@@ -62,6 +62,8 @@ export interface RegistrationHooks {
   takeStaleContacts(): string[];
   /** Bindings listed in a REGISTER 200 that are ours but stale, as `<uri>;expires=0` Contact values. */
   staleBindings?(response: IncomingResponse): string[];
+  /** A network failure of the current server (RFC 3263 fail-over): retryNow = another server is tried at once. */
+  serverFailed?(reason: string): { retryNow: boolean; reason: string };
 }
 
 /** Most stale bindings removed by one REGISTER (the 200's Contact list is remote-controlled). */
@@ -235,6 +237,11 @@ export class Registration extends EventEmitter<RegistrationEvents> {
   private fail(reason: string, kind: FailureKind, statusCode?: number, retryAfter?: number): void {
     if (!this.running) return;
     this.clearTimers();
+    if (kind === "network" && this.hooks.serverFailed) {
+      const verdict = this.hooks.serverFailed(reason);
+      if (verdict.retryNow) { void this.attemptRegister(); return; }
+      reason = verdict.reason;
+    }
     this.cleanupSent = false; // the next 200 may list the stale bindings again: remove them then
     const delay = this.backoff.next(kind, retryAfter);
     this.setState("FAILED", { reason, statusCode, retryInMs: delay });

@@ -34,3 +34,9 @@ export function splitHostPort(value: string, defaultPort: number): { host: strin
   if (!m) return { host: v, port: defaultPort };
   return { host: m[1], port: m[2] ? Number(m[2]) : defaultPort };
 }
+
+/** Whether "host:port", "[v6]:port" or "sip:host:port;…" carries a port (RFC 3263: then no SRV). */
+export function hasPort(value: string): boolean {
+  const v = value.trim().replace(/^sips?:/i, "").replace(/;.*$/, "");
+  return /^\[[^\]]+\]:\d+$/.test(v) || /^[^:\[\]]+:\d+$/.test(v);
+}

@@ -12,7 +12,9 @@ import type { Endpoint } from "./endpoint";
 import { UdpReliability } from "./udp-reliability";
 import { WireMessage, headerName, headerValue, parseWireMessage } from "./wire-message";
 import { WireRewriter, maskCredentials, formatHostPort } from "./wire-rewriter";
-import { resolveHost, resolveAll, splitHostPort } from "./dns-resolve";
+import { resolveHost, splitHostPort } from "./dns-resolve";
+import { DnsClient, FailoverVerdict, ServerLocator, ServerTarget, systemDns } from "./server-location";
+import { DEFAULT_PORTS } from "./transports";
 import { TrustPolicy } from "./trust-policy";
 import { DigestGuard } from "./digest-guard";
 import { RateLimiter, TRUSTED_INVITE_RATE, OTHER_INVITE_RATE, INVITE_RETRY_AFTER_S } from "./rate-limiter";
@@ -23,8 +25,11 @@ import { AcceptFrom } from "../phone/account";
 
 /** Connection settings (minus the resolved next hop), plus what the SIP layer adds. */
 export interface SipTransportOptions extends Omit<ConnectionOptions, "remote" | "remoteHost"> {
-  /** Where out-of-dialog requests go: outbound proxy or server. */
-  nextHop: { host: string; port: number };
+  /**
+   * Where out-of-dialog requests go: outbound proxy or server. `portGiven: false` = the user gave
+   * no port, so a name is located by NAPTR/SRV (RFC 3263, server-location.ts); default true.
+   */
+  nextHop: { host: string; port: number; portGiven?: boolean };
   placeholder: string;
   /** Every message in and out, credentials masked. */
   logMessage?: (direction: "in" | "out", raw: string, peer: Endpoint) => void;
@@ -39,7 +44,11 @@ export interface SipTransportOptions extends Omit<ConnectionOptions, "remote" | 
   /** A digest realm answered besides the registrar's. */
   authRealm?: string;
   /** The registrar (and proxy) names besides nextHop, with their ports: their addresses are trusted. */
-  trustedHosts?: Array<{ host: string; port: number }>;
+  trustedHosts?: Array<{ host: string; port: number; portGiven?: boolean }>;
+  /** DNS servers ("127.0.0.1:5353") FOR TESTS ONLY: production leaves it unset (the system resolver). */
+  dnsServers?: string[];
+  /** The SRV weighted draw (tests). */
+  random?: () => number;
   /** Security and failure notes (already rate limited); never carries secrets. */
   log?: (level: "debug" | "warn", text: string) => void;
   /** Injectable clock for the limits (tests). */
@@ -104,6 +113,13 @@ export class SipTransport implements Transport {
   private reliability?: UdpReliability;
   private readonly rewriter: WireRewriter;
   private nextHopResolved?: Endpoint;
+  /** The next hop's ordered targets (RFC 3263), with fail-over and re-resolution at TTL. */
+  private readonly locator: ServerLocator;
+  private readonly dns: DnsClient;
+  /** A fail-over moved to another target: the next ensureConnected() reconnects. */
+  private relocate = false;
+  private connecting?: Promise<void>;
+  private ensuring?: Promise<void>;
   /** "address|port" of every resolved address of the configured server/proxy. */
   private configuredEndpoints = new Set<string>();
   lastError?: Error;
@@ -128,6 +144,8 @@ export class SipTransport implements Transport {
     this.warnLog = new RateLimitedLog(sink("warn"), { now });
     this.failLog = new RateLimitedLog(sink("warn"), { now });
     this.malformedLog = new RateLimitedLog((text) => this.opts.onMalformed?.(text, this.malformedPeer), { now });
+    this.dns = systemDns(opts.dnsServers);
+    this.locator = this.locatorFor(opts.nextHop);
   }
 
   get state(): TransportState { return this._state; }
@@ -138,15 +156,22 @@ export class SipTransport implements Transport {
   get keepAliveStats() { return this.connection?.keepAliveStats; }
   isConnected(): boolean { return this._state === TransportState.Connected; }
 
-  async connect(): Promise<void> {
+  /** One connect at a time: a fail-over retry and a reconnect kick may ask at once, and two would leak a socket. */
+  connect(): Promise<void> {
+    this.connecting ??= this.open().finally(() => { this.connecting = undefined; });
+    return this.connecting;
+  }
+
+  private async open(): Promise<void> {
     if (this._state === TransportState.Connected) return;
     this.setState(TransportState.Connecting);
     try {
-      const ip = await resolveHost(this.opts.nextHop.host);
-      this.nextHopResolved = { address: ip, port: this.opts.nextHop.port };
-      await this.resolveTrusted(ip);
+      const target = await this.locator.current();
+      this.nextHopResolved = { address: target.address, port: target.port };
+      await this.resolveTrusted();
       const {
         nextHop, placeholder, logMessage, localUser, onMalformed, acceptFrom, trustedNetworks, authRealm, trustedHosts, log, now,
+        dnsServers, random,
         ...connection
       } = this.opts;
       const conn = createConnection({ ...connection, remote: this.nextHopResolved, remoteHost: nextHop.host });
@@ -173,6 +198,40 @@ export class SipTransport implements Transport {
       this.setState(TransportState.Disconnected);
       throw err;
     }
+  }
+
+  /**
+   * Connects when needed. Before that, the server is located again once its DNS TTL ran out (the
+   * connection moves only when its target left the records) or after a fail-over (it moves).
+   * Called before every REGISTER (first, refresh, retry).
+   */
+  ensureConnected(): Promise<void> {
+    this.ensuring ??= this.locateAndConnect().finally(() => { this.ensuring = undefined; });
+    return this.ensuring;
+  }
+
+  private async locateAndConnect(): Promise<void> {
+    let move = this.relocate;
+    this.relocate = false;
+    if (!move && this.isConnected() && this.locator.stale) {
+      move = await this.locator.refresh();
+      if (!move) await this.resolveTrusted();
+      else this.opts.log?.("warn", `DNS records of ${this.locator.host} changed: moving to ${describeTarget(this.locator.all[0])}`);
+    }
+    if (move && this.isConnected()) await this.disconnect();
+    if (!this.isConnected()) await this.connect();
+  }
+
+  /**
+   * The current target did not answer (a request timed out, a connection was refused): the next
+   * one is used by the next ensureConnected(). retryNow: another target is left in this round.
+   * A server with a single address is reconnected as before (no change of target).
+   */
+  failover(reason: string): FailoverVerdict {
+    const verdict = this.locator.failed(reason);
+    if (this.locator.all.length > 1) this.relocate = true;
+    if (verdict.retryNow) this.opts.log?.("warn", verdict.reason);
+    return verdict;
   }
 
   async disconnect(): Promise<void> {
@@ -257,6 +316,9 @@ export class SipTransport implements Transport {
         return undefined;
       }
       this.trust.incomingResponse(msg, source);
+      // The server answers: the fail-over round starts again (not on a 5xx: two servers that both
+      // answer 503 at once must reach the end of the round and its back-off, not loop).
+      if ((msg.statusCode ?? 0) < 500 && this.isConfiguredEndpoint(source)) this.locator.answered();
       const sent = this.digest.sentRequest(msg);
       const code = msg.statusCode ?? 0;
       if (sent?.method === "REGISTER" && sent.toNextHop && code >= 200 && code < 300) this.trust.learnRegistrarSource(source.address);
@@ -337,13 +399,33 @@ export class SipTransport implements Transport {
     return this.configuredEndpoints.has(`${canonicalAddress(dest.address)}|${dest.port}`);
   }
 
-  /** Every address of the next hop and the registrar names (re-resolved on every connect). */
-  private async resolveTrusted(nextHopIp: string): Promise<void> {
-    const endpoints = new Set<string>([`${canonicalAddress(nextHopIp)}|${this.opts.nextHop.port}`]);
-    const addresses = new Set<string>([nextHopIp]);
-    for (const { host, port } of [this.opts.nextHop, ...(this.opts.trustedHosts ?? [])]) {
-      const all = await resolveAll(host).catch(() => [] as string[]);
-      for (const a of all) { addresses.add(a); endpoints.add(`${canonicalAddress(a)}|${port}`); }
+  private locatorFor(hop: { host: string; port: number; portGiven?: boolean }): ServerLocator {
+    return new ServerLocator({
+      host: hop.host,
+      port: hop.portGiven === false ? undefined : hop.port,
+      transport: this.opts.kind,
+      defaultPort: hop.portGiven === false ? DEFAULT_PORTS[this.opts.kind] : hop.port,
+      dns: this.dns,
+      random: this.opts.random,
+      now: this.opts.now,
+    });
+  }
+
+  /**
+   * Every address of every target of the next hop, and of the registrar names (located the same
+   * way, through the same DNS), is a configured registrar address (re-resolved on every connect).
+   */
+  private async resolveTrusted(): Promise<void> {
+    const endpoints = new Set<string>();
+    const addresses = new Set<string>();
+    const add = (targets: readonly ServerTarget[]) => {
+      for (const t of targets) { addresses.add(t.address); endpoints.add(`${canonicalAddress(t.address)}|${t.port}`); }
+    };
+    if (!this.locator.all.length) await this.locator.current().catch(() => undefined);
+    add(this.locator.all);
+    for (const hop of this.opts.trustedHosts ?? []) {
+      const locator = this.locatorFor(hop);
+      add(await locator.current().then(() => locator.all, () => [] as ServerTarget[]));
     }
     this.configuredEndpoints = endpoints;
     this.trust.setResolvedAddresses(addresses);
@@ -401,4 +483,10 @@ export class SipTransport implements Transport {
     this._state = state;
     this.stateChange.emit(state);
   }
+}
+
+function describeTarget(t: ServerTarget | undefined): string {
+  if (!t) return "?";
+  const hostPort = formatHostPort({ address: t.address, port: t.port });
+  return t.name === t.address ? hostPort : `${t.name} (${hostPort})`;
 }
