@@ -21,9 +21,15 @@ const SECONDS = Number(process.argv[3] ?? 20);
 const NODE_RTP = [30000, 39998] as const;
 const TEXT = "This is the house speaking. The washing machine has finished. Please empty it when you have a moment.";
 
-interface Pkt { t: number; ts: number; seq: number }
+interface Pkt {
+  t: number;
+  ts: number;
+  seq: number;
+}
 
-function pct(sorted: number[], p: number): number { return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN; }
+function pct(sorted: number[], p: number): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
+}
 
 function analyse(pkts: Pkt[]) {
   // Loopback does not reorder: arrival order is send order (and sorting by seq would break at its wrap).
@@ -45,29 +51,50 @@ function analyse(pkts: Pkt[]) {
   const xs: number[] = [0];
   for (let i = 1; i < n; i++) xs.push(xs[i - 1] + ((pkts[i].ts - pkts[i - 1].ts) | 0) / 8000);
   const ys = pkts.map((p) => p.t - pkts[0].t);
-  const mx = xs.reduce((a, b) => a + b, 0) / n, my = ys.reduce((a, b) => a + b, 0) / n;
-  let sxy = 0, sxx = 0;
-  for (let i = 0; i < n; i++) { sxy += (xs[i] - mx) * (ys[i] - my); sxx += (xs[i] - mx) ** 2; }
+  const mx = xs.reduce((a, b) => a + b, 0) / n,
+    my = ys.reduce((a, b) => a + b, 0) / n;
+  let sxy = 0,
+    sxx = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (xs[i] - mx) * (ys[i] - my);
+    sxx += (xs[i] - mx) ** 2;
+  }
   const drift = sxx > 0 ? (sxy / sxx - 1) * 1000 : NaN;
-  return { deltas, jitterMean: jitters.reduce((a, b) => a + b, 0) / Math.max(1, jitters.length), jitterMax: Math.max(0, ...jitters), drift, packets: n, lost };
+  return {
+    deltas,
+    jitterMean: jitters.reduce((a, b) => a + b, 0) / Math.max(1, jitters.length),
+    jitterMax: Math.max(0, ...jitters),
+    drift,
+    packets: n,
+    lost,
+  };
 }
 
 function summarise(label: string, streams: Pkt[][]) {
   const all: number[] = [];
-  const jm: number[] = [], jx: number[] = [], dr: number[] = [], mx: number[] = [];
-  let lost = 0, packets = 0;
+  const jm: number[] = [],
+    jx: number[] = [],
+    dr: number[] = [],
+    mx: number[] = [];
+  let lost = 0,
+    packets = 0;
   for (const s of streams) {
     if (s.length < 10) continue;
     const a = analyse(s);
     for (const d of a.deltas) all.push(d);
-    lost += a.lost; packets += a.packets;
+    lost += a.lost;
+    packets += a.packets;
     mx.push(Math.max(...a.deltas));
-    jm.push(a.jitterMean); jx.push(a.jitterMax); dr.push(a.drift);
+    jm.push(a.jitterMean);
+    jx.push(a.jitterMax);
+    dr.push(a.drift);
   }
   all.sort((a, b) => a - b);
   mx.sort((a, b) => a - b);
   const f = (x: number) => x.toFixed(3);
-  console.log(`${label.padEnd(28)} streams=${String(jm.length).padStart(3)} delta p50/p99/max ${f(pct(all, 50))}/${f(pct(all, 99))}/${f(all[all.length - 1] ?? NaN)} ms  jitter mean/max ${f(jm.reduce((a, b) => a + b, 0) / Math.max(1, jm.length))}/${f(Math.max(0, ...jx))} ms  drift ${f(dr.reduce((a, b) => a + b, 0) / Math.max(1, dr.length))} ms/s  per-stream max delta median ${f(pct(mx, 50))} ms  packets ${packets}, lost (sequence gaps) ${lost}`);
+  console.log(
+    `${label.padEnd(28)} streams=${String(jm.length).padStart(3)} delta p50/p99/max ${f(pct(all, 50))}/${f(pct(all, 99))}/${f(all[all.length - 1] ?? NaN)} ms  jitter mean/max ${f(jm.reduce((a, b) => a + b, 0) / Math.max(1, jm.length))}/${f(Math.max(0, ...jx))} ms  drift ${f(dr.reduce((a, b) => a + b, 0) / Math.max(1, dr.length))} ms/s  per-stream max delta median ${f(pct(mx, 50))} ms  packets ${packets}, lost (sequence gaps) ${lost}`,
+  );
 }
 
 function run(cmd: string, args: string[]): Promise<string> {
@@ -81,7 +108,9 @@ async function main(): Promise<void> {
   const speech = new SpeechService({ cacheDir: path.join(tmp, "cache") });
   const phone = new Softphone({
     account: { server: "127.0.0.1", port: kam.ports.udp, username: "alice", password: "secret" },
-    speech, maxCalls: N + 10, media: { codecs: ["PCMU", "PCMA"], rtpPortMin: NODE_RTP[0], rtpPortMax: NODE_RTP[1] },
+    speech,
+    maxCalls: N + 10,
+    media: { codecs: ["PCMU", "PCMA"], rtpPortMin: NODE_RTP[0], rtpPortMax: NODE_RTP[1] },
   });
   phone.calls.setInboundPolicy({ autoAnswer: true, greetings: [{ number: "", message: TEXT }], afterGreeting: "repeat" });
   const firstAudio: { cached: number[]; uncached: number[] } = { cached: [], uncached: [] };
@@ -101,8 +130,15 @@ async function main(): Promise<void> {
     if (cached && i === 3) await speech.synthesize({ text });
     const call = phone.calls.dial("bob", { message: text });
     let answered = 0;
-    call.on("state", (s) => { if (s === "ANSWERED") answered = performance.now(); });
-    await new Promise<void>((resolve) => call.playback.once("started", () => { (cached ? firstAudio.cached : firstAudio.uncached).push(performance.now() - answered); resolve(); }));
+    call.on("state", (s) => {
+      if (s === "ANSWERED") answered = performance.now();
+    });
+    await new Promise<void>((resolve) =>
+      call.playback.once("started", () => {
+        (cached ? firstAudio.cached : firstAudio.uncached).push(performance.now() - answered);
+        resolve();
+      }),
+    );
     await call.hangup();
     await waitFor(() => !call.active, 5000, "ended");
     await sleep(300);
@@ -113,14 +149,27 @@ async function main(): Promise<void> {
   await bob.dial(kam.uri("alice"));
   await waitFor(() => phone.calls.list().length === 1 && phone.calls.list()[0].state === "ANSWERED", 10_000, "baresip call answered");
   const hold = (SECONDS + 15) * 1000;
-  const sipp = N > 1 ? await startSipp({
-    scenario: "uac-call", target: `127.0.0.1:${kam.ports.udp}`, service: "alice", calls: N - 1, rate: 50,
-    holdMs: hold, args: ["-l", String(N)], timeoutMs: hold + 60_000,
-  }) : undefined;
+  const sipp =
+    N > 1
+      ? await startSipp({
+          scenario: "uac-call",
+          target: `127.0.0.1:${kam.ports.udp}`,
+          service: "alice",
+          calls: N - 1,
+          rate: 50,
+          holdMs: hold,
+          args: ["-l", String(N)],
+          timeoutMs: hold + 60_000,
+        })
+      : undefined;
   await waitFor(() => phone.calls.list().filter((c) => c.state === "ANSWERED").length >= N, 60_000, `${N} calls answered`, { interval: 200 });
   await sleep(2000);
   const pcap = path.join(tmp, "rtp.pcap");
-  const cap = spawn("tshark", ["-i", "lo", "-q", "-w", pcap, "-a", `duration:${SECONDS}`, "-f", `udp and (portrange ${NODE_RTP[0]}-${NODE_RTP[1]})`], { stdio: "ignore" });
+  const cap = spawn(
+    "tshark",
+    ["-i", "lo", "-q", "-w", pcap, "-a", `duration:${SECONDS}`, "-f", `udp and (portrange ${NODE_RTP[0]}-${NODE_RTP[1]})`],
+    { stdio: "ignore" },
+  );
   // Per call, so calls that end or start during the capture cannot make the difference negative.
   const skippedByCall = () => new Map(phone.calls.list().map((c) => [c.id, c.sdh?.rtp?.stats().skippedFrames ?? 0]));
   const before = skippedByCall();
@@ -134,27 +183,71 @@ async function main(): Promise<void> {
   const skippedDuring = [...skippedByCall()].reduce((n, [id, after]) => n + (before.has(id) ? after - before.get(id)! : 0), 0);
   const active = phone.calls.list().filter((c) => c.state === "ANSWERED").length;
 
-  const nodePorts = new Set(phone.calls.list().map((c) => c.sdh?.rtp?.localPort).filter((p): p is number => !!p));
-  const fields = await run("tshark", ["-r", pcap, "-o", "rtp.heuristic_rtp:TRUE", "-Y", "rtp", "-T", "fields", "-e", "frame.time_epoch", "-e", "udp.srcport", "-e", "udp.dstport", "-e", "rtp.ssrc", "-e", "rtp.seq", "-e", "rtp.timestamp"]);
+  const nodePorts = new Set(
+    phone.calls
+      .list()
+      .map((c) => c.sdh?.rtp?.localPort)
+      .filter((p): p is number => !!p),
+  );
+  const fields = await run("tshark", [
+    "-r",
+    pcap,
+    "-o",
+    "rtp.heuristic_rtp:TRUE",
+    "-Y",
+    "rtp",
+    "-T",
+    "fields",
+    "-e",
+    "frame.time_epoch",
+    "-e",
+    "udp.srcport",
+    "-e",
+    "udp.dstport",
+    "-e",
+    "rtp.ssrc",
+    "-e",
+    "rtp.seq",
+    "-e",
+    "rtp.timestamp",
+  ]);
   const streams = new Map<string, { fromNode: boolean; pkts: Pkt[] }>();
   for (const line of fields.split("\n")) {
     const [t, sp, dp, ssrc, seq, ts] = line.split("\t");
     if (!ts) continue;
     const key = `${sp}>${dp}/${ssrc}`;
     let s = streams.get(key);
-    if (!s) { s = { fromNode: nodePorts.has(Number(sp)), pkts: [] }; streams.set(key, s); }
+    if (!s) {
+      s = { fromNode: nodePorts.has(Number(sp)), pkts: [] };
+      streams.set(key, s);
+    }
     s.pkts.push({ t: Number(t), seq: Number(seq), ts: Number(ts) });
   }
   const bobPorts = bob.rtpPorts;
-  const isBob = (k: string) => { const p = Number(k.split(">")[0]); return p >= bobPorts[0] && p <= bobPorts[1]; };
-  console.log(`\n# calls=${N} (answered and talking during capture: ${active}), capture ${SECONDS} s, node ${process.version}, ${os.cpus().length} cores`);
-  summarise("node -> peers (all calls)", [...streams.values()].filter((s) => s.fromNode).map((s) => s.pkts));
-  summarise("baresip -> node (reference)", [...streams.entries()].filter(([k, s]) => !s.fromNode && isBob(k)).map(([, s]) => s.pkts));
-  const expected = (SECONDS * 50) * active;
+  const isBob = (k: string) => {
+    const p = Number(k.split(">")[0]);
+    return p >= bobPorts[0] && p <= bobPorts[1];
+  };
+  console.log(
+    `\n# calls=${N} (answered and talking during capture: ${active}), capture ${SECONDS} s, node ${process.version}, ${os.cpus().length} cores`,
+  );
+  summarise(
+    "node -> peers (all calls)",
+    [...streams.values()].filter((s) => s.fromNode).map((s) => s.pkts),
+  );
+  summarise(
+    "baresip -> node (reference)",
+    [...streams.entries()].filter(([k, s]) => !s.fromNode && isBob(k)).map(([, s]) => s.pkts),
+  );
+  const expected = SECONDS * 50 * active;
   const got = [...streams.values()].filter((s) => s.fromNode).reduce((n, s) => n + s.pkts.length, 0);
-  console.log(`node packets captured ${got} of ~${expected} expected (${((got / expected) * 100).toFixed(1)} %), frames skipped by the pacer during the capture: ${skippedDuring} (during call set-up: ${skipped0})`);
+  console.log(
+    `node packets captured ${got} of ~${expected} expected (${((got / expected) * 100).toFixed(1)} %), frames skipped by the pacer during the capture: ${skippedDuring} (during call set-up: ${skipped0})`,
+  );
   const cpuPct = ((cpu.user + cpu.system) / 1000 / wall) * 100;
-  console.log(`CPU ${cpuPct.toFixed(1)} % of one core (${(cpuPct / active).toFixed(3)} % per call), RSS ${(rss / 2 ** 20).toFixed(0)} MB (+${((rss - rssBefore) / 2 ** 20 / active).toFixed(2)} MB per call)`);
+  console.log(
+    `CPU ${cpuPct.toFixed(1)} % of one core (${(cpuPct / active).toFixed(3)} % per call), RSS ${(rss / 2 ** 20).toFixed(0)} MB (+${((rss - rssBefore) / 2 ** 20 / active).toFixed(2)} MB per call)`,
+  );
   const f = (a: number[]) => a.map((x) => x.toFixed(1)).join(", ");
   console.log(`answer -> first audio: uncached ${f(firstAudio.uncached)} ms; cached ${f(firstAudio.cached)} ms`);
 
@@ -166,4 +259,7 @@ async function main(): Promise<void> {
   fs.rmSync(tmp, { recursive: true, force: true });
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -38,15 +38,18 @@ function summary(times: number[]): string {
 async function baresipReference(dns: Dnsmasq): Promise<string> {
   const dir = makeTempDir("baresip-dns");
   const sipPort = await freePort("both");
-  fs.writeFileSync(path.join(dir, "config"), [
-    `sip_listen\t${LOOPBACK}:${sipPort}`,
-    `net_interface\t${LOOPBACK}`,
-    `dns_server\t${dns.server}`,
-    "module_path\t/usr/lib/baresip/modules",
-    "module_tmp\taccount.so",
-    "module_app\tmenu.so",
-    "",
-  ].join("\n"));
+  fs.writeFileSync(
+    path.join(dir, "config"),
+    [
+      `sip_listen\t${LOOPBACK}:${sipPort}`,
+      `net_interface\t${LOOPBACK}`,
+      `dns_server\t${dns.server}`,
+      "module_path\t/usr/lib/baresip/modules",
+      "module_tmp\taccount.so",
+      "module_app\tmenu.so",
+      "",
+    ].join("\n"),
+  );
   fs.writeFileSync(path.join(dir, "accounts"), "<sip:alice@example.test>;auth_pass=secret;regint=600\n");
   fs.writeFileSync(path.join(dir, "contacts"), "");
   const before = dns.queries().length;
@@ -56,8 +59,15 @@ async function baresipReference(dns: Dnsmasq): Promise<string> {
     await waitFor(() => /200 OK/.test(proc.output()) || !proc.running, 10_000, "baresip 200 OK");
     if (!proc.running) return `baresip exited: ${proc.output().slice(-500)}`;
     const took = performance.now() - t0;
-    const line = proc.output().split("\n").find((l) => /200 OK/.test(l))?.trim();
-    const asked = dns.queries().slice(before).filter((q) => /example\.test/.test(q)).length;
+    const line = proc
+      .output()
+      .split("\n")
+      .find((l) => /200 OK/.test(l))
+      ?.trim();
+    const asked = dns
+      .queries()
+      .slice(before)
+      .filter((q) => /example\.test/.test(q)).length;
     return `${took.toFixed(1)} ms from process start (includes baresip's own start-up); "${line}"; dnsmasq saw ${asked} queries from baresip for example.test names`;
   } catch (e) {
     return `not registered: ${(e as Error).message}; ${proc.output().slice(-500)}`;
@@ -109,4 +119,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -23,7 +23,9 @@ const DIGITS = Number(process.argv[2] ?? 20);
 function stats(label: string, xs: number[]): void {
   const s = [...xs].sort((a, b) => a - b);
   const f = (x: number) => x.toFixed(2);
-  console.log(`${label.padEnd(8)} n=${s.length} median ${f(s[Math.floor(s.length / 2)])} ms, p90 ${f(s[Math.floor(s.length * 0.9)])} ms, max ${f(s[s.length - 1])} ms`);
+  console.log(
+    `${label.padEnd(8)} n=${s.length} median ${f(s[Math.floor(s.length / 2)])} ms, p90 ${f(s[Math.floor(s.length * 0.9)])} ms, max ${f(s[s.length - 1])} ms`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -32,26 +34,40 @@ async function main(): Promise<void> {
   const speech = new SpeechService({});
   const phone = new Softphone({ account: { server: "127.0.0.1", port: kam.ports.udp, username: "alice", password: "secret" }, speech });
   phone.calls.setInboundPolicy({ autoAnswer: true });
-  let infoAt = 0, toneStartAt = 0;
+  let infoAt = 0,
+    toneStartAt = 0;
   // First arrival of each RFC 4733 event (keyed by its RTP timestamp); the latest one is the digit being reported.
   const eventFirstSeen = new Map<number, number>();
   let latestEventTs = -1;
   const lat = { rfc4733: [] as number[], info: [] as number[], inband: [] as number[] };
-  phone.on("created", (c) => c.on("media", (sdh) => sdh.on("rtp", (rtp) => {
-    // Listeners added before the DTMF layer's: they see each packet first.
-    rtp.prependListener("event", (payload, info) => {
-      if (decodeTelephoneEvent(payload) && !eventFirstSeen.has(info.timestamp)) { eventFirstSeen.set(info.timestamp, performance.now()); latestEventTs = info.timestamp; }
-    });
-    rtp.prependListener("audio", (pcm) => {
-      let peak = 0; for (const v of pcm) peak = Math.max(peak, Math.abs(v));
-      if (peak > 3000 && !toneStartAt) toneStartAt = performance.now();
-    });
-  })));
+  phone.on("created", (c) =>
+    c.on("media", (sdh) =>
+      sdh.on("rtp", (rtp) => {
+        // Listeners added before the DTMF layer's: they see each packet first.
+        rtp.prependListener("event", (payload, info) => {
+          if (decodeTelephoneEvent(payload) && !eventFirstSeen.has(info.timestamp)) {
+            eventFirstSeen.set(info.timestamp, performance.now());
+            latestEventTs = info.timestamp;
+          }
+        });
+        rtp.prependListener("audio", (pcm) => {
+          let peak = 0;
+          for (const v of pcm) peak = Math.max(peak, Math.abs(v));
+          if (peak > 3000 && !toneStartAt) toneStartAt = performance.now();
+        });
+      }),
+    ),
+  );
   phone.on("dtmf", (_d, method) => {
     const now = performance.now();
     if (method === "rfc4733" && eventFirstSeen.has(latestEventTs)) lat.rfc4733.push(now - eventFirstSeen.get(latestEventTs)!);
-    if (method === "info" && infoAt) { lat.info.push(now - infoAt); infoAt = 0; }
-    if (method === "inband" && toneStartAt) { lat.inband.push(now - toneStartAt); }
+    if (method === "info" && infoAt) {
+      lat.info.push(now - infoAt);
+      infoAt = 0;
+    }
+    if (method === "inband" && toneStartAt) {
+      lat.inband.push(now - toneStartAt);
+    }
   });
   await phone.start();
   await waitFor(() => phone.phone.registrationState === "REGISTERED", 10_000, "REGISTERED");
@@ -62,15 +78,28 @@ async function main(): Promise<void> {
   await bob.dial(kam.uri("alice"));
   await waitFor(() => phone.calls.list().some((c) => c.state === "ANSWERED"), 10_000, "answered");
   await sleep(500);
-  for (let i = 0; i < DIGITS; i++) { await bob.sndcode(String(i % 10)); await sleep(400); }
+  for (let i = 0; i < DIGITS; i++) {
+    await bob.sndcode(String(i % 10));
+    await sleep(400);
+  }
   await bob.hangup();
   await bob.stop();
 
   // SIP INFO: time the INFO's arrival at the transport.
   const origOnMessage = phone.phone.transport.onMessage;
-  phone.phone.transport.onMessage = (m: string) => { if (m.startsWith("INFO ")) infoAt = performance.now(); origOnMessage?.(m); };
+  phone.phone.transport.onMessage = (m: string) => {
+    if (m.startsWith("INFO ")) infoAt = performance.now();
+    origOnMessage?.(m);
+  };
   for (let i = 0; i < Math.min(DIGITS, 10); i++) {
-    await runSipp({ scenario: "uac-info-dtmf", target: `127.0.0.1:${kam.ports.udp}`, service: "alice", keys: { dtmf_digit: String(i % 10) }, holdMs: 200, timeoutMs: 10_000 });
+    await runSipp({
+      scenario: "uac-info-dtmf",
+      target: `127.0.0.1:${kam.ports.udp}`,
+      service: "alice",
+      keys: { dtmf_digit: String(i % 10) },
+      holdMs: 200,
+      timeoutMs: 10_000,
+    });
   }
 
   // In-band: one tone per call from a WAV (tone onset = first loud packet).
@@ -98,4 +127,7 @@ async function main(): Promise<void> {
   fs.rmSync(tmp, { recursive: true, force: true });
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -33,10 +33,16 @@ async function main(): Promise<void> {
   let code = 0;
   try {
     await caller.keepCallUp();
-    await waitFor(() => stack.events.some((e) => e.t === "call" && e.p === "ANSWERED"), 15_000, "the baresip call ANSWERED").catch(() => console.log("warning: the live call did not come up before fuzzing"));
+    await waitFor(() => stack.events.some((e) => e.t === "call" && e.p === "ANSWERED"), 15_000, "the baresip call ANSWERED").catch(() =>
+      console.log("warning: the live call did not come up before fuzzing"),
+    );
     await sleep(500);
     const res = await runFuzz(stack, {
-      seed, perTransport: count, rtp, continueAfterCrash: !stopOnCrash, pinpoint: !process.argv.includes("--no-pinpoint"),
+      seed,
+      perTransport: count,
+      rtp,
+      continueAfterCrash: !stopOnCrash,
+      pinpoint: !process.argv.includes("--no-pinpoint"),
       crashersFile: process.env.FUZZ_CRASHERS_FILE ?? DEFAULT_CRASHERS_FILE,
       log: (l) => console.log(`  ${new Date().toISOString().slice(11, 19)} ${l}`),
       tick: () => caller.keepCallUp(),
@@ -53,16 +59,22 @@ async function main(): Promise<void> {
     // Keys the flow saw although baresip pressed none: forged by mutated RTP events or SIP INFO.
     const keys = stack.events.filter((e) => e.t === "dtmf" || e.t === "dtmf-code");
     const calls = stack.events.filter((e) => e.t === "call" && e.p === "ANSWERED");
-    console.log(`flow events kept (last ${stack.events.length}): ${keys.length} forged keys/codes (${keys.filter((e) => e.a === "acct-udp").length} on the UDP account with the live call), ${calls.length} calls ANSWERED`);
+    console.log(
+      `flow events kept (last ${stack.events.length}): ${keys.length} forged keys/codes (${keys.filter((e) => e.a === "acct-udp").length} on the UDP account with the live call), ${calls.length} calls ANSWERED`,
+    );
     console.log(`crashes: ${res.crashes.length}`);
     const bySig = new Map<string, number[]>();
     for (const c of res.crashes) bySig.set(c.signature ?? "?", [...(bySig.get(c.signature ?? "?") ?? []), c.index]);
     for (const [sig, idx] of bySig) {
       const culprit = res.crashes.find((c) => c.signature === sig && c.culprit)?.culprit;
-      console.log(`  ${idx.length}× ${sig}\n     first after #${idx[0]}; culprit ${culprit ? `#${culprit.index} ${culprit.channel} [${culprit.ops.join(",")}] ${culprit.confirmed ? "confirmed alone" : "not alone"}` : "not pinpointed"}`);
+      console.log(
+        `  ${idx.length}× ${sig}\n     first after #${idx[0]}; culprit ${culprit ? `#${culprit.index} ${culprit.channel} [${culprit.ops.join(",")}] ${culprit.confirmed ? "confirmed alone" : "not alone"}` : "not pinpointed"}`,
+      );
     }
     const v = await verifyAfterFuzz(stack, caller);
-    console.log(`\nafter the run: alive ${v.alive}; uncaught ${v.crashLines.length}; registrations ${JSON.stringify(v.registrations)}; bindings ${JSON.stringify(v.bindings)}`);
+    console.log(
+      `\nafter the run: alive ${v.alive}; uncaught ${v.crashLines.length}; registrations ${JSON.stringify(v.registrations)}; bindings ${JSON.stringify(v.bindings)}`,
+    );
     console.log(`normal call: ${v.call.detail}`);
     if (!v.alive) console.log(`Node-RED died after the run; its last lines:\n${stack.red.output().split("\n").slice(-25).join("\n")}`);
     console.log(`network guard blocks: ${v.guard.length}${v.guard.length ? "\n  " + v.guard.slice(0, 10).join("\n  ") : ""}`);
@@ -76,4 +88,7 @@ async function main(): Promise<void> {
   process.exit(code);
 }
 
-main().catch((err) => { console.error(err); process.exit(2); });
+main().catch((err) => {
+  console.error(err);
+  process.exit(2);
+});

@@ -25,20 +25,29 @@ async function main(): Promise<void> {
       await p.stop();
     }
     times.sort((a, b) => a - b);
-    console.log(`${t.padEnd(4)} median ${times[Math.floor(times.length / 2)].toFixed(1)} ms, min ${times[0].toFixed(1)}, max ${times[times.length - 1].toFixed(1)}`);
+    console.log(
+      `${t.padEnd(4)} median ${times[Math.floor(times.length / 2)].toFixed(1)} ms, min ${times[0].toFixed(1)}, max ${times[times.length - 1].toFixed(1)}`,
+    );
   }
   const before = kam.registerCount("bob");
   const p = new Phone({ server: "127.0.0.1", port: kam.ports.udp, username: "bob", password: "wrong" });
   const fails: number[] = [];
-  p.on("registration", (s) => { if (s === "FAILED") fails.push(performance.now()); });
+  p.on("registration", (s) => {
+    if (s === "FAILED") fails.push(performance.now());
+  });
   await p.start();
   await sleep(WRONG_SECONDS * 1000);
   const sent = kam.registerCount("bob") - before;
   await p.stop();
   const gaps = fails.slice(1).map((t, i) => ((t - fails[i]) / 1000).toFixed(1));
-  console.log(`# wrong password for ${WRONG_SECONDS} s: ${sent} REGISTERs (${fails.length} attempts, each challenged once); gaps between attempts: ${gaps.join(", ")} s`);
+  console.log(
+    `# wrong password for ${WRONG_SECONDS} s: ${sent} REGISTERs (${fails.length} attempts, each challenged once); gaps between attempts: ${gaps.join(", ")} s`,
+  );
   console.log(`#   without back-off, retrying every 2 s would be ${Math.round(WRONG_SECONDS / 2) * 2} REGISTERs`);
   await kam.stop();
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

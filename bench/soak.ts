@@ -33,10 +33,26 @@ const CALL_EVERY_S = Number(arg("call-every", "8"));
 const JUNK_PER_S = Number(arg("junk", "20"));
 const SEED = Number(arg("seed", String(Date.now() % 2 ** 31)));
 const JUNK_INVITES = process.argv.includes("--junk-invites");
-const JUNK_KINDS: Kind[] = ["OPTIONS", "MESSAGE", "SUBSCRIBE", "NOTIFY", "INFO", "REFER", "BYE", "CANCEL", "ACK", "resp-REGISTER", "resp-dialog", ...(JUNK_INVITES ? ["INVITE" as Kind] : [])];
+const JUNK_KINDS: Kind[] = [
+  "OPTIONS",
+  "MESSAGE",
+  "SUBSCRIBE",
+  "NOTIFY",
+  "INFO",
+  "REFER",
+  "BYE",
+  "CANCEL",
+  "ACK",
+  "resp-REGISTER",
+  "resp-dialog",
+  ...(JUNK_INVITES ? ["INVITE" as Kind] : []),
+];
 const mib = (b: number): string => (b / 1048576).toFixed(1);
 
-interface Sample { t: number; rss: number }
+interface Sample {
+  t: number;
+  rss: number;
+}
 
 /** Least-squares slope of y over x. */
 function slope(xs: number[], ys: number[]): number {
@@ -46,12 +62,17 @@ function slope(xs: number[], ys: number[]): number {
   const my = ys.reduce((a, b) => a + b, 0) / n;
   let num = 0;
   let den = 0;
-  for (let i = 0; i < n; i++) { num += (xs[i] - mx) * (ys[i] - my); den += (xs[i] - mx) ** 2; }
+  for (let i = 0; i < n; i++) {
+    num += (xs[i] - mx) * (ys[i] - my);
+    den += (xs[i] - mx) ** 2;
+  }
   return den ? num / den : NaN;
 }
 
 async function main(): Promise<void> {
-  console.log(`soak: ${MINUTES} min, Kamailio restart every ${RESTART_MIN} min, ${(LOSS * 100).toFixed(0)} % loss, a call every ${CALL_EVERY_S} s, ${JUNK_PER_S} junk messages/s, seed ${SEED}`);
+  console.log(
+    `soak: ${MINUTES} min, Kamailio restart every ${RESTART_MIN} min, ${(LOSS * 100).toFixed(0)} % loss, a call every ${CALL_EVERY_S} s, ${JUNK_PER_S} junk messages/s, seed ${SEED}`,
+  );
   let lossy: LossyRelay | undefined;
   const stack = await startFuzzStack({
     kinds: ["udp"],
@@ -103,7 +124,10 @@ async function main(): Promise<void> {
   const callOnce = async (): Promise<void> => {
     const r = await caller.normalCall(15_000);
     if (r.answered && r.greeting) calls.ok++;
-    else { calls.failed++; if (failures.length < 20) failures.push(`${new Date().toISOString().slice(11, 19)} ${r.detail}`); }
+    else {
+      calls.failed++;
+      if (failures.length < 20) failures.push(`${new Date().toISOString().slice(11, 19)} ${r.detail}`);
+    }
   };
   let callRunning: Promise<void> | undefined;
 
@@ -131,15 +155,25 @@ async function main(): Promise<void> {
       }
       if (!callRunning && now - lastCall >= CALL_EVERY_S * 1000) {
         lastCall = now;
-        callRunning = callOnce().finally(() => { callRunning = undefined; });
+        callRunning = callOnce().finally(() => {
+          callRunning = undefined;
+        });
       }
       // Junk for this 250 ms slice.
       for (let i = 0; i < JUNK_PER_S / 4; i++) {
         const r = rng.fork(junk);
         const outside = r.chance(0.5);
         const sock = junkSocks[outside ? 1 : 0];
-        const target = { transport: "UDP" as const, user: acct.user, domain: `127.0.0.1:${stack.kam.ports.udp}`, peerHost: outside ? "127.0.0.2" : "127.0.0.1",
-          peerPort: sock.address().port, sinkPort: sink.address().port, registrarPort: stack.kam.ports.udp, wire };
+        const target = {
+          transport: "UDP" as const,
+          user: acct.user,
+          domain: `127.0.0.1:${stack.kam.ports.udp}`,
+          peerHost: outside ? "127.0.0.2" : "127.0.0.1",
+          peerPort: sock.address().port,
+          sinkPort: sink.address().port,
+          registrarPort: stack.kam.ports.udp,
+          wire,
+        };
         const m = mutateSip(build(r.pick(JUNK_KINDS), target, r), r, 60_000);
         sock.send(m.bytes, acct.sipPort, "127.0.0.1");
         junk++;
@@ -148,7 +182,9 @@ async function main(): Promise<void> {
         lastMinute = now;
         const rss = stack.rss();
         samples.push({ t: (now - t0) / 60_000, rss });
-        console.log(`${((now - t0) / 60_000).toFixed(0).padStart(3)} min | uncaught ${stack.crashLines().length} | Node-RED restarts ${redRestarts} | not REGISTERED ${notRegisteredPhoneS.toFixed(0)} s (phone), no binding ${noBindingS.toFixed(0)} s (Kamailio) | calls ok ${calls.ok} failed ${calls.failed} | junk ${junk} | Kamailio restarts ${restarts} | lossy relay dropped ${lossy?.dropped ?? 0}/${(lossy?.dropped ?? 0) + (lossy?.forwarded ?? 0)} | RSS ${mib(rss)} MiB`);
+        console.log(
+          `${((now - t0) / 60_000).toFixed(0).padStart(3)} min | uncaught ${stack.crashLines().length} | Node-RED restarts ${redRestarts} | not REGISTERED ${notRegisteredPhoneS.toFixed(0)} s (phone), no binding ${noBindingS.toFixed(0)} s (Kamailio) | calls ok ${calls.ok} failed ${calls.failed} | junk ${junk} | Kamailio restarts ${restarts} | lossy relay dropped ${lossy?.dropped ?? 0}/${(lossy?.dropped ?? 0) + (lossy?.forwarded ?? 0)} | RSS ${mib(rss)} MiB`,
+        );
       }
       await sleep(250);
     }
@@ -160,13 +196,20 @@ async function main(): Promise<void> {
   }
 
   const warm = samples.filter((s) => s.t >= Math.max(1, MINUTES * 0.2));
-  const perHour = slope(warm.map((s) => s.t / 60), warm.map((s) => s.rss / 1048576));
+  const perHour = slope(
+    warm.map((s) => s.t / 60),
+    warm.map((s) => s.rss / 1048576),
+  );
   const first = warm[0]?.rss ?? NaN;
   const last = warm[warm.length - 1]?.rss ?? NaN;
   const verdict = !Number.isFinite(perHour) ? "not enough samples" : Math.abs(last - first) / 1048576 < 10 || perHour < 10 ? "plateau" : "GROWTH";
   console.log("\nsummary");
-  console.log(`  duration ${((Date.now() - t0) / 60_000).toFixed(1)} min; Kamailio restarts ${restarts}; lossy relay dropped ${lossy?.dropped ?? 0} of ${(lossy?.dropped ?? 0) + (lossy?.forwarded ?? 0)} datagrams`);
-  console.log(`  uncaught exceptions ${stack.crashLines().length}; Node-RED restarts ${redRestarts}${[...deaths].map(([sig, n]) => `\n    ${n}× ${sig}`).join("")}`);
+  console.log(
+    `  duration ${((Date.now() - t0) / 60_000).toFixed(1)} min; Kamailio restarts ${restarts}; lossy relay dropped ${lossy?.dropped ?? 0} of ${(lossy?.dropped ?? 0) + (lossy?.forwarded ?? 0)} datagrams`,
+  );
+  console.log(
+    `  uncaught exceptions ${stack.crashLines().length}; Node-RED restarts ${redRestarts}${[...deaths].map(([sig, n]) => `\n    ${n}× ${sig}`).join("")}`,
+  );
   console.log(`  not REGISTERED: ${notRegisteredPhoneS.toFixed(0)} s by the phone's state, ${noBindingS.toFixed(0)} s without a binding at Kamailio`);
   console.log(`  calls ok ${calls.ok}, failed ${calls.failed}${failures.length ? "\n    " + failures.join("\n    ") : ""}`);
   console.log(`  junk messages ${junk}`);
@@ -181,4 +224,7 @@ async function main(): Promise<void> {
   process.exit(bad ? 1 : 0);
 }
 
-main().catch((err) => { console.error(err); process.exit(2); });
+main().catch((err) => {
+  console.error(err);
+  process.exit(2);
+});

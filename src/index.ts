@@ -6,7 +6,14 @@
 // The facade
 export { Softphone, parseCodecList, dialDomain } from "./softphone";
 export type {
-  SoftphoneOptions, MediaOptions, SoftphoneEvents, SoftphoneEventMap, PlaybackHandle, CallWatcher, SayOptions, PlayOptions,
+  SoftphoneOptions,
+  MediaOptions,
+  SoftphoneEvents,
+  SoftphoneEventMap,
+  PlaybackHandle,
+  CallWatcher,
+  SayOptions,
+  PlayOptions,
 } from "./softphone";
 
 // The account

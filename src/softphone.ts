@@ -68,8 +68,16 @@ export interface CallWatcher {
   dtmf?(digit: DtmfDigit, method: DtmfMethod, call: CallInfo): void;
 }
 
-export interface SayOptions { language?: string; interrupt?: boolean; engine?: string; voice?: string }
-export interface PlayOptions { interrupt?: boolean; format?: "wav" | "pcmu" | "pcma" }
+export interface SayOptions {
+  language?: string;
+  interrupt?: boolean;
+  engine?: string;
+  voice?: string;
+}
+export interface PlayOptions {
+  interrupt?: boolean;
+  format?: "wav" | "pcmu" | "pcma";
+}
 
 export function parseCodecList(value: string | Codec[] | undefined): Codec[] {
   const list = (Array.isArray(value) ? value : String(value ?? "PCMA,PCMU").split(/[,\s]+/))
@@ -103,17 +111,20 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
     this.dtmfOptions = { ...DEFAULT_DTMF, ...opts.dtmf };
     // Built in order: media handlers and the INVITE delegate are methods of this object, which
     // sip.js calls only once the phone has started, when phone and calls both exist.
-    const mediaFactory = createRtpSdhFactory({
-      codecs,
-      portMin: opts.media?.rtpPortMin ?? 16384,
-      portMax: opts.media?.rtpPortMax ?? 32767,
-      bindAddress: opts.account.localAddress || undefined,
-      advertisedAddress: () => this.advertisedAddress(),
-      addressToward: (ip) => routeSourceToward(ip),
-      rtpTimeoutMs: opts.media?.rtpTimeoutMs ?? 60_000,
-      rtpSecurity: opts.media?.rtpSecurity ?? "latch",
-      signallingHosts: () => this.signallingHosts(opts.account),
-    }, { onSession: (sdh) => this.onMediaHandler(sdh) });
+    const mediaFactory = createRtpSdhFactory(
+      {
+        codecs,
+        portMin: opts.media?.rtpPortMin ?? 16384,
+        portMax: opts.media?.rtpPortMax ?? 32767,
+        bindAddress: opts.account.localAddress || undefined,
+        advertisedAddress: () => this.advertisedAddress(),
+        addressToward: (ip) => routeSourceToward(ip),
+        rtpTimeoutMs: opts.media?.rtpTimeoutMs ?? 60_000,
+        rtpSecurity: opts.media?.rtpSecurity ?? "latch",
+        signallingHosts: () => this.signallingHosts(opts.account),
+      },
+      { onSession: (sdh) => this.onMediaHandler(sdh) },
+    );
     this.phone = new Phone(opts.account, {
       sessionDescriptionHandlerFactory: mediaFactory,
       delegate: { onInvite: (inv) => this.onInvite(inv) },
@@ -134,20 +145,28 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
     this.calls.on("created", (c) => this.attach(c));
   }
 
-  start(): Promise<void> { return this.phone.start(); }
+  start(): Promise<void> {
+    return this.phone.start();
+  }
 
   async stop(timeoutMs = 2000): Promise<void> {
     await this.calls.close();
     await this.phone.stop(timeoutMs);
   }
 
-  get registrationState(): RegistrationState { return this.phone.registrationState; }
-  get registrationDetail(): RegistrationDetail { return this.phone.registrationDetail; }
+  get registrationState(): RegistrationState {
+    return this.phone.registrationState;
+  }
+  get registrationDetail(): RegistrationDetail {
+    return this.phone.registrationDetail;
+  }
 
   // ---- calls, by id ----
 
   /** Snapshots of the active calls, oldest first. */
-  activeCalls(): CallInfo[] { return this.calls.list().map((c) => c.snapshot()); }
+  activeCalls(): CallInfo[] {
+    return this.calls.list().map((c) => c.snapshot());
+  }
 
   /** A snapshot of an active call, or undefined (unknown or ended). */
   call(id: string): CallInfo | undefined {
@@ -160,10 +179,16 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
     return this.calls.dial(target, options).snapshot();
   }
 
-  answer(id: string): Promise<void> { return this.withCall(id, (c) => this.calls.answer(c)); }
-  reject(id: string, statusCode = 486): Promise<void> { return this.withCall(id, (c) => this.calls.reject(c, statusCode)); }
+  answer(id: string): Promise<void> {
+    return this.withCall(id, (c) => this.calls.answer(c));
+  }
+  reject(id: string, statusCode = 486): Promise<void> {
+    return this.withCall(id, (c) => this.calls.reject(c, statusCode));
+  }
   /** Ends the call whatever its state (BYE, CANCEL or a rejection); `reason` ends up in its ENDED snapshot. */
-  hangup(id: string, end: { reason?: string } = {}): Promise<void> { return this.withCall(id, (c) => c.hangup(end)); }
+  hangup(id: string, end: { reason?: string } = {}): Promise<void> {
+    return this.withCall(id, (c) => c.hangup(end));
+  }
 
   /** Speaks text into an answered call; resolves when it is queued. */
   say(id: string, text: string, options: SayOptions = {}): Promise<PlaybackHandle> {
@@ -176,10 +201,14 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
   }
 
   /** Something is playing or queued in the call. */
-  isPlaying(id: string): boolean { return !!this.calls.get(id)?.playback.playing; }
+  isPlaying(id: string): boolean {
+    return !!this.calls.get(id)?.playback.playing;
+  }
 
   /** Stops what plays and drops what waits (barge-in); their handles settle as interrupted. */
-  stopPlayback(id: string): void { this.calls.get(id)?.playback.stop(); }
+  stopPlayback(id: string): void {
+    this.calls.get(id)?.playback.stop();
+  }
 
   /** Sends DTMF into an answered call by the account's send method. */
   sendDtmf(call: string | Call, digits: string): Promise<void> {
@@ -197,13 +226,21 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
     return this.calls.claimInboundPolicy(owner, policy, limits);
   }
 
-  releaseInbound(owner: string): void { this.calls.releaseInboundPolicy(owner); }
+  releaseInbound(owner: string): void {
+    this.calls.releaseInboundPolicy(owner);
+  }
 
   /** Listens to the events of one call; returns the function that stops listening (call it on ENDED at the latest). */
   watchCall(id: string, watcher: CallWatcher): () => void {
-    const onState = (s: CallState, c: CallInfo) => { if (c.id === id) watcher.state?.(s, c); };
-    const onPlayback = (w: "started" | "finished", c: CallInfo, l: string, i: boolean) => { if (c.id === id) watcher.playback?.(w, c, l, i); };
-    const onDtmf = (d: DtmfDigit, m: DtmfMethod, c: CallInfo) => { if (c.id === id) watcher.dtmf?.(d, m, c); };
+    const onState = (s: CallState, c: CallInfo) => {
+      if (c.id === id) watcher.state?.(s, c);
+    };
+    const onPlayback = (w: "started" | "finished", c: CallInfo, l: string, i: boolean) => {
+      if (c.id === id) watcher.playback?.(w, c, l, i);
+    };
+    const onDtmf = (d: DtmfDigit, m: DtmfMethod, c: CallInfo) => {
+      if (c.id === id) watcher.dtmf?.(d, m, c);
+    };
     this.on("call", onState);
     this.on("playback", onPlayback);
     this.on("dtmf", onDtmf);
@@ -217,7 +254,10 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
   // ---- wiring ----
 
   /** Re-emits the named events of the phone or the call manager, unchanged (the names are checked against both maps). */
-  private forward<T extends Record<keyof T, unknown[]>>(from: EventEmitter<T>, events: ReadonlyArray<NoInfer<keyof T> & keyof SoftphoneEventMap & string>): void {
+  private forward<T extends Record<keyof T, unknown[]>>(
+    from: EventEmitter<T>,
+    events: ReadonlyArray<NoInfer<keyof T> & keyof SoftphoneEventMap & string>,
+  ): void {
     const source = from as unknown as EventEmitter;
     const sink = this as unknown as EventEmitter;
     for (const e of events) source.on(e, (...args: unknown[]) => sink.emit(e, ...args));
@@ -259,9 +299,15 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
     this.emit("created", call);
   }
 
-  private onInvite(invitation: Invitation): void { this.calls.onInvite(invitation); }
-  private onMediaHandler(sdh: RtpSessionDescriptionHandler): void { this.calls.onMediaHandler(sdh); }
-  private advertisedAddress(): string { return this.phone.transport.local?.address ?? "127.0.0.1"; }
+  private onInvite(invitation: Invitation): void {
+    this.calls.onInvite(invitation);
+  }
+  private onMediaHandler(sdh: RtpSessionDescriptionHandler): void {
+    this.calls.onMediaHandler(sdh);
+  }
+  private advertisedAddress(): string {
+    return this.phone.transport.local?.address ?? "127.0.0.1";
+  }
   /** RTP relays next to the PBX may latch: the resolved next hop and the registrar (if an IP). */
   private signallingHosts(account: AccountOptions): string[] {
     return [this.phone.transport.nextHop?.address, account.server?.trim()].filter((h): h is string => !!h);

@@ -36,12 +36,12 @@ export interface CallParty {
 
 /** How a call ended. */
 export type CallOutcome =
-  | "completed"       // it was answered; hungUpBy says who ended it
+  | "completed" // it was answered; hungUpBy says who ended it
   | "busy"
   | "no-answer"
   | "rejected"
-  | "cancelled"       // the caller gave up before we answered
-  | "failed"          // statusCode/reason say why
+  | "cancelled" // the caller gave up before we answered
+  | "failed" // statusCode/reason say why
   | "codec-mismatch"
   | "rtp-timeout";
 

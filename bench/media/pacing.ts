@@ -190,12 +190,16 @@ async function runSender(count: number, seconds: number): Promise<void> {
   const f = (x: number, d = 3) => x.toFixed(d);
 
   console.log(`streams=${count} window=${f(report.windowMs / 1000, 2)} s  node ${process.version}`);
-  console.log(`inter-packet delta ms: p50=${f(percentile(deltas, 50))} p99=${f(percentile(deltas, 99))} max=${f(deltas[deltas.length - 1] ?? NaN)}  (n=${deltas.length})`);
+  console.log(
+    `inter-packet delta ms: p50=${f(percentile(deltas, 50))} p99=${f(percentile(deltas, 99))} max=${f(deltas[deltas.length - 1] ?? NaN)}  (n=${deltas.length})`,
+  );
   console.log(`RFC 3550 jitter ms: mean=${f(mean(jitters))} max=${f(Math.max(...jitters))}`);
   console.log(`drift (packets received vs expected): ${f(countDrift)} ms/s per stream`);
   console.log(`drift (arrival vs RTP time, regression): mean=${f(mean(tsDrift))} worst=${f(Math.max(...tsDrift.map(Math.abs)))} ms/s`);
   console.log(`loss: ${totalLost} of ${totalLost + totalReceived} packets (${f((100 * totalLost) / Math.max(1, totalLost + totalReceived), 4)} %)`);
-  console.log(`pacer: wakeups=${pacerAfter.wakeups - pacerBefore.wakeups} frames=${pacerAfter.frames - pacerBefore.frames} skipped=${pacerAfter.skippedFrames - pacerBefore.skippedFrames} resyncs=${pacerAfter.resyncs - pacerBefore.resyncs}`);
+  console.log(
+    `pacer: wakeups=${pacerAfter.wakeups - pacerBefore.wakeups} frames=${pacerAfter.frames - pacerBefore.frames} skipped=${pacerAfter.skippedFrames - pacerBefore.skippedFrames} resyncs=${pacerAfter.resyncs - pacerBefore.resyncs}`,
+  );
   console.log(`CPU (one core = 100 %): sender=${f(senderCpu, 1)} %  receiver process=${f(report.cpuPercent, 1)} %`);
 }
 

@@ -3,9 +3,7 @@
 // Property names and the words in them are the user-facing contract: add, never rename.
 // Output types are type literals (not interfaces) so that they are Node-RED NodeMessages as they are.
 // The en-US help of each node documents every topic here (test/unit/nodes/messages.test.ts).
-import type {
-  CallInfo, CallState, CodeEnd, DtmfDigit, DtmfMethod, RegistrationDetail, RegistrationState,
-} from "../../src";
+import type { CallInfo, CallState, CodeEnd, DtmfDigit, DtmfMethod, RegistrationDetail, RegistrationState } from "../../src";
 import { DEFAULT_ONE_TIME_VALID_MS, DEFAULT_RING_TIMEOUT_SECONDS, normalizeNumber } from "../../src";
 import { num } from "./values";
 
@@ -56,15 +54,45 @@ export function playbackMsg(what: "started" | "finished", call: CallInfo, label:
 // ---- sip-call: in ----
 
 /** A call id from msg.call.id (or msg.callId); none = the only active call. */
-interface ForCall { callId?: string }
+interface ForCall {
+  callId?: string;
+}
 
-export interface DialInput { topic: "dial"; payload: string; message?: string; language?: string; ringTimeout?: number }
-export interface SayInput extends ForCall { topic: "say"; payload: string; language?: string; engine?: string; voice?: string; interrupt: boolean }
-export interface PlayInput extends ForCall { topic: "play"; payload: Buffer | string; format: "wav" | "pcmu" | "pcma"; interrupt: boolean }
-export interface HangupInput extends ForCall { topic: "hangup" }
-export interface AnswerInput extends ForCall { topic: "answer" }
-export interface RejectInput extends ForCall { topic: "reject"; statusCode: number }
-export interface DtmfSendInput extends ForCall { topic: "dtmf"; payload: string }
+export interface DialInput {
+  topic: "dial";
+  payload: string;
+  message?: string;
+  language?: string;
+  ringTimeout?: number;
+}
+export interface SayInput extends ForCall {
+  topic: "say";
+  payload: string;
+  language?: string;
+  engine?: string;
+  voice?: string;
+  interrupt: boolean;
+}
+export interface PlayInput extends ForCall {
+  topic: "play";
+  payload: Buffer | string;
+  format: "wav" | "pcmu" | "pcma";
+  interrupt: boolean;
+}
+export interface HangupInput extends ForCall {
+  topic: "hangup";
+}
+export interface AnswerInput extends ForCall {
+  topic: "answer";
+}
+export interface RejectInput extends ForCall {
+  topic: "reject";
+  statusCode: number;
+}
+export interface DtmfSendInput extends ForCall {
+  topic: "dtmf";
+  payload: string;
+}
 
 export type SipCallInput = DialInput | SayInput | PlayInput | HangupInput | AnswerInput | RejectInput | DtmfSendInput;
 export type SipCallTopic = SipCallInput["topic"];
@@ -86,13 +114,24 @@ export function parseSipCallInput(raw: unknown): SipCallInput {
     case "dial": {
       if (typeof p !== "string" && typeof p !== "number") throw new Error("dial: msg.payload must be a number or a SIP URI");
       return {
-        topic, payload: String(p), message: text(msg.message), language: text(msg.language),
+        topic,
+        payload: String(p),
+        message: text(msg.message),
+        language: text(msg.language),
         ringTimeout: msg.ringTimeout !== undefined ? num(msg.ringTimeout, DEFAULT_RING_TIMEOUT_SECONDS) : undefined,
       };
     }
     case "say": {
       if (typeof p !== "string" || !p.trim()) throw new Error("say: msg.payload must be the text to speak");
-      return { topic, callId, payload: p, language: text(msg.language), engine: text(msg.engine), voice: text(msg.voice), interrupt: msg.interrupt === true };
+      return {
+        topic,
+        callId,
+        payload: p,
+        language: text(msg.language),
+        engine: text(msg.engine),
+        voice: text(msg.voice),
+        interrupt: msg.interrupt === true,
+      };
     }
     case "play": {
       if (!Buffer.isBuffer(p) && (typeof p !== "string" || !p.trim())) throw new Error("play: msg.payload must be a WAV Buffer or a file path");
@@ -100,8 +139,11 @@ export function parseSipCallInput(raw: unknown): SipCallInput {
       if (!(PLAY_FORMATS as readonly string[]).includes(format)) throw new Error(`play: msg.format must be wav, pcmu or pcma, not "${format}"`);
       return { topic, callId, payload: p as Buffer | string, format: format as PlayInput["format"], interrupt: msg.interrupt === true };
     }
-    case "hangup": case "answer": return { topic, callId };
-    case "reject": return { topic, callId, statusCode: msg.statusCode ? num(msg.statusCode, REJECT_STATUS) : REJECT_STATUS };
+    case "hangup":
+    case "answer":
+      return { topic, callId };
+    case "reject":
+      return { topic, callId, statusCode: msg.statusCode ? num(msg.statusCode, REJECT_STATUS) : REJECT_STATUS };
     case "dtmf": {
       if (typeof p !== "string" && typeof p !== "number") throw new Error("dtmf: msg.payload must be the digits to send");
       return { topic, callId, payload: String(p) };
@@ -114,7 +156,7 @@ export function parseSipCallInput(raw: unknown): SipCallInput {
 /** The id given with a command (msg.call.id, else msg.callId), or undefined. */
 export function commandCallId(msg: { call?: unknown; callId?: unknown }): string | undefined {
   const call = msg.call;
-  const id = call !== null && typeof call === "object" ? (call as { id?: unknown }).id ?? msg.callId : msg.callId;
+  const id = call !== null && typeof call === "object" ? ((call as { id?: unknown }).id ?? msg.callId) : msg.callId;
   return id !== undefined && id !== null && id !== "" ? String(id) : undefined;
 }
 
@@ -181,7 +223,12 @@ export function dtmfMsg(digit: DtmfDigit, method: DtmfMethod, call: CallInfo, ma
 }
 
 /** `code` as shown (already masked when codes are hidden). */
-export function dtmfCodeMsg(code: string, terminatedBy: DtmfCodeMsg["terminatedBy"], call: CallInfo, o: { masked?: boolean; invalid?: boolean } = {}): DtmfCodeMsg {
+export function dtmfCodeMsg(
+  code: string,
+  terminatedBy: DtmfCodeMsg["terminatedBy"],
+  call: CallInfo,
+  o: { masked?: boolean; invalid?: boolean } = {},
+): DtmfCodeMsg {
   const msg: DtmfCodeMsg = { topic: "dtmf-code", payload: code, terminatedBy, call };
   if (o.masked) msg.masked = true;
   if (o.invalid) msg.invalid = true;
@@ -200,7 +247,13 @@ export function dtmfLockedMsg(lockedUntilMs: number, call: CallInfo): DtmfLocked
 }
 
 /** `index` 1 = first action; `code` as configured (left out when masked); `payload` as shown. */
-export function actionMsg(topic: string | undefined, payload: string, a: { index: number; code: string; oneTime?: boolean }, call: CallInfo, masked = false): ActionMsg {
+export function actionMsg(
+  topic: string | undefined,
+  payload: string,
+  a: { index: number; code: string; oneTime?: boolean },
+  call: CallInfo,
+  masked = false,
+): ActionMsg {
   const action: ActionMsg["action"] = { index: a.index };
   if (!masked) action.code = a.code;
   if (a.oneTime) action.oneTime = true;
@@ -220,7 +273,9 @@ export interface CodeInput {
   /** Seconds it stays valid (0 revokes). */
   validFor: number;
 }
-export interface ClearCodesInput { topic: "clear-codes" }
+export interface ClearCodesInput {
+  topic: "clear-codes";
+}
 export interface UnlockInput {
   topic: "unlock";
   /** The caller number, normalised; undefined = every lock-out (no payload or "*"). */
@@ -246,7 +301,8 @@ export function parseSipDtmfInput(raw: unknown, actionIndex: (action: unknown) =
       if (!Number.isFinite(validFor)) throw new Error("code: msg.validFor must be a number of seconds");
       return { topic, payload: code, action, validFor };
     }
-    case "clear-codes": return { topic };
+    case "clear-codes":
+      return { topic };
     case "unlock":
       return { topic, payload: p === undefined || p === null || p === "*" ? undefined : normalizeNumber(String(p)) };
     default:

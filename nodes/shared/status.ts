@@ -4,11 +4,16 @@ import type { RegistrationState } from "../../src";
 
 export function registrationStatus(state: RegistrationState, reason?: string): NodeStatus {
   switch (state) {
-    case "REGISTERED": return { fill: "green", shape: "dot", text: "REGISTERED" };
-    case "REGISTERING": return { fill: "yellow", shape: "ring", text: "REGISTERING" };
-    case "DEREGISTERING": return { fill: "yellow", shape: "ring", text: "DEREGISTERING" };
-    case "FAILED": return { fill: "red", shape: "ring", text: truncate(`FAILED: ${reason ?? "unknown"}`) };
-    default: return { fill: "grey", shape: "ring", text: "INACTIVE" };
+    case "REGISTERED":
+      return { fill: "green", shape: "dot", text: "REGISTERED" };
+    case "REGISTERING":
+      return { fill: "yellow", shape: "ring", text: "REGISTERING" };
+    case "DEREGISTERING":
+      return { fill: "yellow", shape: "ring", text: "DEREGISTERING" };
+    case "FAILED":
+      return { fill: "red", shape: "ring", text: truncate(`FAILED: ${reason ?? "unknown"}`) };
+    default:
+      return { fill: "grey", shape: "ring", text: "INACTIVE" };
   }
 }
 

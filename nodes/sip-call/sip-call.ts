@@ -52,7 +52,10 @@ export = function (RED: NodeAPI): void {
     let regStatus = registrationStatus("INACTIVE");
     const showStatus = () => {
       const active = phone?.activeCalls() ?? [];
-      if (active.length === 0) { node.status(regStatus); return; }
+      if (active.length === 0) {
+        node.status(regStatus);
+        return;
+      }
       const c = active[active.length - 1];
       const who = c.direction === "inbound" ? c.from.name || c.from.number : c.to.number;
       const more = active.length > 1 ? ` (+${active.length - 1})` : "";
@@ -74,7 +77,8 @@ export = function (RED: NodeAPI): void {
       },
       onPhone(p) {
         phone = p;
-        if (!p.claimInbound(node.id, policy, limits)) node.warn("another sip-call node already handles incoming calls of this account; this one only reports and sends commands");
+        if (!p.claimInbound(node.id, policy, limits))
+          node.warn("another sip-call node already handles incoming calls of this account; this one only reports and sends commands");
         p.on("call", onCall);
         p.on("playback", onPlayback);
       },
@@ -89,21 +93,40 @@ export = function (RED: NodeAPI): void {
           p.dial(cmd.payload, { message: cmd.message, language: cmd.language, ringTimeoutSeconds: cmd.ringTimeout, limits });
           return;
         case "say":
-          await p.say(targetCallId(p, cmd.callId), cmd.payload, { language: cmd.language, engine: cmd.engine, voice: cmd.voice, interrupt: cmd.interrupt });
+          await p.say(targetCallId(p, cmd.callId), cmd.payload, {
+            language: cmd.language,
+            engine: cmd.engine,
+            voice: cmd.voice,
+            interrupt: cmd.interrupt,
+          });
           return;
         case "play":
           await p.play(targetCallId(p, cmd.callId), cmd.payload, { interrupt: cmd.interrupt, format: cmd.format });
           return;
-        case "hangup": await p.hangup(targetCallId(p, cmd.callId)); return;
-        case "answer": await p.answer(targetCallId(p, cmd.callId)); return;
-        case "reject": await p.reject(targetCallId(p, cmd.callId), cmd.statusCode); return;
-        case "dtmf": await p.sendDtmf(targetCallId(p, cmd.callId), cmd.payload); return;
+        case "hangup":
+          await p.hangup(targetCallId(p, cmd.callId));
+          return;
+        case "answer":
+          await p.answer(targetCallId(p, cmd.callId));
+          return;
+        case "reject":
+          await p.reject(targetCallId(p, cmd.callId), cmd.statusCode);
+          return;
+        case "dtmf":
+          await p.sendDtmf(targetCallId(p, cmd.callId), cmd.payload);
+          return;
       }
     };
     node.on("input", (msg, _send, done) => {
       const p = phone;
-      if (!p) { done(new Error(`the SIP account is not started (${client.registrationState})`)); return; }
-      run(p, msg).then(() => done(), (err: Error) => done(err));
+      if (!p) {
+        done(new Error(`the SIP account is not started (${client.registrationState})`));
+        return;
+      }
+      run(p, msg).then(
+        () => done(),
+        (err: Error) => done(err),
+      );
     });
     node.on("close", (done: () => void) => {
       client.deregister(user);

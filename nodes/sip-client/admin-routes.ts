@@ -65,21 +65,36 @@ function errorText(err: unknown): string {
 export class PreviewLimiter {
   private running = 0;
   private readonly waiting: Array<() => void> = [];
-  constructor(readonly concurrency = PREVIEW_MAX_CONCURRENT, readonly queueMax = PREVIEW_MAX_QUEUE) {}
+  constructor(
+    readonly concurrency = PREVIEW_MAX_CONCURRENT,
+    readonly queueMax = PREVIEW_MAX_QUEUE,
+  ) {}
 
-  get active(): number { return this.running; }
-  get queued(): number { return this.waiting.length; }
+  get active(): number {
+    return this.running;
+  }
+  get queued(): number {
+    return this.waiting.length;
+  }
 
   run<T>(job: () => Promise<T>): Promise<T> | null {
     if (this.running >= this.concurrency && this.waiting.length >= this.queueMax) return null;
     const start = async (): Promise<T> => {
-      try { return await job(); } finally {
+      try {
+        return await job();
+      } finally {
         this.running--;
         const next = this.waiting.shift();
-        if (next) { this.running++; next(); }
+        if (next) {
+          this.running++;
+          next();
+        }
       }
     };
-    if (this.running < this.concurrency) { this.running++; return start(); }
+    if (this.running < this.concurrency) {
+      this.running++;
+      return start();
+    }
     return new Promise<void>((resolve) => this.waiting.push(resolve)).then(start);
   }
 }
@@ -89,9 +104,7 @@ export function registerAdminRoutes(RED: any, deps: AdminRouteDeps, limiter = ne
   const http = RED.httpAdmin;
   if (!http) return; // e.g. Node-RED embedded without an editor
   const permission = (name: string) =>
-    RED.auth && typeof RED.auth.needsPermission === "function"
-      ? RED.auth.needsPermission(name)
-      : (_req: any, _res: any, next: () => void) => next();
+    RED.auth && typeof RED.auth.needsPermission === "function" ? RED.auth.needsPermission(name) : (_req: any, _res: any, next: () => void) => next();
   const needsRead = permission("sip-client.read");
   // A preview runs a speech engine (CPU, memory): only users who may change flows get it.
   const needsWrite = permission("sip-client.write");
@@ -99,9 +112,7 @@ export function registerAdminRoutes(RED: any, deps: AdminRouteDeps, limiter = ne
   http.get("/sip-client/tts/languages", needsRead, async (_req: any, res: any) => {
     try {
       const list = await deps.getSpeech().languages();
-      res.json(
-        list.map((l) => ({ engine: l.engine, language: l.language, label: l.label ?? l.language })),
-      );
+      res.json(list.map((l) => ({ engine: l.engine, language: l.language, label: l.label ?? l.language })));
     } catch (err) {
       sendError(res, 500, errorText(err));
     }
@@ -124,7 +135,11 @@ export function registerAdminRoutes(RED: any, deps: AdminRouteDeps, limiter = ne
       const job = limiter.run(() => speech.synthesize(engine ? { text, language, engine } : { text, language }));
       if (!job) {
         res.set("Retry-After", "5");
-        return sendError(res, 429, `too many previews at once (${limiter.concurrency} running, ${limiter.queueMax} waiting): try again in a few seconds`);
+        return sendError(
+          res,
+          429,
+          `too many previews at once (${limiter.concurrency} running, ${limiter.queueMax} waiting): try again in a few seconds`,
+        );
       }
       const pcm = await job;
       const wav = encodeWav(pcm, PREVIEW_SAMPLE_RATE);

@@ -48,7 +48,10 @@ export interface SipClientConfig {
   dtmfGap?: string | number;
 }
 
-export interface SipClientCredentials { password?: string; tlsKey?: string }
+export interface SipClientCredentials {
+  password?: string;
+  tlsKey?: string;
+}
 
 const ACCEPT_FROM: readonly AcceptFrom[] = ["registrar", "networks", "anyone"];
 
@@ -62,7 +65,10 @@ export function acceptFromConfig(c: Pick<SipClientConfig, "acceptFrom">): Accept
 
 /** "10.0.0.0/8, 192.168.1.0/24\nfd00::/8" → the list; the core validates each block. */
 export function splitNetworks(text: string | undefined): string[] {
-  return (text ?? "").split(/[\s,;]+/).map((s) => s.trim()).filter((s) => s.length > 0);
+  return (text ?? "")
+    .split(/[\s,;]+/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
 }
 
 export function rtpSecurityFromConfig(c: Pick<SipClientConfig, "rtpSecurity">): RtpSecurity {

@@ -57,8 +57,9 @@ export = function (RED: NodeAPI): void {
           defaultLanguage: config.ttsLanguage || "en-US",
           logSip: !!config.logSip,
           dtmf: {
-            receive: (["rfc4733", "info", "inband"] as const).filter((m) =>
-              (m === "rfc4733" ? config.dtmfRfc4733 : m === "info" ? config.dtmfInfo : config.dtmfInband) !== false),
+            receive: (["rfc4733", "info", "inband"] as const).filter(
+              (m) => (m === "rfc4733" ? config.dtmfRfc4733 : m === "info" ? config.dtmfInfo : config.dtmfInband) !== false,
+            ),
             send: (["rfc4733", "info", "inband"].includes(config.dtmfSendMethod ?? "") ? config.dtmfSendMethod : "rfc4733") as DtmfMethod,
             durationMs: num(config.dtmfDuration, 100),
             gapMs: num(config.dtmfGap, 80),
@@ -73,10 +74,13 @@ export = function (RED: NodeAPI): void {
       node.phone = phone;
       if ((config.transport === "tls" || config.transport === "wss") && config.tlsRejectUnauthorized === false) {
         // Said once per start: anyone on the path can impersonate the server and read the password digest.
-        node.warn("TLS server certificate verification is off: the connection can be intercepted. Give the server's CA certificate instead and turn verification on.");
+        node.warn(
+          "TLS server certificate verification is off: the connection can be intercepted. Give the server's CA certificate instead and turn verification on.",
+        );
       }
       phone.on("registration", (state, detail) => {
-        if (state === "FAILED") node.warn(`registration failed: ${detail.reason}${detail.retryInMs ? ` (retry in ${Math.round(detail.retryInMs / 1000)} s)` : ""}`);
+        if (state === "FAILED")
+          node.warn(`registration failed: ${detail.reason}${detail.retryInMs ? ` (retry in ${Math.round(detail.retryInMs / 1000)} s)` : ""}`);
         else node.log(`registration: ${state}`);
         publish(state, detail);
       });
@@ -99,14 +103,21 @@ export = function (RED: NodeAPI): void {
       if (node.phone) user.onPhone?.(node.phone);
       if (users.size === 1) setImmediate(start);
     };
-    node.deregister = (user) => { users.delete(user.id); };
+    node.deregister = (user) => {
+      users.delete(user.id);
+    };
 
     node.on("close", (_removed: boolean, done: () => void) => {
       closing = true;
       const phone = node.phone;
       node.phone = undefined;
       const stopped = phone ? phone.stop(2000).catch(() => undefined) : Promise.resolve();
-      stopped.then(() => speech.close()).then(() => done(), () => done());
+      stopped
+        .then(() => speech.close())
+        .then(
+          () => done(),
+          () => done(),
+        );
     });
   }
 

@@ -12,8 +12,15 @@ import type { CallInfo, CallState, DtmfDigit, DtmfMethod } from "../../src/types
 import { CodeGuard, DEFAULT_MAX_WRONG_CODES, DEFAULT_LOCKOUT_BASE_MS, DEFAULT_ONE_TIME_VALID_MS } from "../../src/dtmf/code-guard";
 import { JsonFileLockoutStore } from "../../src/dtmf/lockout-store";
 import {
-  KeypadMenu, KEY_MASK, type KeypadAction, type KeypadCall, type KeypadKeyEvent, type KeypadCodeEvent,
-  type KeypadActionEvent, type KeypadTooManyEvent, type KeypadLockedEvent,
+  KeypadMenu,
+  KEY_MASK,
+  type KeypadAction,
+  type KeypadCall,
+  type KeypadKeyEvent,
+  type KeypadCodeEvent,
+  type KeypadActionEvent,
+  type KeypadTooManyEvent,
+  type KeypadLockedEvent,
 } from "../../src/dtmf/keypad-menu";
 import { normalizeNumber } from "../../src/call/caller-match";
 import { registrationStatus } from "../shared/status";
@@ -36,7 +43,10 @@ interface SipDtmfConfig extends NodeDef {
   hideCodes?: boolean;
 }
 
-interface CodeMsg extends NodeMessage { action?: unknown; validFor?: unknown }
+interface CodeMsg extends NodeMessage {
+  action?: unknown;
+  validFor?: unknown;
+}
 
 // The node's output messages (output 0 unless said otherwise).
 
@@ -104,37 +114,47 @@ export = function (RED: NodeAPI): void {
       const p = phone;
       if (!call || !p) return undefined;
       return {
-        get active() { return call.active; },
-        get playing() { return call.playback.playing; },
+        get active() {
+          return call.active;
+        },
+        get playing() {
+          return call.playback.playing;
+        },
         snapshot: () => call.snapshot(),
         stopPlayback: () => call.playback.stop(),
-        say: (text, language, onFinished) => p.calls.say(call, text, { language, interrupt: true }).then((item) => {
-          if (!onFinished) return;
-          const listener = (done: { id: number }) => {
-            if (done.id !== item.id) return;
-            call.playback.off("finished", listener);
-            onFinished();
-          };
-          call.playback.on("finished", listener);
-        }),
-        hangup: (reason) => { call.hangup({ reason }).catch(() => undefined); },
+        say: (text, language, onFinished) =>
+          p.calls.say(call, text, { language, interrupt: true }).then((item) => {
+            if (!onFinished) return;
+            const listener = (done: { id: number }) => {
+              if (done.id !== item.id) return;
+              call.playback.off("finished", listener);
+              onFinished();
+            };
+            call.playback.on("finished", listener);
+          }),
+        hangup: (reason) => {
+          call.hangup({ reason }).catch(() => undefined);
+        },
       };
     };
-    const menu = new KeypadMenu({ get: keypadCall }, {
-      actions: Array.isArray(config.actions) ? config.actions : [],
-      terminator: config.terminator,
-      interDigitTimeoutMs: num(config.interDigitTimeout, 3) * 1000,
-      maxLength: num(config.maxLength, 10),
-      invalidMessage: config.invalidMessage,
-      bargeIn: config.bargeIn,
-      menuMessage: config.menuMessage,
-      menuRepeatMs: num(config.menuRepeat, 0) * 1000,
-      tooManyMessage: config.tooManyMessage,
-      lockedMessage: config.lockedMessage,
-      hideCodes: config.hideCodes,
-      guard,
-      normalizeNumber,
-    });
+    const menu = new KeypadMenu(
+      { get: keypadCall },
+      {
+        actions: Array.isArray(config.actions) ? config.actions : [],
+        terminator: config.terminator,
+        interDigitTimeoutMs: num(config.interDigitTimeout, 3) * 1000,
+        maxLength: num(config.maxLength, 10),
+        invalidMessage: config.invalidMessage,
+        bargeIn: config.bargeIn,
+        menuMessage: config.menuMessage,
+        menuRepeatMs: num(config.menuRepeat, 0) * 1000,
+        tooManyMessage: config.tooManyMessage,
+        lockedMessage: config.lockedMessage,
+        hideCodes: config.hideCodes,
+        guard,
+        normalizeNumber,
+      },
+    );
     const outputs = 1 + menu.actions.length;
     const out = (index: number, msg: Record<string, unknown>) => {
       const arr: Array<NodeMessage | null> = new Array(outputs).fill(null);
@@ -189,7 +209,9 @@ export = function (RED: NodeAPI): void {
 
     const user: ClientUser = {
       id: node.id,
-      onRegistration(state, detail) { node.status(registrationStatus(state, detail.reason)); },
+      onRegistration(state, detail) {
+        node.status(registrationStatus(state, detail.reason));
+      },
       onPhone(p) {
         phone = p;
         p.on("dtmf", onDtmf);

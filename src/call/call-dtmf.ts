@@ -42,8 +42,12 @@ export class CallDtmf extends EventEmitter<CallDtmfEvents> {
   private readonly infoListeners: ((contentType: string, body: string) => void)[] = [];
   /** The call as the DTMF methods see it. */
   private readonly port: DtmfCallPort = {
-    onRtp: (listener) => { this.rtpListeners.push(listener); },
-    onInfo: (listener) => { this.infoListeners.push(listener); },
+    onRtp: (listener) => {
+      this.rtpListeners.push(listener);
+    },
+    onInfo: (listener) => {
+      this.infoListeners.push(listener);
+    },
     sendInfo: async (contentType, body) => {
       await this.call.session.info({ requestOptions: { body: { contentDisposition: "render", contentType, content: body } } });
     },
@@ -51,17 +55,23 @@ export class CallDtmf extends EventEmitter<CallDtmfEvents> {
   };
   private sending: Promise<void> = Promise.resolve();
 
-  constructor(private readonly call: Call, private readonly opts: DtmfOptions) {
+  constructor(
+    private readonly call: Call,
+    private readonly opts: DtmfOptions,
+  ) {
     super();
     this.collector = new DigitCollector({ methods: opts.receive, terminator: "", interDigitTimeoutMs: 0, maxLength: 0 });
     this.collector.on("digit", (d) => this.emit("digit", d));
     for (const name of new Set(opts.receive)) {
       const method = dtmfMethod(name);
       if (!method) continue;
-      this.receivers.set(name, method.receive(this.port, {
-        key: (digit) => this.collector.add(digit, name),
-        warning: (text) => this.emit("warning", text),
-      }));
+      this.receivers.set(
+        name,
+        method.receive(this.port, {
+          key: (digit) => this.collector.add(digit, name),
+          warning: (text) => this.emit("warning", text),
+        }),
+      );
     }
     call.on("media", (sdh) => {
       sdh.on("rtp", (rtp) => {
@@ -114,7 +124,10 @@ export class CallDtmf extends EventEmitter<CallDtmfEvents> {
   private play(source: DtmfFrameSource, mix: boolean): Promise<void> {
     const call = this.call;
     return new Promise<void>((resolve) => {
-      if (!call.active) { resolve(); return; }
+      if (!call.active) {
+        resolve();
+        return;
+      }
       let finished = false;
       const finish = () => {
         if (finished) return;
@@ -123,7 +136,9 @@ export class CallDtmf extends EventEmitter<CallDtmfEvents> {
         call.removeOverride(override);
         resolve();
       };
-      const onState = (state: CallState) => { if (state === "ENDED") finish(); };
+      const onState = (state: CallState) => {
+        if (state === "ENDED") finish();
+      };
       const override: FrameOverride = {
         mix,
         nextFrame: () => {
@@ -149,7 +164,10 @@ export function acceptLateDtmfInfo(dialog: unknown): boolean {
   const d = dialogInternals(dialog);
   if (!d) return false;
   const seen: number[] = [];
-  const remember = (cseq: number) => { seen.push(cseq); if (seen.length > LATE_INFO_WINDOW) seen.shift(); };
+  const remember = (cseq: number) => {
+    seen.push(cseq);
+    if (seen.length > LATE_INFO_WINDOW) seen.shift();
+  };
   d.wrapReceiveRequest((message, original) => {
     const highest = d.remoteSequenceNumber();
     const isDtmfInfo = message.method === "INFO" && /^\s*application\/dtmf(-relay)?\s*(;|$)/i.test(message.getHeader("content-type") ?? "");

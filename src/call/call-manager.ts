@@ -130,7 +130,9 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
   };
 
   /** The account's own policy (for library use); a flow node's claim takes precedence while it holds. */
-  setInboundPolicy(policy: InboundPolicy): void { this.policy = policy; }
+  setInboundPolicy(policy: InboundPolicy): void {
+    this.policy = policy;
+  }
 
   /**
    * Several flow nodes may share an account: the first to claim decides how incoming calls are
@@ -164,8 +166,12 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     };
   }
 
-  list(): Call[] { return [...this.calls.values()].filter((c) => c.active); }
-  get(id: string): Call | undefined { return this.calls.get(id); }
+  list(): Call[] {
+    return [...this.calls.values()].filter((c) => c.active);
+  }
+  get(id: string): Call | undefined {
+    return this.calls.get(id);
+  }
 
   /** The SDH factory hook: sip.js created a media handler for one of our sessions. */
   onMediaHandler(sdh: RtpSessionDescriptionHandler): void {
@@ -182,7 +188,18 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
       invitation.reject({ statusCode }).catch(() => undefined);
       const now = new Date().toISOString();
       this.emit("log", "info", `refused call from ${from.number || from.uri}: ${reason} (${statusCode})`);
-      this.emit("call", "ENDED", { id: crypto.randomUUID(), direction: "inbound", state: "ENDED", from, to, startedAt: now, endedAt: now, outcome, reason, statusCode });
+      this.emit("call", "ENDED", {
+        id: crypto.randomUUID(),
+        direction: "inbound",
+        state: "ENDED",
+        from,
+        to,
+        startedAt: now,
+        endedAt: now,
+        outcome,
+        reason,
+        statusCode,
+      });
     };
     if (this.closed) return refuse(503, "rejected", "shutting down");
     // Policy and limits as they are now: a later claim or release does not change this call.
@@ -201,7 +218,9 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     invitation.progress().catch(() => undefined);
     if (policy.autoAnswer) {
       const delay = Math.max(0, Number(policy.answerDelaySeconds) || 0) * 1000;
-      call.after(delay, () => { void this.answer(call).catch((e: Error) => this.emit("log", "warn", `answer failed: ${e.message}`)); });
+      call.after(delay, () => {
+        void this.answer(call).catch((e: Error) => this.emit("log", "warn", `answer failed: ${e.message}`));
+      });
     }
     const greetOnAnswer = (s: CallState) => {
       if (s !== "ANSWERED") return;
@@ -244,27 +263,38 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     const call = this.track(new Call(inviter, "outbound", from, partyFromUri(uri), { endTimeoutMs: this.opts.endTimeoutMs }), limits);
     const callId = inviter.request.callId;
     this.dialing.set(callId, call);
-    call.on("state", () => { if (this.dialing.get(callId) === call) this.dialing.delete(callId); });
+    call.on("state", () => {
+      if (this.dialing.get(callId) === call) this.dialing.delete(callId);
+    });
     this.emit("call", "DIALING", call.snapshot());
     const ringMs = (options.ringTimeoutSeconds ?? limits.ringTimeoutSeconds ?? DEFAULT_RING_TIMEOUT_SECONDS) * 1000;
-    if (ringMs > 0) call.after(ringMs, () => { if (call.state !== "ANSWERED") void call.hangup({ outcome: "no-answer", reason: "ring timeout" }); });
+    if (ringMs > 0)
+      call.after(ringMs, () => {
+        if (call.state !== "ANSWERED") void call.hangup({ outcome: "no-answer", reason: "ring timeout" });
+      });
     if (options.message) {
       const speakOnAnswer = (s: CallState) => {
         if (s !== "ANSWERED") return;
         call.off("state", speakOnAnswer);
-        this.say(call, options.message!, { language: options.language }).catch((e: Error) => this.emit("log", "warn", `message not played: ${e.message}`));
+        this.say(call, options.message!, { language: options.language }).catch((e: Error) =>
+          this.emit("log", "warn", `message not played: ${e.message}`),
+        );
       };
       call.on("state", speakOnAnswer);
     }
-    inviter.invite({
-      requestDelegate: {
-        onProgress: (r) => { if (r.message.statusCode === 180 || r.message.statusCode === 183) call.setState("RINGING"); },
-        onReject: (r) => call.markEnd(outcomeOfFailure(r)),
-      },
-    }).catch((e: Error) => {
-      call.markEnd({ outcome: "failed", reason: e.message });
-      void call.hangup();
-    });
+    inviter
+      .invite({
+        requestDelegate: {
+          onProgress: (r) => {
+            if (r.message.statusCode === 180 || r.message.statusCode === 183) call.setState("RINGING");
+          },
+          onReject: (r) => call.markEnd(outcomeOfFailure(r)),
+        },
+      })
+      .catch((e: Error) => {
+        call.markEnd({ outcome: "failed", reason: e.message });
+        void call.hangup();
+      });
     return call;
   }
 
@@ -317,7 +347,10 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
       if (l.suppressed > 0) this.emit("log", "warn", `refused ${l.suppressed} more REFER requests (not logged)`);
       this.referLog = { windowStart: now, logged: 0, suppressed: 0 };
     }
-    if (this.referLog.logged >= REFER_LOG_MAX) { this.referLog.suppressed++; return; }
+    if (this.referLog.logged >= REFER_LOG_MAX) {
+      this.referLog.suppressed++;
+      return;
+    }
     this.referLog.logged++;
     const who = printable(info.from.number || info.from.uri, REFER_TO_LOG_MAX);
     this.emit("log", "warn", `refused a call transfer (REFER to "${referTo}") in the call with ${who} (603): transfer is not supported`);
@@ -327,20 +360,22 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     const greeting = pickGreeting(policy.greetings, call.info.from.number);
     if (!greeting) return;
     const after = policy.afterGreeting ?? "stay";
-    this.say(call, greeting.message, { language: greeting.language }).then((item) => {
-      if (after === "stay") return;
-      const onFinished = (done: PlaybackItem, interrupted: boolean) => {
-        if (done.id !== item.id || interrupted || !call.active) return;
-        call.playback.off("finished", onFinished);
-        if (after === "hangup") void call.hangup({ reason: "greeting played" });
-        else {
-          call.playback.enqueue(silence(1000), "pause");
-          item = call.playback.enqueue(done.pcm, done.label);
-          call.playback.on("finished", onFinished);
-        }
-      };
-      call.playback.on("finished", onFinished);
-    }).catch((e: Error) => this.emit("log", "warn", `greeting not played: ${e.message}`));
+    this.say(call, greeting.message, { language: greeting.language })
+      .then((item) => {
+        if (after === "stay") return;
+        const onFinished = (done: PlaybackItem, interrupted: boolean) => {
+          if (done.id !== item.id || interrupted || !call.active) return;
+          call.playback.off("finished", onFinished);
+          if (after === "hangup") void call.hangup({ reason: "greeting played" });
+          else {
+            call.playback.enqueue(silence(1000), "pause");
+            item = call.playback.enqueue(done.pcm, done.label);
+            call.playback.on("finished", onFinished);
+          }
+        };
+        call.playback.on("finished", onFinished);
+      })
+      .catch((e: Error) => this.emit("log", "warn", `greeting not played: ${e.message}`));
   }
 }
 

@@ -58,7 +58,13 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
   private readonly endTimeoutMs: number;
   sdh?: RtpSessionDescriptionHandler;
 
-  constructor(readonly session: Session, direction: CallDirection, from: CallParty, to: CallParty, options: CallOptions = {}) {
+  constructor(
+    readonly session: Session,
+    direction: CallDirection,
+    from: CallParty,
+    to: CallParty,
+    options: CallOptions = {},
+  ) {
     super();
     this.endTimeoutMs = options.endTimeoutMs ?? CALL_END_TIMEOUT_MS;
     const now = new Date().toISOString();
@@ -72,15 +78,22 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
       // wait a turn so the outcome that response carries is known.
       else if (s === SessionState.Terminated) setImmediate(() => this.ended());
     });
-    addSessionDelegate(session, "onBye", (bye) => { this.markEnd({ hungUpBy: "remote" }); bye.accept().catch(() => undefined); });
+    addSessionDelegate(session, "onBye", (bye) => {
+      this.markEnd({ hungUpBy: "remote" });
+      bye.accept().catch(() => undefined);
+    });
     // Without this sip.js accepts a REFER (202) and dials the Refer-To target itself, with
     // the account's credentials: toll fraud. Transfer is not a feature yet, so refuse all.
     addSessionDelegate(session, "onRefer", (referral) => this.refuseRefer(referral));
     if (session instanceof Invitation) this.watchAckTimeout(session);
   }
 
-  get state(): CallState { return this.info.state; }
-  get active(): boolean { return this.info.state !== "ENDED"; }
+  get state(): CallState {
+    return this.info.state;
+  }
+  get active(): boolean {
+    return this.info.state !== "ENDED";
+  }
 
   snapshot(): CallInfo {
     return { ...this.info, from: { ...this.info.from }, to: { ...this.info.to } };
@@ -90,16 +103,24 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
   attachMedia(sdh: RtpSessionDescriptionHandler): void {
     this.sdh = sdh;
     sdh.setFrameSource(this);
-    sdh.on("negotiated", (media) => { this.info.codec = media.codec; });
+    sdh.on("negotiated", (media) => {
+      this.info.codec = media.codec;
+    });
     sdh.on("rtp", (rtp) => {
-      rtp.on("timeout", () => { void this.hangup({ outcome: "rtp-timeout", reason: "no RTP received" }); });
+      rtp.on("timeout", () => {
+        void this.hangup({ outcome: "rtp-timeout", reason: "no RTP received" });
+      });
     });
     this.emit("media", sdh);
   }
 
   /** Adds a temporary source (DTMF) in front of the playback. */
-  addOverride(src: FrameOverride): void { this.overrides.push(src); }
-  removeOverride(src: FrameOverride): void { this.overrides = this.overrides.filter((o) => o !== src); }
+  addOverride(src: FrameOverride): void {
+    this.overrides.push(src);
+  }
+  removeOverride(src: FrameOverride): void {
+    this.overrides = this.overrides.filter((o) => o !== src);
+  }
 
   nextFrame(): OutgoingFrame | null {
     for (const o of this.overrides) {
@@ -157,9 +178,17 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
     if (!this.active) return;
     this.markEnd({ hungUpBy: "local" });
     if (this.endedBy && !this.endedBy.reason) this.endedBy.reason = reason;
-    try { this.sdh?.close(); } catch { /* closing is best effort; the call ends anyway */ }
+    try {
+      this.sdh?.close();
+    } catch {
+      /* closing is best effort; the call ends anyway */
+    }
     let disposal: Promise<void> = Promise.resolve();
-    try { disposal = this.session.dispose().catch(() => undefined); } catch { /* idem */ }
+    try {
+      disposal = this.session.dispose().catch(() => undefined);
+    } catch {
+      /* idem */
+    }
     this.ended();
     // dispose may wait for a BYE answer: do not hold the caller longer than a moment.
     await Promise.race([disposal, new Promise<void>((r) => setTimeout(r, 100).unref())]);
@@ -175,8 +204,16 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
 
   private refuseRefer(referral: Referral): void {
     let referTo = "";
-    try { referTo = referral.request.getHeader("refer-to") ?? ""; } catch { /* unparsable: still refused */ }
-    try { referral.reject({ statusCode: 603 }); } catch { /* transaction gone: nothing to answer */ }
+    try {
+      referTo = referral.request.getHeader("refer-to") ?? "";
+    } catch {
+      /* unparsable: still refused */
+    }
+    try {
+      referral.reject({ statusCode: 603 });
+    } catch {
+      /* transaction gone: nothing to answer */
+    }
     this.emit("refer", { referTo: printable(referTo, REFER_TO_LOG_MAX), statusCode: 603 }, this.snapshot());
   }
 

@@ -3,7 +3,11 @@
 
 import { safeDecodeURIComponent } from "../sip/safe-decode";
 
-export interface Party { number: string; name: string; uri: string }
+export interface Party {
+  number: string;
+  name: string;
+  uri: string;
+}
 
 /** Digits and + only, so "+49 (30) 1234" matches "+49301234". */
 export function normalizeNumber(value: string): string {
@@ -13,7 +17,15 @@ export function normalizeNumber(value: string): string {
 export function patternMatches(pattern: string, number: string): boolean {
   const p = normalizeNumber(pattern.trim());
   if (!p) return true;
-  const re = new RegExp("^" + p.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".") + "$", "i");
+  const re = new RegExp(
+    "^" +
+      p
+        .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+        .replace(/\*/g, ".*")
+        .replace(/\?/g, ".") +
+      "$",
+    "i",
+  );
   return re.test(normalizeNumber(number));
 }
 
@@ -29,7 +41,11 @@ export function isCallerAllowed(mode: "off" | "allow" | "block" | undefined, lis
   return mode === "allow" ? hit : !hit;
 }
 
-export interface Greeting { number?: string; message: string; language?: string }
+export interface Greeting {
+  number?: string;
+  message: string;
+  language?: string;
+}
 
 /** The greeting for a caller: an exact number first, then the most specific wildcard, then the generic entry. */
 export function pickGreeting(greetings: Greeting[] | undefined, number: string): Greeting | undefined {
@@ -55,7 +71,11 @@ function specificity(pattern: string): number {
 export function partyFromUri(uri: { user?: string; toString(): string } | undefined, displayName?: string): Party {
   const user = typeof uri?.user === "string" ? uri.user : "";
   let text = "";
-  try { text = uri ? String(uri.toString()) : ""; } catch { text = ""; }
+  try {
+    text = uri ? String(uri.toString()) : "";
+  } catch {
+    text = "";
+  }
   const name = typeof displayName === "string" ? displayName.replace(/^"|"$/g, "") : "";
   return { number: safeDecodeURIComponent(user), name, uri: text };
 }

@@ -27,7 +27,9 @@ export class PlaybackQueue extends EventEmitter<PlaybackEvents> implements Frame
   private nextId = 1;
   private readonly tail = new Int16Array(FRAME);
 
-  get playing(): boolean { return !!this.current || this.queue.length > 0; }
+  get playing(): boolean {
+    return !!this.current || this.queue.length > 0;
+  }
 
   /** Queues a clip; with `interrupt`, stops what plays and drops what waits. */
   enqueue(pcm: Int16Array, label: string, interrupt = false): PlaybackItem {

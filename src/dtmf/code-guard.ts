@@ -60,7 +60,10 @@ export interface WrongCodeResult {
   lockedUntil: number;
 }
 
-interface OneTimeCode { action: number; expiresAt: number }
+interface OneTimeCode {
+  action: number;
+  expiresAt: number;
+}
 
 export class CodeGuard {
   readonly maxWrongCodes: number;
@@ -128,7 +131,9 @@ export class CodeGuard {
   }
 
   /** Numbers remembered (for tests and status). */
-  get size(): number { return this.entries.size; }
+  get size(): number {
+    return this.entries.size;
+  }
 
   /**
    * Adds (or replaces) a one-time code that fires `action` once, within `validForMs`.
@@ -162,7 +167,9 @@ export class CodeGuard {
     return t.action;
   }
 
-  clearOneTimeCodes(): void { this.oneTime.clear(); }
+  clearOneTimeCodes(): void {
+    this.oneTime.clear();
+  }
 
   get oneTimeCount(): number {
     this.pruneOneTime(this.clock.now());

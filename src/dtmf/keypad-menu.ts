@@ -123,9 +123,21 @@ export interface KeypadActionEvent {
   call: CallInfo;
 }
 
-export interface KeypadWrongEvent { count: number; limit: number; call: CallInfo }
-export interface KeypadTooManyEvent { count: number; limit: number; /** Epoch ms; 0 = the number is not locked. */ lockedUntil: number; call: CallInfo }
-export interface KeypadLockedEvent { /** Epoch ms. */ lockedUntil: number; call: CallInfo }
+export interface KeypadWrongEvent {
+  count: number;
+  limit: number;
+  call: CallInfo;
+}
+export interface KeypadTooManyEvent {
+  count: number;
+  limit: number;
+  /** Epoch ms; 0 = the number is not locked. */ lockedUntil: number;
+  call: CallInfo;
+}
+export interface KeypadLockedEvent {
+  /** Epoch ms. */ lockedUntil: number;
+  call: CallInfo;
+}
 
 export type KeypadMenuEvents = {
   key: [KeypadKeyEvent];
@@ -176,11 +188,16 @@ export class KeypadMenu extends EventEmitter<KeypadMenuEvents> {
   private readonly perCall = new Map<string, PerCall>();
   private replySeq = 0;
 
-  constructor(private readonly calls: KeypadCalls, private readonly opts: KeypadMenuOptions = {}) {
+  constructor(
+    private readonly calls: KeypadCalls,
+    private readonly opts: KeypadMenuOptions = {},
+  ) {
     super();
     this.terminator = (opts.terminator ?? "#").trim();
     this.actions = (opts.actions ?? []).map((a) => {
-      const raw = String(a.code ?? "").replace(/\s/g, "").toUpperCase();
+      const raw = String(a.code ?? "")
+        .replace(/\s/g, "")
+        .toUpperCase();
       // "1234#" waits for the terminator; "1" acts as soon as it is pressed.
       return { ...a, key: normalizeCode(raw, this.terminator), needsTerminator: !!this.terminator && raw.endsWith(this.terminator) };
     });
@@ -224,7 +241,10 @@ export class KeypadMenu extends EventEmitter<KeypadMenuEvents> {
       pc.collector.clear();
       const latest = live.snapshot();
       const until = this.lockedUntil(latest);
-      if (until) { this.lockedOut(pc, latest, until); return; }
+      if (until) {
+        this.lockedOut(pc, latest, until);
+        return;
+      }
       this.accepted(exact, pending, call, "match");
     }
   }
@@ -253,7 +273,9 @@ export class KeypadMenu extends EventEmitter<KeypadMenuEvents> {
     this.guard.setOneTimeCode(code, index, validForMs);
   }
 
-  clearOneTimeCodes(): void { this.guard.clearOneTimeCodes(); }
+  clearOneTimeCodes(): void {
+    this.guard.clearOneTimeCodes();
+  }
 
   /** Lifts the lock-out of one caller number, or (undefined, null, "*") of every number. */
   unlock(number?: unknown): void {
@@ -262,7 +284,9 @@ export class KeypadMenu extends EventEmitter<KeypadMenuEvents> {
   }
 
   /** Calls being followed (for tests and bounds: one per live call). */
-  get callCount(): number { return this.perCall.size; }
+  get callCount(): number {
+    return this.perCall.size;
+  }
 
   /** Stops every timer; keys and calls are ignored from now on. */
   close(): void {
@@ -325,14 +349,29 @@ export class KeypadMenu extends EventEmitter<KeypadMenuEvents> {
     const caller = this.callerOf(latest);
     // While locked, no code matches, not even the right one.
     const until = caller !== undefined ? this.guard.lockedUntil(caller) : 0;
-    if (until) { this.lockedOut(pc, latest, until); return; }
+    if (until) {
+      this.lockedOut(pc, latest, until);
+      return;
+    }
     const index = this.actions.findIndex((a) => a.key === code);
-    if (index >= 0) { this.accepted(index, code, latest, terminatedBy); return; }
+    if (index >= 0) {
+      this.accepted(index, code, latest, terminatedBy);
+      return;
+    }
     const once = code ? this.guard.useOneTimeCode(code) : undefined;
-    if (once !== undefined && once < this.actions.length) { this.accepted(once, code, latest, terminatedBy, true); return; }
+    if (once !== undefined && once < this.actions.length) {
+      this.accepted(once, code, latest, terminatedBy, true);
+      return;
+    }
     this.emit("code", { code: this.shown(code), masked: this.hideCodes, terminatedBy, accepted: false, call: latest });
-    if (!this.guarding) { this.speak(call.id, this.opts.invalidMessage); return; }
-    if (!code) { this.speakReply(pc, call.id, this.opts.invalidMessage); return; } // the end key alone is no guess
+    if (!this.guarding) {
+      this.speak(call.id, this.opts.invalidMessage);
+      return;
+    }
+    if (!code) {
+      this.speakReply(pc, call.id, this.opts.invalidMessage);
+      return;
+    } // the end key alone is no guess
     pc.wrong += 1;
     const r = caller !== undefined ? this.guard.wrongCode(caller) : { lockedUntil: 0 };
     const limit = this.guard.maxWrongCodes;
@@ -393,26 +432,40 @@ export class KeypadMenu extends EventEmitter<KeypadMenuEvents> {
     if (!text || !call?.active) return;
     const token = ++this.replySeq;
     pc.replyToken = token;
-    const release = () => { if (pc.replyToken === token) pc.replyToken = 0; };
-    call.say(text, undefined, release).catch((e: Error) => { release(); this.emit("warning", `could not speak into the call: ${e.message}`); });
+    const release = () => {
+      if (pc.replyToken === token) pc.replyToken = 0;
+    };
+    call.say(text, undefined, release).catch((e: Error) => {
+      release();
+      this.emit("warning", `could not speak into the call: ${e.message}`);
+    });
   }
 
   /** Says goodbye, then hangs up (at the latest after ENDING_MESSAGE_MAX_MS). */
   private endCall(pc: PerCall, callId: string, text: string, reason: string): void {
     pc.ending = true;
     pc.collector.clear();
-    if (pc.menuTimer !== undefined) { this.clock.clearTimeout(pc.menuTimer); pc.menuTimer = undefined; }
+    if (pc.menuTimer !== undefined) {
+      this.clock.clearTimeout(pc.menuTimer);
+      pc.menuTimer = undefined;
+    }
     const call = this.calls.get(callId);
     if (!call?.active) return;
     let hung = false;
     const hang = () => {
       if (hung) return;
       hung = true;
-      if (pc.endTimer !== undefined) { this.clock.clearTimeout(pc.endTimer); pc.endTimer = undefined; }
+      if (pc.endTimer !== undefined) {
+        this.clock.clearTimeout(pc.endTimer);
+        pc.endTimer = undefined;
+      }
       call.hangup(reason);
     };
     pc.endTimer = this.clock.setTimeout(hang, ENDING_MESSAGE_MAX_MS);
-    if (!text) { hang(); return; }
+    if (!text) {
+      hang();
+      return;
+    }
     call.say(text, undefined, hang).catch(() => hang());
   }
 

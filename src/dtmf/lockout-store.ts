@@ -36,7 +36,10 @@ export function sanitizeLockouts(data: unknown): Record<string, LockoutEntry> | 
 export class JsonFileLockoutStore implements LockoutStore {
   private warnedSave = false;
 
-  constructor(readonly file: string, private readonly warn: (text: string) => void = () => undefined) {}
+  constructor(
+    readonly file: string,
+    private readonly warn: (text: string) => void = () => undefined,
+  ) {}
 
   load(): Record<string, LockoutEntry> {
     let text: string;
@@ -75,7 +78,11 @@ export class JsonFileLockoutStore implements LockoutStore {
       fs.renameSync(tmp, this.file);
       this.warnedSave = false;
     } catch (e) {
-      try { fs.rmSync(tmp, { force: true }); } catch { /* nothing left to clean */ }
+      try {
+        fs.rmSync(tmp, { force: true });
+      } catch {
+        /* nothing left to clean */
+      }
       // One warning per run of failures, not one per wrong code.
       if (!this.warnedSave) this.warn(`keypad lock-outs cannot be saved to ${this.file}: ${(e as Error).message}`);
       this.warnedSave = true;

@@ -57,10 +57,12 @@ const METHODS: Readonly<Record<DtmfMethod, DtmfMethodEntry>> = {
   rfc4733: {
     receive(call, sink) {
       const receiver = new Rfc4733Receiver(); // one per call: it de-duplicates across RTP sessions
-      call.onRtp((rtp) => rtp.on("event", (payload, info) => {
-        const ev = receiver.receive(payload, info);
-        if (ev) sink.key(ev.digit);
-      }));
+      call.onRtp((rtp) =>
+        rtp.on("event", (payload, info) => {
+          const ev = receiver.receive(payload, info);
+          if (ev) sink.key(ev.digit);
+        }),
+      );
       return receiver;
     },
     send: (call, keys, timing) => call.play(new Rfc4733Sender(keys, timing), false),
@@ -87,9 +89,11 @@ const METHODS: Readonly<Record<DtmfMethod, DtmfMethodEntry>> = {
   inband: {
     receive(call, sink) {
       const detector = new InbandDtmfDetector(); // only built when the method is on: it costs CPU
-      call.onRtp((rtp) => rtp.on("audio", (pcm) => {
-        for (const d of detector.process(pcm)) sink.key(d.digit);
-      }));
+      call.onRtp((rtp) =>
+        rtp.on("audio", (pcm) => {
+          for (const d of detector.process(pcm)) sink.key(d.digit);
+        }),
+      );
       return detector;
     },
     send: (call, keys, timing) => call.play(new DtmfToneSource(keys, timing), true),

@@ -133,7 +133,7 @@ export class Rfc4733Receiver {
       !info.marker &&
       last.event === ev.event &&
       last.maxDuration >= 0xffff - 1600 &&
-      ((timestamp - last.timestamp) >>> 0) <= 0x10000
+      (timestamp - last.timestamp) >>> 0 <= 0x10000
     ) {
       this.remember(st, key);
       st.last = { timestamp, event: ev.event, maxDuration: ev.duration, ended: ev.end };

@@ -398,7 +398,7 @@ export function ntpFromUnixMs(ms: number): NtpTimestamp {
     frac -= TWO_32;
     sec += 1;
   }
-  return { sec: sec % TWO_32 >>> 0, frac: frac >>> 0 };
+  return { sec: (sec % TWO_32) >>> 0, frac: frac >>> 0 };
 }
 
 /** Converts an NTP timestamp to milliseconds since the Unix epoch (era 0). */

@@ -126,7 +126,10 @@ export const NORMALIZED_IP_CACHE_SIZE = 1024;
 const normalizedIps = new Map<string, string>();
 
 function normalizeIpText(address: string): string {
-  const a = address.trim().toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  const a = address
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, "$1");
   if (!isIPv6(a)) return a;
   let short = a;
   try {

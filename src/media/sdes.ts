@@ -30,14 +30,7 @@ const BASE64_RE = /^[A-Za-z0-9+/]+={0,2}$/;
 const IGNORABLE_SESSION_PARAMS = /^(WSH=[0-9]{1,9}|FEC_ORDER=FEC_SRTP)$/;
 
 export type SdesParseError =
-  | "too-long"
-  | "syntax"
-  | "unsupported-suite"
-  | "unsupported-key-method"
-  | "bad-key"
-  | "bad-lifetime"
-  | "bad-mki"
-  | "unsupported-parameter";
+  "too-long" | "syntax" | "unsupported-suite" | "unsupported-key-method" | "bad-key" | "bad-lifetime" | "bad-mki" | "unsupported-parameter";
 
 export interface SdesKeyMaterial {
   masterKey: Buffer;

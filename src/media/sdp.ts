@@ -84,7 +84,10 @@ function parseInteger(text: string): number | null {
 /** Parses SDP text into a plain object; null if it is not well-formed SDP. */
 export function parseSdp(text: string): SessionDescription | null {
   if (typeof text !== "string") return null;
-  const lines = text.split(/\r?\n/).map((l) => l.trimEnd()).filter((l) => l.length > 0);
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trimEnd())
+    .filter((l) => l.length > 0);
   if (lines.length === 0 || !/^v=0$/.test(lines[0])) return null;
 
   const sd: SessionDescription = {
@@ -227,9 +230,7 @@ export interface NegotiatedMedia {
   remotePtime: number | null;
 }
 
-export type NegotiationResult =
-  | ({ ok: true } & NegotiatedMedia)
-  | { ok: false; reason: NegotiationFailureReason; detail?: string };
+export type NegotiationResult = ({ ok: true } & NegotiatedMedia) | { ok: false; reason: NegotiationFailureReason; detail?: string };
 
 function matchesEncoding(media: SdpMedia, pt: number, encoding: string): boolean {
   const map = media.rtpmap[pt];
@@ -359,7 +360,10 @@ function addrType(address: string): "IP4" | "IP6" {
  * socket reports) as the IPv4 address it is, so it goes out as IN IP4.
  */
 export function sdpAddress(address: string): string {
-  const a = String(address).trim().replace(/^\[(.*)\]$/, "$1").replace(/%.*$/, "");
+  const a = String(address)
+    .trim()
+    .replace(/^\[(.*)\]$/, "$1")
+    .replace(/%.*$/, "");
   const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(a);
   return mapped ? mapped[1] : a;
 }

@@ -19,7 +19,7 @@ export interface BackoffOptions {
   baseMs: number;
   networkCapMs: number;
   rejectedCapMs: number;
-  jitter: number;          // ±fraction
+  jitter: number; // ±fraction
   random?: () => number;
 }
 
@@ -29,7 +29,9 @@ export class Backoff {
   private attempts = 0;
   constructor(private readonly opts: BackoffOptions = DEFAULT_BACKOFF) {}
 
-  reset(): void { this.attempts = 0; }
+  reset(): void {
+    this.attempts = 0;
+  }
 
   /** Delay before the next attempt; `retryAfterSeconds` (RFC 3261 §20.33) wins when the server gives one,
    *  up to MAX_RETRY_AFTER_SECONDS. */

@@ -33,7 +33,9 @@ const PENDING_TRANSACTION_STATES: readonly string[] = [Core.TransactionState.Cal
 
 /** sip.js builds its transport as `new Ctor(logger, transportOptions)`: ours, from our options. */
 class UserAgentTransport extends SipTransport {
-  constructor(_logger: unknown, options: SipTransportOptions) { super(options); }
+  constructor(_logger: unknown, options: SipTransportOptions) {
+    super(options);
+  }
 }
 
 export class Phone extends EventEmitter<PhoneEvents> {
@@ -73,7 +75,9 @@ export class Phone extends EventEmitter<PhoneEvents> {
       localPort: Number(account.localPort) || undefined,
       keepAliveSeconds: account.keepAlive ?? DEFAULT_KEEPALIVE,
       tlsRejectUnauthorized: account.tlsRejectUnauthorized,
-      tlsCa: account.tlsCa, tlsCert: account.tlsCert, tlsKey: account.tlsKey,
+      tlsCa: account.tlsCa,
+      tlsCert: account.tlsCert,
+      tlsKey: account.tlsKey,
       wsPath: account.wsPath,
       localUser: () => this.userAgent?.contact.uri.user,
       logMessage: ext.logSip ? (dir, raw, peer) => this.emit("sip", dir, raw, peer) : undefined,
@@ -148,8 +152,12 @@ export class Phone extends EventEmitter<PhoneEvents> {
     }
   }
 
-  get registrationState(): RegistrationState { return this.registration?.state ?? "INACTIVE"; }
-  get registrationDetail(): RegistrationDetail { return this.registration?.lastDetail ?? {}; }
+  get registrationState(): RegistrationState {
+    return this.registration?.state ?? "INACTIVE";
+  }
+  get registrationDetail(): RegistrationDetail {
+    return this.registration?.lastDetail ?? {};
+  }
 
   /** Starts the user agent and registration; never throws for network trouble (that is a FAILED state). */
   async start(): Promise<void> {
@@ -170,10 +178,7 @@ export class Phone extends EventEmitter<PhoneEvents> {
   private async doStop(timeoutMs: number): Promise<void> {
     this.started = false;
     await this.registration?.stop(timeoutMs);
-    await Promise.race([
-      this.userAgent.stop().catch(() => undefined),
-      new Promise((r) => setTimeout(r, 1000).unref()),
-    ]);
+    await Promise.race([this.userAgent.stop().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
     await this.transport.disconnect().catch(() => undefined);
   }
 
@@ -185,7 +190,11 @@ export class Phone extends EventEmitter<PhoneEvents> {
   private failPendingRequests(error: Error): void {
     for (const uac of [...this.userAgent.userAgentCore.userAgentClients.values()]) {
       let tx: Core.ClientTransaction | undefined;
-      try { tx = uac.transaction; } catch { continue; } // getter throws once the transaction is gone
+      try {
+        tx = uac.transaction;
+      } catch {
+        continue;
+      } // getter throws once the transaction is gone
       if (tx && PENDING_TRANSACTION_STATES.includes(tx.state)) failClientTransaction(tx, error);
     }
   }
@@ -198,7 +207,11 @@ export class Phone extends EventEmitter<PhoneEvents> {
    * would rewrite a removal too and drop our live binding, so there we remove nothing. Another
    * host with the same Contact user (a second installation) is left alone.
    */
-  private staleBindings(msg: { getHeader(name: string): string | undefined; getHeaders(name: string): string[]; parseHeader(name: string, i?: number): unknown }): string[] {
+  private staleBindings(msg: {
+    getHeader(name: string): string | undefined;
+    getHeaders(name: string): string[];
+    parseHeader(name: string, i?: number): unknown;
+  }): string[] {
     const now = this.transport.local;
     if (!now) return [];
     const user = this.userAgent.contact.uri.user;
@@ -219,7 +232,10 @@ export class Phone extends EventEmitter<PhoneEvents> {
       if (!uri || uri.user !== user || !uri.host) continue;
       const host = bare(uri.host);
       const port = uri.port || DEFAULT_PORTS[this.options.transport];
-      if (ours.has(`${host}:${port}`)) { if (`${host}:${port}` === sent) foundOurs = true; continue; }
+      if (ours.has(`${host}:${port}`)) {
+        if (`${host}:${port}` === sent) foundOurs = true;
+        continue;
+      }
       if (host !== bare(now.address) || stale.length >= MAX_STALE_CONTACTS_PER_REGISTER) continue;
       const text = /<([^<>\s]+)>/.exec(raw[i])?.[1];
       if (text) stale.push(`<${text}>;expires=0`);

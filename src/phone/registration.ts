@@ -102,10 +102,16 @@ export class Registration extends EventEmitter<RegistrationEvents> {
     private readonly ua: UserAgent,
     private readonly expires: number,
     private readonly hooks: RegistrationHooks,
-  ) { super(); }
+  ) {
+    super();
+  }
 
-  get state(): RegistrationState { return this._state; }
-  get lastDetail(): RegistrationDetail { return this.detail; }
+  get state(): RegistrationState {
+    return this._state;
+  }
+  get lastDetail(): RegistrationDetail {
+    return this.detail;
+  }
 
   start(): void {
     if (this.running) return;
@@ -115,7 +121,14 @@ export class Registration extends EventEmitter<RegistrationEvents> {
     const registrar = this.ua.configuration.uri.clone();
     registrar.user = undefined;
     this.request = this.ua.userAgentCore.makeOutgoingRequestMessage(
-      "REGISTER", registrar, this.ua.userAgentCore.configuration.aor, this.ua.configuration.uri, {}, [], undefined);
+      "REGISTER",
+      registrar,
+      this.ua.userAgentCore.configuration.aor,
+      this.ua.configuration.uri,
+      {},
+      [],
+      undefined,
+    );
     void this.attemptRegister();
   }
 
@@ -143,14 +156,18 @@ export class Registration extends EventEmitter<RegistrationEvents> {
     if (this.pending) return this.fail(REGISTER_PENDING, "network");
     const extra = stale.map((c) => "Contact: " + c);
     const delegate: OutgoingRequestDelegate = {
-      onAccept: (response) => { if (attempt === this.attempt) this.accepted(response); },
+      onAccept: (response) => {
+        if (attempt === this.attempt) this.accepted(response);
+      },
       onReject: (response) => {
         if (attempt !== this.attempt) return;
         if (response.message.statusCode === 423) this.tooBrief(response, extra, delegate);
         else this.rejected(response);
       },
       // A redirect for a REGISTER is not followed: a failure like any other.
-      onRedirect: (response) => { if (attempt === this.attempt) this.rejected(response); },
+      onRedirect: (response) => {
+        if (attempt === this.attempt) this.rejected(response);
+      },
     };
     const error = this.send(extra, this.lifetime, delegate);
     if (error !== undefined) this.fail(error, "network");
@@ -207,15 +224,22 @@ export class Registration extends EventEmitter<RegistrationEvents> {
     // refresh, so a registrar that keeps them cannot make us loop.
     let stale: string[] = [];
     if (!this.cleanupSent) {
-      try { stale = this.hooks.staleBindings?.(response) ?? []; } catch { stale = []; }
+      try {
+        stale = this.hooks.staleBindings?.(response) ?? [];
+      } catch {
+        stale = [];
+      }
     }
     this.cleanupSent = stale.length > 0;
     this.pendingRemoval = stale;
     this.refreshTimer = setTimeout(() => void this.attemptRegister(), stale.length ? 0 : refreshDelayMs(granted));
     // The registrar's binding runs out if no refresh succeeds in time.
-    this.expiryTimer = setTimeout(() => {
-      if (this._state === "REGISTERED") this.fail("registration expired", "network");
-    }, safeDelayMs(granted * 1000));
+    this.expiryTimer = setTimeout(
+      () => {
+        if (this._state === "REGISTERED") this.fail("registration expired", "network");
+      },
+      safeDelayMs(granted * 1000),
+    );
   }
 
   private rejected(response: IncomingResponse): void {
@@ -239,7 +263,10 @@ export class Registration extends EventEmitter<RegistrationEvents> {
     this.clearTimers();
     if (kind === "network" && this.hooks.serverFailed) {
       const verdict = this.hooks.serverFailed(reason);
-      if (verdict.retryNow) { void this.attemptRegister(); return; }
+      if (verdict.retryNow) {
+        void this.attemptRegister();
+        return;
+      }
       reason = verdict.reason;
     }
     this.cleanupSent = false; // the next 200 may list the stale bindings again: remove them then
@@ -256,10 +283,13 @@ export class Registration extends EventEmitter<RegistrationEvents> {
     this.clearTimers();
     if (this.request && this._state === "REGISTERED" && !this.pending) {
       this.setState("DEREGISTERING", {});
-      await withTimeout(new Promise<void>((resolve) => {
-        const error = this.send([], 0, { onAccept: () => resolve(), onReject: () => resolve(), onRedirect: () => resolve() });
-        if (error !== undefined) resolve();
-      }), timeoutMs);
+      await withTimeout(
+        new Promise<void>((resolve) => {
+          const error = this.send([], 0, { onAccept: () => resolve(), onReject: () => resolve(), onRedirect: () => resolve() });
+          if (error !== undefined) resolve();
+        }),
+        timeoutMs,
+      );
     }
     this.request = undefined;
     this.setState("INACTIVE", {});
@@ -326,6 +356,15 @@ function readable(err: unknown): string {
 function withTimeout(p: Promise<void>, ms: number): Promise<void> {
   return new Promise((resolve) => {
     const t = setTimeout(resolve, ms);
-    p.then(() => { clearTimeout(t); resolve(); }, () => { clearTimeout(t); resolve(); });
+    p.then(
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+    );
   });
 }

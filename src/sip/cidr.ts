@@ -4,18 +4,32 @@
 
 import { isIPv4, isIPv6 } from "net";
 
-interface Bytes { v6: boolean; bytes: number[] }
+interface Bytes {
+  v6: boolean;
+  bytes: number[];
+}
 
 /** An address as bytes (IPv4-mapped IPv6 folded to IPv4); undefined if it is not an IP. */
 export function addressBytes(address: string): Bytes | undefined {
-  const a = address.trim().replace(/^\[|\]$/g, "").replace(/%.*$/, "");
+  const a = address
+    .trim()
+    .replace(/^\[|\]$/g, "")
+    .replace(/%.*$/, "");
   if (isIPv4(a)) return { v6: false, bytes: a.split(".").map(Number) };
   if (!isIPv6(a)) return undefined;
   // A dotted IPv4 tail ("::ffff:1.2.3.4") becomes two hex groups.
-  const text = a.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_m, w, x, y, z) =>
-    (((Number(w) << 8) | Number(x)).toString(16)) + ":" + (((Number(y) << 8) | Number(z)).toString(16)));
+  const text = a.replace(
+    /(\d+)\.(\d+)\.(\d+)\.(\d+)$/,
+    (_m, w, x, y, z) => ((Number(w) << 8) | Number(x)).toString(16) + ":" + ((Number(y) << 8) | Number(z)).toString(16),
+  );
   const [head, rest] = text.includes("::") ? text.split("::") : [text, undefined];
-  const parse = (s: string) => (s ? s.split(":").filter((x) => x !== "").map((x) => parseInt(x, 16)) : []);
+  const parse = (s: string) =>
+    s
+      ? s
+          .split(":")
+          .filter((x) => x !== "")
+          .map((x) => parseInt(x, 16))
+      : [];
   const left = parse(head);
   const right = rest === undefined ? [] : parse(rest);
   const fill = rest === undefined ? 0 : 8 - left.length - right.length;
@@ -29,7 +43,12 @@ export function addressBytes(address: string): Bytes | undefined {
   return { v6: true, bytes };
 }
 
-export interface Cidr { v6: boolean; bytes: number[]; prefix: number; text: string }
+export interface Cidr {
+  v6: boolean;
+  bytes: number[];
+  prefix: number;
+  text: string;
+}
 
 /** Parses "addr/prefix" or a bare address (= a /32 or /128). Throws a readable Error when invalid. */
 export function parseCidr(text: string): Cidr {
@@ -71,7 +90,10 @@ export class CidrList {
   /** An array, or the editor's text (comma, space or newline separated). */
   constructor(list: Iterable<string> | string = []) {
     const items = typeof list === "string" ? list.split(/[\s,;]+/) : [...list];
-    this.blocks = items.map((s) => String(s).trim()).filter(Boolean).map(parseCidr);
+    this.blocks = items
+      .map((s) => String(s).trim())
+      .filter(Boolean)
+      .map(parseCidr);
   }
   contains(address: string): boolean {
     return this.blocks.some((b) => cidrContains(b, address));

@@ -8,7 +8,9 @@ import { RateLimitedLog } from "./rate-limited-log";
 
 type AnyFn = (...args: unknown[]) => unknown;
 
-interface Rejectable { reject?(options?: { statusCode?: number }): unknown }
+interface Rejectable {
+  reject?(options?: { statusCode?: number }): unknown;
+}
 
 /** Wraps every function of a sip.js delegate object; `log` gets one line per failure, rate limited. */
 export function guardDelegate<T extends object>(delegate: T | undefined, log: (text: string) => void): T | undefined {
@@ -18,11 +20,18 @@ export function guardDelegate<T extends object>(delegate: T | undefined, log: (t
     limited.log(`failed to handle an incoming request (${name}): ${(err as Error)?.message ?? String(err)}`);
   const out: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(delegate)) {
-    if (typeof value !== "function") { out[name] = value; continue; }
+    if (typeof value !== "function") {
+      out[name] = value;
+      continue;
+    }
     const fn = value as AnyFn;
     out[name] = (...args: unknown[]) => {
       const fail = (err: unknown) => {
-        try { report(name, err); } catch { /* reporting must not throw */ }
+        try {
+          report(name, err);
+        } catch {
+          /* reporting must not throw */
+        }
         refuse(args[0]);
       };
       try {
@@ -46,5 +55,7 @@ function refuse(request: unknown): void {
   try {
     const p = r.reject({ statusCode: 500 });
     if (p && typeof (p as Promise<unknown>).then === "function") (p as Promise<unknown>).then(undefined, () => undefined);
-  } catch { /* already answered, or terminated */ }
+  } catch {
+    /* already answered, or terminated */
+  }
 }

@@ -48,7 +48,9 @@ export class DigestGuard {
   }
 
   /** Realms learned from the registrar (for diagnostics). */
-  get registrarRealms(): string[] { return [...this.realms]; }
+  get registrarRealms(): string[] {
+    return [...this.realms];
+  }
 
   /**
    * Filters a 401/407. `fromRegistrar`: the response came from the registrar's address
@@ -63,7 +65,10 @@ export class DigestGuard {
     const challenges = msg.headers.filter(isChallenge);
     if (challenges.length === 0) return { msg, refused: [] };
     const realmOf = (l: string) => /realm\s*=\s*(?:"([^"]*)"|([^\s,]+))/i.exec(headerValue(l));
-    const realm = (l: string) => { const m = realmOf(l); return m ? (m[1] ?? m[2] ?? "") : ""; };
+    const realm = (l: string) => {
+      const m = realmOf(l);
+      return m ? (m[1] ?? m[2] ?? "") : "";
+    };
     if (ctx?.toNextHop && ctx.method === "REGISTER" && fromRegistrar) {
       for (const l of challenges) {
         const r = realm(l);

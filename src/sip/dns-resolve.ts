@@ -3,7 +3,13 @@ import { lookup } from "dns/promises";
 import { isIP } from "net";
 
 export class SipError extends Error {
-  constructor(message: string, readonly reason: string) { super(message); this.name = "SipError"; }
+  constructor(
+    message: string,
+    readonly reason: string,
+  ) {
+    super(message);
+    this.name = "SipError";
+  }
 }
 
 export async function resolveHost(host: string): Promise<string> {
@@ -27,7 +33,10 @@ export async function resolveAll(host: string): Promise<string[]> {
 
 /** Splits "host", "host:port" or "[v6]:port". */
 export function splitHostPort(value: string, defaultPort: number): { host: string; port: number } {
-  const v = value.trim().replace(/^sips?:/i, "").replace(/;.*$/, "");
+  const v = value
+    .trim()
+    .replace(/^sips?:/i, "")
+    .replace(/;.*$/, "");
   const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(v);
   if (v6) return { host: v6[1], port: v6[2] ? Number(v6[2]) : defaultPort };
   const m = /^([^:]+)(?::(\d+))?$/.exec(v);
@@ -37,6 +46,9 @@ export function splitHostPort(value: string, defaultPort: number): { host: strin
 
 /** Whether "host:port", "[v6]:port" or "sip:host:port;…" carries a port (RFC 3263: then no SRV). */
 export function hasPort(value: string): boolean {
-  const v = value.trim().replace(/^sips?:/i, "").replace(/;.*$/, "");
+  const v = value
+    .trim()
+    .replace(/^sips?:/i, "")
+    .replace(/;.*$/, "");
   return /^\[[^\]]+\]:\d+$/.test(v) || /^[^:\[\]]+:\d+$/.test(v);
 }

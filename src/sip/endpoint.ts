@@ -2,4 +2,7 @@
 // UDP reliability.
 
 /** An IP address (v4, or v6 without brackets) and a port. */
-export interface Endpoint { address: string; port: number }
+export interface Endpoint {
+  address: string;
+  port: number;
+}

@@ -21,11 +21,22 @@ export function routeSourceToward(remoteIp: string, port = 9): Promise<string | 
       resolve(undefined); // no IPv6 in this kernel
       return;
     }
-    const done = (addr: string | undefined) => { try { sock.close(); } catch { /* already closed */ } resolve(addr); };
+    const done = (addr: string | undefined) => {
+      try {
+        sock.close();
+      } catch {
+        /* already closed */
+      }
+      resolve(addr);
+    };
     sock.once("error", () => done(undefined));
     try {
       sock.connect(port, remote, () => {
-        try { done(sock.address().address); } catch { done(undefined); }
+        try {
+          done(sock.address().address);
+        } catch {
+          done(undefined);
+        }
       });
     } catch {
       done(undefined);

@@ -23,7 +23,10 @@ export class RateLimitedLog {
   private readonly windowMs: number;
   private readonly now: () => number;
 
-  constructor(private readonly sink: LogSink, opts: RateLimitedLogOptions = {}) {
+  constructor(
+    private readonly sink: LogSink,
+    opts: RateLimitedLogOptions = {},
+  ) {
     this.lines = opts.linesPerWindow ?? LOG_LINES_PER_WINDOW;
     this.windowMs = opts.windowMs ?? LOG_WINDOW_MS;
     this.now = opts.now ?? Date.now;
@@ -47,6 +50,10 @@ export class RateLimitedLog {
       return;
     }
     this.written++;
-    try { this.sink(prefix + text); } catch { /* a failing logger must not break the receive path */ }
+    try {
+      this.sink(prefix + text);
+    } catch {
+      /* a failing logger must not break the receive path */
+    }
   }
 }

@@ -18,12 +18,18 @@ export const OTHER_INVITE_RATE: BucketSpec = { burst: 5, perSecond: 1 };
 /** Seconds a throttled trusted source is told to wait (Retry-After of the 503). */
 export const INVITE_RETRY_AFTER_S = 5;
 
-interface Bucket { tokens: number; at: number }
+interface Bucket {
+  tokens: number;
+  at: number;
+}
 
 export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>();
 
-  constructor(private readonly now: () => number = Date.now, private readonly maxSources = MAX_RATE_SOURCES) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly maxSources = MAX_RATE_SOURCES,
+  ) {}
 
   /** Takes one token for `key`; false when its bucket is empty. */
   take(key: string, spec: BucketSpec): boolean {
@@ -43,5 +49,7 @@ export class RateLimiter {
     return true;
   }
 
-  get size(): number { return this.buckets.size; }
+  get size(): number {
+    return this.buckets.size;
+  }
 }

@@ -23,7 +23,10 @@ function decodeBytes(value: string): string {
   for (let i = 0; i < value.length; i++) {
     const c = value[i];
     if (c === "%" && /^[0-9A-Fa-f]{2}$/.test(value.slice(i + 1, i + 3))) {
-      if (plain) { parts.push(Buffer.from(plain, "utf8")); plain = ""; }
+      if (plain) {
+        parts.push(Buffer.from(plain, "utf8"));
+        plain = "";
+      }
       parts.push(Buffer.from([parseInt(value.slice(i + 1, i + 3), 16)]));
       i += 2;
     } else plain += c;
@@ -35,5 +38,9 @@ function decodeBytes(value: string): string {
 /** JSON.parse that answers undefined instead of throwing. */
 export function safeJsonParse(text: unknown): unknown {
   if (typeof text !== "string") return undefined;
-  try { return JSON.parse(text); } catch { return undefined; }
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }

@@ -31,10 +31,25 @@ export const MAX_SERVER_TARGETS = 32;
 export const DNS_TIMEOUT_MS = 2000;
 export const DNS_TRIES = 2;
 
-export interface SrvRecord { name: string; port: number; priority: number; weight: number }
-export interface NaptrRecord { flags: string; service: string; regexp: string; replacement: string; order: number; preference: number }
+export interface SrvRecord {
+  name: string;
+  port: number;
+  priority: number;
+  weight: number;
+}
+export interface NaptrRecord {
+  flags: string;
+  service: string;
+  regexp: string;
+  replacement: string;
+  order: number;
+  preference: number;
+}
 /** An address with the TTL its answer carried (undefined when the system resolver gave none). */
-export interface AddressRecord { address: string; ttl?: number }
+export interface AddressRecord {
+  address: string;
+  ttl?: number;
+}
 
 /** The three DNS questions RFC 3263 asks; injectable so the ordering logic can be tested without a server. */
 export interface DnsClient {
@@ -45,7 +60,11 @@ export interface DnsClient {
 }
 
 /** One place to send requests to: the SRV target (or the configured name), one of its addresses, a port. */
-export interface ServerTarget { name: string; address: string; port: number }
+export interface ServerTarget {
+  name: string;
+  address: string;
+  port: number;
+}
 
 /**
  * The DNS client. Production (no `servers`): NAPTR/SRV through the system's DNS servers, addresses
@@ -95,8 +114,18 @@ export function naptrSrvNames(records: NaptrRecord[], transport: TransportKind):
   if (!service) return [];
   return records
     .slice(0, MAX_DNS_RECORDS)
-    .filter((r) => r && typeof r.flags === "string" && typeof r.service === "string" && r.flags.toLowerCase() === "s" && r.service.toUpperCase() === service && typeof r.replacement === "string" && r.replacement.length > 0 && r.replacement !== ".")
-    .sort((a, b) => (Number(a.order) - Number(b.order)) || (Number(a.preference) - Number(b.preference)) || 0)
+    .filter(
+      (r) =>
+        r &&
+        typeof r.flags === "string" &&
+        typeof r.service === "string" &&
+        r.flags.toLowerCase() === "s" &&
+        r.service.toUpperCase() === service &&
+        typeof r.replacement === "string" &&
+        r.replacement.length > 0 &&
+        r.replacement !== ".",
+    )
+    .sort((a, b) => Number(a.order) - Number(b.order) || Number(a.preference) - Number(b.preference) || 0)
     .map((r) => r.replacement);
 }
 
@@ -106,9 +135,20 @@ export function naptrSrvNames(records: NaptrRecord[], transport: TransportKind):
  * `random` returns [0, 1) (injectable for tests).
  */
 export function orderSrv(records: SrvRecord[], random: () => number = Math.random): SrvRecord[] {
-  const valid = records.slice(0, MAX_DNS_RECORDS).filter((r) =>
-    r && typeof r.name === "string" && r.name.length > 0 && r.name !== "." && Number.isInteger(r.port) && r.port > 0 && r.port < 65536
-    && Number.isFinite(r.priority) && Number.isFinite(r.weight));
+  const valid = records
+    .slice(0, MAX_DNS_RECORDS)
+    .filter(
+      (r) =>
+        r &&
+        typeof r.name === "string" &&
+        r.name.length > 0 &&
+        r.name !== "." &&
+        Number.isInteger(r.port) &&
+        r.port > 0 &&
+        r.port < 65536 &&
+        Number.isFinite(r.priority) &&
+        Number.isFinite(r.weight),
+    );
   const priorities = [...new Set(valid.map((r) => r.priority))].sort((a, b) => a - b);
   const out: SrvRecord[] = [];
   for (const p of priorities) {
@@ -121,7 +161,10 @@ export function orderSrv(records: SrvRecord[], random: () => number = Math.rando
       for (let i = 0; i < group.length; i++) {
         running += Math.max(0, group[i].weight);
         // RFC 2782: the first record whose running sum is >= the draw (a weight-0 record only on a draw of 0).
-        if (running >= draw) { pick = i; break; }
+        if (running >= draw) {
+          pick = i;
+          break;
+        }
       }
       out.push(group.splice(pick, 1)[0]);
     }
@@ -143,7 +186,10 @@ export interface ServerLocatorOptions {
 }
 
 /** What `failed()` decided: try the next target now, or give up this round with a reason for the user. */
-export interface FailoverVerdict { retryNow: boolean; reason: string }
+export interface FailoverVerdict {
+  retryNow: boolean;
+  reason: string;
+}
 
 /** The ordered targets of one configured server, with fail-over and TTL-bound re-resolution. */
 export class ServerLocator {
@@ -164,9 +210,13 @@ export class ServerLocator {
   }
 
   /** Every target of the last resolution (for the trust policy). */
-  get all(): readonly ServerTarget[] { return this.targets; }
+  get all(): readonly ServerTarget[] {
+    return this.targets;
+  }
   /** The list is due for re-resolution (never resolved, TTL ran out, or a round of failures ended). */
-  get stale(): boolean { return !this.targets.length || this.now() >= this.expiresAt; }
+  get stale(): boolean {
+    return !this.targets.length || this.now() >= this.expiresAt;
+  }
 
   /** The target to use now; resolves the name first when the list is stale. Throws a SipError when nothing resolves. */
   async current(): Promise<ServerTarget> {
@@ -200,7 +250,9 @@ export class ServerLocator {
   }
 
   /** A response came from the server: the fail-over count starts again. */
-  answered(): void { this.failures = 0; }
+  answered(): void {
+    this.failures = 0;
+  }
 
   /**
    * The current target did not answer (`reason`: a timeout, a refused connection…). With another
@@ -245,7 +297,10 @@ export class ServerLocator {
     }
     const addresses = await this.addresses(this.host);
     if (!addresses.length) {
-      throw new SipError(`DNS: no ${givenPort === undefined && srvName(transport, this.host) ? "SRV/A" : "A/AAAA"} record for ${this.host}`, "DNS lookup failed");
+      throw new SipError(
+        `DNS: no ${givenPort === undefined && srvName(transport, this.host) ? "SRV/A" : "A/AAAA"} record for ${this.host}`,
+        "DNS lookup failed",
+      );
     }
     return {
       targets: addresses.slice(0, MAX_SERVER_TARGETS).map((a) => ({ name: this.host, address: a.address, port })),

@@ -16,7 +16,9 @@ type Handler<K extends Hook> = NonNullable<SessionDelegate[K]>;
  */
 const OBSERVERS: ReadonlySet<Hook> = new Set<Hook>(["onAck", "onCancel", "onInvite"]);
 
-interface Holder { delegate?: SessionDelegate }
+interface Holder {
+  delegate?: SessionDelegate;
+}
 
 class SessionDelegates {
   private readonly handlers = new Map<Hook, Array<(...args: never[]) => void>>();
@@ -36,7 +38,11 @@ class SessionDelegates {
   private run(list: ReadonlyArray<(...args: never[]) => void>, args: never[]): void {
     let failure: { error: unknown } | undefined;
     for (const fn of [...list]) {
-      try { fn(...args); } catch (error) { failure ??= { error }; }
+      try {
+        fn(...args);
+      } catch (error) {
+        failure ??= { error };
+      }
     }
     if (failure) throw failure.error;
   }

@@ -148,17 +148,31 @@ export class SipTransport implements Transport {
     this.locator = this.locatorFor(opts.nextHop);
   }
 
-  get state(): TransportState { return this._state; }
-  get local(): Endpoint | undefined { return this.connection?.local; }
+  get state(): TransportState {
+    return this._state;
+  }
+  get local(): Endpoint | undefined {
+    return this.connection?.local;
+  }
   /** The resolved address of the next hop (server or outbound proxy), once connected. */
-  get nextHop(): Endpoint | undefined { return this.nextHopResolved; }
-  get reliabilityCounters() { return this.reliability?.counters; }
-  get keepAliveStats() { return this.connection?.keepAliveStats; }
-  isConnected(): boolean { return this._state === TransportState.Connected; }
+  get nextHop(): Endpoint | undefined {
+    return this.nextHopResolved;
+  }
+  get reliabilityCounters() {
+    return this.reliability?.counters;
+  }
+  get keepAliveStats() {
+    return this.connection?.keepAliveStats;
+  }
+  isConnected(): boolean {
+    return this._state === TransportState.Connected;
+  }
 
   /** One connect at a time: a fail-over retry and a reconnect kick may ask at once, and two would leak a socket. */
   connect(): Promise<void> {
-    this.connecting ??= this.open().finally(() => { this.connecting = undefined; });
+    this.connecting ??= this.open().finally(() => {
+      this.connecting = undefined;
+    });
     return this.connecting;
   }
 
@@ -170,14 +184,28 @@ export class SipTransport implements Transport {
       this.nextHopResolved = { address: target.address, port: target.port };
       await this.resolveTrusted();
       const {
-        nextHop, placeholder, logMessage, localUser, onMalformed, acceptFrom, trustedNetworks, authRealm, trustedHosts, log, now,
-        dnsServers, random,
+        nextHop,
+        placeholder,
+        logMessage,
+        localUser,
+        onMalformed,
+        acceptFrom,
+        trustedNetworks,
+        authRealm,
+        trustedHosts,
+        log,
+        now,
+        dnsServers,
+        random,
         ...connection
       } = this.opts;
       const conn = createConnection({ ...connection, remote: this.nextHopResolved, remoteHost: nextHop.host });
       await conn.open();
       this.connection = conn;
-      if (!conn.reliable) this.reliability = new UdpReliability((raw, dest) => { this.write(raw, dest).catch(() => undefined); });
+      if (!conn.reliable)
+        this.reliability = new UdpReliability((raw, dest) => {
+          this.write(raw, dest).catch(() => undefined);
+        });
       conn.on("message", (raw, source) => this.receive(raw, source));
       conn.on("close", (err) => {
         if (this.connection !== conn) return;
@@ -206,7 +234,9 @@ export class SipTransport implements Transport {
    * Called before every REGISTER (first, refresh, retry).
    */
   ensureConnected(): Promise<void> {
-    this.ensuring ??= this.locateAndConnect().finally(() => { this.ensuring = undefined; });
+    this.ensuring ??= this.locateAndConnect().finally(() => {
+      this.ensuring = undefined;
+    });
     return this.ensuring;
   }
 
@@ -246,7 +276,9 @@ export class SipTransport implements Transport {
     }
   }
 
-  async dispose(): Promise<void> { await this.disconnect(); }
+  async dispose(): Promise<void> {
+    await this.disconnect();
+  }
 
   async send(message: string): Promise<void> {
     const conn = this.connection;
@@ -336,7 +368,11 @@ export class SipTransport implements Transport {
   /** Hands a screened message to sip.js; a request whose handling throws gets a 500. */
   private deliver(msg: WireMessage, source: Endpoint): void {
     if (!msg.isRequest) {
-      try { this.events.emit("response", msg); } catch (err) { this.failed(err, undefined, source); }
+      try {
+        this.events.emit("response", msg);
+      } catch (err) {
+        this.failed(err, undefined, source);
+      }
     }
     const raw = this.addressedToUs(this.rewriter.incoming(msg), msg);
     if (msg.isRequest) {
@@ -370,7 +406,9 @@ export class SipTransport implements Transport {
     const verdict = this.digest.incomingChallenge(msg, this.trust.isRegistrar(source.address));
     if (verdict.refused.length) {
       this.securityCounters.refusedChallenges++;
-      this.warnLog.log(`refused to answer a digest challenge for realm ${verdict.refused.map((r) => JSON.stringify(r)).join(", ")} from ${formatHostPort(source)} (${msg.cseqMethod})`);
+      this.warnLog.log(
+        `refused to answer a digest challenge for realm ${verdict.refused.map((r) => JSON.stringify(r)).join(", ")} from ${formatHostPort(source)} (${msg.cseqMethod})`,
+      );
     }
     return verdict.msg;
   }
@@ -382,7 +420,9 @@ export class SipTransport implements Transport {
       const what = msg ? (msg.isRequest ? msg.method : `${msg.statusCode} response`) : "message";
       this.failLog.log(`failed to handle a SIP ${what} from ${formatHostPort(source)}: ${(err as Error)?.message ?? String(err)}`);
       if (msg?.isRequest) this.reply(msg, source, 500, "Server Internal Error");
-    } catch { /* the last line of defence never throws */ }
+    } catch {
+      /* the last line of defence never throws */
+    }
   }
 
   /** Sends a response built here (not by sip.js) back where the request came from. */
@@ -419,13 +459,21 @@ export class SipTransport implements Transport {
     const endpoints = new Set<string>();
     const addresses = new Set<string>();
     const add = (targets: readonly ServerTarget[]) => {
-      for (const t of targets) { addresses.add(t.address); endpoints.add(`${canonicalAddress(t.address)}|${t.port}`); }
+      for (const t of targets) {
+        addresses.add(t.address);
+        endpoints.add(`${canonicalAddress(t.address)}|${t.port}`);
+      }
     };
     if (!this.locator.all.length) await this.locator.current().catch(() => undefined);
     add(this.locator.all);
     for (const hop of this.opts.trustedHosts ?? []) {
       const locator = this.locatorFor(hop);
-      add(await locator.current().then(() => locator.all, () => [] as ServerTarget[]));
+      add(
+        await locator.current().then(
+          () => locator.all,
+          () => [] as ServerTarget[],
+        ),
+      );
     }
     this.configuredEndpoints = endpoints;
     this.trust.setResolvedAddresses(addresses);
@@ -455,7 +503,9 @@ export class SipTransport implements Transport {
       if (via && (received || via.host)) {
         try {
           return { address: await resolveHost(received || via.host), port: Number(rport || via.port || 5060) };
-        } catch { return hop; }
+        } catch {
+          return hop;
+        }
       }
       return hop;
     }
@@ -467,8 +517,11 @@ export class SipTransport implements Transport {
     }
     // In-dialog: the first Route if any, else the remote target.
     const route = msg.headers.find((l) => headerName(l) === "route");
-    const uri = route ? /<([^>]+)>/.exec(headerValue(route))?.[1] ?? headerValue(route) : msg.requestUri!;
-    const hostPart = uri.replace(/^sips?:/i, "").replace(/^[^@]*@/, "").replace(/[;?>].*$/, "");
+    const uri = route ? (/<([^>]+)>/.exec(headerValue(route))?.[1] ?? headerValue(route)) : msg.requestUri!;
+    const hostPart = uri
+      .replace(/^sips?:/i, "")
+      .replace(/^[^@]*@/, "")
+      .replace(/[;?>].*$/, "");
     const { host, port } = splitHostPort(hostPart, 5060);
     if (host === this.opts.placeholder) return hop;
     try {

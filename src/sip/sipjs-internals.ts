@@ -13,14 +13,21 @@ export function sipJsVersion(): string {
   try {
     const v = (require("sip.js/package.json") as { version?: unknown }).version;
     if (typeof v === "string") return v;
-  } catch { /* not resolvable: use the exported constant */ }
+  } catch {
+    /* not resolvable: use the exported constant */
+  }
   return String(exportedVersion);
 }
 
 /** Thrown when an internal we rely on is missing or changed. */
 export class SipJsInternalsError extends Error {
-  constructor(readonly piece: string, readonly version = sipJsVersion()) {
-    super(`sip.js ${version}: ${piece} is missing or has changed (written against sip.js ${SIPJS_EXPECTED_VERSION}); pin sip.js to ${SIPJS_EXPECTED_VERSION}`);
+  constructor(
+    readonly piece: string,
+    readonly version = sipJsVersion(),
+  ) {
+    super(
+      `sip.js ${version}: ${piece} is missing or has changed (written against sip.js ${SIPJS_EXPECTED_VERSION}); pin sip.js to ${SIPJS_EXPECTED_VERSION}`,
+    );
     this.name = "SipJsInternalsError";
   }
 }
@@ -86,7 +93,9 @@ export function dialogInternals(dialog: unknown): DialogInternals | undefined {
   const state = d.dialogState as { remoteSequenceNumber?: number };
   return {
     remoteSequenceNumber: () => state.remoteSequenceNumber,
-    setRemoteSequenceNumber: (cseq) => { state.remoteSequenceNumber = cseq; },
+    setRemoteSequenceNumber: (cseq) => {
+      state.remoteSequenceNumber = cseq;
+    },
     wrapReceiveRequest: (wrapper) => {
       const original = d.receiveRequest as (message: Core.IncomingRequestMessage) => void;
       d.receiveRequest = function (this: unknown, message: Core.IncomingRequestMessage): void {
@@ -112,6 +121,8 @@ export function assertSipJsInternals(lib: { Core: typeof Core; Invitation: typeo
     const probe = Object.create(dialogProto) as { dialogState: unknown; remoteSequenceNumber?: unknown };
     probe.dialogState = { remoteSequenceNumber: 4242 };
     seen = probe.remoteSequenceNumber;
-  } catch { seen = undefined; }
+  } catch {
+    seen = undefined;
+  }
   if (seen !== 4242) throw new SipJsInternalsError("Dialog.dialogState.remoteSequenceNumber");
 }

@@ -30,7 +30,11 @@ export interface TrustPolicyOptions {
   now?: () => number;
 }
 
-interface DialogRoute { addresses: Set<string>; touched: number; outbound: boolean }
+interface DialogRoute {
+  addresses: Set<string>;
+  touched: number;
+  outbound: boolean;
+}
 
 export class TrustPolicy {
   readonly acceptFrom: AcceptFrom;
@@ -46,10 +50,11 @@ export class TrustPolicy {
 
   constructor(opts: TrustPolicyOptions = {}) {
     const mode = opts.acceptFrom || "registrar"; // "" (an old flow, an empty field) = the safe default
-    if (!["registrar", "networks", "anyone"].includes(mode)) throw new Error(`acceptFrom must be "registrar", "networks" or "anyone", not "${String(mode)}"`);
+    if (!["registrar", "networks", "anyone"].includes(mode))
+      throw new Error(`acceptFrom must be "registrar", "networks" or "anyone", not "${String(mode)}"`);
     this.acceptFrom = mode;
     // Invalid entries throw here, at construction: a typo must not silently open or close the phone.
-    this.networks = new CidrList(mode === "networks" ? opts.trustedNetworks ?? [] : []);
+    this.networks = new CidrList(mode === "networks" ? (opts.trustedNetworks ?? []) : []);
     this.now = opts.now ?? Date.now;
   }
 
@@ -92,7 +97,10 @@ export class TrustPolicy {
     let ok = this.isTrusted(addr);
     const inDialog = !!msg.toTag || msg.method === "CANCEL" || msg.method === "ACK";
     if (!ok && inDialog) ok = this.onRoute(msg.callId, addr);
-    if (!ok) { this.dropped++; return "drop"; }
+    if (!ok) {
+      this.dropped++;
+      return "drop";
+    }
     if (msg.method === "INVITE") this.learnDialog(msg, addr, false);
     return "accept";
   }
@@ -110,12 +118,17 @@ export class TrustPolicy {
   }
 
   /** For tests and diagnostics. */
-  get dialogCount(): number { return this.dialogs.size; }
+  get dialogCount(): number {
+    return this.dialogs.size;
+  }
 
   private onRoute(callId: string, addr: string): boolean {
     const route = this.dialogs.get(callId);
     if (!route) return false;
-    if (this.now() - route.touched > DIALOG_ROUTE_TTL_MS) { this.dialogs.delete(callId); return false; }
+    if (this.now() - route.touched > DIALOG_ROUTE_TTL_MS) {
+      this.dialogs.delete(callId);
+      return false;
+    }
     if (!route.addresses.has(addr)) return false;
     route.touched = this.now();
     return true;

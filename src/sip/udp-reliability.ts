@@ -25,7 +25,11 @@ export type TimerApi = Pick<Clock, "setTimeout" | "clearTimeout">;
 
 // Unreferenced: a pending retransmission must not keep the process alive.
 const realTimers: TimerApi = {
-  setTimeout: (fn, ms) => { const t = setTimeout(fn, ms); t.unref?.(); return t; },
+  setTimeout: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    t.unref?.();
+    return t;
+  },
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };
 
@@ -36,7 +40,7 @@ interface ClientTx {
   interval: number;
   retransmitTimer?: unknown;
   finalSeen: boolean;
-  ackRaw?: string;           // ACK sent for a non-2xx final, resent on its retransmissions
+  ackRaw?: string; // ACK sent for a non-2xx final, resent on its retransmissions
   expiry?: unknown;
 }
 
@@ -62,7 +66,11 @@ export class UdpReliability {
   private readonly clients = new Map<string, ClientTx>();
   private readonly servers = new Map<string, ServerTx>();
   readonly counters: ReliabilityCounters = {
-    requestRetransmissions: 0, responseRetransmissions: 0, absorbedRequests: 0, absorbedResponses: 0, reAcks: 0,
+    requestRetransmissions: 0,
+    responseRetransmissions: 0,
+    absorbedRequests: 0,
+    absorbedResponses: 0,
+    reAcks: 0,
   };
 
   constructor(
@@ -96,18 +104,25 @@ export class UdpReliability {
     if (!tx || !key) return true;
     const code = msg.statusCode ?? 0;
     if (code < 200) {
-      if (tx.isInvite) this.stopRetransmit(tx);  // Timer A stops on any provisional
-      else tx.interval = T2;                     // Timer E continues at T2 (§17.1.2.2)
+      if (tx.isInvite)
+        this.stopRetransmit(tx); // Timer A stops on any provisional
+      else tx.interval = T2; // Timer E continues at T2 (§17.1.2.2)
       return true;
     }
     if (tx.finalSeen) {
       if (tx.isInvite && code >= 300) {
         // Retransmitted non-2xx final: our ACK was lost, send it again (Timer D's job).
-        if (tx.ackRaw) { this.send(tx.ackRaw, tx.dest); this.counters.reAcks++; }
+        if (tx.ackRaw) {
+          this.send(tx.ackRaw, tx.dest);
+          this.counters.reAcks++;
+        }
         this.counters.absorbedResponses++;
         return false;
       }
-      if (!tx.isInvite) { this.counters.absorbedResponses++; return false; }
+      if (!tx.isInvite) {
+        this.counters.absorbedResponses++;
+        return false;
+      }
       return true; // 2xx retransmissions: sip.js re-ACKs them itself
     }
     tx.finalSeen = true;
@@ -128,7 +143,10 @@ export class UdpReliability {
       return true;
     }
     if (tx) {
-      if (tx.finalRaw) { this.send(tx.finalRaw, tx.source); this.counters.responseRetransmissions++; }
+      if (tx.finalRaw) {
+        this.send(tx.finalRaw, tx.source);
+        this.counters.responseRetransmissions++;
+      }
       // Without a final yet: sip.js's INVITE transaction resends its provisional itself;
       // a non-INVITE retransmission is simply absorbed until the TU answers.
       if (!tx.finalRaw && tx.isInvite) return true;

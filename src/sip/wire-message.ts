@@ -12,10 +12,10 @@ export interface ViaInfo {
 export interface WireMessage {
   raw: string;
   isRequest: boolean;
-  method?: string;      // requests
-  requestUri?: string;  // requests
-  statusCode?: number;  // responses
-  reason?: string;      // responses
+  method?: string; // requests
+  requestUri?: string; // requests
+  statusCode?: number; // responses
+  reason?: string; // responses
   cseqMethod: string;
   callId: string;
   toTag?: string;
@@ -27,8 +27,18 @@ export interface WireMessage {
 
 // RFC 3261 §7.3.3 compact forms.
 const COMPACT: Record<string, string> = {
-  v: "via", m: "contact", i: "call-id", f: "from", t: "to", l: "content-length",
-  c: "content-type", k: "supported", s: "subject", e: "content-encoding", o: "event", r: "refer-to",
+  v: "via",
+  m: "contact",
+  i: "call-id",
+  f: "from",
+  t: "to",
+  l: "content-length",
+  c: "content-type",
+  k: "supported",
+  s: "subject",
+  e: "content-encoding",
+  o: "event",
+  r: "refer-to",
 };
 
 export function headerName(line: string): string {

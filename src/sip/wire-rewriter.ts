@@ -19,7 +19,9 @@ export function uriHost(host: string): string {
 
 /** A host without the [brackets] of an IPv6 reference: what sockets, TLS and DNS want. */
 export function bareHost(host: string): string {
-  return String(host).trim().replace(/^\[(.*)\]$/, "$1");
+  return String(host)
+    .trim()
+    .replace(/^\[(.*)\]$/, "$1");
 }
 
 export class WireRewriter {
@@ -60,7 +62,7 @@ export class WireRewriter {
       const via = parseVia(headerValue(line));
       if (!via) return line;
       const rest = headerValue(line).split(",").slice(1);
-      const top = `SIP/2.0/${via.protocol} ${this.placeholder}${via.params ? via.params.startsWith(";") ? via.params : " " + via.params : ""}`;
+      const top = `SIP/2.0/${via.protocol} ${this.placeholder}${via.params ? (via.params.startsWith(";") ? via.params : " " + via.params) : ""}`;
       return "Via: " + [top, ...rest].join(",");
     });
     const code = msg.statusCode ?? 0;
@@ -91,6 +93,8 @@ export function unsupportedDigestAlgorithm(msg: WireMessage): string | undefined
 
 /** Authorization values must never reach a log. */
 export function maskCredentials(raw: string): string {
-  return raw.replace(/^((?:proxy-)?authorization\s*:\s*)(.*)$/gim, (_m, name: string, value: string) =>
-    name + value.replace(/(response|cnonce|nonce)\s*=\s*"[^"]*"/gi, '$1="***"'));
+  return raw.replace(
+    /^((?:proxy-)?authorization\s*:\s*)(.*)$/gim,
+    (_m, name: string, value: string) => name + value.replace(/(response|cnonce|nonce)\s*=\s*"[^"]*"/gi, '$1="***"'),
+  );
 }

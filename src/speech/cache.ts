@@ -32,7 +32,9 @@ function stable(value: unknown): unknown {
 
 /** sha256 (hex) of the parts, independent of property order. */
 export function speechCacheKey(parts: Record<string, unknown>): string {
-  return createHash("sha256").update(JSON.stringify(stable(parts))).digest("hex");
+  return createHash("sha256")
+    .update(JSON.stringify(stable(parts)))
+    .digest("hex");
 }
 
 function pcmBytes(pcm: Int16Array): Buffer {

@@ -42,14 +42,7 @@ declare module "@echogarden/speex-resampler-wasm" {
     _speex_resampler_destroy(state: number): void;
     _speex_resampler_skip_zeros(state: number): number;
     _speex_resampler_get_input_latency(state: number): number;
-    _speex_resampler_process_float(
-      state: number,
-      channel: number,
-      input: number,
-      inLenPtr: number,
-      output: number,
-      outLenPtr: number,
-    ): number;
+    _speex_resampler_process_float(state: number, channel: number, input: number, inLenPtr: number, output: number, outLenPtr: number): number;
     _speex_resampler_strerror(code: number): number;
   }
   const SpeexResampler: (moduleArg?: Record<string, unknown>) => Promise<SpeexResamplerModule>;

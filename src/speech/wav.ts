@@ -102,9 +102,7 @@ function sampleLayout(fmt: Fmt): { encoding: WavEncoding; bytes: number } {
       return { encoding: fmt.format === FORMAT_ALAW ? "alaw" : "mulaw", bytes };
     default: {
       const name = FORMAT_NAMES[fmt.format] ?? `format tag 0x${fmt.format.toString(16)}`;
-      throw new WavFormatError(
-        `WAV encoding ${name} is not supported; use PCM (8/16/24/32-bit), IEEE float, A-law or mu-law`,
-      );
+      throw new WavFormatError(`WAV encoding ${name} is not supported; use PCM (8/16/24/32-bit), IEEE float, A-law or mu-law`);
     }
   }
   throw new WavFormatError(`WAV ${fmt.format === FORMAT_FLOAT ? "float" : "sample"} size of ${bytes * 8} bits is not supported`);
@@ -117,7 +115,9 @@ function checkSize(frames: number, fmt: Fmt): void {
     throw new WavFormatError(`WAV is too long (${Math.round(seconds)} s; at most ${MAX_AUDIO_SECONDS} s of audio can be played)`);
   }
   if (frames * fmt.channels > MAX_WAV_DECODED_SAMPLES) {
-    throw new WavFormatError(`WAV is too large to decode (${frames * fmt.channels} samples, at most ${MAX_WAV_DECODED_SAMPLES}); convert it to 8 kHz mono`);
+    throw new WavFormatError(
+      `WAV is too large to decode (${frames * fmt.channels} samples, at most ${MAX_WAV_DECODED_SAMPLES}); convert it to 8 kHz mono`,
+    );
   }
 }
 

@@ -235,12 +235,8 @@ async function deploy(page: Page): Promise<void> {
   // A confirmation (invalid or unused nodes) would be a test failure: it means the
   // editor thinks something is misconfigured.
   const result = await Promise.race([
-    page
-      .waitForFunction(() => !RED.nodes.dirty(), undefined, { timeout: 20_000 })
-      .then(() => "deployed" as const),
-    page
-      .waitForSelector(".red-ui-deploy-dialog-confirm-list, #red-ui-deploy-dialog-confirm", { timeout: 20_000 })
-      .then(() => "confirm" as const),
+    page.waitForFunction(() => !RED.nodes.dirty(), undefined, { timeout: 20_000 }).then(() => "deployed" as const),
+    page.waitForSelector(".red-ui-deploy-dialog-confirm-list, #red-ui-deploy-dialog-confirm", { timeout: 20_000 }).then(() => "confirm" as const),
   ]);
   if (result === "confirm") {
     await shot(page, "deploy-confirmation");
@@ -360,11 +356,7 @@ async function importExampleViaDialog(page: Page, name: string): Promise<void> {
   const chart = (await page.locator("#red-ui-workspace-chart").boundingBox())!;
   await page.mouse.move(chart.x + 250, chart.y + 150, { steps: 5 });
   await page.mouse.click(chart.x + 250, chart.y + 150);
-  await page.waitForFunction(
-    (_n) => RED.nodes.filterNodes({}).length > 0 && RED.nodes.dirty(),
-    name,
-    { timeout: 10_000 },
-  );
+  await page.waitForFunction((_n) => RED.nodes.filterNodes({}).length > 0 && RED.nodes.dirty(), name, { timeout: 10_000 });
 }
 
 // ---------------------------------------------------------------------------------
@@ -441,7 +433,8 @@ describe("Node-RED editor (real browser)", function () {
         const client = RED.nodes.getType("sip-client").defaults;
         return {
           loaded: Array.from(document.querySelectorAll("script[src]")).some((el) =>
-            /\/resources\/node-red-contrib-sip-client\/sip-editor\.js$/.test((el as HTMLScriptElement).src)),
+            /\/resources\/node-red-contrib-sip-client\/sip-editor\.js$/.test((el as HTMLScriptElement).src),
+          ),
           helpers: ["forType", "intRange", "isCidr", "previewSpeech", "fillLanguageSelect", "resizeList"].filter((k) => typeof E?.[k] !== "function"),
           cidr: ["192.168.1.0/24", "fd00::/8", "::1", "300.1.2.3/8", "10.0.0.0/33"].map((c) => E.isCidr(c)),
           // The node definitions use the file's validators: a range from forType("sip-client").
@@ -511,9 +504,9 @@ describe("Node-RED editor (real browser)", function () {
         await shot(page, `sip-client-dialog-${tab}`);
       }
       await clickTab(page, "sip-client-tab-speech");
-      const languages = await page.locator("#node-config-sip-client-language-select option").evaluateAll((os) =>
-        os.map((o) => (o as HTMLOptionElement).value),
-      );
+      const languages = await page
+        .locator("#node-config-sip-client-language-select option")
+        .evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
       for (const l of ["en-US", "en-GB", "de-DE", "es-ES", "fr-FR", "it-IT"]) assert.ok(languages.includes(l), `language ${l} offered`);
       assert.ok(await page.locator("#node-config-input-ttsCommand").isHidden(), "command hidden for pico");
       await page.selectOption("#node-config-input-ttsEngine", "command");
@@ -718,7 +711,10 @@ describe("Node-RED editor (real browser)", function () {
         });
         await shot(page, `example-${example}`);
         assert.equal(check.unknown, 0, "no unknown node types");
-        assert.ok(check.nodes.some((n: any) => n.type === "sip-call"), "has a sip-call node");
+        assert.ok(
+          check.nodes.some((n: any) => n.type === "sip-call"),
+          "has a sip-call node",
+        );
         const invalid = check.nodes.filter((n: any) => n.valid === false);
         assert.deepEqual(invalid, [], "all imported nodes are valid");
         assert.equal(check.configs.length, 1, "one sip-client config");
@@ -748,13 +744,34 @@ describe("Node-RED editor (real browser)", function () {
       await resetFlows(page);
       // A throw-away certificate and key (openssl, in a temp dir) for the TLS fields.
       const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "sip-client-editor-tls-"));
-      execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", path.join(tmp, "key.pem"), "-out", path.join(tmp, "cert.pem"), "-days", "2", "-subj", "/CN=editor test"],
-      { stdio: "ignore" });
+      execFileSync(
+        "openssl",
+        [
+          "req",
+          "-x509",
+          "-newkey",
+          "ec",
+          "-pkeyopt",
+          "ec_paramgen_curve:prime256v1",
+          "-nodes",
+          "-keyout",
+          path.join(tmp, "key.pem"),
+          "-out",
+          path.join(tmp, "cert.pem"),
+          "-days",
+          "2",
+          "-subj",
+          "/CN=editor test",
+        ],
+        { stdio: "ignore" },
+      );
       const certPem = fs.readFileSync(path.join(tmp, "cert.pem"), "utf8");
       const keyPem = fs.readFileSync(path.join(tmp, "key.pem"), "utf8");
       fs.rmSync(tmp, { recursive: true, force: true });
-      const keyBody = keyPem.split("\n").filter((l) => l && !l.startsWith("-----")).join("");
+      const keyBody = keyPem
+        .split("\n")
+        .filter((l) => l && !l.startsWith("-----"))
+        .join("");
 
       const id = await dragFromPalette(page, "sip-call", 300, 160);
       await openNodeEditor(page, id);
@@ -823,12 +840,29 @@ describe("Node-RED editor (real browser)", function () {
       await page.waitForSelector("#node-dialog-ok", { state: "detached" });
       const saved = await page.evaluate((cid) => {
         const n = RED.nodes.node(cid);
-        return { acceptFrom: n.acceptFrom, trustedNetworks: n.trustedNetworks, authRealm: n.authRealm, rtpSecurity: n.rtpSecurity,
-          tlsRejectUnauthorized: n.tlsRejectUnauthorized, hasCa: /BEGIN CERTIFICATE/.test(n.tlsCa), hasCert: /BEGIN CERTIFICATE/.test(n.tlsCert),
-          keyIsProperty: "tlsKey" in n, valid: n.valid };
+        return {
+          acceptFrom: n.acceptFrom,
+          trustedNetworks: n.trustedNetworks,
+          authRealm: n.authRealm,
+          rtpSecurity: n.rtpSecurity,
+          tlsRejectUnauthorized: n.tlsRejectUnauthorized,
+          hasCa: /BEGIN CERTIFICATE/.test(n.tlsCa),
+          hasCert: /BEGIN CERTIFICATE/.test(n.tlsCert),
+          keyIsProperty: "tlsKey" in n,
+          valid: n.valid,
+        };
       }, clientId);
-      assert.deepEqual(saved, { acceptFrom: "networks", trustedNetworks: "192.168.1.0/24\nfd00::/8, 10.0.0.7", authRealm: "pbx.example",
-        rtpSecurity: "strict", tlsRejectUnauthorized: false, hasCa: true, hasCert: true, keyIsProperty: false, valid: true });
+      assert.deepEqual(saved, {
+        acceptFrom: "networks",
+        trustedNetworks: "192.168.1.0/24\nfd00::/8, 10.0.0.7",
+        authRealm: "pbx.example",
+        rtpSecurity: "strict",
+        tlsRejectUnauthorized: false,
+        hasCa: true,
+        hasCert: true,
+        keyIsProperty: false,
+        valid: true,
+      });
 
       // Export (Menu → Export, all flows): the certificate goes with the flow, the key does not.
       await page.evaluate(() => RED.actions.invoke("core:show-export-dialog"));
@@ -1025,7 +1059,10 @@ describe("sip-dtmf guessing protections in the editor (real browser)", function 
     for (const word of ["Entrée", "Essais", "Limites", "dtmf-too-many", "dtmf-locked", "clear-codes", "validFor", "24 heures"]) {
       assert.ok(fr.includes(word), `French help mentions ${word}`);
     }
-    for (const [lang, words] of [["de", ["Eingangsdaten", "Raten", "Grenzen", "dtmf-locked"]], ["en-US", ["Input", "Guessing", "Limits", "dtmf-too-many"]]] as const) {
+    for (const [lang, words] of [
+      ["de", ["Eingangsdaten", "Raten", "Grenzen", "dtmf-locked"]],
+      ["en-US", ["Input", "Guessing", "Limits", "dtmf-too-many"]],
+    ] as const) {
       const p = await context.newPage();
       await p.addInitScript((l) => localStorage.setItem("editor-language", l), lang);
       await p.setViewportSize({ width: 1400, height: 900 });

@@ -19,7 +19,10 @@ const GREETING = "Hello, you have reached the house. Nobody can take your call r
 const SPECIAL = "Bonjour Bob, the garage door is open.";
 const ALARM = "Attention please. The alarm in the living room went off two minutes ago.";
 
-interface Seen { state: CallState; call: CallInfo }
+interface Seen {
+  state: CallState;
+  call: CallInfo;
+}
 
 describe("calls through Kamailio", function () {
   this.timeout(60_000);
@@ -41,18 +44,35 @@ describe("calls through Kamailio", function () {
 
   /** The newest "received" recording of a peer, once its call ended (sndfile finalises the header then). */
   async function received(b: Baresip): Promise<Int16Array> {
-    const rx = b.recordings().filter((r) => r.direction === "rx").sort((a, c) => fs.statSync(a.path).mtimeMs - fs.statSync(c.path).mtimeMs);
+    const rx = b
+      .recordings()
+      .filter((r) => r.direction === "rx")
+      .sort((a, c) => fs.statSync(a.path).mtimeMs - fs.statSync(c.path).mtimeMs);
     assert.ok(rx.length > 0, "baresip recorded the call");
     return speech.loadAudio(rx[rx.length - 1].path);
   }
 
   before(async () => {
-    kam = await startKamailio({ users: { alice: "secret", "pw-bob": "x", bob: "pw-bob", carol: "pw-carol", dave: "pw-dave", erin: "pw-erin", frank: "pw-frank", gina: "pw-gina", henry: "pw-henry" } });
+    kam = await startKamailio({
+      users: {
+        alice: "secret",
+        "pw-bob": "x",
+        bob: "pw-bob",
+        carol: "pw-carol",
+        dave: "pw-dave",
+        erin: "pw-erin",
+        frank: "pw-frank",
+        gina: "pw-gina",
+        henry: "pw-henry",
+      },
+    });
     cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), "sip-tts-cache-"));
     speech = new SpeechService({ cacheDir });
     phone = new Softphone({
       account: { server: "127.0.0.1", port: kam.ports.udp, username: "alice", password: "secret" },
-      speech, media: { codecs: ["PCMA", "PCMU"] }, maxCalls: 30,
+      speech,
+      media: { codecs: ["PCMA", "PCMU"] },
+      maxCalls: 30,
     });
     phone.on("call", (state, call) => events.push({ state, call }));
     await phone.start();
@@ -73,7 +93,10 @@ describe("calls through Kamailio", function () {
     await bob.dial(kam.uri("alice"));
     await waitFor(() => events.slice(since).some((e) => e.state === "ENDED"), 30_000, "the call to end after the greeting");
     const call = events.slice(since)[0].call;
-    assert.deepStrictEqual(ofCall(call.id).map((e) => e.state), ["RINGING", "ANSWERED", "ENDED"]);
+    assert.deepStrictEqual(
+      ofCall(call.id).map((e) => e.state),
+      ["RINGING", "ANSWERED", "ENDED"],
+    );
     const ended = ofCall(call.id)[2].call;
     assert.strictEqual(ended.direction, "inbound");
     assert.strictEqual(ended.from.number, "bob");
@@ -92,8 +115,13 @@ describe("calls through Kamailio", function () {
 
   it("a caller's own greeting wins over the generic one", async () => {
     phone.calls.setInboundPolicy({
-      autoAnswer: true, afterGreeting: "hangup",
-      greetings: [{ number: "", message: GREETING }, { number: "bo?", message: "wildcard" }, { number: "bob", message: SPECIAL, language: "fr-FR" }],
+      autoAnswer: true,
+      afterGreeting: "hangup",
+      greetings: [
+        { number: "", message: GREETING },
+        { number: "bo?", message: "wildcard" },
+        { number: "bob", message: SPECIAL, language: "fr-FR" },
+      ],
     });
     await sleep(1100); // baresip names recordings by the second
     const since = events.length;
@@ -118,10 +146,17 @@ describe("calls through Kamailio", function () {
       await sleep(300);
       await gina.accept();
       await waitFor(() => ofCall(call.id).some((e) => e.state === "ANSWERED"), 10_000, "ANSWERED");
-      await waitFor(() => !call.playback.playing && call.info.answeredAt && Date.now() - Date.parse(call.info.answeredAt) > 1000, 20_000, "the message to be played");
+      await waitFor(
+        () => !call.playback.playing && call.info.answeredAt && Date.now() - Date.parse(call.info.answeredAt) > 1000,
+        20_000,
+        "the message to be played",
+      );
       await gina.hangup();
       await waitFor(() => ofCall(call.id).some((e) => e.state === "ENDED"), 10_000, "ENDED");
-      assert.deepStrictEqual(ofCall(call.id).map((e) => e.state), ["DIALING", "RINGING", "ANSWERED", "ENDED"]);
+      assert.deepStrictEqual(
+        ofCall(call.id).map((e) => e.state),
+        ["DIALING", "RINGING", "ANSWERED", "ENDED"],
+      );
       const ended = ofCall(call.id).at(-1)!.call;
       assert.strictEqual(ended.outcome, "completed");
       assert.strictEqual(ended.hungUpBy, "remote");
@@ -157,14 +192,21 @@ describe("calls through Kamailio", function () {
     await dave.waitEvent("CALL_CLOSED", 5000);
   });
 
-  for (const [codec, user] of [["PCMA", "erin"], ["PCMU", "frank"]] as const) {
+  for (const [codec, user] of [
+    ["PCMA", "erin"],
+    ["PCMU", "frank"],
+  ] as const) {
     it(`serves a ${codec}-only peer, which hears the message`, async () => {
       const erin = await baresip(user, { codecs: [codec] });
       await sleep(1100);
       const call = phone.calls.dial(user, { message: GREETING });
       await waitFor(() => ofCall(call.id).some((e) => e.state === "ANSWERED"), 10_000, "ANSWERED");
       assert.strictEqual(call.info.codec, codec);
-      await waitFor(() => !!call.info.answeredAt && Date.now() - Date.parse(call.info.answeredAt) > 1500 && !call.playback.playing, 20_000, "message played");
+      await waitFor(
+        () => !!call.info.answeredAt && Date.now() - Date.parse(call.info.answeredAt) > 1500 && !call.playback.playing,
+        20_000,
+        "message played",
+      );
       await call.hangup();
       await waitFor(() => !call.active, 5000, "ENDED");
       await sleep(500);
@@ -190,21 +232,36 @@ describe("calls through Kamailio", function () {
     phone.calls.setInboundPolicy({ autoAnswer: true, greetings: [{ number: "", message: GREETING }], afterGreeting: "repeat" });
     const heard = new Map<string, number>();
     const onCreated = (c: import("../../src/call/call").Call) => {
-      c.on("media", (sdh) => sdh.on("rtp", (rtp) => rtp.on("audio", (pcm) => {
-        // SIPp echoes our RTP back (-rtp_echo): loud frames prove the peer received our speech.
-        let peak = 0;
-        for (const s of pcm) peak = Math.max(peak, Math.abs(s));
-        if (peak > 2000) heard.set(c.id, (heard.get(c.id) ?? 0) + 1);
-      })));
+      c.on("media", (sdh) =>
+        sdh.on("rtp", (rtp) =>
+          rtp.on("audio", (pcm) => {
+            // SIPp echoes our RTP back (-rtp_echo): loud frames prove the peer received our speech.
+            let peak = 0;
+            for (const s of pcm) peak = Math.max(peak, Math.abs(s));
+            if (peak > 2000) heard.set(c.id, (heard.get(c.id) ?? 0) + 1);
+          }),
+        ),
+      );
     };
     phone.on("created", onCreated);
     const since = events.length;
     const r = await runSipp({
-      scenario: "uac-call", target: `127.0.0.1:${kam.ports.udp}`, service: "alice",
-      calls: 20, rate: 20, holdMs: 8000, args: ["-l", "20", "-rtp_echo"], timeoutMs: 60_000,
+      scenario: "uac-call",
+      target: `127.0.0.1:${kam.ports.udp}`,
+      service: "alice",
+      calls: 20,
+      rate: 20,
+      holdMs: 8000,
+      args: ["-l", "20", "-rtp_echo"],
+      timeoutMs: 60_000,
     });
     phone.off("created", onCreated);
-    const answered = new Set(events.slice(since).filter((e) => e.state === "ANSWERED").map((e) => e.call.id));
+    const answered = new Set(
+      events
+        .slice(since)
+        .filter((e) => e.state === "ANSWERED")
+        .map((e) => e.call.id),
+    );
     assert.strictEqual(r.successful, 20, `SIPp: ${r.successful} ok, ${r.failed} failed\n${r.errors.slice(0, 2000)}`);
     assert.strictEqual(answered.size, 20);
     const withAudio = [...answered].filter((id) => (heard.get(id) ?? 0) > 50);
@@ -217,7 +274,10 @@ describe("calls through Kamailio", function () {
     const r = await runSipp({ scenario: "uac-late-offer", target: `127.0.0.1:${kam.ports.udp}`, service: "alice", holdMs: 1500, timeoutMs: 20_000 });
     assert.strictEqual(r.successful, 1, r.errors);
     const mine = events.slice(since);
-    assert.deepStrictEqual(mine.map((e) => e.state), ["RINGING", "ANSWERED", "ENDED"]);
+    assert.deepStrictEqual(
+      mine.map((e) => e.state),
+      ["RINGING", "ANSWERED", "ENDED"],
+    );
     assert.strictEqual(mine[2].call.codec, "PCMU", "the codec from the answer in the ACK");
     assert.strictEqual(mine[2].call.hungUpBy, "remote");
   });
@@ -236,7 +296,9 @@ describe("calls through Kamailio", function () {
       assert.strictEqual(e?.call.statusCode, 486);
       await first.hangup();
       await waitFor(() => !first.active, 5000, "ENDED");
-    } finally { phone.calls.configure({ maxCalls: 30 }); }
+    } finally {
+      phone.calls.configure({ maxCalls: 30 });
+    }
   });
 
   it("the peer puts us on hold (re-INVITE sendonly): we stop sending audio, and resume after", async () => {
@@ -269,7 +331,9 @@ describe("calls through Kamailio", function () {
       assert.strictEqual(ended.hungUpBy, "local");
       assert.strictEqual(ended.reason, "maximum call duration");
       assert.ok(Date.now() - t0 >= 1500);
-    } finally { phone.calls.configure({ maxDurationSeconds: 3600 }); }
+    } finally {
+      phone.calls.configure({ maxDurationSeconds: 3600 });
+    }
   });
 
   it("dials through a proxy that challenges the INVITE (407)", async () => {
@@ -284,7 +348,11 @@ describe("calls through Kamailio", function () {
       const call = p2.calls.dial("bob");
       await waitFor(() => call.state === "ANSWERED", 10_000, "ANSWERED after the 407 challenge");
       // Kamailio's log lines arrive on its stderr a little after the call is up.
-      await waitFor(() => kam2.requests("INVITE").filter((r) => r.fromUser === "alice").length >= 2, 5000, "INVITE challenged, then sent with credentials");
+      await waitFor(
+        () => kam2.requests("INVITE").filter((r) => r.fromUser === "alice").length >= 2,
+        5000,
+        "INVITE challenged, then sent with credentials",
+      );
       await call.hangup();
     } finally {
       await p2.stop();
@@ -318,9 +386,17 @@ describe("calls through Kamailio", function () {
     const busyPort = blocker.address().port;
     const port = busyPort % 2 === 0 ? busyPort : busyPort - 1; // the range holds only this (even) port, taken
     const blocker2 = (await import("dgram")).createSocket("udp4");
-    if (port !== busyPort) await new Promise<void>((r, j) => { blocker2.once("error", j); blocker2.bind(port, "0.0.0.0", () => r()); }).catch(() => undefined);
+    if (port !== busyPort)
+      await new Promise<void>((r, j) => {
+        blocker2.once("error", j);
+        blocker2.bind(port, "0.0.0.0", () => r());
+      }).catch(() => undefined);
     const seen: Array<{ state: CallState; call: CallInfo }> = [];
-    const tiny = new Softphone({ account: { server: "127.0.0.1", port: kam.ports.udp, username: "henry", password: "pw-henry" }, speech, media: { rtpPortMin: port, rtpPortMax: port + 1 } });
+    const tiny = new Softphone({
+      account: { server: "127.0.0.1", port: kam.ports.udp, username: "henry", password: "pw-henry" },
+      speech,
+      media: { rtpPortMin: port, rtpPortMax: port + 1 },
+    });
     tiny.on("call", (state, call) => seen.push({ state, call }));
     try {
       await tiny.start();
@@ -335,7 +411,11 @@ describe("calls through Kamailio", function () {
     } finally {
       await tiny.stop();
       blocker.close();
-      try { blocker2.close(); } catch { /* not bound */ }
+      try {
+        blocker2.close();
+      } catch {
+        /* not bound */
+      }
     }
   });
 });

@@ -12,7 +12,11 @@ import { Phone } from "../../src/phone/phone";
 import { AccountOptions } from "../../src/phone/account";
 import { RegistrationState } from "../../src/types";
 
-interface Watched { phone: Phone; states: Array<{ state: RegistrationState; reason?: string; at: number }>; logs: string[] }
+interface Watched {
+  phone: Phone;
+  states: Array<{ state: RegistrationState; reason?: string; at: number }>;
+  logs: string[];
+}
 
 describe("RFC 3263: the server located through DNS (dnsmasq + Kamailio)", function () {
   this.timeout(60_000);
@@ -36,8 +40,12 @@ describe("RFC 3263: the server located through DNS (dnsmasq + Kamailio)", functi
   const registered = (w: Watched) => w.phone.registrationState === "REGISTERED";
   const binding = async () => (await kam.ulDump()).filter((b) => b.aor === "alice");
 
-  before(async () => { kam = await startKamailio({ users: { alice: "secret" } }); });
-  after(async () => { await kam?.stop(); });
+  before(async () => {
+    kam = await startKamailio({ users: { alice: "secret" } });
+  });
+  after(async () => {
+    await kam?.stop();
+  });
   afterEach(async () => {
     await Promise.all(phones.splice(0).map((p) => p.stop()));
     await Promise.all(servers.splice(0).map((d) => d.stop()));
@@ -74,7 +82,10 @@ describe("RFC 3263: the server located through DNS (dnsmasq + Kamailio)", functi
         { name: "_sip._tcp.example.test", target: "dead.example.test", port: dead, priority: 10, weight: 10 },
         { name: "_sip._tcp.example.test", target: "live.example.test", port: kam.ports.tcp, priority: 20, weight: 10 },
       ],
-      hosts: [{ name: "dead.example.test", address: "127.0.0.1" }, { name: "live.example.test", address: "127.0.0.1" }],
+      hosts: [
+        { name: "dead.example.test", address: "127.0.0.1" },
+        { name: "live.example.test", address: "127.0.0.1" },
+      ],
     });
     const w = make(dns, { transport: "tcp" });
     const t0 = Date.now();
@@ -83,7 +94,10 @@ describe("RFC 3263: the server located through DNS (dnsmasq + Kamailio)", functi
     console.log(`      TCP fail-over to the second SRV target: REGISTERED after ${Date.now() - t0} ms`);
     releasePort(dead);
     assert.strictEqual(w.phone.transport.nextHop?.port, kam.ports.tcp);
-    assert.ok(w.logs.some((l) => /dead\.example\.test .*failed \(connection refused\), trying live\.example\.test/.test(l)), w.logs.join("\n"));
+    assert.ok(
+      w.logs.some((l) => /dead\.example\.test .*failed \(connection refused\), trying live\.example\.test/.test(l)),
+      w.logs.join("\n"),
+    );
     assert.ok(!w.states.some((s) => s.state === "FAILED"), "a fail-over inside the list is not a FAILED registration");
     assert.strictEqual((await binding()).length, 1);
   });
@@ -95,7 +109,10 @@ describe("RFC 3263: the server located through DNS (dnsmasq + Kamailio)", functi
         { name: "_sip._tcp.example.test", target: "a.example.test", port: dead1, priority: 10, weight: 10 },
         { name: "_sip._tcp.example.test", target: "b.example.test", port: dead2, priority: 20, weight: 10 },
       ],
-      hosts: [{ name: "a.example.test", address: "127.0.0.1" }, { name: "b.example.test", address: "127.0.0.1" }],
+      hosts: [
+        { name: "a.example.test", address: "127.0.0.1" },
+        { name: "b.example.test", address: "127.0.0.1" },
+      ],
     });
     const w = make(dns, { transport: "tcp" });
     await w.phone.start();
@@ -114,7 +131,10 @@ describe("RFC 3263: the server located through DNS (dnsmasq + Kamailio)", functi
         { name: "_sip._udp.example.test", target: "dead.example.test", port: dead, priority: 1, weight: 0 },
         { name: "_sip._udp.example.test", target: "live.example.test", port: kam.ports.udp, priority: 2, weight: 0 },
       ],
-      hosts: [{ name: "dead.example.test", address: "127.0.0.1" }, { name: "live.example.test", address: "127.0.0.1" }],
+      hosts: [
+        { name: "dead.example.test", address: "127.0.0.1" },
+        { name: "live.example.test", address: "127.0.0.1" },
+      ],
     });
     const w = make(dns, { transport: "udp" });
     const t0 = Date.now();
@@ -123,7 +143,10 @@ describe("RFC 3263: the server located through DNS (dnsmasq + Kamailio)", functi
     console.log(`      UDP fail-over to the second SRV target (64·T1 timeout): REGISTERED after ${Date.now() - t0} ms`);
     releasePort(dead);
     assert.strictEqual(w.phone.transport.nextHop?.port, kam.ports.udp);
-    assert.ok(w.logs.some((l) => /failed \(timeout\), trying live\.example\.test/.test(l)), w.logs.join("\n"));
+    assert.ok(
+      w.logs.some((l) => /failed \(timeout\), trying live\.example\.test/.test(l)),
+      w.logs.join("\n"),
+    );
     assert.strictEqual((await binding()).length, 1);
   });
 
@@ -134,26 +157,43 @@ describe("RFC 3263: the server located through DNS (dnsmasq + Kamailio)", functi
         { name: "_sip._udp.example.test", target: "live.example.test", port: kam.ports.udp, priority: 10, weight: 10 },
         { name: "_sip._udp.example.test", target: "backup.example.test", port: 5060, priority: 20, weight: 10 },
       ],
-      hosts: [{ name: "live.example.test", address: "127.0.0.1" }, { name: "backup.example.test", address: "127.0.0.5" }],
+      hosts: [
+        { name: "live.example.test", address: "127.0.0.1" },
+        { name: "backup.example.test", address: "127.0.0.5" },
+      ],
     });
     const w = make(dns, { transport: "udp" });
     await w.phone.start();
     await waitFor(() => registered(w), 10_000, "REGISTERED");
     const port = w.phone.transport.local!.port;
-    const options = (from: string, callId: string) => [
-      `OPTIONS sip:127.0.0.1:${port} SIP/2.0`, `Via: SIP/2.0/UDP ${from}:5060;branch=z9hG4bK${callId};rport`, "Max-Forwards: 70",
-      `From: <sip:qualify@${from}>;tag=t${callId}`, "To: <sip:alice@example.test>", `Call-ID: ${callId}`, "CSeq: 1 OPTIONS", "Content-Length: 0", "", "",
-    ].join("\r\n");
+    const options = (from: string, callId: string) =>
+      [
+        `OPTIONS sip:127.0.0.1:${port} SIP/2.0`,
+        `Via: SIP/2.0/UDP ${from}:5060;branch=z9hG4bK${callId};rport`,
+        "Max-Forwards: 70",
+        `From: <sip:qualify@${from}>;tag=t${callId}`,
+        "To: <sip:alice@example.test>",
+        `Call-ID: ${callId}`,
+        "CSeq: 1 OPTIONS",
+        "Content-Length: 0",
+        "",
+        "",
+      ].join("\r\n");
     const ask = async (from: string, callId: string, bindPort: number) => {
       const sock = dgram.createSocket("udp4");
       const got: string[] = [];
       sock.on("message", (m) => got.push(m.toString()));
-      await new Promise<void>((resolve, reject) => { sock.once("error", reject); sock.bind(bindPort, from, () => resolve()); });
+      await new Promise<void>((resolve, reject) => {
+        sock.once("error", reject);
+        sock.bind(bindPort, from, () => resolve());
+      });
       try {
         await new Promise<void>((r) => sock.send(options(from, callId), port, "127.0.0.1", () => r()));
         await waitFor(() => got.some((m) => m.startsWith("SIP/2.0 200")), 3000, `an answer to ${from}`).catch(() => undefined);
         return got.some((m) => m.startsWith("SIP/2.0 200"));
-      } finally { await new Promise<void>((r) => sock.close(() => r())); }
+      } finally {
+        await new Promise<void>((r) => sock.close(() => r()));
+      }
     };
     assert.strictEqual(await ask("127.0.0.5", "backup1", 0), true, "the backup server's address is a registrar address");
     assert.strictEqual(await ask("127.0.0.6", "stranger1", 0), false, "a stranger gets no answer");
@@ -162,7 +202,10 @@ describe("RFC 3263: the server located through DNS (dnsmasq + Kamailio)", functi
   it("a name with only an A record: the transport's default port (5060)", async () => {
     // Kamailio cannot take 5060 here; a socket on another loopback address sees where the REGISTER goes.
     const sock = dgram.createSocket("udp4");
-    await new Promise<void>((resolve, reject) => { sock.once("error", reject); sock.bind(5060, "127.0.0.77", () => resolve()); });
+    await new Promise<void>((resolve, reject) => {
+      sock.once("error", reject);
+      sock.bind(5060, "127.0.0.77", () => resolve());
+    });
     try {
       const got: string[] = [];
       sock.on("message", (m) => got.push(m.toString()));
@@ -213,9 +256,18 @@ describe("RFC 3263: the server located through DNS (dnsmasq + Kamailio)", functi
       await waitFor(() => registered(w), 10_000, "REGISTERED");
       assert.strictEqual(w.phone.transport.nextHop?.port, kam.ports.udp);
       await dns.restart(records(relay.port));
-      await waitFor(() => relay.packets.some((p) => p.direction === "toServer" && p.firstLine.startsWith("REGISTER ")), 45_000, "the refresh REGISTER through the new target");
+      await waitFor(
+        () => relay.packets.some((p) => p.direction === "toServer" && p.firstLine.startsWith("REGISTER ")),
+        45_000,
+        "the refresh REGISTER through the new target",
+      );
       await waitFor(() => registered(w) && w.phone.transport.nextHop?.port === relay.port, 10_000, "REGISTERED at the new target");
-      assert.ok(w.logs.some((l) => /DNS records of example\.test changed: moving to sip\.example\.test/.test(l)), w.logs.join("\n"));
-    } finally { await relay.close(); }
+      assert.ok(
+        w.logs.some((l) => /DNS records of example\.test changed: moving to sip\.example\.test/.test(l)),
+        w.logs.join("\n"),
+      );
+    } finally {
+      await relay.close();
+    }
   });
 });

@@ -17,7 +17,11 @@ import { generateDtmfTone } from "../../src/dtmf/tone-generator";
 import { InbandDtmfDetector } from "../../src/dtmf/inband-detector";
 import type { CallInfo, DtmfMethod } from "../../src/types";
 
-interface Key { digit: string; method: DtmfMethod; call: CallInfo }
+interface Key {
+  digit: string;
+  method: DtmfMethod;
+  call: CallInfo;
+}
 
 describe("DTMF through Kamailio", function () {
   this.timeout(60_000);
@@ -32,7 +36,11 @@ describe("DTMF through Kamailio", function () {
     kam = await startKamailio({ users: { alice: "secret", bob: "pw-bob", carol: "pw-carol", dave: "pw-dave", erin: "pw-erin", zed: "pw-zed" } });
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "sip-dtmf-"));
     speech = new SpeechService({});
-    phone = new Softphone({ account: { server: "127.0.0.1", port: kam.ports.udp, username: "alice", password: "secret" }, speech, dtmf: { send: "rfc4733" } });
+    phone = new Softphone({
+      account: { server: "127.0.0.1", port: kam.ports.udp, username: "alice", password: "secret" },
+      speech,
+      dtmf: { send: "rfc4733" },
+    });
     phone.on("dtmf", (digit, method, call) => keys.push({ digit, method, call }));
     phone.calls.setInboundPolicy({ autoAnswer: true });
     await phone.start();
@@ -58,9 +66,16 @@ describe("DTMF through Kamailio", function () {
   async function callFrom(b: Baresip): Promise<CallInfo> {
     const before = phone.calls.list().length;
     await b.dial(kam.uri("alice"));
-    await waitFor(() => phone.calls.list().length > before && phone.calls.list().some((c) => c.state === "ANSWERED"), 10_000, "the call to be answered");
+    await waitFor(
+      () => phone.calls.list().length > before && phone.calls.list().some((c) => c.state === "ANSWERED"),
+      10_000,
+      "the call to be answered",
+    );
     await b.waitEvent("CALL_ESTABLISHED", 5000);
-    return phone.calls.list().find((c) => c.state === "ANSWERED")!.snapshot();
+    return phone.calls
+      .list()
+      .find((c) => c.state === "ANSWERED")!
+      .snapshot();
   }
 
   it("RFC 4733 from baresip (sndcode 123#): exactly the digits, once each", async () => {
@@ -74,17 +89,30 @@ describe("DTMF through Kamailio", function () {
     await sleep(700); // any duplicate would arrive by now
     const got = keys.filter((k) => k.call.id === call.id);
     assert.deepStrictEqual(got.map((k) => k.digit).join(""), "123#");
-    assert.ok(got.every((k) => k.method === "rfc4733"), JSON.stringify(got.map((k) => k.method)));
+    assert.ok(
+      got.every((k) => k.method === "rfc4733"),
+      JSON.stringify(got.map((k) => k.method)),
+    );
     await bob.hangup();
     await waitFor(() => phone.calls.list().length === 0, 5000, "call ended");
   });
 
   it("SIP INFO from SIPp (application/dtmf-relay): the digit with method info", async () => {
     const since = keys.length;
-    const r = await runSipp({ scenario: "uac-info-dtmf", target: `127.0.0.1:${kam.ports.udp}`, service: "alice", keys: { dtmf_digit: "7" }, holdMs: 500, timeoutMs: 15_000 });
+    const r = await runSipp({
+      scenario: "uac-info-dtmf",
+      target: `127.0.0.1:${kam.ports.udp}`,
+      service: "alice",
+      keys: { dtmf_digit: "7" },
+      holdMs: 500,
+      timeoutMs: 15_000,
+    });
     assert.strictEqual(r.successful, 1, r.errors);
     const got = keys.slice(since);
-    assert.deepStrictEqual(got.map((k) => `${k.digit}/${k.method}`), ["7/info"]);
+    assert.deepStrictEqual(
+      got.map((k) => `${k.digit}/${k.method}`),
+      ["7/info"],
+    );
   });
 
   it("in-band tones inside baresip's RTP stream (a WAV of tones as its microphone): digits with method inband", async () => {
@@ -96,13 +124,17 @@ describe("DTMF through Kamailio", function () {
     await waitFor(() => keys.filter((k) => k.call.id === call.id).length >= 4, 8000, "four in-band digits");
     await sleep(500);
     const got = keys.filter((k) => k.call.id === call.id);
-    assert.deepStrictEqual(got.map((k) => `${k.digit}/${k.method}`), ["1/inband", "5/inband", "9/inband", "*/inband"]);
+    assert.deepStrictEqual(
+      got.map((k) => `${k.digit}/${k.method}`),
+      ["1/inband", "5/inband", "9/inband", "*/inband"],
+    );
   });
 
   it("a receive method switched off in the account is ignored (in-band tones with only RFC 4733 and INFO on)", async () => {
     const strict = new Softphone({
       account: { server: "127.0.0.1", port: kam.ports.udp, username: "zed", password: "pw-zed" },
-      speech, dtmf: { receive: ["rfc4733", "info"] },
+      speech,
+      dtmf: { receive: ["rfc4733", "info"] },
     });
     const heard: string[] = [];
     strict.on("dtmf", (d, m) => heard.push(`${d}/${m}`));
@@ -131,7 +163,11 @@ describe("DTMF through Kamailio", function () {
       const dave = await startBaresip({ user: "dave", password: "pw-dave", kamailio: kam, answerMode: "auto", codecs: ["PCMU"] });
       peers.push(dave);
       await dave.waitRegistered();
-      const sender = new Softphone({ account: { server: "127.0.0.1", port: kam.ports.udp, username: "alice", password: "secret", register: false }, speech, dtmf: { send: method } });
+      const sender = new Softphone({
+        account: { server: "127.0.0.1", port: kam.ports.udp, username: "alice", password: "secret", register: false },
+        speech,
+        dtmf: { send: method },
+      });
       try {
         await sender.start();
         const call = sender.calls.dial("dave");
@@ -147,10 +183,17 @@ describe("DTMF through Kamailio", function () {
           // baresip has no in-band detector: look for the tones in what it recorded.
           const rx = dave.recordings().filter((r) => r.direction === "rx");
           const pcm = await speech.loadAudio(rx[rx.length - 1].path);
-          const digits = new InbandDtmfDetector().process(pcm).map((d) => d.digit).join("");
+          const digits = new InbandDtmfDetector()
+            .process(pcm)
+            .map((d) => d.digit)
+            .join("");
           assert.strictEqual(digits, "42#");
         } else {
-          const seen = dave.events.slice(mark).filter((e) => e.type === "CALL_DTMF_START").map((e) => e.param).join("");
+          const seen = dave.events
+            .slice(mark)
+            .filter((e) => e.type === "CALL_DTMF_START")
+            .map((e) => e.param)
+            .join("");
           assert.strictEqual(seen, "42#");
           await call.hangup();
         }

@@ -29,19 +29,30 @@ const SEED = Number(process.env.FUZZ_SEED ?? 8);
 // The fuzzer's own safety and reproducibility (pure, fast): a mutated message must never
 // name a host off loopback, and (seed, index) must give the same bytes again.
 describe("fuzz support: loopback only, reproducible", () => {
-  const target = (): Target => ({ transport: "UDP", user: "alice", domain: "127.0.0.1:5060", peerHost: "127.0.0.1", peerPort: 5070, sinkPort: 5072, registrarPort: 5060, wire: new WireTracker() });
+  const target = (): Target => ({
+    transport: "UDP",
+    user: "alice",
+    domain: "127.0.0.1:5060",
+    peerHost: "127.0.0.1",
+    peerPort: 5070,
+    sinkPort: 5072,
+    registrarPort: 5060,
+    wire: new WireTracker(),
+  });
 
   it("rewrites every host that is not a loopback literal (URIs, Via, received/maddr, SDP)", () => {
-    const out = loopbackOnly([
-      "INVITE sip:bob@example.com:5060 SIP/2.0",
-      "Via: SIP/2.0/UDP 10.1.2.3:5060;branch=z9hG4bK1;received=192.0.2.1;maddr=evil.example",
-      "Route: <sips:proxy.example.net;lr>",
-      "Refer-To: <sip:+1555@[2001:db8::1]>",
-      "Contact: <sip:x@127.0.0.9:5000>",
-      "",
-      "c=IN IP4 198.51.100.7",
-      "a=rtcp:9 IN IP6 2001:db8::2",
-    ].join("\r\n"));
+    const out = loopbackOnly(
+      [
+        "INVITE sip:bob@example.com:5060 SIP/2.0",
+        "Via: SIP/2.0/UDP 10.1.2.3:5060;branch=z9hG4bK1;received=192.0.2.1;maddr=evil.example",
+        "Route: <sips:proxy.example.net;lr>",
+        "Refer-To: <sip:+1555@[2001:db8::1]>",
+        "Contact: <sip:x@127.0.0.9:5000>",
+        "",
+        "c=IN IP4 198.51.100.7",
+        "a=rtcp:9 IN IP6 2001:db8::2",
+      ].join("\r\n"),
+    );
     for (const bad of ["example.com", "10.1.2.3", "192.0.2.1", "evil.example", "proxy.example.net", "2001:db8::1", "198.51.100.7", "2001:db8::2"]) {
       assert.ok(!out.includes(bad), `${bad} is gone:\n${out}`);
     }
@@ -62,7 +73,10 @@ describe("fuzz support: loopback only, reproducible", () => {
   });
 
   it("the same seed and index give the same bytes", () => {
-    const one = (seed: number, i: number) => { const rng = new Prng(seed).fork(i); return mutateSip(build(rng.pick(KINDS), target(), rng), rng, 65_000).bytes; };
+    const one = (seed: number, i: number) => {
+      const rng = new Prng(seed).fork(i);
+      return mutateSip(build(rng.pick(KINDS), target(), rng), rng, 65_000).bytes;
+    };
     assert.ok(one(7, 42).equals(one(7, 42)));
     assert.ok(!one(7, 42).equals(one(7, 43)));
     const rtp = (seed: number) => mutatedRtp(new Prng(seed), { ssrc: 1, seq: 1, ts: 1 }).bytes;
@@ -89,12 +103,29 @@ describe("fuzz: the whole running stack (Node-RED, UDP/TCP/WS, RTP)", function (
     await waitFor(() => stack.events.some((e) => e.t === "call" && e.p === "ANSWERED"), 15_000, "baresip's call ANSWERED before fuzzing");
     const tmp = makeTempDir("fuzz-crashers");
     const res = await runFuzz(stack, {
-      seed: SEED, perTransport: COUNT, rtp: COUNT, continueAfterCrash: false,
-      crasherDir: tmp, crashersFile: process.env.FUZZ_CRASHERS_FILE ?? path.join(tmp, "crashers.md"),
+      seed: SEED,
+      perTransport: COUNT,
+      rtp: COUNT,
+      continueAfterCrash: false,
+      crasherDir: tmp,
+      crashersFile: process.env.FUZZ_CRASHERS_FILE ?? path.join(tmp, "crashers.md"),
       tick: () => caller.keepCallUp(),
     });
-    const crashText = res.crashes.map((c) => `seed ${c.seed}, after message #${c.index}:\n${c.logTail.split("\n").filter((l) => /Error| {4}at |Uncaught/.test(l)).slice(0, 12).join("\n")}`).join("\n\n");
-    assert.strictEqual(res.crashes.length, 0, `Node-RED died during the fuzzing (replay: node dist/bench/fuzz.js --count ${COUNT} --seed ${SEED}):\n${crashText}`);
+    const crashText = res.crashes
+      .map(
+        (c) =>
+          `seed ${c.seed}, after message #${c.index}:\n${c.logTail
+            .split("\n")
+            .filter((l) => /Error| {4}at |Uncaught/.test(l))
+            .slice(0, 12)
+            .join("\n")}`,
+      )
+      .join("\n\n");
+    assert.strictEqual(
+      res.crashes.length,
+      0,
+      `Node-RED died during the fuzzing (replay: node dist/bench/fuzz.js --count ${COUNT} --seed ${SEED}):\n${crashText}`,
+    );
     const sip = res.sent["udp-registrar"] + res.sent["udp-local"] + res.sent["udp-outside"];
     assert.ok(sip >= COUNT * 0.95, `UDP messages sent: ${sip}`);
     assert.ok(res.sent.tcp >= COUNT * 0.95, `TCP messages injected: ${res.sent.tcp} (skipped ${res.skipped.tcp})`);
@@ -120,28 +151,62 @@ describe("fuzz: the whole running stack (Node-RED, UDP/TCP/WS, RTP)", function (
     const a = stack.accounts.find((x) => x.kind === "udp")!;
     const before = stack.crashLines().length;
     // Sent through the relay: from the registrar's address, as a real PBX would.
-    const t: Target = { transport: "UDP", user: a.user, domain: `127.0.0.1:${a.relay.port}`, peerHost: "127.0.0.1", peerPort: a.relay.port,
-      sinkPort: a.rtpBase + 15, registrarPort: stack.kam.ports.udp, wire: a.relay.wire };
+    const t: Target = {
+      transport: "UDP",
+      user: a.user,
+      domain: `127.0.0.1:${a.relay.port}`,
+      peerHost: "127.0.0.1",
+      peerPort: a.relay.port,
+      sinkPort: a.rtpBase + 15,
+      registrarPort: stack.kam.ports.udp,
+      wire: a.relay.wire,
+    };
     const invite = build("INVITE", t, new Prng(99));
     const t0 = Date.now();
     assert.ok(a.relay.inject(Buffer.from(serialise(invite))), "INVITE sent");
     const d = await waitFor(() => a.relay.wire.dialogs.get(invite.callId), 10_000, "the phone's 200 OK");
     // msg.call.id is our own id, not the SIP Call-ID: take it from the call's first message.
-    const ringing = await waitFor(() => stack.events.find((e) => e.a === a.id && e.t === "call" && e.p === "RINGING" && e.time >= t0), 5000, "RINGING");
-    const bye = serialise({ startLine: `BYE ${d.localContact} SIP/2.0`, headers: [
-      ["Via", `SIP/2.0/UDP 127.0.0.1:${a.relay.port};branch=z9hG4bKfzbye${Date.now()};rport`], ["Max-Forwards", "70"],
-      ["From", d.remote], ["To", d.local], ["Call-ID", d.callId], ["CSeq", `${d.nextCseq} BYE`]], body: "" });
+    const ringing = await waitFor(
+      () => stack.events.find((e) => e.a === a.id && e.t === "call" && e.p === "RINGING" && e.time >= t0),
+      5000,
+      "RINGING",
+    );
+    const bye = serialise({
+      startLine: `BYE ${d.localContact} SIP/2.0`,
+      headers: [
+        ["Via", `SIP/2.0/UDP 127.0.0.1:${a.relay.port};branch=z9hG4bKfzbye${Date.now()};rport`],
+        ["Max-Forwards", "70"],
+        ["From", d.remote],
+        ["To", d.local],
+        ["Call-ID", d.callId],
+        ["CSeq", `${d.nextCseq} BYE`],
+      ],
+      body: "",
+    });
     await sleep(2000); // the 200 is being retransmitted: no ACK comes
     assert.ok(a.relay.inject(Buffer.from(bye)), "BYE sent");
     await sleep(36_000); // 64·T1 = 32 s after the 200
-    assert.ok(stack.alive() && stack.crashLines().length === before,
-      `Node-RED died:\n${stack.red.output().split("\n").filter((l) => /Error| {4}at /.test(l)).slice(-6).join("\n")}`);
-    assert.ok(stack.events.some((e) => e.a === a.id && e.t === "call" && e.p === "ENDED" && e.c === ringing.c), "the call ENDED");
+    assert.ok(
+      stack.alive() && stack.crashLines().length === before,
+      `Node-RED died:\n${stack.red
+        .output()
+        .split("\n")
+        .filter((l) => /Error| {4}at /.test(l))
+        .slice(-6)
+        .join("\n")}`,
+    );
+    assert.ok(
+      stack.events.some((e) => e.a === a.id && e.t === "call" && e.p === "ENDED" && e.c === ringing.c),
+      "the call ENDED",
+    );
   });
 
   // Every crash the fuzzer found and confirmed (bench/fuzz.ts writes them) stays a regression test.
   const repros = fs.existsSync(DEFAULT_CRASHER_DIR)
-    ? fs.readdirSync(DEFAULT_CRASHER_DIR).filter((f) => f.endsWith(".repro.json")).sort()
+    ? fs
+        .readdirSync(DEFAULT_CRASHER_DIR)
+        .filter((f) => f.endsWith(".repro.json"))
+        .sort()
     : [];
   for (const file of repros) {
     it(`survives the saved crasher ${file}`, async () => {
@@ -150,8 +215,15 @@ describe("fuzz: the whole running stack (Node-RED, UDP/TCP/WS, RTP)", function (
       const before = stack.crashLines().length;
       assert.ok(await sendOne(stack, rep.channel, Buffer.from(rep.base64, "base64"), rep.to), "the message was sent");
       await sleep(1500);
-      assert.ok(stack.alive() && stack.crashLines().length === before,
-        `Node-RED died on ${file} (${rep.channel}, ops ${rep.ops.join(",")}):\n${stack.crashLines().slice(before).join("\n")}\n${stack.red.output().split("\n").filter((l) => /Error| {4}at /.test(l)).slice(-8).join("\n")}`);
+      assert.ok(
+        stack.alive() && stack.crashLines().length === before,
+        `Node-RED died on ${file} (${rep.channel}, ops ${rep.ops.join(",")}):\n${stack.crashLines().slice(before).join("\n")}\n${stack.red
+          .output()
+          .split("\n")
+          .filter((l) => /Error| {4}at /.test(l))
+          .slice(-8)
+          .join("\n")}`,
+      );
     });
   }
 });

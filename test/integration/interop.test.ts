@@ -8,7 +8,10 @@ import { Softphone } from "../../src/softphone";
 import { SpeechService } from "../../src/speech";
 import type { CallInfo, CallState } from "../../src/types";
 
-interface Seen { state: CallState; call: CallInfo }
+interface Seen {
+  state: CallState;
+  call: CallInfo;
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -31,7 +34,9 @@ describe("interop (issue 9 item 10)", function () {
     speech = new SpeechService({});
     phone = new Softphone({
       account: { server: "127.0.0.1", port: kam.ports.udp, username: "alice", password: "secret" },
-      speech, media: { codecs: ["PCMU", "PCMA"] }, maxCalls: 1,
+      speech,
+      media: { codecs: ["PCMU", "PCMA"] },
+      maxCalls: 1,
     });
     phone.on("call", (state, call) => events.push({ state, call }));
     await phone.start();
@@ -51,7 +56,10 @@ describe("interop (issue 9 item 10)", function () {
     assert.strictEqual(received(r.messages, 180), 1, `one 180 Ringing: ${describeSipp(r)}`);
     assert.ok(r.ok, `SIPp saw one 180 and a 200: ${describeSipp(r)}`);
     await waitFor(() => events.slice(since).some((e) => e.state === "ENDED"), 10_000, "ENDED");
-    assert.deepStrictEqual(events.slice(since).map((e) => e.state), ["RINGING", "ANSWERED", "ENDED"]);
+    assert.deepStrictEqual(
+      events.slice(since).map((e) => e.state),
+      ["RINGING", "ANSWERED", "ENDED"],
+    );
   });
 
   it("a caller refused by the caller filter gets 100 then 603, no 180; the ENDED message has our UUID id", async () => {
@@ -62,9 +70,19 @@ describe("interop (issue 9 item 10)", function () {
     assert.ok(r.ok, `SIPp got 603 with no 180 before it: ${describeSipp(r)}`);
     assert.strictEqual(received(r.messages, 603), 1);
     assert.strictEqual(received(r.messages, 180), 0);
-    assert.deepStrictEqual(kam.replies().slice(repliesBefore).filter((x) => x.method === "INVITE" && x.status > 100 && x.status < 200), [], "Kamailio relayed no 18x");
+    assert.deepStrictEqual(
+      kam
+        .replies()
+        .slice(repliesBefore)
+        .filter((x) => x.method === "INVITE" && x.status > 100 && x.status < 200),
+      [],
+      "Kamailio relayed no 18x",
+    );
     const mine = events.slice(since);
-    assert.deepStrictEqual(mine.map((e) => e.state), ["ENDED"]);
+    assert.deepStrictEqual(
+      mine.map((e) => e.state),
+      ["ENDED"],
+    );
     assert.strictEqual(mine[0].call.statusCode, 603);
     assert.match(mine[0].call.id, UUID, "a refused call carries our id format");
   });
@@ -85,13 +103,19 @@ describe("interop (issue 9 item 10)", function () {
       assert.ok(done.ok, `the first call went through: ${describeSipp(done)}`);
     }
     await waitFor(() => events.slice(since).filter((e) => e.state === "ENDED").length === 2, 10_000, "both calls ENDED");
-    const ended = events.slice(since).filter((e) => e.state === "ENDED").map((e) => e.call);
+    const ended = events
+      .slice(since)
+      .filter((e) => e.state === "ENDED")
+      .map((e) => e.call);
     const refused = ended.find((c) => c.statusCode === 486)!;
     const answered = ended.find((c) => c !== refused)!;
     assert.ok(refused && answered, "one answered and one refused call");
     assert.strictEqual(refused.outcome, "rejected");
     for (const c of [answered, refused]) assert.match(c.id, UUID, `${c.outcome}: ${c.id}`);
-    assert.deepStrictEqual(ofCall(answered.id).map((e) => e.state), ["RINGING", "ANSWERED", "ENDED"]);
+    assert.deepStrictEqual(
+      ofCall(answered.id).map((e) => e.state),
+      ["RINGING", "ANSWERED", "ENDED"],
+    );
   });
 
   it("two DTMF SIP INFOs out of order (CSeq 6 then 5): both get 200 and both keys arrive", async () => {
@@ -115,7 +139,8 @@ describe("interop (issue 9 item 10)", function () {
     const uas = await startSipp({ scenario: "uas-ring-no-contact", timeoutMs: 20_000 });
     const lone = new Softphone({
       account: { server: "127.0.0.1", port: uas.port, username: "alice", register: false },
-      speech, media: { codecs: ["PCMU"] },
+      speech,
+      media: { codecs: ["PCMU"] },
     });
     const seen: Seen[] = [];
     lone.on("call", (state, call) => seen.push({ state, call }));
@@ -125,7 +150,10 @@ describe("interop (issue 9 item 10)", function () {
       await waitFor(() => seen.some((e) => e.state === "ANSWERED"), 10_000, "ANSWERED");
       await call.hangup();
       await waitFor(() => seen.some((e) => e.state === "ENDED"), 10_000, "ENDED");
-      assert.deepStrictEqual(seen.map((e) => e.state), ["DIALING", "RINGING", "ANSWERED", "ENDED"]);
+      assert.deepStrictEqual(
+        seen.map((e) => e.state),
+        ["DIALING", "RINGING", "ANSWERED", "ENDED"],
+      );
       assert.ok(seen.every((e) => e.call.id === call.id));
       const res = await uas.done;
       assert.ok(res.ok, `SIPp got its ACK and our BYE: ${describeSipp(res)}`);

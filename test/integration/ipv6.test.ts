@@ -19,7 +19,10 @@ import type { CallInfo, CallState, DtmfDigit, TransportKind } from "../../src/ty
 const GREETING = "Hello, you have reached the house over IPv6. Nobody can take your call right now.";
 const ALARM = "Attention please. The alarm in the living room went off two minutes ago.";
 
-interface Seen { state: CallState; call: CallInfo }
+interface Seen {
+  state: CallState;
+  call: CallInfo;
+}
 
 describe("IPv6 end to end (Kamailio and baresip on ::1)", function () {
   this.timeout(60_000);
@@ -38,13 +41,19 @@ describe("IPv6 end to end (Kamailio and baresip on ::1)", function () {
 
   /** Ids of calls whose message (greeting or dial message) played to its end. */
   const played = new Set<string>();
-  const whenPlayed = (c: Call) => c.on("playback", (what, _item, info, interrupted) => { if (what === "finished" && !interrupted) played.add(info.id); });
+  const whenPlayed = (c: Call) =>
+    c.on("playback", (what, _item, info, interrupted) => {
+      if (what === "finished" && !interrupted) played.add(info.id);
+    });
 
   /** A Softphone registered at Kamailio; its calls' SDP answers and offers recorded. */
   async function softphone(user: string, server: string): Promise<{ phone: Softphone; events: Seen[]; keys: DtmfDigit[]; sdp: string[] }> {
     const phone = new Softphone({
       account: { server, port: kam.ports.udp, username: user, password: "pw-" + user },
-      speech, media: { codecs: ["PCMA", "PCMU"] }, logSip: true, dtmf: { receive: ["rfc4733"] },
+      speech,
+      media: { codecs: ["PCMA", "PCMU"] },
+      logSip: true,
+      dtmf: { receive: ["rfc4733"] },
     });
     phones.push(phone);
     const events: Seen[] = [];
@@ -53,7 +62,9 @@ describe("IPv6 end to end (Kamailio and baresip on ::1)", function () {
     phone.on("call", (state, call) => events.push({ state, call }));
     phone.on("dtmf", (digit) => keys.push(digit));
     phone.on("created", whenPlayed);
-    phone.on("sip", (dir, text) => { if (dir === "out" && /\r\n\r\nv=0/.test(text)) sdp.push(text.slice(text.indexOf("\r\n\r\n") + 4)); });
+    phone.on("sip", (dir, text) => {
+      if (dir === "out" && /\r\n\r\nv=0/.test(text)) sdp.push(text.slice(text.indexOf("\r\n\r\n") + 4));
+    });
     await phone.start();
     await waitFor(() => phone.phone.registrationState === "REGISTERED", 10_000, `${user} REGISTERED`);
     return { phone, events, keys, sdp };
@@ -61,7 +72,10 @@ describe("IPv6 end to end (Kamailio and baresip on ::1)", function () {
 
   /** The newest "received" recording of a peer, once its call ended. */
   async function received(b: Baresip): Promise<Int16Array> {
-    const rx = b.recordings().filter((r) => r.direction === "rx").sort((a, c) => fs.statSync(a.path).mtimeMs - fs.statSync(c.path).mtimeMs);
+    const rx = b
+      .recordings()
+      .filter((r) => r.direction === "rx")
+      .sort((a, c) => fs.statSync(a.path).mtimeMs - fs.statSync(c.path).mtimeMs);
     assert.ok(rx.length > 0, "baresip recorded the call");
     return speech.loadAudio(rx[rx.length - 1].path);
   }
@@ -93,15 +107,30 @@ describe("IPv6 end to end (Kamailio and baresip on ::1)", function () {
     if (cacheDir) fs.rmSync(cacheDir, { recursive: true, force: true });
   });
 
-  for (const [transport, server] of [["udp", "::1"], ["tcp", "[::1]"], ["tls", "::1"], ["ws", "::1"]] as Array<[TransportKind, string]>) {
+  for (const [transport, server] of [
+    ["udp", "::1"],
+    ["tcp", "[::1]"],
+    ["tls", "::1"],
+    ["ws", "::1"],
+  ] as Array<[TransportKind, string]>) {
     it(`registers at ${server} over ${transport.toUpperCase()}: Via and Contact carry [::1]:port`, async () => {
       const port = transport === "udp" || transport === "tcp" ? kam.ports.udp : kam.ports[transport as "tls" | "ws"];
-      const phone = new Phone({
-        server, port, transport, username: "carol", password: "pw-carol", expires: 60,
-        tlsCa: transport === "tls" ? fs.readFileSync(kam.certPath) : undefined,
-      }, { logSip: true });
+      const phone = new Phone(
+        {
+          server,
+          port,
+          transport,
+          username: "carol",
+          password: "pw-carol",
+          expires: 60,
+          tlsCa: transport === "tls" ? fs.readFileSync(kam.certPath) : undefined,
+        },
+        { logSip: true },
+      );
       const out: string[] = [];
-      phone.on("sip", (dir, text) => { if (dir === "out") out.push(text); });
+      phone.on("sip", (dir, text) => {
+        if (dir === "out") out.push(text);
+      });
       const before = kam.requests("REGISTER").length;
       try {
         await phone.start();
@@ -110,7 +139,10 @@ describe("IPv6 end to end (Kamailio and baresip on ::1)", function () {
         assert.ok(seen.length >= 2 && seen.every((r) => r.srcIp === "::1"), `REGISTERs from ::1: ${JSON.stringify(seen.map((r) => r.srcIp))}`);
         const register = out.find((m) => m.startsWith("REGISTER "))!;
         assert.match(register, /^REGISTER sip:\[::1\](:\d+)?(;\S*)? SIP\/2\.0\r\n/, "the Request-URI brackets the address");
-        assert.match(register, new RegExp(`\\r\\nVia: SIP/2\\.0/${transport === "ws" ? "WS" : transport.toUpperCase()} \\[::1\\]:\\d+;branch=[^;\\r]+;rport`, "i"));
+        assert.match(
+          register,
+          new RegExp(`\\r\\nVia: SIP/2\\.0/${transport === "ws" ? "WS" : transport.toUpperCase()} \\[::1\\]:\\d+;branch=[^;\\r]+;rport`, "i"),
+        );
         assert.match(register, /\r\nContact: <sip:[^@>]+@\[::1\]:\d+/);
         const bindings = (await kam.ulDump()).filter((b) => b.aor === "carol");
         assert.strictEqual(bindings.length, 1, JSON.stringify(bindings));
@@ -127,7 +159,9 @@ describe("IPv6 end to end (Kamailio and baresip on ::1)", function () {
     const bob = await baresip("bob");
     a.phone.calls.setInboundPolicy({ autoAnswer: true, greetings: [{ number: "", message: GREETING, language: "en-US" }], afterGreeting: "stay" });
     let call: Call | undefined;
-    a.phone.once("created", (c: Call) => { call = c; });
+    a.phone.once("created", (c: Call) => {
+      call = c;
+    });
     await bob.dial(kam.uri6("alice"));
     await waitFor(() => a.events.some((e) => e.state === "ANSWERED"), 15_000, "ANSWERED");
     await waitFor(() => !!call && played.has(call.id), 30_000, "the greeting played");
@@ -164,7 +198,9 @@ describe("IPv6 end to end (Kamailio and baresip on ::1)", function () {
     await sleep(1100);
     e.phone.calls.setInboundPolicy({ autoAnswer: true, greetings: [{ number: "", message: GREETING, language: "en-US" }], afterGreeting: "stay" });
     let call: Call | undefined;
-    e.phone.once("created", (c: Call) => { call = c; });
+    e.phone.once("created", (c: Call) => {
+      call = c;
+    });
     await bob.dial(kam.uri6("erin"));
     await waitFor(() => e.events.some((x) => x.state === "ANSWERED"), 15_000, "ANSWERED");
     await waitFor(() => !!call && played.has(call.id), 30_000, "the greeting played");
@@ -183,7 +219,9 @@ describe("IPv6 end to end (Kamailio and baresip on ::1)", function () {
     await sleep(1100);
     f.phone.calls.setInboundPolicy({ autoAnswer: true, greetings: [{ number: "", message: ALARM, language: "en-US" }], afterGreeting: "stay" });
     let call: Call | undefined;
-    f.phone.once("created", (c: Call) => { call = c; });
+    f.phone.once("created", (c: Call) => {
+      call = c;
+    });
     await gina.dial(kam.uri("frank"));
     await waitFor(() => f.events.some((x) => x.state === "ANSWERED"), 15_000, "ANSWERED");
     await waitFor(() => !!call && played.has(call.id), 30_000, "the message played");

@@ -21,8 +21,15 @@ const sipDtmf = require("../../nodes/sip-dtmf/sip-dtmf.js");
 helper.init(require.resolve("node-red"));
 
 interface Msg {
-  topic?: string; payload?: unknown; label?: string; interrupted?: boolean; invalid?: boolean; masked?: boolean;
-  lockedUntil?: string; limit?: number; action?: { index: number; code?: string; oneTime?: boolean };
+  topic?: string;
+  payload?: unknown;
+  label?: string;
+  interrupted?: boolean;
+  invalid?: boolean;
+  masked?: boolean;
+  lockedUntil?: string;
+  limit?: number;
+  action?: { index: number; code?: string; oneTime?: boolean };
   call?: { id: string; state?: string; hungUpBy?: string; reason?: string };
 }
 type Got = Record<string, Msg[]>;
@@ -47,7 +54,10 @@ describe("keypad security (sip-dtmf, issue 8)", function () {
     await kam?.stop();
     if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
   });
-  beforeEach((done) => { statuses = []; helper.startServer(done); });
+  beforeEach((done) => {
+    statuses = [];
+    helper.startServer(done);
+  });
   afterEach(async () => {
     await bob?.stop();
     bob = undefined;
@@ -59,9 +69,19 @@ describe("keypad security (sip-dtmf, issue 8)", function () {
     ...extra,
     { id: "acct", type: "sip-client", server: "127.0.0.1", port: String(kam.ports.udp), transport: "udp", username: "alice", expires: "60" },
     { id: "call", type: "sip-call", client: "acct", wires: [["out"]] },
-    { id: "keys", type: "sip-dtmf", client: "acct", terminator: "#", actions: [{ code: "1234#", message: "Gate opening.", topic: "gate" }],
-      invalidMessage: WRONG, wires: [["digits"], ["gate"]], ...keys },
-    { id: "out", type: "helper" }, { id: "digits", type: "helper" }, { id: "gate", type: "helper" },
+    {
+      id: "keys",
+      type: "sip-dtmf",
+      client: "acct",
+      terminator: "#",
+      actions: [{ code: "1234#", message: "Gate opening.", topic: "gate" }],
+      invalidMessage: WRONG,
+      wires: [["digits"], ["gate"]],
+      ...keys,
+    },
+    { id: "out", type: "helper" },
+    { id: "digits", type: "helper" },
+    { id: "gate", type: "helper" },
   ];
 
   /** Loads the flow (again, after a restart), records outputs and the keypad's status, waits for REGISTERED. */
@@ -70,7 +90,10 @@ describe("keypad security (sip-dtmf, issue 8)", function () {
     for (const id of Object.keys(got)) helper.getNode(id).on("input", (m: Msg) => got[id].push(m));
     const node = helper.getNode("keys");
     const status = node.status.bind(node);
-    node.status = (s: { text?: string }) => { statuses.push(String(s?.text ?? "")); return status(s); };
+    node.status = (s: { text?: string }) => {
+      statuses.push(String(s?.text ?? ""));
+      return status(s);
+    };
     await waitFor(() => got.out.some((m) => m.payload === "REGISTERED"), 10_000, "REGISTERED");
     return got;
   }
@@ -103,8 +126,11 @@ describe("keypad security (sip-dtmf, issue 8)", function () {
     await sndcode("1234#");
     await waitFor(() => played(got, "finished", WRONG).length === 1, 15_000, "the wrong-code reply finishes");
     assert.strictEqual(played(got, "finished", WRONG)[0].interrupted, false, "the reply was not cut");
-    assert.deepStrictEqual(got.digits.filter((m) => m.topic === "dtmf").map((m) => m.payload), ["1", "1", "1", "1", "#"],
-      "keys pressed during the reply were dropped");
+    assert.deepStrictEqual(
+      got.digits.filter((m) => m.topic === "dtmf").map((m) => m.payload),
+      ["1", "1", "1", "1", "#"],
+      "keys pressed during the reply were dropped",
+    );
     assert.strictEqual(got.gate.length, 0, "the PIN typed during the reply did not open the gate");
 
     await sndcode("2222#");
@@ -118,7 +144,10 @@ describe("keypad security (sip-dtmf, issue 8)", function () {
     await waitFor(() => played(got, "started", TOO_MANY).length === 1, 8000, "the goodbye message");
     await waitFor(() => !!ended(got, c1), 15_000, "call 1 hung up by the node");
     assert.strictEqual(ended(got, c1)!.call!.hungUpBy, "local");
-    assert.deepStrictEqual(got.digits.filter((m) => m.topic === "dtmf-code").map((m) => m.invalid), [true, true, true]);
+    assert.deepStrictEqual(
+      got.digits.filter((m) => m.topic === "dtmf-code").map((m) => m.invalid),
+      [true, true, true],
+    );
 
     // Node-RED restarts: the lock-out is in <userDir>/sip-dtmf-lockouts.
     await helper.unload();
@@ -146,19 +175,31 @@ describe("keypad security (sip-dtmf, issue 8)", function () {
 
     // The status never showed a key: masks, counters and words only.
     assert.ok(statuses.includes("•••• (rfc4733)"), `keys are masked in the status: ${statuses.join(" | ")}`);
-    assert.ok(statuses.includes("wrong code (1/3)") && statuses.includes("too many wrong codes") && statuses.includes("caller locked out"),
-      `the status tells the outcome: ${statuses.join(" | ")}`);
+    assert.ok(
+      statuses.includes("wrong code (1/3)") && statuses.includes("too many wrong codes") && statuses.includes("caller locked out"),
+      `the status tells the outcome: ${statuses.join(" | ")}`,
+    );
     const keypad = statuses.filter((s) => !/^(REGISTERED|REGISTERING)$/.test(s));
     assert.strictEqual(keypad[keypad.length - 1], "code accepted", "the outcome stays in the status, not the end key");
     for (const s of statuses) {
-      assert.ok(!/[0-9*#A-D]/.test(s.replace(/\(\d+\/\d+\)$/, "").replace(/ \((rfc4733|info|inband)\)$/, "").replace(/^(REGISTERED|REGISTERING|DEREGISTERING|INACTIVE)$/, "")),
-        `no key in the status: "${s}"`);
+      assert.ok(
+        !/[0-9*#A-D]/.test(
+          s
+            .replace(/\(\d+\/\d+\)$/, "")
+            .replace(/ \((rfc4733|info|inband)\)$/, "")
+            .replace(/^(REGISTERED|REGISTERING|DEREGISTERING|INACTIVE)$/, ""),
+        ),
+        `no key in the status: "${s}"`,
+      );
     }
   });
 
   it("codes kept out of messages, a one-time code set by message works once; a node without actions never hangs up", async () => {
     // A second keypad node without actions (a key logger) sees the same three codes as wrong ones.
-    const logger = [{ id: "logger", type: "sip-dtmf", client: "acct", terminator: "#", wires: [["logged"]] }, { id: "logged", type: "helper" }];
+    const logger = [
+      { id: "logger", type: "sip-dtmf", client: "acct", terminator: "#", wires: [["logged"]] },
+      { id: "logged", type: "helper" },
+    ];
     const got = await load({ hideCodes: true, lockoutSeconds: 0 }, { out: [], digits: [], gate: [], logged: [] }, logger);
     const keys = helper.getNode("keys");
     const errors: string[] = [];
@@ -189,7 +230,9 @@ describe("keypad security (sip-dtmf, issue 8)", function () {
 
     // msg.call carries ports, ids and times in which "1234" can occur by chance: leave it out.
     const withoutCall = (list: Array<Record<string, unknown>>) => list.map(({ call: _call, ...rest }) => rest);
-    const all = JSON.stringify(withoutCall(got.digits as Array<Record<string, unknown>>)) + JSON.stringify(withoutCall(got.gate as Array<Record<string, unknown>>));
+    const all =
+      JSON.stringify(withoutCall(got.digits as Array<Record<string, unknown>>)) +
+      JSON.stringify(withoutCall(got.gate as Array<Record<string, unknown>>));
     assert.ok(!/4711|1234/.test(all), "no code in any message");
     assert.ok(got.digits.filter((m) => m.topic === "dtmf").every((m) => m.payload === "•" && m.masked === true));
     assert.strictEqual(errors.length, 0, errors.join("; "));

@@ -17,21 +17,42 @@ const sipDtmf = require("../../nodes/sip-dtmf/sip-dtmf.js");
 
 helper.init(require.resolve("node-red"));
 
-interface Msg { topic?: string; payload?: unknown; reason?: string; call?: { id: string; outcome?: string } }
+interface Msg {
+  topic?: string;
+  payload?: unknown;
+  reason?: string;
+  call?: { id: string; outcome?: string };
+}
 
 describe("Node-RED runtime", function () {
   this.timeout(30_000);
   let kam: Kamailio;
-  before(async () => { kam = await startKamailio({ users: { alice: "secret", bob: "pw-bob" } }); });
-  after(async () => { await kam?.stop(); });
-  beforeEach((done) => { helper.startServer(done); });
+  before(async () => {
+    kam = await startKamailio({ users: { alice: "secret", bob: "pw-bob" } });
+  });
+  after(async () => {
+    await kam?.stop();
+  });
+  beforeEach((done) => {
+    helper.startServer(done);
+  });
   afterEach(async () => {
     await helper.unload();
     await new Promise<void>((r) => helper.stopServer(() => r()));
   });
 
   const flow = (password: string, extra: Record<string, unknown> = {}) => [
-    { id: "acct", type: "sip-client", name: "test account", server: "127.0.0.1", port: String(kam.ports.udp), transport: "udp", username: "alice", expires: "60", ...extra },
+    {
+      id: "acct",
+      type: "sip-client",
+      name: "test account",
+      server: "127.0.0.1",
+      port: String(kam.ports.udp),
+      transport: "udp",
+      username: "alice",
+      expires: "60",
+      ...extra,
+    },
     { id: "call", type: "sip-call", client: "acct", wires: [["out"]] },
     { id: "keys", type: "sip-dtmf", client: "acct", actions: [{ code: "1", message: "ok", topic: "ack" }], wires: [["dtmfout"], ["dtmfout"]] },
     { id: "out", type: "helper" },
@@ -43,14 +64,24 @@ describe("Node-RED runtime", function () {
   async function loadRegistered(nodes: object[], outputs: string[]): Promise<Got> {
     await helper.load([sipClient, sipCall, sipDtmf], nodes, { acct: { password: "secret" } });
     const got: Got = {};
-    for (const id of outputs) { got[id] = []; helper.getNode(id).on("input", (m: Msg) => got[id].push(m)); }
+    for (const id of outputs) {
+      got[id] = [];
+      helper.getNode(id).on("input", (m: Msg) => got[id].push(m));
+    }
     await waitFor(() => got.out.some((m) => m.payload === "REGISTERED"), 10_000, "REGISTERED");
     return got;
   }
 
   /** The alice account at the test's Kamailio, as the editor would save it. */
-  const account = (extra: Record<string, unknown> = {}) =>
-    ({ id: "acct", type: "sip-client", server: "127.0.0.1", port: String(kam.ports.udp), transport: "udp", username: "alice", ...extra });
+  const account = (extra: Record<string, unknown> = {}) => ({
+    id: "acct",
+    type: "sip-client",
+    server: "127.0.0.1",
+    port: String(kam.ports.udp),
+    transport: "udp",
+    username: "alice",
+    ...extra,
+  });
 
   /** baresip (bob) calls the node's account and hangs up after `body`; always stopped. */
   async function bobCalls(body: (bob: Baresip) => Promise<void>): Promise<void> {
@@ -78,7 +109,13 @@ describe("Node-RED runtime", function () {
   });
 
   it("a wrong password gives FAILED with the reason, never the password", async () => {
-    await helper.load([sipClient, sipCall], flow("nope").slice(0, 2).concat([{ id: "out", type: "helper" }] as never), { acct: { password: "hunter2-wrong" } });
+    await helper.load(
+      [sipClient, sipCall],
+      flow("nope")
+        .slice(0, 2)
+        .concat([{ id: "out", type: "helper" }] as never),
+      { acct: { password: "hunter2-wrong" } },
+    );
     const out = helper.getNode("out");
     const msgs: Msg[] = [];
     out.on("input", (m: Msg) => msgs.push(m));
@@ -89,11 +126,15 @@ describe("Node-RED runtime", function () {
   });
 
   it("an account without a server: FAILED with the reason on the flow node, Node-RED keeps running", async () => {
-    await helper.load([sipClient, sipCall], [
-      { id: "acct", type: "sip-client", server: "", username: "alice" },
-      { id: "call", type: "sip-call", client: "acct", wires: [["out"]] },
-      { id: "out", type: "helper" },
-    ], { acct: { password: "secret" } });
+    await helper.load(
+      [sipClient, sipCall],
+      [
+        { id: "acct", type: "sip-client", server: "", username: "alice" },
+        { id: "call", type: "sip-call", client: "acct", wires: [["out"]] },
+        { id: "out", type: "helper" },
+      ],
+      { acct: { password: "secret" } },
+    );
     const msgs: Msg[] = [];
     helper.getNode("out").on("input", (m: Msg) => msgs.push(m));
     await waitFor(() => msgs.some((m) => m.payload === "FAILED"), 5000, "FAILED");
@@ -101,7 +142,13 @@ describe("Node-RED runtime", function () {
   });
 
   it("bad input gives done(err) and changes nothing", async () => {
-    await helper.load([sipClient, sipCall], flow("secret").slice(0, 2).concat([{ id: "out", type: "helper" }] as never), { acct: { password: "secret" } });
+    await helper.load(
+      [sipClient, sipCall],
+      flow("secret")
+        .slice(0, 2)
+        .concat([{ id: "out", type: "helper" }] as never),
+      { acct: { password: "secret" } },
+    );
     const call = helper.getNode("call");
     const out = helper.getNode("out");
     const msgs: Msg[] = [];
@@ -109,7 +156,10 @@ describe("Node-RED runtime", function () {
     await waitFor(() => msgs.some((m) => m.payload === "REGISTERED"), 10_000, "REGISTERED");
     const errors: string[] = [];
     const origError = call.error.bind(call);
-    call.error = (e: unknown, msg?: unknown) => { errors.push(String((e as Error)?.message ?? e)); return origError(e, msg); };
+    call.error = (e: unknown, msg?: unknown) => {
+      errors.push(String((e as Error)?.message ?? e));
+      return origError(e, msg);
+    };
     for (const m of [
       { topic: "fly", payload: 1 },
       { topic: "dial", payload: "" },
@@ -118,7 +168,8 @@ describe("Node-RED runtime", function () {
       { topic: "play", payload: "/does/not/exist.wav" },
       { topic: "hangup" },
       { topic: "dtmf", payload: "12" },
-    ]) call.receive(m);
+    ])
+      call.receive(m);
     await waitFor(() => errors.length >= 7, 5000, "seven errors");
     assert.match(errors[0], /unknown topic "fly"/);
     assert.match(errors[1], /nothing to dial/);
@@ -135,8 +186,22 @@ describe("Node-RED runtime", function () {
     const nodes = [
       account({ ttsLanguage: "en-US" }),
       { id: "call", type: "sip-call", client: "acct", greetings: [{ number: "", message: MENU }], afterGreeting: "stay", wires: [["out"]] },
-      { id: "keys", type: "sip-dtmf", client: "acct", terminator: "#", actions: [{ code: "1", message: "one", topic: "one" }, { code: "1234#", message: OPEN, topic: "gate" }], invalidMessage: "Wrong code.", wires: [["digits"], ["a1"], ["a2"]] },
-      { id: "out", type: "helper" }, { id: "digits", type: "helper" }, { id: "a1", type: "helper" }, { id: "a2", type: "helper" },
+      {
+        id: "keys",
+        type: "sip-dtmf",
+        client: "acct",
+        terminator: "#",
+        actions: [
+          { code: "1", message: "one", topic: "one" },
+          { code: "1234#", message: OPEN, topic: "gate" },
+        ],
+        invalidMessage: "Wrong code.",
+        wires: [["digits"], ["a1"], ["a2"]],
+      },
+      { id: "out", type: "helper" },
+      { id: "digits", type: "helper" },
+      { id: "a1", type: "helper" },
+      { id: "a2", type: "helper" },
     ];
     const got = await loadRegistered(nodes, ["out", "digits", "a1", "a2"]);
     const speech = new SpeechService({});
@@ -148,10 +213,17 @@ describe("Node-RED runtime", function () {
         await waitFor(() => got.a2.length === 1, 8000, "the gate action");
         assert.strictEqual(got.a2[0].topic, "gate");
         assert.strictEqual(got.a2[0].payload, "1234");
-        assert.strictEqual(got.a1.length, 0, "\"1\" did not fire: a longer code starts with it");
-        assert.deepStrictEqual(got.digits.filter((m) => m.topic === "dtmf").map((m) => m.payload), ["1", "2", "3", "4", "#"]);
+        assert.strictEqual(got.a1.length, 0, '"1" did not fire: a longer code starts with it');
+        assert.deepStrictEqual(
+          got.digits.filter((m) => m.topic === "dtmf").map((m) => m.payload),
+          ["1", "2", "3", "4", "#"],
+        );
         // The spoken answer: synthesised on demand, so wait for it to finish rather than guess.
-        await waitFor(() => got.out.some((m) => m.topic === "playback" && m.payload === "finished" && m.label === OPEN), 15_000, "the action's message played");
+        await waitFor(
+          () => got.out.some((m) => m.topic === "playback" && m.payload === "finished" && m.label === OPEN),
+          15_000,
+          "the action's message played",
+        );
         await sleep(300);
         await bob.hangup();
         await waitFor(() => got.out.some((m) => m.payload === "ENDED"), 5000, "ENDED");
@@ -169,12 +241,22 @@ describe("Node-RED runtime", function () {
   for (const bargeIn of [true, false]) {
     it(`a key pressed during a message: ${bargeIn ? "barge-in stops the message and acts" : "ignored until the message ends"}`, async function () {
       this.timeout(60_000);
-      const LONG = "This is a long menu. Press one for the garage, two for the garden, three for the cellar, four for the attic, or stay on the line to hear this again.";
+      const LONG =
+        "This is a long menu. Press one for the garage, two for the garden, three for the cellar, four for the attic, or stay on the line to hear this again.";
       const nodes = [
         account(),
         { id: "call", type: "sip-call", client: "acct", greetings: [{ number: "", message: LONG }], afterGreeting: "stay", wires: [["out"]] },
-        { id: "keys", type: "sip-dtmf", client: "acct", bargeIn, actions: [{ code: "1", message: "Garage.", topic: "garage" }], wires: [["digits"], ["a1"]] },
-        { id: "out", type: "helper" }, { id: "digits", type: "helper" }, { id: "a1", type: "helper" },
+        {
+          id: "keys",
+          type: "sip-dtmf",
+          client: "acct",
+          bargeIn,
+          actions: [{ code: "1", message: "Garage.", topic: "garage" }],
+          wires: [["digits"], ["a1"]],
+        },
+        { id: "out", type: "helper" },
+        { id: "digits", type: "helper" },
+        { id: "a1", type: "helper" },
       ];
       const got = await loadRegistered(nodes, ["out", "digits", "a1"]);
       await bobCalls(async (bob) => {
@@ -184,9 +266,15 @@ describe("Node-RED runtime", function () {
         await sleep(1500);
         const finished = got.out.filter((m) => m.topic === "playback" && m.payload === "finished");
         if (bargeIn) {
-          assert.deepStrictEqual(got.digits.filter((m) => m.topic === "dtmf").map((m) => m.payload), ["1"]);
+          assert.deepStrictEqual(
+            got.digits.filter((m) => m.topic === "dtmf").map((m) => m.payload),
+            ["1"],
+          );
           assert.strictEqual(got.a1.length, 1, "the action fired");
-          assert.ok(finished.some((m) => m.label === LONG && m.interrupted === true), "the menu was interrupted");
+          assert.ok(
+            finished.some((m) => m.label === LONG && m.interrupted === true),
+            "the menu was interrupted",
+          );
         } else {
           assert.strictEqual(got.digits.length, 0, "the key was ignored while the menu played");
           assert.strictEqual(got.a1.length, 0);
@@ -205,9 +293,20 @@ describe("Node-RED runtime", function () {
     const nodes = [
       account(),
       { id: "call", type: "sip-call", client: "acct", wires: [["out"]] },
-      { id: "keys", type: "sip-dtmf", client: "acct", terminator: "#", actions: [{ code: "1234#", message: "ok", topic: "gate" }],
-        invalidMessage: WRONG, menuMessage: MENU, menuRepeat: "2", wires: [["digits"], ["a1"]] },
-      { id: "out", type: "helper" }, { id: "digits", type: "helper" }, { id: "a1", type: "helper" },
+      {
+        id: "keys",
+        type: "sip-dtmf",
+        client: "acct",
+        terminator: "#",
+        actions: [{ code: "1234#", message: "ok", topic: "gate" }],
+        invalidMessage: WRONG,
+        menuMessage: MENU,
+        menuRepeat: "2",
+        wires: [["digits"], ["a1"]],
+      },
+      { id: "out", type: "helper" },
+      { id: "digits", type: "helper" },
+      { id: "a1", type: "helper" },
     ];
     const got = await loadRegistered(nodes, ["out", "digits", "a1"]);
     await bobCalls(async (bob) => {
@@ -221,7 +320,11 @@ describe("Node-RED runtime", function () {
       assert.strictEqual(code.payload, "99");
       assert.strictEqual(code.invalid, true);
       assert.strictEqual(got.a1.length, 0);
-      await waitFor(() => got.out.some((m) => m.topic === "playback" && m.payload === "started" && m.label === WRONG), 5000, "the invalid-code message");
+      await waitFor(
+        () => got.out.some((m) => m.topic === "playback" && m.payload === "started" && m.label === WRONG),
+        5000,
+        "the invalid-code message",
+      );
       await bob.hangup();
       await waitFor(() => got.out.some((m) => m.payload === "ENDED"), 5000, "ENDED");
     });

@@ -33,12 +33,21 @@ describe("palette installation of the npm pack tarball", function () {
     execFileSync("npm", ["pack", "--pack-destination", dir], { cwd: src, stdio: "pipe" });
     const userDir = path.join(dir, "user");
     fs.mkdirSync(userDir);
-    fs.writeFileSync(path.join(userDir, "settings.js"), `module.exports = { uiHost: "127.0.0.1", flowFile: "flows.json", credentialSecret: false, editorTheme: { tours: false } };`);
+    fs.writeFileSync(
+      path.join(userDir, "settings.js"),
+      `module.exports = { uiHost: "127.0.0.1", flowFile: "flows.json", credentialSecret: false, editorTheme: { tours: false } };`,
+    );
     const port = await freeTcpPort();
     base = `http://127.0.0.1:${port}`;
-    red = spawn(process.execPath, [require.resolve("node-red/red.js"), "-u", userDir, "-p", String(port), "-s", path.join(userDir, "settings.js")], { stdio: ["ignore", "pipe", "pipe"] });
-    red.stdout!.on("data", (d) => { log += d; });
-    red.stderr!.on("data", (d) => { log += d; });
+    red = spawn(process.execPath, [require.resolve("node-red/red.js"), "-u", userDir, "-p", String(port), "-s", path.join(userDir, "settings.js")], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    red.stdout!.on("data", (d) => {
+      log += d;
+    });
+    red.stderr!.on("data", (d) => {
+      log += d;
+    });
     await waitFor(() => /Server now running/.test(log), 30_000, "Node-RED to start");
   });
 
@@ -53,12 +62,24 @@ describe("palette installation of the npm pack tarball", function () {
   it("contains only what users need", () => {
     const tgz = fs.readdirSync(dir).find((f) => f.endsWith(".tgz"))!;
     const files = execFileSync("tar", ["-tzf", path.join(dir, tgz)], { encoding: "utf8" })
-      .split("\n").filter(Boolean).map((f) => f.replace(/^package\//, ""));
-    const allowed = /^(dist\/(src|nodes)\/|examples\/|pico-lang\/|resources\/sip-editor\.js$|README\.md$|CHANGELOG\.md$|LICENSE$|NOTICE$|package\.json$)/;
+      .split("\n")
+      .filter(Boolean)
+      .map((f) => f.replace(/^package\//, ""));
+    const allowed =
+      /^(dist\/(src|nodes)\/|examples\/|pico-lang\/|resources\/sip-editor\.js$|README\.md$|CHANGELOG\.md$|LICENSE$|NOTICE$|package\.json$)/;
     const stray = files.filter((f) => !allowed.test(f));
     assert.deepStrictEqual(stray, []);
-    for (const must of ["dist/nodes/sip-call/sip-call.js", "dist/nodes/sip-call/sip-call.html", "dist/nodes/sip-call/icons/sip-phone.svg",
-      "dist/nodes/sip-dtmf/locales/fr/sip-dtmf.html", "pico-lang/NOTICE", "pico-lang/fr-FR_ta.bin", "resources/sip-editor.js", "NOTICE", "LICENSE"]) {
+    for (const must of [
+      "dist/nodes/sip-call/sip-call.js",
+      "dist/nodes/sip-call/sip-call.html",
+      "dist/nodes/sip-call/icons/sip-phone.svg",
+      "dist/nodes/sip-dtmf/locales/fr/sip-dtmf.html",
+      "pico-lang/NOTICE",
+      "pico-lang/fr-FR_ta.bin",
+      "resources/sip-editor.js",
+      "NOTICE",
+      "LICENSE",
+    ]) {
       assert.ok(files.includes(must), `${must} is in the tarball`);
     }
     assert.ok(!files.some((f) => f.endsWith(".ts") && !f.endsWith(".d.ts")), "no TypeScript sources");
@@ -69,7 +90,10 @@ describe("palette installation of the npm pack tarball", function () {
     const form = new FormData();
     form.append("tarball", new Blob([fs.readFileSync(path.join(dir, tgz))], { type: "application/gzip" }), tgz);
     const res = await fetch(`${base}/nodes`, { method: "POST", body: form, headers: { "Node-RED-API-Version": "v2" } });
-    const info = await res.json() as { name: string; nodes: Array<{ name: string; enabled: boolean; loaded: boolean; err?: string; types: string[] }> };
+    const info = (await res.json()) as {
+      name: string;
+      nodes: Array<{ name: string; enabled: boolean; loaded: boolean; err?: string; types: string[] }>;
+    };
     assert.strictEqual(res.status, 200, JSON.stringify(info) + log.slice(-3000));
     assert.strictEqual(info.name, "node-red-contrib-sip-client");
     const types = info.nodes.flatMap((n) => n.types).sort();
@@ -87,10 +111,16 @@ describe("palette installation of the npm pack tarball", function () {
     const helpers = await fetch(`${base}/resources/node-red-contrib-sip-client/sip-editor.js`);
     assert.strictEqual(helpers.status, 200, "editor helpers served from the installed package");
     assert.match(await helpers.text(), /window\.SipClientEditor = /);
-    const help = await (await fetch(`${base}/nodes/messages?lng=fr`)).json() as Record<string, unknown>;
+    const help = (await (await fetch(`${base}/nodes/messages?lng=fr`)).json()) as Record<string, unknown>;
     assert.ok(help["node-red-contrib-sip-client/sip-call"], "French message catalogue");
-    const examples = await (await fetch(`${base}/library/examples/flows/node-red-contrib-sip-client/answer-and-greet-callers`)).json() as unknown[];
+    const examples = (await (await fetch(`${base}/library/examples/flows/node-red-contrib-sip-client/answer-and-greet-callers`)).json()) as unknown[];
     assert.ok(Array.isArray(examples) && examples.some((n) => (n as { type: string }).type === "sip-call"), "example flow served");
-    assert.ok(!/\[error\]/.test(log), log.split("\n").filter((l) => /\[error\]/.test(l)).join("\n"));
+    assert.ok(
+      !/\[error\]/.test(log),
+      log
+        .split("\n")
+        .filter((l) => /\[error\]/.test(l))
+        .join("\n"),
+    );
   });
 });

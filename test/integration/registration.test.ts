@@ -9,7 +9,11 @@ import { Phone } from "../../src/phone/phone";
 import { AccountOptions } from "../../src/phone/account";
 import { RegistrationState, TransportKind } from "../../src/types";
 
-interface Watched { phone: Phone; states: Array<{ state: RegistrationState; reason?: string; at: number }>; logs: string[] }
+interface Watched {
+  phone: Phone;
+  states: Array<{ state: RegistrationState; reason?: string; at: number }>;
+  logs: string[];
+}
 
 function watch(account: AccountOptions): Watched {
   const phone = new Phone(account);
@@ -28,14 +32,29 @@ describe("registration against Kamailio", function () {
   const make = (over: Partial<AccountOptions> & { transport?: TransportKind } = {}) => {
     const t = over.transport ?? "udp";
     const port = t === "udp" || t === "tcp" ? kam.ports.udp : kam.ports[t];
-    const w = watch({ server: "127.0.0.1", port, transport: t, username: "alice", password: "secret", expires: 60, tlsRejectUnauthorized: false, ...over });
+    const w = watch({
+      server: "127.0.0.1",
+      port,
+      transport: t,
+      username: "alice",
+      password: "secret",
+      expires: 60,
+      tlsRejectUnauthorized: false,
+      ...over,
+    });
     running.push(w.phone);
     return w;
   };
 
-  before(async () => { kam = await startKamailio({ users: { alice: "secret", bob: "pw2", carol: "pw3" } }); });
-  after(async () => { await kam?.stop(); });
-  afterEach(async () => { await Promise.all(running.splice(0).map((p) => p.stop())); });
+  before(async () => {
+    kam = await startKamailio({ users: { alice: "secret", bob: "pw2", carol: "pw3" } });
+  });
+  after(async () => {
+    await kam?.stop();
+  });
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((p) => p.stop()));
+  });
 
   for (const transport of ["udp", "tcp", "tls", "ws"] as TransportKind[]) {
     it(`registers over ${transport.toUpperCase()} through the 401 challenge, one binding, removed on stop`, async () => {
@@ -43,14 +62,20 @@ describe("registration against Kamailio", function () {
       const w = make({ transport });
       await w.phone.start();
       await waitFor(() => registered(w), 10_000, "REGISTERED");
-      assert.deepStrictEqual(w.states.map((s) => s.state), ["REGISTERING", "REGISTERED"]);
+      assert.deepStrictEqual(
+        w.states.map((s) => s.state),
+        ["REGISTERING", "REGISTERED"],
+      );
       assert.ok(kam.registerCount("alice") - before >= 2, "the first REGISTER was challenged and a second one carried credentials");
       const bindings = (await kam.ulDump()).filter((b) => b.aor === "alice");
       assert.strictEqual(bindings.length, 1, JSON.stringify(bindings));
       assert.match(bindings[0].contact, new RegExp(`;transport=${transport}`));
       assert.match(bindings[0].contact, /@127\.0\.0\.1:\d+/, "Contact carries the real address and port");
       await w.phone.stop();
-      assert.deepStrictEqual(w.states.slice(-2).map((s) => s.state), ["DEREGISTERING", "INACTIVE"]);
+      assert.deepStrictEqual(
+        w.states.slice(-2).map((s) => s.state),
+        ["DEREGISTERING", "INACTIVE"],
+      );
       assert.strictEqual((await kam.ulDump()).filter((b) => b.aor === "alice").length, 0, "un-REGISTER removed the binding");
     });
   }
@@ -123,7 +148,9 @@ describe("registration against Kamailio", function () {
     const firstLocal = w.phone.transport.local!.port;
     await kam.restart();
     await waitFor(() => w.phone.transport.isConnected() && w.phone.transport.local!.port !== firstLocal, 20_000, "reconnected");
-    await waitFor(async () => (await kam.ulDump()).filter((b) => b.aor === "alice").length === 1, 20_000, "one binding again").catch(async (e) => { throw new Error(`${e.message}: ${JSON.stringify((await kam.ulDump()).map((b) => b.contact))} ${JSON.stringify(w.states)}`); });
+    await waitFor(async () => (await kam.ulDump()).filter((b) => b.aor === "alice").length === 1, 20_000, "one binding again").catch(async (e) => {
+      throw new Error(`${e.message}: ${JSON.stringify((await kam.ulDump()).map((b) => b.contact))} ${JSON.stringify(w.states)}`);
+    });
     assert.strictEqual(w.phone.registrationState, "REGISTERED");
   });
 
@@ -140,7 +167,9 @@ describe("registration against Kamailio", function () {
       assert.ok(took < 2000, `registered after ${took} ms`);
       assert.ok((w.phone.transport.reliabilityCounters?.requestRetransmissions ?? 0) >= 1);
       await w.phone.stop();
-    } finally { await relay.close(); }
+    } finally {
+      await relay.close();
+    }
   });
 
   it("UDP: a lost 401 and a lost 200 OK are recovered by retransmission", async () => {
@@ -153,9 +182,15 @@ describe("registration against Kamailio", function () {
       await waitFor(() => registered(w), 8000, "REGISTERED");
       assert.strictEqual(lost401.dropped, 1);
       assert.strictEqual(lost200.dropped, 1);
-      assert.deepStrictEqual(w.states.map((s) => s.state), ["REGISTERING", "REGISTERED"], "no FAILED on the way");
+      assert.deepStrictEqual(
+        w.states.map((s) => s.state),
+        ["REGISTERING", "REGISTERED"],
+        "no FAILED on the way",
+      );
       await w.phone.stop();
-    } finally { await relay.close(); }
+    } finally {
+      await relay.close();
+    }
   });
 
   it("answers OPTIONS (PBX qualify) with 200, with or without a user in the Request-URI", async () => {
@@ -180,7 +215,9 @@ describe("registration against Kamailio", function () {
       const crlf = relay.packets.filter((p) => p.direction === "toServer" && p.firstLine.trim() === "");
       assert.ok(crlf.length >= 2, `CRLF keep-alives seen by the relay: ${crlf.length}`);
       await w.phone.stop();
-    } finally { await relay.close(); }
+    } finally {
+      await relay.close();
+    }
     const t = make({ transport: "tcp", keepAlive: 1 });
     await t.phone.start();
     await waitFor(() => registered(t), 5000, "REGISTERED over TCP");
@@ -201,7 +238,10 @@ describe("registration against Kamailio", function () {
     await send("INVITE sip:x@127.0.0.1 SIP/2.0\r\nVia: broken\r\n\r\n");
     await sleep(300);
     sock.close();
-    assert.ok(w.logs.some((l) => /malformed SIP message/.test(l)), w.logs.join("\n"));
+    assert.ok(
+      w.logs.some((l) => /malformed SIP message/.test(l)),
+      w.logs.join("\n"),
+    );
     assert.strictEqual(w.phone.registrationState, "REGISTERED");
     // Still serving: an OPTIONS "qualify" from the registrar side gets 200.
   });
@@ -244,7 +284,10 @@ describe("registrars that behave differently", function () {
       const [b] = await kam.ulDump();
       const ourPort = w.phone.transport.local!.port;
       assert.ok(!b.contact.includes(`:${ourPort}`), `the registrar rewrote the contact (${b.contact}, our port ${ourPort})`);
-      assert.deepStrictEqual(w.states.map((s) => s.state), ["REGISTERING", "REGISTERED"]);
+      assert.deepStrictEqual(
+        w.states.map((s) => s.state),
+        ["REGISTERING", "REGISTERED"],
+      );
       await w.phone.stop();
     } finally {
       await w.phone.stop();

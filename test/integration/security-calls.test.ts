@@ -12,7 +12,10 @@ import { MAX_RETRY_AFTER_SECONDS } from "../../src/phone/backoff";
 import type { AccountOptions } from "../../src/phone/account";
 import type { CallInfo, CallState, RegistrationState } from "../../src/types";
 
-interface Seen { state: CallState; call: CallInfo }
+interface Seen {
+  state: CallState;
+  call: CallInfo;
+}
 
 describe("security: calls and registration (issue 8)", function () {
   this.timeout(120_000);
@@ -28,7 +31,9 @@ describe("security: calls and registration (issue 8)", function () {
     speech = new SpeechService({});
     phone = new Softphone({
       account: { server: "127.0.0.1", port: kam.ports.udp, username: "alice", password: "secret" },
-      speech, media: { codecs: ["PCMU", "PCMA"] }, maxCalls: 1,
+      speech,
+      media: { codecs: ["PCMU", "PCMA"] },
+      maxCalls: 1,
     });
     phone.on("call", (state, call) => events.push({ state, call }));
     phone.on("log", (level: string, text: string) => logs.push(`${level}: ${text}`));
@@ -46,17 +51,30 @@ describe("security: calls and registration (issue 8)", function () {
     const since = events.length;
     const invitesBefore = kam.requests("INVITE").length;
     const r = await runSipp({
-      scenario: "uac-refer", target: `127.0.0.1:${kam.ports.udp}`, service: "alice",
-      keys: { refer_target: "carol" }, timeoutMs: 20_000,
+      scenario: "uac-refer",
+      target: `127.0.0.1:${kam.ports.udp}`,
+      service: "alice",
+      keys: { refer_target: "carol" },
+      timeoutMs: 20_000,
     });
     assert.ok(r.ok, `SIPp got 603 to its REFER and hung up: ${describeSipp(r)}`);
     assert.match(r.messages, /SIP\/2\.0 603/);
     await sleep(1500); // sip.js would follow the REFER at once: give it the time to try
     const invites = kam.requests("INVITE").slice(invitesBefore);
-    assert.deepStrictEqual(invites.filter((i) => i.toUser === "carol" || /carol/.test(i.ruri)).map((i) => i.ruri), [], "no INVITE to the REFER target");
-    assert.ok(invites.every((i) => i.fromUser !== "alice"), "the phone placed no call at all");
+    assert.deepStrictEqual(
+      invites.filter((i) => i.toUser === "carol" || /carol/.test(i.ruri)).map((i) => i.ruri),
+      [],
+      "no INVITE to the REFER target",
+    );
+    assert.ok(
+      invites.every((i) => i.fromUser !== "alice"),
+      "the phone placed no call at all",
+    );
     await waitFor(() => events.slice(since).some((e) => e.state === "ENDED"), 10_000, "the call ended");
-    assert.ok(logs.some((l) => /warn: refused a call transfer \(REFER to "<?sip:carol@/.test(l)), `a warning was logged: ${logs.join(" | ")}`);
+    assert.ok(
+      logs.some((l) => /warn: refused a call transfer \(REFER to "<?sip:carol@/.test(l)),
+      `a warning was logged: ${logs.join(" | ")}`,
+    );
   });
 
   it("a 200 that is never ACKed: ENDED 'no ACK' at 64·T1 and the slot (maxCalls 1) is free again", async function () {
@@ -86,7 +104,9 @@ describe("security: calls and registration (issue 8)", function () {
     const uas = await startSipp({ scenario: "uas-ring-vanish", timeoutMs: 60_000 });
     const lone = new Softphone({
       account: { server: "127.0.0.1", port: uas.port, username: "alice", register: false },
-      speech, media: { codecs: ["PCMU"] }, maxCalls: 1,
+      speech,
+      media: { codecs: ["PCMU"] },
+      maxCalls: 1,
     });
     const seen: Seen[] = [];
     lone.on("call", (state, call) => seen.push({ state, call }));
@@ -143,8 +163,14 @@ describe("security: calls and registration (issue 8)", function () {
     const registers = res.messages.split(/^REGISTER sip:/m).slice(1);
     if (process.env.SHOW_SIPP) console.log(res.messages);
     assert.ok(registers.length >= 2 && registers.length <= 8, `REGISTERs in 3 s: ${registers.length}`);
-    assert.ok(registers.every((r) => !/expires[:=] *3000000/i.test(r.split(/\r?\n\r?\n/)[0])), "the lifetime we ask for is clamped");
-    assert.ok(states.some((s) => s.state === "FAILED" && s.statusCode === 423), `FAILED 423: ${JSON.stringify(states)}`);
+    assert.ok(
+      registers.every((r) => !/expires[:=] *3000000/i.test(r.split(/\r?\n\r?\n/)[0])),
+      "the lifetime we ask for is clamped",
+    );
+    assert.ok(
+      states.some((s) => s.state === "FAILED" && s.statusCode === 423),
+      `FAILED 423: ${JSON.stringify(states)}`,
+    );
   });
 
   it("30 redeploys through a link with 25 % loss (and lost un-REGISTERs) leave exactly one binding", async function () {
@@ -152,10 +178,14 @@ describe("security: calls and registration (issue 8)", function () {
     const relay = await createLossyRelay({ targetPort: kam.ports.udp });
     // A seeded generator: the same packets are lost on every run.
     let seed = 8;
-    const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
     const loss = relay.drop({ direction: "both", count: Infinity, match: () => rnd() < 0.25 });
     const account = { server: "127.0.0.1", port: relay.port, username: "mallory", password: "pw-mallory", expires: 600, contactUser: "nr-redeploy" };
-    const isUnregister = (msg: Buffer) => /^REGISTER /.test(msg.toString("latin1", 0, 9)) && /^(Expires: *0|Contact:.*;expires=0)\r?$/im.test(msg.toString("latin1"));
+    const isUnregister = (msg: Buffer) =>
+      /^REGISTER /.test(msg.toString("latin1", 0, 9)) && /^(Expires: *0|Contact:.*;expires=0)\r?$/im.test(msg.toString("latin1"));
     let lostUnregisters = 0;
     let last: Phone | undefined;
     try {
@@ -173,8 +203,9 @@ describe("security: calls and registration (issue 8)", function () {
       }
       assert.ok(loss.dropped > 0 && lostUnregisters >= 7, "the relay dropped packets and whole un-REGISTERs");
       const mine = async () => (await kam.ulDump()).filter((b) => b.aor === "mallory");
-      await waitFor(async () => (await mine()).length === 1, 30_000, "one binding")
-        .catch(async (e: Error) => { throw new Error(`${e.message}: ${JSON.stringify((await mine()).map((b) => b.contact))}`); });
+      await waitFor(async () => (await mine()).length === 1, 30_000, "one binding").catch(async (e: Error) => {
+        throw new Error(`${e.message}: ${JSON.stringify((await mine()).map((b) => b.contact))}`);
+      });
       const [b] = await mine();
       const local = last!.transport.local!;
       assert.ok(b.contact.includes(`:${local.port}`), `the binding left is the live one: ${b.contact} vs port ${local.port}`);
@@ -191,8 +222,16 @@ describe("security: calls and registration (issue 8)", function () {
     // Every client gets its own source port on the relay: the registrar sees a NAT and rewrites
     // every Contact we send (a removal too) to that source, so removing is not possible there.
     const relay = await createLossyRelay({ targetPort: nat.ports.udp });
-    const isUnregister = (msg: Buffer) => /^REGISTER /.test(msg.toString("latin1", 0, 9)) && /^(Expires: *0|Contact:.*;expires=0)\r?$/im.test(msg.toString("latin1"));
-    const account: AccountOptions = { server: "127.0.0.1", port: relay.port, username: "mallory", password: "pw-mallory", expires: 600, contactUser: "nr-nat" };
+    const isUnregister = (msg: Buffer) =>
+      /^REGISTER /.test(msg.toString("latin1", 0, 9)) && /^(Expires: *0|Contact:.*;expires=0)\r?$/im.test(msg.toString("latin1"));
+    const account: AccountOptions = {
+      server: "127.0.0.1",
+      port: relay.port,
+      username: "mallory",
+      password: "pw-mallory",
+      expires: 600,
+      contactUser: "nr-nat",
+    };
     let last: Phone | undefined;
     try {
       for (let i = 0; i < 3; i++) {

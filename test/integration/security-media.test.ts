@@ -46,7 +46,10 @@ function spray(socket: dgram.Socket, min: number, max: number): { stop(): void; 
     seq++;
     for (let port = min; port <= max; port++) {
       const ev = eventPacket(0x5eed0000 + port, seq & 0xffff, (seq * 160) >>> 0, 1, seq % 2 === 0);
-      const audio = serializeRtp({ payloadType: 0, sequenceNumber: seq & 0xffff, timestamp: (seq * 160) >>> 0, ssrc: 0xbad00000 + port }, Buffer.alloc(160, 0x11));
+      const audio = serializeRtp(
+        { payloadType: 0, sequenceNumber: seq & 0xffff, timestamp: (seq * 160) >>> 0, ssrc: 0xbad00000 + port },
+        Buffer.alloc(160, 0x11),
+      );
       socket.send(ev, port, "127.0.0.1");
       socket.send(audio, port, "127.0.0.1");
       sent += 2;
@@ -78,7 +81,9 @@ describe("security: RTP through Kamailio (issue 8)", function () {
     });
     phone.on("dtmf", (digit, _m, call) => keys.push({ digit, call }));
     phone.on("call", (state, call) => states.push({ state, call }));
-    phone.on("playback", (what, call) => { if (what === "finished") played.push(call.id); });
+    phone.on("playback", (what, call) => {
+      if (what === "finished") played.push(call.id);
+    });
     await phone.start();
     await waitFor(() => phone.phone.registrationState === "REGISTERED", 10_000, "alice REGISTERED");
   });
@@ -108,7 +113,11 @@ describe("security: RTP through Kamailio (issue 8)", function () {
       const call = phone.calls.dial("bob", { message: ALARM, language: "en-US" });
       await bob.waitEvent("CALL_INCOMING", 10_000, { since: mark });
       await sleep(800); // ringing, under fire
-      assert.deepStrictEqual(keys.filter((k) => k.call.id === call.id), [], "no key while ringing");
+      assert.deepStrictEqual(
+        keys.filter((k) => k.call.id === call.id),
+        [],
+        "no key while ringing",
+      );
       await bob.accept();
       await waitFor(() => call.state === "ANSWERED", 10_000, "ANSWERED");
       await sleep(1000); // answered, under fire
@@ -120,7 +129,11 @@ describe("security: RTP through Kamailio (issue 8)", function () {
       const stats = rtp.stats();
       assert.ok(stats.ignoredFromOtherSources > 100, `the spray reached our port and was dropped: ${JSON.stringify(stats)}`);
       assert.deepStrictEqual(rtp.latched?.address, "127.0.0.1", "latched on baresip, not on the sprayer");
-      assert.deepStrictEqual(keys.filter((k) => k.call.id === call.id).map((k) => k.digit), ["5"], "only the real key");
+      assert.deepStrictEqual(
+        keys.filter((k) => k.call.id === call.id).map((k) => k.digit),
+        ["5"],
+        "only the real key",
+      );
       await waitFor(() => played.includes(call.id), 20_000, "the message to be played");
       await call.hangup();
       await waitFor(() => !call.active, 5000, "ENDED");
@@ -128,7 +141,10 @@ describe("security: RTP through Kamailio (issue 8)", function () {
       sprayer.stop();
     }
     await sleep(500);
-    const rx = bob.recordings().filter((r) => r.direction === "rx").sort((a, c) => fs.statSync(a.path).mtimeMs - fs.statSync(c.path).mtimeMs);
+    const rx = bob
+      .recordings()
+      .filter((r) => r.direction === "rx")
+      .sort((a, c) => fs.statSync(a.path).mtimeMs - fs.statSync(c.path).mtimeMs);
     assert.ok(rx.length > 0, "baresip recorded the call");
     const heard = await speech.loadAudio(rx[rx.length - 1].path);
     const match = speechMatch(await speech.synthesize({ text: ALARM, language: "en-US" }), heard);
@@ -145,7 +161,9 @@ describe("security: RTP through Kamailio (issue 8)", function () {
     const heard: string[] = [];
     const done: string[] = [];
     strict.on("dtmf", (d) => heard.push(d));
-    strict.on("playback", (what, call) => { if (what === "finished") done.push(call.id); });
+    strict.on("playback", (what, call) => {
+      if (what === "finished") done.push(call.id);
+    });
     strict.calls.setInboundPolicy({ autoAnswer: true, answerDelaySeconds: 1, greetings: [{ number: "", message: ALARM, language: "en-US" }] });
     const attacker = await udp("127.0.0.2");
     const carol = await startBaresip({ user: "carol", password: "pw-carol", kamailio: kam, answerMode: "auto", codecs: ["PCMU"] });
@@ -175,7 +193,10 @@ describe("security: RTP through Kamailio (issue 8)", function () {
       releasePort(...Array.from({ length: RTP_PORTS }, (_, i) => min + i));
     }
     await sleep(500);
-    const rx = carol.recordings().filter((r) => r.direction === "rx").sort((a, c) => fs.statSync(a.path).mtimeMs - fs.statSync(c.path).mtimeMs);
+    const rx = carol
+      .recordings()
+      .filter((r) => r.direction === "rx")
+      .sort((a, c) => fs.statSync(a.path).mtimeMs - fs.statSync(c.path).mtimeMs);
     const match = speechMatch(await speech.synthesize({ text: ALARM, language: "en-US" }), await speech.loadAudio(rx[rx.length - 1].path));
     assert.ok(match.score > 0.8, `carol heard the greeting despite the spray: score ${match.score.toFixed(2)}`);
   });
@@ -191,8 +212,16 @@ describe("security: RTP through Kamailio (issue 8)", function () {
     attacker.on("message", (m) => responses.push(m.toString("latin1")));
     const aPort = attacker.address().port;
     const sdp = [
-      "v=0", "o=- 1 1 IN IP4 127.0.0.3", "s=-", "c=IN IP4 127.0.0.3", "t=0 0",
-      `m=audio ${victimPort} RTP/AVP 0 101`, "a=rtpmap:0 PCMU/8000", "a=rtpmap:101 telephone-event/8000", "a=sendrecv", "",
+      "v=0",
+      "o=- 1 1 IN IP4 127.0.0.3",
+      "s=-",
+      "c=IN IP4 127.0.0.3",
+      "t=0 0",
+      `m=audio ${victimPort} RTP/AVP 0 101`,
+      "a=rtpmap:0 PCMU/8000",
+      "a=rtpmap:101 telephone-event/8000",
+      "a=sendrecv",
+      "",
     ].join("\r\n");
     const callId = `reflect-${Date.now()}@127.0.0.4`;
     const invite = [
@@ -223,9 +252,13 @@ describe("security: RTP through Kamailio (issue 8)", function () {
     void live.hangup();
     const ok = responses.find((r) => /^SIP\/2\.0 200/.test(r))!;
     const lines = ok.split("\r\n");
-    const header = (name: string) => lines.filter((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`)).map((l) => l.slice(l.indexOf(":") + 1).trim());
+    const header = (name: string) =>
+      lines.filter((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`)).map((l) => l.slice(l.indexOf(":") + 1).trim());
     const contact = /<([^>]+)>/.exec(header("Contact")[0])![1];
-    const routes = header("Record-Route").flatMap((v) => v.split(/,(?=\s*<)/)).map((r) => r.trim()).reverse();
+    const routes = header("Record-Route")
+      .flatMap((v) => v.split(/,(?=\s*<)/))
+      .map((r) => r.trim())
+      .reverse();
     const ack = [
       `ACK ${contact} SIP/2.0`,
       `Via: SIP/2.0/UDP 127.0.0.4:${aPort};branch=z9hG4bK-reflect-ack-${Date.now()};rport`,
@@ -248,8 +281,10 @@ describe("security: RTP through Kamailio (issue 8)", function () {
     const flooder = await udp("127.0.0.1");
     const fPort = flooder.address().port;
     // SIPp's usual call, with our raw socket as its media address: it ACKs, holds, then hangs up.
-    const xml = fs.readFileSync(scenarioPath("uac-call"), "utf8")
-      .replace(/\[media_ip\]/g, "127.0.0.1").replace(/\[media_port\]/g, String(fPort));
+    const xml = fs
+      .readFileSync(scenarioPath("uac-call"), "utf8")
+      .replace(/\[media_ip\]/g, "127.0.0.1")
+      .replace(/\[media_port\]/g, String(fPort));
     const since = states.length;
     const done = runSipp({ scenario: { xml }, target: `127.0.0.1:${kam.ports.udp}`, service: "alice", holdMs: 6000, timeoutMs: 30_000 });
     await waitFor(() => states.slice(since).some((s) => s.state === "ANSWERED"), 10_000, "ANSWERED");
@@ -266,7 +301,9 @@ describe("security: RTP through Kamailio (issue 8)", function () {
       if (i % 500 === 499) await sleep(5);
     }
     await sleep(500);
-    const dtmf = (phone as unknown as { dtmfByCall: WeakMap<Call, { receivers: Map<string, { streamCount: number }>; collector: { pending: string } }> }).dtmfByCall.get(call)!;
+    const dtmf = (
+      phone as unknown as { dtmfByCall: WeakMap<Call, { receivers: Map<string, { streamCount: number }>; collector: { pending: string } }> }
+    ).dtmfByCall.get(call)!;
     const rfc4733 = dtmf.receivers.get("rfc4733")!;
     const got = keys.filter((k) => k.call.id === info.id).length;
     assert.ok(got > 0, "keys from the caller arrive");

@@ -28,7 +28,10 @@ async function udpPeer(address: string): Promise<Peer> {
   const sock = dgram.createSocket("udp4");
   const received: string[] = [];
   sock.on("message", (m) => received.push(m.toString()));
-  await new Promise<void>((resolve, reject) => { sock.once("error", reject); sock.bind(0, address, () => resolve()); });
+  await new Promise<void>((resolve, reject) => {
+    sock.once("error", reject);
+    sock.bind(0, address, () => resolve());
+  });
   return {
     address,
     port: sock.address().port,
@@ -43,12 +46,25 @@ const responses = (p: Peer, callId: string) => p.received.filter((m) => m.starts
 const statusOf = (m: string) => Number(/^SIP\/2\.0 (\d{3})/.exec(m)?.[1]);
 const header = (m: string, name: string) => new RegExp(`^${name}:\\s*(.*)$`, "im").exec(m)?.[1]?.trim();
 
-interface Dialog { callId: string; fromTag: string; fromUser: string; peer: Peer }
+interface Dialog {
+  callId: string;
+  fromTag: string;
+  fromUser: string;
+  peer: Peer;
+}
 
 function inviteText(d: Dialog, ruri: string, opts: { branch?: string; rtpPort?: number } = {}): string {
   const sdp = [
-    "v=0", `o=- 1 1 IN IP4 ${d.peer.address}`, "s=-", `c=IN IP4 ${d.peer.address}`, "t=0 0",
-    `m=audio ${opts.rtpPort ?? 40000} RTP/AVP 0 101`, "a=rtpmap:0 PCMU/8000", "a=rtpmap:101 telephone-event/8000", "a=sendrecv", "",
+    "v=0",
+    `o=- 1 1 IN IP4 ${d.peer.address}`,
+    "s=-",
+    `c=IN IP4 ${d.peer.address}`,
+    "t=0 0",
+    `m=audio ${opts.rtpPort ?? 40000} RTP/AVP 0 101`,
+    "a=rtpmap:0 PCMU/8000",
+    "a=rtpmap:101 telephone-event/8000",
+    "a=sendrecv",
+    "",
   ].join("\r\n");
   return [
     `INVITE ${ruri} SIP/2.0`,
@@ -61,7 +77,8 @@ function inviteText(d: Dialog, ruri: string, opts: { branch?: string; rtpPort?: 
     `Contact: <sip:${d.fromUser}@${d.peer.address}:${d.peer.port}>`,
     "Content-Type: application/sdp",
     `Content-Length: ${Buffer.byteLength(sdp)}`,
-    "", sdp,
+    "",
+    sdp,
   ].join("\r\n");
 }
 
@@ -75,7 +92,9 @@ function simpleRequest(method: string, d: Dialog, ruri: string, extra: string[] 
     `Call-ID: ${d.callId}`,
     `CSeq: ${cseq} ${method}`,
     ...extra,
-    "Content-Length: 0", "", "",
+    "Content-Length: 0",
+    "",
+    "",
   ].join("\r\n");
 }
 
@@ -89,9 +108,15 @@ describe("security: SIP receive path and trust boundary (issue 8)", function () 
   const peers: Peer[] = [];
   const phones: Phone[] = [];
   const uncaught: unknown[] = [];
-  const onUnhandled = (err: unknown) => { uncaught.push(err); };
+  const onUnhandled = (err: unknown) => {
+    uncaught.push(err);
+  };
 
-  const peer = async (address: string) => { const p = await udpPeer(address); peers.push(p); return p; };
+  const peer = async (address: string) => {
+    const p = await udpPeer(address);
+    peers.push(p);
+    return p;
+  };
   const myPort = () => phone.phone.transport.local!.port;
   const dialog = (p: Peer, fromUser = "mallory"): Dialog => ({ callId: `${rand()}@${p.address}`, fromTag: rand(), fromUser, peer: p });
 
@@ -110,7 +135,9 @@ describe("security: SIP receive path and trust boundary (issue 8)", function () 
     speech = new SpeechService({ cacheDir });
     phone = new Softphone({
       account: { server: "127.0.0.1", port: kam.ports.udp, username: "alice", password: "secret" },
-      speech, media: { codecs: ["PCMU"] }, maxCalls: 10,
+      speech,
+      media: { codecs: ["PCMU"] },
+      maxCalls: 10,
     });
     phone.on("call", (state, call) => events.push({ state, call }));
     await phone.start();
@@ -184,7 +211,7 @@ describe("security: SIP receive path and trust boundary (issue 8)", function () 
     });
   }
 
-  it("acceptFrom \"networks\" still drops a source outside the listed networks", async () => {
+  it('acceptFrom "networks" still drops a source outside the listed networks', async () => {
     const carol = await plainPhone({ acceptFrom: "networks", trustedNetworks: ["127.0.0.2/32"] });
     const p = await peer("127.0.0.3");
     const opt = dialog(p);
@@ -205,7 +232,11 @@ describe("security: SIP receive path and trust boundary (issue 8)", function () 
       await sleep(3000); // sip.js would retry with credentials right after the 401
       const byes = kam.requests("BYE").slice(byesBefore);
       assert.ok(byes.length >= 1);
-      assert.deepStrictEqual(byes.map((b) => b.authUser).filter((u) => u && u !== "<null>"), [], `a BYE carried credentials: ${JSON.stringify(byes)}`);
+      assert.deepStrictEqual(
+        byes.map((b) => b.authUser).filter((u) => u && u !== "<null>"),
+        [],
+        `a BYE carried credentials: ${JSON.stringify(byes)}`,
+      );
       assert.ok(phone.phone.transport.securityCounters.refusedChallenges >= 1);
       assert.strictEqual(call.state, "ENDED", "the call ends locally anyway");
     } finally {
@@ -225,10 +256,16 @@ describe("security: SIP receive path and trust boundary (issue 8)", function () 
     const ok = responses(caller, d.callId).find((m) => statusOf(m) === 200)!;
     const toTag = /;tag=([^;\s>]+)/.exec(header(ok, "To") ?? "")![1];
     const contact = /<([^>]+)>/.exec(header(ok, "Contact") ?? "")![1];
-    const rr = ok.split("\r\n").filter((l) => /^Record-Route:/i.test(l)).map((l) => l.replace(/^Record-Route:/i, "Route:"));
+    const rr = ok
+      .split("\r\n")
+      .filter((l) => /^Record-Route:/i.test(l))
+      .map((l) => l.replace(/^Record-Route:/i, "Route:"));
     const inDialog = (method: string, from: Peer, cseq: number, viaKam: boolean) => {
       const dd = { ...d, peer: from };
-      return simpleRequest(method, dd, contact, viaKam ? rr : [], cseq).replace("To: <sip:alice@127.0.0.1>", `To: <sip:alice@127.0.0.1>;tag=${toTag}`);
+      return simpleRequest(method, dd, contact, viaKam ? rr : [], cseq).replace(
+        "To: <sip:alice@127.0.0.1>",
+        `To: <sip:alice@127.0.0.1>;tag=${toTag}`,
+      );
     };
     await caller.send(inDialog("ACK", caller, 1, true), kam.ports.udp);
     await waitFor(() => events.slice(since).some((e) => e.state === "ANSWERED"), 5000, "ANSWERED");

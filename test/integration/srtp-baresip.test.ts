@@ -332,7 +332,13 @@ describe("SRTP interop with baresip (srtp module, SDES)", function () {
   /** What both directions must show once the call has run. */
   async function checkAudio(p: Baresip, m: SecureMedia, suite: string): Promise<void> {
     if (process.env.SRTP_DEBUG) {
-      console.log(p.log().split(/[\r\n]+/).filter((l) => /srtp|rtcp|decrypt|auth/i.test(l) && !/audio=/.test(l)).join("\n"));
+      console.log(
+        p
+          .log()
+          .split(/[\r\n]+/)
+          .filter((l) => /srtp|rtcp|decrypt|auth/i.test(l) && !/audio=/.test(l))
+          .join("\n"),
+      );
       console.log({ rtpGood: m.rtpGood, rtpBad: m.rtpBad, rtcpGood: m.rtcpGood, rtcpBad: m.rtcpBad, rtcpPlain: m.rtcpPlain });
     }
     // baresip -> us: every SRTP/SRTCP packet authenticated and decrypted to its tone.
@@ -348,7 +354,10 @@ describe("SRTP interop with baresip (srtp module, SDES)", function () {
     // us -> baresip: it decrypted every SRTP and SRTCP packet we sent
     // (libre logs "srtp: failed to decrypt RTP/RTCP packet ..." otherwise) ...
     assert.ok(m.rtcpSent >= 1, "we sent SRTCP");
-    const failures = p.log().split(/[\r\n]+/).filter((l) => /failed to decrypt/i.test(l));
+    const failures = p
+      .log()
+      .split(/[\r\n]+/)
+      .filter((l) => /failed to decrypt/i.test(l));
     assert.deepEqual(failures, [], "baresip refused packets of ours");
     // ... and its recording of what it received holds our tone.
     await waitFor(() => p.recordings().some((r) => r.direction === "rx"), 10000, "baresip recording");
@@ -423,7 +432,18 @@ describe("SRTP interop with baresip (srtp module, SDES)", function () {
           body,
         ].join("\r\n");
 
-      u.send(request("INVITE", 1, "", sdp(m.port, offered.map((c) => c.toAttributeValue()))), p.sipPort);
+      u.send(
+        request(
+          "INVITE",
+          1,
+          "",
+          sdp(
+            m.port,
+            offered.map((c) => c.toAttributeValue()),
+          ),
+        ),
+        p.sipPort,
+      );
       const ok = await u.next((msg) => /^SIP\/2\.0 [2-6]\d\d/.test(msg.startLine) && / INVITE$/.test(h(msg, "cseq")));
       assert.match(ok.startLine, /^SIP\/2\.0 200/, `baresip answered ${ok.startLine}\n${ok.body}`);
       const answer = audioOf(ok.body);

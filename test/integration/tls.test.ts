@@ -9,7 +9,11 @@ import { Phone } from "../../src/phone/phone";
 import { RegistrationState } from "../../src/types";
 import { accountFromConfig, SipClientConfig, SipClientCredentials } from "../../nodes/sip-client/config";
 
-interface Watched { phone: Phone; states: Array<{ state: RegistrationState; reason?: string }>; logs: string[] }
+interface Watched {
+  phone: Phone;
+  states: Array<{ state: RegistrationState; reason?: string }>;
+  logs: string[];
+}
 
 describe("TLS: CA certificate and client certificate from the sip-client config", function () {
   this.timeout(120_000);
@@ -37,12 +41,18 @@ describe("TLS: CA certificate and client certificate from the sip-client config"
   const registered = (w: Watched) => w.phone.registrationState === "REGISTERED";
   const failed = (w: Watched) => w.states.find((s) => s.state === "FAILED");
 
-  afterEach(async () => { await Promise.all(running.splice(0).map((p) => p.stop(1000))); });
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((p) => p.stop(1000)));
+  });
 
   describe("server certificate verification", () => {
     let kam: Kamailio;
-    before(async () => { kam = await startKamailio({ users: { alice: "secret" } }); });
-    after(async () => { await kam?.stop(); });
+    before(async () => {
+      kam = await startKamailio({ users: { alice: "secret" } });
+    });
+    after(async () => {
+      await kam?.stop();
+    });
 
     for (const transport of ["tls", "wss"] as const) {
       it(`${transport.toUpperCase()}: verification on + the server's certificate as tlsCa registers`, async () => {
@@ -50,7 +60,10 @@ describe("TLS: CA certificate and client certificate from the sip-client config"
         await w.phone.start();
         await waitFor(() => registered(w) || !!failed(w), 15_000, "REGISTERED or FAILED");
         assert.ok(registered(w), `expected REGISTERED, got ${JSON.stringify(w.states)}`);
-        assert.deepStrictEqual(w.states.map((s) => s.state), ["REGISTERING", "REGISTERED"]);
+        assert.deepStrictEqual(
+          w.states.map((s) => s.state),
+          ["REGISTERING", "REGISTERED"],
+        );
       });
 
       it(`${transport.toUpperCase()}: verification on without tlsCa fails with a reason naming the certificate`, async () => {
@@ -70,20 +83,31 @@ describe("TLS: CA certificate and client certificate from the sip-client config"
       kam = await startKamailio({ users: { alice: "secret" }, requireClientCert: true });
       ca = fs.readFileSync(kam.certPath, "utf8");
     });
-    after(async () => { await kam?.stop(); });
+    after(async () => {
+      await kam?.stop();
+    });
     const files = () => kam.clientCa!;
 
     for (const transport of ["tls", "wss"] as const) {
       it(`${transport.toUpperCase()}: registers with tlsCert + the tlsKey credential; the key never reaches a log or state`, async () => {
         const key = fs.readFileSync(files().keyPath, "utf8");
-        const w = phoneFor(kam, transport,
+        const w = phoneFor(
+          kam,
+          transport,
           { tlsRejectUnauthorized: true, tlsCa: ca, tlsCert: fs.readFileSync(files().certPath, "utf8") },
-          { tlsKey: key });
+          { tlsKey: key },
+        );
         await w.phone.start();
         await waitFor(() => registered(w) || !!failed(w), 15_000, "REGISTERED or FAILED");
         assert.ok(registered(w), `expected REGISTERED, got ${JSON.stringify(w.states)}`);
-        const keyBody = key.split("\n").filter((l) => l && !l.startsWith("-----")).join("");
-        assert.ok(w.logs.some((l) => l.startsWith("sip out: REGISTER")), "SIP messages were logged");
+        const keyBody = key
+          .split("\n")
+          .filter((l) => l && !l.startsWith("-----"))
+          .join("");
+        assert.ok(
+          w.logs.some((l) => l.startsWith("sip out: REGISTER")),
+          "SIP messages were logged",
+        );
         const said = JSON.stringify(w.states) + w.logs.join("\n");
         assert.ok(!said.includes(keyBody.slice(0, 24)), "the client key appears in a log or state");
       });
@@ -98,19 +122,28 @@ describe("TLS: CA certificate and client certificate from the sip-client config"
         await sleep(1500);
         const attempts = w.states.filter((s) => s.state === "REGISTERING").length;
         assert.ok(attempts <= 3, `connection attempts in 1.5 s: ${attempts}`);
-        assert.ok(w.states.every((s) => s.state !== "REGISTERED"), JSON.stringify(w.states.slice(0, 5)));
+        assert.ok(
+          w.states.every((s) => s.state !== "REGISTERED"),
+          JSON.stringify(w.states.slice(0, 5)),
+        );
       });
     }
 
     it("TLS: a client certificate not signed by the server's CA is refused", async () => {
-      const w = phoneFor(kam, "tls",
+      const w = phoneFor(
+        kam,
+        "tls",
         { tlsRejectUnauthorized: true, tlsCa: ca, tlsCert: fs.readFileSync(files().rogueCertPath, "utf8") },
-        { tlsKey: fs.readFileSync(files().rogueKeyPath, "utf8") });
+        { tlsKey: fs.readFileSync(files().rogueKeyPath, "utf8") },
+      );
       await w.phone.start();
       await waitFor(() => !!failed(w), 20_000, "FAILED");
       // The certificate was sent (else the alert would be "certificate required") and refused.
       assert.match(failed(w)!.reason ?? "", /TLS: tlsv1\d? alert (unknown ca|bad certificate|certificate unknown)/);
-      assert.ok(w.states.every((s) => s.state !== "REGISTERED"), JSON.stringify(w.states));
+      assert.ok(
+        w.states.every((s) => s.state !== "REGISTERED"),
+        JSON.stringify(w.states),
+      );
     });
   });
 });

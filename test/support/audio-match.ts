@@ -17,13 +17,23 @@ export function envelope(pcm: Int16Array): Float64Array {
 
 function pearson(a: Float64Array, b: Float64Array, offset: number): number {
   const n = a.length;
-  let sa = 0, sb = 0;
-  for (let i = 0; i < n; i++) { sa += a[i]; sb += b[i + offset]; }
-  const ma = sa / n, mb = sb / n;
-  let num = 0, da = 0, db = 0;
+  let sa = 0,
+    sb = 0;
   for (let i = 0; i < n; i++) {
-    const x = a[i] - ma, y = b[i + offset] - mb;
-    num += x * y; da += x * x; db += y * y;
+    sa += a[i];
+    sb += b[i + offset];
+  }
+  const ma = sa / n,
+    mb = sb / n;
+  let num = 0,
+    da = 0,
+    db = 0;
+  for (let i = 0; i < n; i++) {
+    const x = a[i] - ma,
+      y = b[i + offset] - mb;
+    num += x * y;
+    da += x * x;
+    db += y * y;
   }
   return da > 0 && db > 0 ? num / Math.sqrt(da * db) : 0;
 }
@@ -37,10 +47,14 @@ export function speechMatch(reference: Int16Array, recording: Int16Array): { sco
     const cut = ref.subarray(0, rec.length);
     return { score: pearson(cut, rec, 0), atSeconds: 0 };
   }
-  let best = -1, at = 0;
+  let best = -1,
+    at = 0;
   for (let off = 0; off + ref.length <= rec.length; off++) {
     const s = pearson(ref, rec, off);
-    if (s > best) { best = s; at = off; }
+    if (s > best) {
+      best = s;
+      at = off;
+    }
   }
   return { score: best, atSeconds: (at * FRAME) / 8000 };
 }

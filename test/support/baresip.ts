@@ -145,11 +145,7 @@ export interface Baresip {
   /** Index to pass as `since` to only see events that arrive from now on. */
   mark(): number;
   command(cmd: string, params?: string, timeoutMs?: number): Promise<BaresipResponse>;
-  waitEvent(
-    match: string | ((e: BaresipEvent) => boolean),
-    timeoutMs?: number,
-    opts?: WaitEventOptions,
-  ): Promise<BaresipEvent>;
+  waitEvent(match: string | ((e: BaresipEvent) => boolean), timeoutMs?: number, opts?: WaitEventOptions): Promise<BaresipEvent>;
   dial(uri: string): Promise<BaresipResponse>;
   accept(): Promise<BaresipResponse>;
   hangup(): Promise<BaresipResponse>;

@@ -19,9 +19,27 @@ import { spawnManaged, type ManagedProcess } from "./process";
 import { freePort, LOOPBACK, releasePort } from "./ports";
 import { sleep } from "./wait";
 
-export interface SrvRecordSpec { name: string; target: string; port: number; priority: number; weight: number }
-export interface NaptrRecordSpec { name: string; order: number; preference: number; flags: string; service: string; regexp?: string; replacement: string }
-export interface HostRecordSpec { name: string; address: string; ttl?: number }
+export interface SrvRecordSpec {
+  name: string;
+  target: string;
+  port: number;
+  priority: number;
+  weight: number;
+}
+export interface NaptrRecordSpec {
+  name: string;
+  order: number;
+  preference: number;
+  flags: string;
+  service: string;
+  regexp?: string;
+  replacement: string;
+}
+export interface HostRecordSpec {
+  name: string;
+  address: string;
+  ttl?: number;
+}
 
 export interface DnsmasqRecords {
   srv?: SrvRecordSpec[];

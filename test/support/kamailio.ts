@@ -236,7 +236,7 @@ function findModulePath(): string | undefined {
 function run(cmd: string, args: string[], timeoutMs = 10000): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
     execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : 1) : 0;
+      const code = err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1) : 0;
       resolve({ code, out: `${stdout}${stderr}` });
     });
   });
@@ -278,9 +278,10 @@ export function kamailioConfig(p: CfgParams): string {
   const { ports } = p;
   const realm = cfgString(p.realm);
   const qopFlag = p.qop ? "1" : "0";
-  const users = Object.entries(p.users)
-    .map(([u, pw]) => `    $sht(users=>${u}) = ${cfgString(pw)};`)
-    .join("\n") || '    xlog("L_INFO", "harness: no users configured\\n");';
+  const users =
+    Object.entries(p.users)
+      .map(([u, pw]) => `    $sht(users=>${u}) = ${cfgString(pw)};`)
+      .join("\n") || '    xlog("L_INFO", "harness: no users configured\\n");';
   const badAuth = p.forbidBadAuth
     ? `
     if ($var(rc) == -2 || $var(rc) == -3) {
@@ -321,7 +322,8 @@ alias="${LOOPBACK}:${ports.udp}"
 alias="${LOOPBACK}:${ports.tls}"
 alias="${LOOPBACK}:${ports.ws}"
 alias="${LOOPBACK}:${ports.wss}"
-${p.ipv6
+${
+  p.ipv6
     ? `listen=udp:[${LOOPBACK6}]:${ports.udp}
 listen=tcp:[${LOOPBACK6}]:${ports.tcp}
 listen=tls:[${LOOPBACK6}]:${ports.tls}
@@ -329,7 +331,8 @@ listen=tcp:[${LOOPBACK6}]:${ports.ws}
 alias="[${LOOPBACK6}]:${ports.udp}"
 alias="[${LOOPBACK6}]:${ports.tls}"
 alias="[${LOOPBACK6}]:${ports.ws}"`
-    : "# IPv4 only"}
+    : "# IPv4 only"
+}
 
 ${p.mpath ? `mpath="${p.mpath}/"` : "# default mpath"}
 loadmodule "tm.so"
@@ -356,13 +359,15 @@ loadmodule "websocket.so"
 modparam("tls", "certificate", "${p.certPath}")
 modparam("tls", "private_key", "${p.keyPath}")
 modparam("tls", "tls_method", "TLSv1.2+")
-${p.clientCaPath
+${
+  p.clientCaPath
     ? `modparam("tls", "ca_list", "${p.clientCaPath}")
 modparam("tls", "verify_certificate", 1)
 modparam("tls", "require_certificate", 1)
 modparam("tls", "verify_depth", 2)`
     : `modparam("tls", "verify_certificate", 0)
-modparam("tls", "require_certificate", 0)`}
+modparam("tls", "require_certificate", 0)`
+}
 modparam("ctl", "binrpc", "unix:${p.ctlSocket}")
 modparam("htable", "htable", "users=>size=6;")
 modparam("tm", "fr_timer", ${p.frTimerMs})
@@ -671,9 +676,23 @@ async function makeCert(dir: string): Promise<{ certPath: string; keyPath: strin
   const certPath = path.join(dir, "cert.pem");
   const keyPath = path.join(dir, "key.pem");
   const r = await run("openssl", [
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-    "-keyout", keyPath, "-out", certPath, "-days", "30",
-    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,IP:::1",
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    keyPath,
+    "-out",
+    certPath,
+    "-days",
+    "30",
+    "-subj",
+    "/CN=127.0.0.1",
+    "-addext",
+    "subjectAltName=IP:127.0.0.1,IP:::1",
   ]);
   if (r.code !== 0) throw new Error(`kamailio harness: openssl could not make a certificate:\n${r.out}`);
   return { certPath, keyPath };
@@ -683,19 +702,48 @@ async function makeCert(dir: string): Promise<{ certPath: string; keyPath: strin
 async function makeClientCa(dir: string): Promise<ClientCaFiles> {
   const f = (n: string) => path.join(dir, n);
   const files: ClientCaFiles = {
-    caPath: f("client-ca.pem"), certPath: f("client-cert.pem"), keyPath: f("client-key.pem"),
-    rogueCertPath: f("rogue-cert.pem"), rogueKeyPath: f("rogue-key.pem"),
+    caPath: f("client-ca.pem"),
+    certPath: f("client-cert.pem"),
+    keyPath: f("client-key.pem"),
+    rogueCertPath: f("rogue-cert.pem"),
+    rogueKeyPath: f("rogue-key.pem"),
   };
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
   const steps: string[][] = [
-    ["req", "-x509", ...ec, "-keyout", f("client-ca-key.pem"), "-out", files.caPath, "-days", "30",
-      "-subj", "/CN=harness test client CA", "-addext", "basicConstraints=critical,CA:TRUE",
-      "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+    [
+      "req",
+      "-x509",
+      ...ec,
+      "-keyout",
+      f("client-ca-key.pem"),
+      "-out",
+      files.caPath,
+      "-days",
+      "30",
+      "-subj",
+      "/CN=harness test client CA",
+      "-addext",
+      "basicConstraints=critical,CA:TRUE",
+      "-addext",
+      "keyUsage=critical,keyCertSign,cRLSign",
+    ],
     ["req", ...ec, "-keyout", files.keyPath, "-out", f("client.csr"), "-subj", "/CN=harness client"],
-    ["x509", "-req", "-in", f("client.csr"), "-CA", files.caPath, "-CAkey", f("client-ca-key.pem"),
-      "-CAcreateserial", "-out", files.certPath, "-days", "30"],
-    ["req", "-x509", ...ec, "-keyout", files.rogueKeyPath, "-out", files.rogueCertPath, "-days", "30",
-      "-subj", "/CN=harness client"],
+    [
+      "x509",
+      "-req",
+      "-in",
+      f("client.csr"),
+      "-CA",
+      files.caPath,
+      "-CAkey",
+      f("client-ca-key.pem"),
+      "-CAcreateserial",
+      "-out",
+      files.certPath,
+      "-days",
+      "30",
+    ],
+    ["req", "-x509", ...ec, "-keyout", files.rogueKeyPath, "-out", files.rogueCertPath, "-days", "30", "-subj", "/CN=harness client"],
   ];
   for (const args of steps) {
     const r = await run("openssl", args);

@@ -27,7 +27,11 @@ describe("editor resources", () => {
   it("npm pack puts resources/sip-editor.js into the tarball", function () {
     this.timeout(30_000); // npm starts in about 3 s
     // --ignore-scripts: list the files only (prepack would rebuild dist/); no registry look-up.
-    const out = execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts", "--no-update-notifier"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    const out = execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts", "--no-update-notifier"], {
+      cwd: root,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     const files = (JSON.parse(out) as Array<{ files: Array<{ path: string }> }>)[0].files.map((f) => f.path);
     assert.ok(files.includes("resources/sip-editor.js"), files.filter((f) => !f.startsWith("dist/")).join(", "));
   });

@@ -24,7 +24,8 @@ export class StreamFramer {
       let lead = 0;
       while (lead + 1 < this.buf.length && this.buf[lead] === 13 && this.buf[lead + 1] === 10) lead += 2;
       if (lead > 0) {
-        if (lead >= 4) this.on.ping(); else this.on.pong();
+        if (lead >= 4) this.on.ping();
+        else this.on.pong();
         this.buf = this.buf.subarray(lead);
       }
       const headEnd = this.buf.indexOf("\r\n\r\n");
@@ -34,9 +35,15 @@ export class StreamFramer {
       }
       const head = this.buf.subarray(0, headEnd).toString("utf8");
       const m = /^(?:content-length|l)[ \t]*:[ \t]*(\d+)[ \t]*$/im.exec(head);
-      if (!m) { this.fail("SIP message without Content-Length on a stream transport"); return; }
+      if (!m) {
+        this.fail("SIP message without Content-Length on a stream transport");
+        return;
+      }
       const total = headEnd + 4 + Number(m[1]);
-      if (total > MAX_MESSAGE) { this.fail("SIP message too large"); return; }
+      if (total > MAX_MESSAGE) {
+        this.fail("SIP message too large");
+        return;
+      }
       if (this.buf.length < total) return;
       const raw = this.buf.subarray(0, total).toString("utf8");
       this.buf = this.buf.subarray(total);

@@ -10,7 +10,9 @@ export class UdpConnection extends Connection {
   private socket?: dgram.Socket;
   private keepAlive?: NodeJS.Timeout;
 
-  constructor(private readonly opts: ConnectionOptions) { super(); }
+  constructor(private readonly opts: ConnectionOptions) {
+    super();
+  }
 
   async open(): Promise<void> {
     const { remote } = this.opts;
@@ -26,7 +28,11 @@ export class UdpConnection extends Connection {
     socket.on("message", (data, rinfo) => {
       const raw = data.toString("utf8");
       if (/^\s*$/.test(raw)) return; // keep-alive from the peer
-      try { this.emit("message", raw, { address: rinfo.address, port: rinfo.port }); } catch { /* never out of the socket handler */ }
+      try {
+        this.emit("message", raw, { address: rinfo.address, port: rinfo.port });
+      } catch {
+        /* never out of the socket handler */
+      }
     });
     // ICMP errors and the like: UDP has no connection to lose, keep running.
     socket.on("error", () => undefined);
@@ -44,7 +50,10 @@ export class UdpConnection extends Connection {
   send(raw: string, dest?: Endpoint): Promise<void> {
     const to = dest ?? this.opts.remote;
     return new Promise((resolve, reject) => {
-      if (!this.socket) { reject(new Error("UDP socket is closed")); return; }
+      if (!this.socket) {
+        reject(new Error("UDP socket is closed"));
+        return;
+      }
       this.socket.send(raw, to.port, to.address, (err) => (err ? reject(err) : resolve()));
     });
   }
@@ -54,7 +63,14 @@ export class UdpConnection extends Connection {
     this.keepAlive = undefined;
     const s = this.socket;
     this.socket = undefined;
-    if (s) await new Promise<void>((resolve) => { try { s.close(() => resolve()); } catch { resolve(); } });
+    if (s)
+      await new Promise<void>((resolve) => {
+        try {
+          s.close(() => resolve());
+        } catch {
+          resolve();
+        }
+      });
     this.emit("close");
   }
 }

@@ -13,7 +13,9 @@ export class WsConnection extends Connection {
   private alive = true;
   private closed = false;
 
-  constructor(private readonly opts: ConnectionOptions) { super(); }
+  constructor(private readonly opts: ConnectionOptions) {
+    super();
+  }
 
   open(): Promise<void> {
     const { remote, remoteHost, kind } = this.opts;
@@ -34,22 +36,37 @@ export class WsConnection extends Connection {
         lookup: ((_h: string, o: unknown, cb: (e: Error | null, a: string, f: number) => void) =>
           cb(null, remote.address, net.isIPv6(remote.address) ? 6 : 4)) as never,
       });
-      const onError = (err: Error) => { ws.terminate(); reject(readableTlsError(err)); };
+      const onError = (err: Error) => {
+        ws.terminate();
+        reject(readableTlsError(err));
+      };
       ws.once("error", onError);
       // The handshake's response carries the socket (public `upgrade` event): our local address:port.
       let sock: net.Socket | undefined;
-      ws.once("upgrade", (response) => { sock = response.socket; });
+      ws.once("upgrade", (response) => {
+        sock = response.socket;
+      });
       ws.once("open", () => {
         ws.off("error", onError);
         ws.on("error", () => undefined);
-        if (ws.protocol !== "sip") { ws.terminate(); reject(new Error("server did not accept the 'sip' WebSocket subprotocol")); return; }
+        if (ws.protocol !== "sip") {
+          ws.terminate();
+          reject(new Error("server did not accept the 'sip' WebSocket subprotocol"));
+          return;
+        }
         this.local = { address: sock?.localAddress ?? "0.0.0.0", port: sock?.localPort ?? 0 };
         this.ws = ws;
         const source = { address: remote.address, port: remote.port };
         ws.on("message", (data) => {
-          try { this.emit("message", data.toString(), source); } catch { /* the transport logs its own failures */ }
+          try {
+            this.emit("message", data.toString(), source);
+          } catch {
+            /* the transport logs its own failures */
+          }
         });
-        ws.on("pong", () => { this.alive = true; });
+        ws.on("pong", () => {
+          this.alive = true;
+        });
         ws.on("close", () => {
           this.stopKeepAlive();
           if (this.ws === ws) this.ws = undefined;
@@ -57,7 +74,11 @@ export class WsConnection extends Connection {
         });
         if (this.opts.keepAliveSeconds > 0) {
           this.keepAlive = setInterval(() => {
-            if (!this.alive) { this.emit("dead"); ws.terminate(); return; }
+            if (!this.alive) {
+              this.emit("dead");
+              ws.terminate();
+              return;
+            }
             this.alive = false;
             ws.ping();
           }, this.opts.keepAliveSeconds * 1000);
@@ -71,7 +92,10 @@ export class WsConnection extends Connection {
   send(raw: string): Promise<void> {
     return new Promise((resolve, reject) => {
       const ws = this.ws;
-      if (!ws || ws.readyState !== WebSocket.OPEN) { reject(new Error("WebSocket is closed")); return; }
+      if (!ws || ws.readyState !== WebSocket.OPEN) {
+        reject(new Error("WebSocket is closed"));
+        return;
+      }
       ws.send(raw, (err) => (err ? reject(err) : resolve()));
     });
   }
@@ -90,7 +114,10 @@ export class WsConnection extends Connection {
       await new Promise<void>((resolve) => {
         ws.once("close", () => resolve());
         ws.close(1000);
-        setTimeout(() => { ws.terminate(); resolve(); }, 1000).unref();
+        setTimeout(() => {
+          ws.terminate();
+          resolve();
+        }, 1000).unref();
       });
     } else ws?.terminate();
   }

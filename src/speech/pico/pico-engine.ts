@@ -45,7 +45,10 @@ class PicoWorkerHost {
 
   async release(engine: PicoEngine): Promise<void> {
     this.users.delete(engine);
-    this.rejectWhere((p) => p.owner === engine, () => new Error("Pico engine closed"));
+    this.rejectWhere(
+      (p) => p.owner === engine,
+      () => new Error("Pico engine closed"),
+    );
     if (this.users.size === 0) await this.terminate();
   }
 
@@ -91,7 +94,10 @@ class PicoWorkerHost {
   private crashed(worker: Worker, err: Error): void {
     if (this.worker !== worker) return;
     this.worker = undefined;
-    this.rejectWhere(() => true, () => err);
+    this.rejectWhere(
+      () => true,
+      () => err,
+    );
     const done = worker.terminate().then(
       () => undefined,
       () => undefined,
@@ -116,7 +122,10 @@ class PicoWorkerHost {
     const worker = this.worker;
     if (worker) {
       this.worker = undefined;
-      this.rejectWhere(() => true, () => new Error("Pico engine closed"));
+      this.rejectWhere(
+        () => true,
+        () => new Error("Pico engine closed"),
+      );
       await worker.terminate();
     }
     if (this.exiting) await this.exiting;

@@ -32,8 +32,16 @@ export async function startCaller(stack: FuzzStack): Promise<Caller> {
   };
   const dial = async (): Promise<void> => {
     lastDial = Date.now();
-    try { await bob.hangup(); } catch { /* no call */ }
-    try { await bob.dial(stack.kam.uri("alice")); } catch { /* reported by the checks */ }
+    try {
+      await bob.hangup();
+    } catch {
+      /* no call */
+    }
+    try {
+      await bob.dial(stack.kam.uri("alice"));
+    } catch {
+      /* reported by the checks */
+    }
   };
   return {
     bob,
@@ -42,7 +50,11 @@ export async function startCaller(stack: FuzzStack): Promise<Caller> {
       await dial();
     },
     async normalCall(timeoutMs = 20_000) {
-      try { await bob.hangup(); } catch { /* none */ }
+      try {
+        await bob.hangup();
+      } catch {
+        /* none */
+      }
       await sleep(500);
       const since = stack.events.length;
       const mark = bob.mark();
@@ -51,18 +63,32 @@ export async function startCaller(stack: FuzzStack): Promise<Caller> {
       try {
         await waitFor(() => newEvents().some((e) => e.t === "call" && e.p === "ANSWERED"), timeoutMs, "ANSWERED");
       } catch {
-        const ev = newEvents().slice(-8).map((e) => `${e.t}:${String(e.p)}${e.r ? `(${e.r})` : ""}`).join(" ");
-        const bevs = bob.events.slice(mark).map((e) => `${(e as { type?: string }).type ?? ""}`).join(" ");
+        const ev = newEvents()
+          .slice(-8)
+          .map((e) => `${e.t}:${String(e.p)}${e.r ? `(${e.r})` : ""}`)
+          .join(" ");
+        const bevs = bob.events
+          .slice(mark)
+          .map((e) => `${(e as { type?: string }).type ?? ""}`)
+          .join(" ");
         return { answered: false, greeting: false, detail: `no ANSWERED; node events: ${ev || "none"}; baresip: ${bevs || "none"}` };
       }
       let greeting = false;
       try {
         await waitFor(() => newEvents().some((e) => e.t === "playback" && e.p === "started"), 10_000, "greeting");
         greeting = true;
-      } catch { /* reported */ }
-      try { await bob.hangup(); } catch { /* gone */ }
+      } catch {
+        /* reported */
+      }
+      try {
+        await bob.hangup();
+      } catch {
+        /* gone */
+      }
       return { answered: true, greeting, detail: greeting ? `answered, greeting "${GREETING}" started` : "answered, no greeting started" };
     },
-    async stop() { await bob.stop(); },
+    async stop() {
+      await bob.stop();
+    },
   };
 }

@@ -26,8 +26,21 @@ export interface Target {
 export const FUZZ_BRANCH = "z9hG4bKfz";
 
 export const KINDS = [
-  "INVITE", "reINVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", "NOTIFY", "REFER", "MESSAGE",
-  "SUBSCRIBE", "UPDATE", "PRACK", "resp-REGISTER", "resp-dialog",
+  "INVITE",
+  "reINVITE",
+  "ACK",
+  "BYE",
+  "CANCEL",
+  "OPTIONS",
+  "INFO",
+  "NOTIFY",
+  "REFER",
+  "MESSAGE",
+  "SUBSCRIBE",
+  "UPDATE",
+  "PRACK",
+  "resp-REGISTER",
+  "resp-dialog",
 ] as const;
 export type Kind = (typeof KINDS)[number];
 
@@ -136,9 +149,17 @@ function outOfDialog(method: Kind, t: Target, rng: Prng): Built {
 /** A dialog the phone never had: requests in it should get 481, responses be dropped. */
 function strayDialog(t: Target, rng: Prng): Dialog {
   return {
-    callId: `${rng.hex(16)}@127.0.0.1`, remote: `<${callerUri(t, rng)}>;tag=${rng.hex(8)}`, local: `<sip:${t.user}@${t.domain}>;tag=${rng.hex(8)}`,
-    remoteContact: callerUri(t, rng), localContact: phoneUri(t), inviteCseq: rng.range(1, 100), inviteVias: [], recordRoutes: [],
-    nextCseq: rng.range(101, 200), ended: false, since: Date.now(),
+    callId: `${rng.hex(16)}@127.0.0.1`,
+    remote: `<${callerUri(t, rng)}>;tag=${rng.hex(8)}`,
+    local: `<sip:${t.user}@${t.domain}>;tag=${rng.hex(8)}`,
+    remoteContact: callerUri(t, rng),
+    localContact: phoneUri(t),
+    inviteCseq: rng.range(1, 100),
+    inviteVias: [],
+    recordRoutes: [],
+    nextCseq: rng.range(101, 200),
+    ended: false,
+    since: Date.now(),
   };
 }
 
@@ -204,19 +225,36 @@ function cancel(t: Target, rng: Prng, d: Dialog | undefined): Built {
 function regResponse(t: Target, rng: Prng): Built {
   const r = t.wire.register;
   const code = rng.pick(REG_CODES);
-  const reason: Record<number, string> = { 100: "Trying", 180: "Ringing", 183: "Session Progress", 200: "OK", 401: "Unauthorized", 407: "Proxy Authentication Required", 423: "Interval Too Brief", 486: "Busy Here", 500: "Server Internal Error", 503: "Service Unavailable", 603: "Decline" };
+  const reason: Record<number, string> = {
+    100: "Trying",
+    180: "Ringing",
+    183: "Session Progress",
+    200: "OK",
+    401: "Unauthorized",
+    407: "Proxy Authentication Required",
+    423: "Interval Too Brief",
+    486: "Busy Here",
+    500: "Server Internal Error",
+    503: "Service Unavailable",
+    603: "Decline",
+  };
   const headers: Array<[string, string]> = [];
-  for (const v of r?.vias ?? [via(t, rng)]) headers.push(["Via", v.includes("rport") ? v.replace(/;rport(?!=)/, `;rport=${t.peerPort};received=127.0.0.1`) : v]);
+  for (const v of r?.vias ?? [via(t, rng)])
+    headers.push(["Via", v.includes("rport") ? v.replace(/;rport(?!=)/, `;rport=${t.peerPort};received=127.0.0.1`) : v]);
   headers.push(
     ["From", r?.from ?? `<sip:${t.user}@${t.domain}>;tag=${rng.hex(8)}`],
     ["To", `${r?.to ?? `<sip:${t.user}@${t.domain}>`};tag=${rng.hex(8)}`],
     ["Call-ID", r?.callId ?? rng.hex(16)],
     ["CSeq", `${r?.cseq ?? 1} REGISTER`],
   );
-  const realm = rng.pick(["127.0.0.1", "evil", "", "a\"b"]);
+  const realm = rng.pick(["127.0.0.1", "evil", "", 'a"b']);
   if (code === 401) headers.push(["WWW-Authenticate", `Digest realm="${realm}", nonce="${rng.hex(24)}", qop="auth", algorithm=MD5`]);
   if (code === 407) headers.push(["Proxy-Authenticate", `Digest realm="${realm}", nonce="${rng.hex(24)}", algorithm=MD5`]);
-  if (code === 200) headers.push(["Contact", `<${r ? (/<([^>]+)>/.exec(r.contact)?.[1] ?? phoneUri(t)) : phoneUri(t)}>;expires=${rng.pick([0, 1, 60, 3600, 4294967295])}`]);
+  if (code === 200)
+    headers.push([
+      "Contact",
+      `<${r ? (/<([^>]+)>/.exec(r.contact)?.[1] ?? phoneUri(t)) : phoneUri(t)}>;expires=${rng.pick([0, 1, 60, 3600, 4294967295])}`,
+    ]);
   if (code === 423) headers.push(["Min-Expires", String(rng.pick([60, 3600, 999999999]))]);
   if (code === 503 || code === 500) headers.push(["Retry-After", String(rng.pick([1, 30, 3000000, 4294967296]))]);
   return { kind: "resp-REGISTER", startLine: `SIP/2.0 ${code} ${reason[code]}`, headers, body: "", callId: r?.callId ?? "" };
@@ -233,7 +271,11 @@ function dialogResponse(t: Target, rng: Prng, d: Dialog): Built {
     ["Call-ID", d.callId],
     ["CSeq", `${d.nextCseq} ${method}`],
   ];
-  if (code === 401 || code === 407) headers.push([code === 401 ? "WWW-Authenticate" : "Proxy-Authenticate", `Digest realm="${rng.pick(["evil.example", "127.0.0.1"])}", nonce="${rng.hex(16)}", qop="auth"`]);
+  if (code === 401 || code === 407)
+    headers.push([
+      code === 401 ? "WWW-Authenticate" : "Proxy-Authenticate",
+      `Digest realm="${rng.pick(["evil.example", "127.0.0.1"])}", nonce="${rng.hex(16)}", qop="auth"`,
+    ]);
   return { kind: "resp-dialog", startLine: `SIP/2.0 ${code} ${code === 200 ? "OK" : "Whatever"}`, headers, body: "", callId: d.callId };
 }
 

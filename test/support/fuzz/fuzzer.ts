@@ -23,7 +23,13 @@ import { sleep } from "../wait";
 
 export type Channel = "udp-registrar" | "udp-local" | "udp-outside" | "tcp" | "ws" | "rtp";
 
-export interface Sent { index: number; channel: Channel; to: string; ops: string[]; bytes: Buffer }
+export interface Sent {
+  index: number;
+  channel: Channel;
+  to: string;
+  ops: string[];
+  bytes: Buffer;
+}
 
 export interface Crash {
   seed: number;
@@ -96,14 +102,23 @@ export function reframe(b: Buffer): Buffer {
   const s = b.toString("latin1");
   const end = s.indexOf("\r\n\r\n");
   if (end < 0) return Buffer.from(s + "\r\nContent-Length: 0\r\n\r\n", "latin1");
-  const head = s.slice(0, end).split("\r\n").filter((l) => !/^(content-length|l)[ \t]*:/i.test(l));
+  const head = s
+    .slice(0, end)
+    .split("\r\n")
+    .filter((l) => !/^(content-length|l)[ \t]*:/i.test(l));
   const body = s.slice(end + 4);
   head.push(`Content-Length: ${Buffer.byteLength(body, "latin1")}`);
   return Buffer.from(`${head.join("\r\n")}\r\n\r\n${body}`, "latin1");
 }
 
 function bind(sock: dgram.Socket, host: string, port = 0): Promise<void> {
-  return new Promise((r, j) => { sock.once("error", j); sock.bind(port, host, () => { sock.off("error", j); r(); }); });
+  return new Promise((r, j) => {
+    sock.once("error", j);
+    sock.bind(port, host, () => {
+      sock.off("error", j);
+      r();
+    });
+  });
 }
 
 export async function runFuzz(stack: FuzzStack, o: FuzzOptions): Promise<FuzzResult> {
@@ -139,7 +154,11 @@ export async function runFuzz(stack: FuzzStack, o: FuzzOptions): Promise<FuzzRes
   await bind(rtpB, "127.0.0.3");
   await bind(sink, "127.0.0.1");
   let udpAnswers = 0;
-  for (const s of [local, outside]) s.on("message", (m) => { udpAnswers++; udpAcct?.relay.wire.fromPhoneMsg(m.toString("utf8")); });
+  for (const s of [local, outside])
+    s.on("message", (m) => {
+      udpAnswers++;
+      udpAcct?.relay.wire.fromPhoneMsg(m.toString("utf8"));
+    });
   sink.on("message", () => undefined);
   const sinkPort = sink.address().port;
 
@@ -161,26 +180,62 @@ export async function runFuzz(stack: FuzzStack, o: FuzzOptions): Promise<FuzzRes
   const rssBefore = stack.rss();
   const t0 = Date.now();
 
-  const remember = (s: Sent): void => { ring.push(s); if (ring.length > RING) ring.shift(); };
+  const remember = (s: Sent): void => {
+    ring.push(s);
+    if (ring.length > RING) ring.shift();
+  };
 
   const onDeath = async (index: number): Promise<void> => {
     await sleep(300); // let the last log lines arrive
-    const crash: Crash = { seed: o.seed, index, time: new Date().toISOString(), lines: stack.crashLines(), logTail: stack.red.output().slice(-6000), last: ring.slice(-50) };
+    const crash: Crash = {
+      seed: o.seed,
+      index,
+      time: new Date().toISOString(),
+      lines: stack.crashLines(),
+      logTail: stack.red.output().slice(-6000),
+      last: ring.slice(-50),
+    };
     const sig0 = signature(crash.logTail);
     const firstOfItsKind = !signatures.has(sig0);
     try {
       fs.mkdirSync(crasherDir, { recursive: true });
       const dump = path.join(crasherDir, `seed${o.seed}-i${index}.json`);
       if (firstOfItsKind) crash.file = dump;
-      if (firstOfItsKind) fs.writeFileSync(dump, JSON.stringify({ seed: o.seed, index, time: crash.time, lines: crash.lines, logTail: crash.logTail,
-        last: ring.map((s) => ({ index: s.index, channel: s.channel, to: s.to, ops: s.ops, base64: s.bytes.toString("base64") })) }, null, 1));
-      const stackLines = crash.logTail.split("\n").filter((l) => /Error|at |Uncaught|Exception/.test(l)).slice(0, 14).join("\n");
-      const lastOnes = ring.slice(-4).map((s) => {
-        const first = s.bytes.subarray(0, 120).toString("latin1").split(/\r?\n/)[0];
-        const b64 = s.bytes.length <= CRASHER_INLINE_BYTES ? `\n\n  \`${s.bytes.toString("base64")}\`` : " (too long to inline: see the reproducer)";
-        return `- #${s.index} ${s.channel} → ${s.to}, ${s.bytes.length} bytes, ops [${s.ops.join(",")}], first line ${JSON.stringify(first)}${b64}`;
-      }).join("\n");
-      if (firstOfItsKind) fs.appendFileSync(crashersFile, `\n## crash: seed ${o.seed}, message #${index} (helper fuzz, ${crash.time})\nSignature: ${sig0} (later crashes with this signature in the same run are only counted)\nReproducer (last ${ring.length} messages, base64): \`${path.relative(path.resolve(crasherDir, "..", "..", "..", ".."), dump)}\` on branch sec/fuzz.\n\n\`\`\`\n${stackLines}\n\`\`\`\nLast messages sent before the process was found dead (the culprit is among the last ${checkEvery}):\n${lastOnes}\n`);
+      if (firstOfItsKind)
+        fs.writeFileSync(
+          dump,
+          JSON.stringify(
+            {
+              seed: o.seed,
+              index,
+              time: crash.time,
+              lines: crash.lines,
+              logTail: crash.logTail,
+              last: ring.map((s) => ({ index: s.index, channel: s.channel, to: s.to, ops: s.ops, base64: s.bytes.toString("base64") })),
+            },
+            null,
+            1,
+          ),
+        );
+      const stackLines = crash.logTail
+        .split("\n")
+        .filter((l) => /Error|at |Uncaught|Exception/.test(l))
+        .slice(0, 14)
+        .join("\n");
+      const lastOnes = ring
+        .slice(-4)
+        .map((s) => {
+          const first = s.bytes.subarray(0, 120).toString("latin1").split(/\r?\n/)[0];
+          const b64 =
+            s.bytes.length <= CRASHER_INLINE_BYTES ? `\n\n  \`${s.bytes.toString("base64")}\`` : " (too long to inline: see the reproducer)";
+          return `- #${s.index} ${s.channel} → ${s.to}, ${s.bytes.length} bytes, ops [${s.ops.join(",")}], first line ${JSON.stringify(first)}${b64}`;
+        })
+        .join("\n");
+      if (firstOfItsKind)
+        fs.appendFileSync(
+          crashersFile,
+          `\n## crash: seed ${o.seed}, message #${index} (helper fuzz, ${crash.time})\nSignature: ${sig0} (later crashes with this signature in the same run are only counted)\nReproducer (last ${ring.length} messages, base64): \`${path.relative(path.resolve(crasherDir, "..", "..", "..", ".."), dump)}\` on branch sec/fuzz.\n\n\`\`\`\n${stackLines}\n\`\`\`\nLast messages sent before the process was found dead (the culprit is among the last ${checkEvery}):\n${lastOnes}\n`,
+        );
     } catch (err) {
       log(`could not write the crasher: ${(err as Error).message}`);
     }
@@ -199,11 +254,20 @@ export async function runFuzz(stack: FuzzStack, o: FuzzOptions): Promise<FuzzRes
       if (rep) {
         crash.culprit = rep;
         const file = path.join(crasherDir, `seed${o.seed}-i${rep.index}-${rep.channel}.${rep.confirmed ? "repro" : "candidate"}.json`);
-        try { fs.writeFileSync(file, JSON.stringify(rep, null, 1)); } catch (err) { log(`could not write ${file}: ${(err as Error).message}`); }
+        try {
+          fs.writeFileSync(file, JSON.stringify(rep, null, 1));
+        } catch (err) {
+          log(`could not write ${file}: ${(err as Error).message}`);
+        }
         const text = Buffer.from(rep.base64, "base64").toString("latin1");
         try {
-          fs.appendFileSync(crashersFile, `\nCulprit (replayed alone after a restart: ${rep.confirmed ? "CONFIRMED, it kills the process by itself" : "not reproduced alone, needs the messages before it"}): message #${rep.index}, ${rep.channel} → ${rep.to}, ops [${rep.ops.join(",")}], reproducer \`test/support/fuzz/crashers/${path.basename(file)}\` (replay: \`node dist/test/support/fuzz/replay.js ${path.relative(process.cwd(), file)}\`)\n\n\`\`\`\n${rep.stack.join("\n")}\n\`\`\`\nFirst 600 characters:\n\`\`\`\n${text.slice(0, 600).replace(/`/g, "'")}\n\`\`\`\nbase64 ${rep.base64.length > 8000 ? "(long)" : ""}: \`${rep.base64.length > 8000 ? rep.base64.slice(0, 200) + "..." : rep.base64}\`\n`);
-        } catch { /* the reproducer file is enough */ }
+          fs.appendFileSync(
+            crashersFile,
+            `\nCulprit (replayed alone after a restart: ${rep.confirmed ? "CONFIRMED, it kills the process by itself" : "not reproduced alone, needs the messages before it"}): message #${rep.index}, ${rep.channel} → ${rep.to}, ops [${rep.ops.join(",")}], reproducer \`test/support/fuzz/crashers/${path.basename(file)}\` (replay: \`node dist/test/support/fuzz/replay.js ${path.relative(process.cwd(), file)}\`)\n\n\`\`\`\n${rep.stack.join("\n")}\n\`\`\`\nFirst 600 characters:\n\`\`\`\n${text.slice(0, 600).replace(/`/g, "'")}\n\`\`\`\nbase64 ${rep.base64.length > 8000 ? "(long)" : ""}: \`${rep.base64.length > 8000 ? rep.base64.slice(0, 200) + "..." : rep.base64}\`\n`,
+          );
+        } catch {
+          /* the reproducer file is enough */
+        }
         log(`  culprit: #${rep.index} ${rep.channel} (${rep.confirmed ? "confirmed alone" : "not alone"}) -> ${file}`);
       } else log("  culprit: not found by replay (state-dependent)");
       ring.length = 0;
@@ -221,7 +285,12 @@ export async function runFuzz(stack: FuzzStack, o: FuzzOptions): Promise<FuzzRes
       if (a.kind === "udp") {
         const r = rng.float();
         const channel: Channel = r < 0.4 ? "udp-registrar" : r < 0.8 ? "udp-local" : "udp-outside";
-        const from = channel === "udp-registrar" ? { host: "127.0.0.1", port: a.relay.port } : channel === "udp-local" ? { host: "127.0.0.1", port: local.address().port } : { host: "127.0.0.2", port: outside.address().port };
+        const from =
+          channel === "udp-registrar"
+            ? { host: "127.0.0.1", port: a.relay.port }
+            : channel === "udp-local"
+              ? { host: "127.0.0.1", port: local.address().port }
+              : { host: "127.0.0.2", port: outside.address().port };
         const m = mutateSip(build(kind, targetOf(a, from), rng), rng, MAX_UDP);
         if (channel === "udp-registrar") a.relay.inject(m.bytes);
         else {
@@ -242,15 +311,20 @@ export async function runFuzz(stack: FuzzStack, o: FuzzOptions): Promise<FuzzRes
           await sleep(50);
           ok = a.relay.inject(bytes);
         }
-        if (ok) { sent[channel]++; remember({ index, channel, to: `${a.kind} connection`, ops: m.ops, bytes }); }
-        else skipped[a.kind]++;
+        if (ok) {
+          sent[channel]++;
+          remember({ index, channel, to: `${a.kind} connection`, ops: m.ops, bytes });
+        } else skipped[a.kind]++;
       }
       // RTP, spread over the run.
       rtpDue++;
       while (rtpDue >= rtpEvery && sent.rtp < o.rtp) {
         rtpDue -= rtpEvery;
         const rng2 = master.fork(1_000_000_000 + sent.rtp);
-        const d = udpAcct?.relay.wire.liveDialogs().filter((x) => x.rtpPort).pop();
+        const d = udpAcct?.relay.wire
+          .liveDialogs()
+          .filter((x) => x.rtpPort)
+          .pop();
         const port = d?.rtpPort ?? (udpAcct ? udpAcct.rtpBase + rng2.int(16) : 0);
         if (!port) break;
         const rtcp = rng2.chance(0.05);
@@ -258,7 +332,13 @@ export async function runFuzz(stack: FuzzStack, o: FuzzOptions): Promise<FuzzRes
         const sock = rng2.chance(0.7) ? rtpA : rtpB;
         sock.send(p.bytes, rtcp ? port + 1 : port, "127.0.0.1");
         sent.rtp++;
-        remember({ index, channel: "rtp", to: `127.0.0.1:${rtcp ? port + 1 : port} from ${sock === rtpA ? "127.0.0.1" : "127.0.0.3"}`, ops: p.ops, bytes: p.bytes });
+        remember({
+          index,
+          channel: "rtp",
+          to: `127.0.0.1:${rtcp ? port + 1 : port} from ${sock === rtpA ? "127.0.0.1" : "127.0.0.3"}`,
+          ops: p.ops,
+          bytes: p.bytes,
+        });
       }
       if ((index + 1) % batch === 0) {
         await sleep(pauseMs);
@@ -267,20 +347,42 @@ export async function runFuzz(stack: FuzzStack, o: FuzzOptions): Promise<FuzzRes
       if ((index + 1) % checkEvery === 0) {
         if (!stack.alive()) {
           await onDeath(index);
-          if (!o.continueAfterCrash) { stopped = true; break; }
+          if (!o.continueAfterCrash) {
+            stopped = true;
+            break;
+          }
           if (!stack.alive()) await stack.restartRed();
         }
-        if ((index + 1) % (checkEvery * 10) === 0) log(`#${index + 1}/${total} ${JSON.stringify(sent)} rss ${(stack.rss() / 1048576).toFixed(0)} MiB`);
+        if ((index + 1) % (checkEvery * 10) === 0)
+          log(`#${index + 1}/${total} ${JSON.stringify(sent)} rss ${(stack.rss() / 1048576).toFixed(0)} MiB`);
       }
     }
     await sleep(2000); // the last messages are still being handled
     if (!stopped && !stack.alive()) await onDeath(index);
   } finally {
-    for (const s of socks) await new Promise<void>((r) => { try { s.close(() => r()); } catch { r(); } });
+    for (const s of socks)
+      await new Promise<void>((r) => {
+        try {
+          s.close(() => r());
+        } catch {
+          r();
+        }
+      });
   }
   return {
-    seed: o.seed, sent, skipped, byKind, ms: Date.now() - t0, rssBefore, rssAfter: stack.rss(), crashes,
-    answers: { udp: udpAnswers + (udpAcct?.relay.answered ?? 0), tcp: stack.accounts.find((a) => a.kind === "tcp")?.relay.answered ?? 0, ws: stack.accounts.find((a) => a.kind === "ws")?.relay.answered ?? 0 },
+    seed: o.seed,
+    sent,
+    skipped,
+    byKind,
+    ms: Date.now() - t0,
+    rssBefore,
+    rssAfter: stack.rss(),
+    crashes,
+    answers: {
+      udp: udpAnswers + (udpAcct?.relay.answered ?? 0),
+      tcp: stack.accounts.find((a) => a.kind === "tcp")?.relay.answered ?? 0,
+      ws: stack.accounts.find((a) => a.kind === "ws")?.relay.answered ?? 0,
+    },
   };
 }
 
@@ -344,7 +446,10 @@ export async function sendOne(stack: FuzzStack, channel: Channel, bytes: Buffer,
  * culprit. It is confirmed by a second restart and sending it alone.
  */
 export async function pinpoint(stack: FuzzStack, crash: Crash, ring: Sent[], gapMs = 60): Promise<Reproducer | undefined> {
-  const restart = async (): Promise<void> => { await stack.restartRed(); await sleep(1500); };
+  const restart = async (): Promise<void> => {
+    await stack.restartRed();
+    await sleep(1500);
+  };
   await restart();
   const recent: Sent[] = [];
   for (const sent of ring) {
@@ -355,22 +460,47 @@ export async function pinpoint(stack: FuzzStack, crash: Crash, ring: Sent[], gap
     if (!stack.alive()) {
       await sleep(300);
       const log = stack.red.output();
-      const trace = log.split("\n").filter((l) => /Error| {4}at /.test(l)).slice(-12);
+      const trace = log
+        .split("\n")
+        .filter((l) => /Error| {4}at /.test(l))
+        .slice(-12);
       const sig = signature(log);
       // The process dies a little after the fatal message: try the latest messages of the transport in the stack trace, each alone.
       const joined = trace.join("\n");
-      const want: Channel[] | undefined = /ws-connection|websocket\.js/.test(joined) ? ["ws"] : /stream-connection|stream-framer/.test(joined) ? ["tcp"]
-        : /udp-connection|dgram/.test(joined) ? ["udp-registrar", "udp-local", "udp-outside"] : undefined;
-      const candidates = [...recent].reverse().slice(0, 8).filter((x) => !want || want.includes(x.channel)).slice(0, PINPOINT_CANDIDATES);
+      const want: Channel[] | undefined = /ws-connection|websocket\.js/.test(joined)
+        ? ["ws"]
+        : /stream-connection|stream-framer/.test(joined)
+          ? ["tcp"]
+          : /udp-connection|dgram/.test(joined)
+            ? ["udp-registrar", "udp-local", "udp-outside"]
+            : undefined;
+      const candidates = [...recent]
+        .reverse()
+        .slice(0, 8)
+        .filter((x) => !want || want.includes(x.channel))
+        .slice(0, PINPOINT_CANDIDATES);
       let best: Reproducer | undefined;
       for (const s of candidates) {
         await restart();
         await sendOne(stack, s.channel, s.bytes, s.to);
         await sleep(1200);
-        const rep: Reproducer = { seed: crash.seed, index: s.index, channel: s.channel, to: s.to, ops: s.ops, base64: s.bytes.toString("base64"), stack: trace, signature: sig, confirmed: !stack.alive() };
+        const rep: Reproducer = {
+          seed: crash.seed,
+          index: s.index,
+          channel: s.channel,
+          to: s.to,
+          ops: s.ops,
+          base64: s.bytes.toString("base64"),
+          stack: trace,
+          signature: sig,
+          confirmed: !stack.alive(),
+        };
         if (rep.confirmed) {
           const alone = stack.red.output();
-          rep.stack = alone.split("\n").filter((l) => /Error| {4}at /.test(l)).slice(-12);
+          rep.stack = alone
+            .split("\n")
+            .filter((l) => /Error| {4}at /.test(l))
+            .slice(-12);
           rep.signature = signature(alone);
           best = rep;
           break;

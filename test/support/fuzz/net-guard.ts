@@ -16,15 +16,25 @@ let blocked = 0;
 function isLoopback(host: unknown): boolean {
   if (typeof host !== "string") return true; // default host = localhost
   const h = host.replace(/^\[|\]$/g, "").toLowerCase();
-  return h === "localhost" || h === "::1" || h === "0.0.0.0" || h === "::" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || /^::ffff:127\./.test(h) || h === "";
+  return (
+    h === "localhost" ||
+    h === "::1" ||
+    h === "0.0.0.0" ||
+    h === "::" ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) ||
+    /^::ffff:127\./.test(h) ||
+    h === ""
+  );
 }
 
 function report(what: string, host: unknown): void {
   blocked++;
-  if (logged++ < GUARD_LOG_LINES) process.stderr.write(`[fuzz-guard] blocked ${what} ${JSON.stringify(String(host)).slice(0, 200)} (total ${blocked})\n`);
+  if (logged++ < GUARD_LOG_LINES)
+    process.stderr.write(`[fuzz-guard] blocked ${what} ${JSON.stringify(String(host)).slice(0, 200)} (total ${blocked})\n`);
 }
 
-const notFound = (host: string): NodeJS.ErrnoException => Object.assign(new Error(`getaddrinfo ENOTFOUND ${host} (fuzz-guard)`), { code: "ENOTFOUND", hostname: host });
+const notFound = (host: string): NodeJS.ErrnoException =>
+  Object.assign(new Error(`getaddrinfo ENOTFOUND ${host} (fuzz-guard)`), { code: "ENOTFOUND", hostname: host });
 
 const origLookup = dns.lookup;
 // An IP literal needs no DNS query; where it is sent is checked by the send/connect guards.
@@ -50,7 +60,11 @@ for (const name of ["resolve", "resolve4", "resolve6", "resolveSrv", "resolveNap
     if (typeof cb === "function") process.nextTick(() => cb(notFound(host)));
   };
   const p = (dns.promises as any)[name];
-  if (typeof p === "function") (dns.promises as any)[name] = (host: string) => { report(`dns.promises.${name}`, host); return Promise.reject(notFound(host)); };
+  if (typeof p === "function")
+    (dns.promises as any)[name] = (host: string) => {
+      report(`dns.promises.${name}`, host);
+      return Promise.reject(notFound(host));
+    };
 }
 for (const R of [dns.Resolver, dns.promises.Resolver] as any[]) {
   for (const name of ["resolve", "resolve4", "resolve6", "resolveSrv", "resolveNaptr", "resolveAny", "reverse"]) {
@@ -58,7 +72,10 @@ for (const R of [dns.Resolver, dns.promises.Resolver] as any[]) {
     R.prototype[name] = function (host: string, ...rest: any[]) {
       report(`Resolver.${name}`, host);
       const cb = rest[rest.length - 1];
-      if (typeof cb === "function") { process.nextTick(() => cb(notFound(host))); return undefined; }
+      if (typeof cb === "function") {
+        process.nextTick(() => cb(notFound(host)));
+        return undefined;
+      }
       return Promise.reject(notFound(host));
     };
   }
@@ -82,7 +99,8 @@ const origSend = dgram.Socket.prototype.send;
 const origConnect = net.Socket.prototype.connect;
 (net.Socket.prototype as any).connect = function (this: net.Socket, ...args: any[]) {
   const o = args[0];
-  const host = typeof o === "object" && o !== null && !Array.isArray(o) ? (o.path ? "localhost" : o.host) : typeof args[1] === "string" ? args[1] : undefined;
+  const host =
+    typeof o === "object" && o !== null && !Array.isArray(o) ? (o.path ? "localhost" : o.host) : typeof args[1] === "string" ? args[1] : undefined;
   if (!isLoopback(host)) {
     report("tcp connect to", host);
     process.nextTick(() => this.destroy(Object.assign(new Error(`connect ECONNREFUSED ${String(host)} (fuzz-guard)`), { code: "ECONNREFUSED" })));

@@ -33,16 +33,25 @@ export interface FuzzRelay {
 class Framer {
   static readonly MAX_FRAME = 256 * 1024;
   private buf: Buffer = Buffer.alloc(0);
-  constructor(private readonly onMsg: (b: Buffer) => void, private readonly onRaw: (b: Buffer) => void) {}
+  constructor(
+    private readonly onMsg: (b: Buffer) => void,
+    private readonly onRaw: (b: Buffer) => void,
+  ) {}
   push(chunk: Buffer): void {
     this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
     for (;;) {
       let lead = 0;
       while (lead < this.buf.length && (this.buf[lead] === 13 || this.buf[lead] === 10)) lead++;
-      if (lead) { this.onRaw(this.buf.subarray(0, lead)); this.buf = this.buf.subarray(lead); }
+      if (lead) {
+        this.onRaw(this.buf.subarray(0, lead));
+        this.buf = this.buf.subarray(lead);
+      }
       const end = this.buf.indexOf("\r\n\r\n");
       if (end < 0) {
-        if (this.buf.length > Framer.MAX_FRAME) { this.onRaw(this.buf); this.buf = Buffer.alloc(0); }
+        if (this.buf.length > Framer.MAX_FRAME) {
+          this.onRaw(this.buf);
+          this.buf = Buffer.alloc(0);
+        }
         return;
       }
       const head = this.buf.subarray(0, end).toString("latin1");
@@ -80,19 +89,31 @@ async function udpRelay(port: number, upstreamPort: number): Promise<FuzzRelay> 
     if (!up) {
       up = dgram.createSocket("udp4");
       up.on("error", () => undefined);
-      up.on("message", (m) => { wire.toPhoneMsg(m.toString("utf8")); front.send(m, rinfo.port, rinfo.address); });
+      up.on("message", (m) => {
+        wire.toPhoneMsg(m.toString("utf8"));
+        front.send(m, rinfo.port, rinfo.address);
+      });
       up.bind(0, "127.0.0.1");
       ups.set(key, up);
     }
     wire.fromPhoneMsg(msg.toString("utf8"));
-    if (isAnswerToInjected(msg)) { answered++; return; }
+    if (isAnswerToInjected(msg)) {
+      answered++;
+      return;
+    }
     up.send(msg, upstreamPort, "127.0.0.1");
   });
   await new Promise<void>((r) => front.bind(port, "127.0.0.1", () => r()));
   return {
-    kind: "udp", port, wire,
-    get connections() { return ups.size; },
-    get answered() { return answered; },
+    kind: "udp",
+    port,
+    wire,
+    get connections() {
+      return ups.size;
+    },
+    get answered() {
+      return answered;
+    },
     inject(bytes) {
       if (!last) return false;
       wire.toPhoneMsg(bytes.toString("utf8"));
@@ -100,7 +121,14 @@ async function udpRelay(port: number, upstreamPort: number): Promise<FuzzRelay> 
       return true;
     },
     async close() {
-      for (const s of [front, ...ups.values()]) await new Promise<void>((r) => { try { s.close(() => r()); } catch { r(); } });
+      for (const s of [front, ...ups.values()])
+        await new Promise<void>((r) => {
+          try {
+            s.close(() => r());
+          } catch {
+            r();
+          }
+        });
     },
   };
 }
@@ -119,28 +147,56 @@ async function tcpRelay(port: number, upstreamPort: number): Promise<FuzzRelay> 
     live.add(up);
     const pending: Buffer[] = [];
     let upReady = false;
-    up.on("connect", () => { upReady = true; for (const b of pending.splice(0)) up.write(b); });
-    const toUp = (b: Buffer): void => { if (upReady) up.write(b); else pending.push(b); };
+    up.on("connect", () => {
+      upReady = true;
+      for (const b of pending.splice(0)) up.write(b);
+    });
+    const toUp = (b: Buffer): void => {
+      if (upReady) up.write(b);
+      else pending.push(b);
+    };
     const fromPhone = new Framer((m) => {
       wire.fromPhoneMsg(m.toString("utf8"));
-      if (isAnswerToInjected(m)) { answered++; return; }
+      if (isAnswerToInjected(m)) {
+        answered++;
+        return;
+      }
       toUp(m);
     }, toUp);
-    const toPhone = new Framer((m) => { wire.toPhoneMsg(m.toString("utf8")); if (!client.destroyed) client.write(m); }, (b) => { if (!client.destroyed) client.write(b); });
+    const toPhone = new Framer(
+      (m) => {
+        wire.toPhoneMsg(m.toString("utf8"));
+        if (!client.destroyed) client.write(m);
+      },
+      (b) => {
+        if (!client.destroyed) client.write(b);
+      },
+    );
     client.on("data", (d) => fromPhone.push(d));
     up.on("data", (d) => toPhone.push(d));
     const end = (): void => {
-      client.destroy(); up.destroy(); live.delete(client); live.delete(up);
+      client.destroy();
+      up.destroy();
+      live.delete(client);
+      live.delete(up);
       if (current === client) current = undefined;
     };
-    client.on("error", end); client.on("close", end);
-    up.on("error", end); up.on("close", end);
+    client.on("error", end);
+    client.on("close", end);
+    up.on("error", end);
+    up.on("close", end);
   });
   await new Promise<void>((r) => server.listen(port, "127.0.0.1", () => r()));
   return {
-    kind: "tcp", port, wire,
-    get connections() { return connections; },
-    get answered() { return answered; },
+    kind: "tcp",
+    port,
+    wire,
+    get connections() {
+      return connections;
+    },
+    get answered() {
+      return answered;
+    },
     inject(bytes) {
       if (!current || current.destroyed) return false;
       wire.toPhoneMsg(bytes.toString("utf8"));
@@ -169,12 +225,18 @@ async function wsRelay(port: number, upstreamPort: number, wsPath: string): Prom
     const up = new WebSocket(`ws://127.0.0.1:${upstreamPort}${wsPath}`, "sip");
     live.add(up);
     const pending: Buffer[] = [];
-    up.on("open", () => { for (const b of pending.splice(0)) up.send(b.toString("utf8")); });
+    up.on("open", () => {
+      for (const b of pending.splice(0)) up.send(b.toString("utf8"));
+    });
     client.on("message", (data) => {
       const b = Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer);
       wire.fromPhoneMsg(b.toString("utf8"));
-      if (isAnswerToInjected(b)) { answered++; return; }
-      if (up.readyState === WebSocket.OPEN) up.send(b.toString("utf8")); else pending.push(b);
+      if (isAnswerToInjected(b)) {
+        answered++;
+        return;
+      }
+      if (up.readyState === WebSocket.OPEN) up.send(b.toString("utf8"));
+      else pending.push(b);
     });
     up.on("message", (data) => {
       const s = (Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer)).toString("utf8");
@@ -182,17 +244,31 @@ async function wsRelay(port: number, upstreamPort: number, wsPath: string): Prom
       if (client.readyState === WebSocket.OPEN) client.send(s);
     });
     const end = (): void => {
-      client.terminate(); up.terminate(); live.delete(client); live.delete(up);
+      client.terminate();
+      up.terminate();
+      live.delete(client);
+      live.delete(up);
       if (current === client) current = undefined;
     };
-    client.on("error", end); client.on("close", end);
-    up.on("error", end); up.on("close", end);
+    client.on("error", end);
+    client.on("close", end);
+    up.on("error", end);
+    up.on("close", end);
   });
-  await new Promise<void>((r, j) => { server.once("listening", () => r()); server.once("error", j); });
+  await new Promise<void>((r, j) => {
+    server.once("listening", () => r());
+    server.once("error", j);
+  });
   return {
-    kind: "ws", port, wire,
-    get connections() { return connections; },
-    get answered() { return answered; },
+    kind: "ws",
+    port,
+    wire,
+    get connections() {
+      return connections;
+    },
+    get answered() {
+      return answered;
+    },
     inject(bytes) {
       if (!current || current.readyState !== WebSocket.OPEN) return false;
       wire.toPhoneMsg(bytes.toString("utf8"));

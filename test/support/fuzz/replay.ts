@@ -26,4 +26,7 @@ async function main(): Promise<void> {
   process.exit(dead ? 1 : 0);
 }
 
-main().catch((err) => { console.error(err); process.exit(2); });
+main().catch((err) => {
+  console.error(err);
+  process.exit(2);
+});

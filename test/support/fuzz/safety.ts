@@ -32,10 +32,5 @@ function fix(_m: string, lead: string, host: string): string {
 }
 
 export function loopbackOnly(text: string): string {
-  return text
-    .replace(URI_HOST, fix)
-    .replace(VIA_HOST, fix)
-    .replace(PARAM_HOST, fix)
-    .replace(SDP_ADDR, fix)
-    .replace(AT_HOST, fix);
+  return text.replace(URI_HOST, fix).replace(VIA_HOST, fix).replace(PARAM_HOST, fix).replace(SDP_ADDR, fix).replace(AT_HOST, fix);
 }

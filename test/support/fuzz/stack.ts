@@ -25,7 +25,14 @@ export interface Account {
   rtpBase: number;
 }
 
-export interface FuzzEvent { a: string; t?: string; p?: unknown; c?: string; r?: string; time: number }
+export interface FuzzEvent {
+  a: string;
+  t?: string;
+  p?: unknown;
+  c?: string;
+  r?: string;
+  time: number;
+}
 
 export interface FuzzStack {
   kam: Kamailio;
@@ -49,7 +56,8 @@ export interface FuzzStack {
 
 const ROOT = path.resolve(__dirname, "..", "..", "..", "..");
 export const GREETING = "Hello. This is the fuzz test speaking.";
-const CRASH_RE = /Uncaught Exception|unhandledRejection|UnhandledPromiseRejection|FATAL ERROR|JavaScript heap out of memory|Segmentation fault|Maximum call stack/i;
+const CRASH_RE =
+  /Uncaught Exception|unhandledRejection|UnhandledPromiseRejection|FATAL ERROR|JavaScript heap out of memory|Segmentation fault|Maximum call stack/i;
 
 export interface StackOptions {
   /** Kamailio tm timers etc. */
@@ -75,16 +83,29 @@ export async function startFuzzStack(opts: StackOptions = {}): Promise<FuzzStack
   };
   for (const kind of kinds) {
     const relay = await startRelay(kind, await freePort(kind === "udp" ? "udp" : "tcp"), spec[kind].upstream);
-    accounts.push({ id: `acct-${kind}`, user: spec[kind].user, password: users[spec[kind].user], kind, relay, sipPort: kind === "udp" ? await freePort("udp") : undefined, rtpBase: await freePortRange(16, "udp") });
+    accounts.push({
+      id: `acct-${kind}`,
+      user: spec[kind].user,
+      password: users[spec[kind].user],
+      kind,
+      relay,
+      sipPort: kind === "udp" ? await freePort("udp") : undefined,
+      rtpBase: await freePortRange(16, "udp"),
+    });
   }
 
   const udpServerPort = opts.udpServer ? await opts.udpServer(kam) : undefined;
   const userDir = makeTempDir("fuzz-red");
   fs.mkdirSync(path.join(userDir, "node_modules"), { recursive: true });
   fs.symlinkSync(ROOT, path.join(userDir, "node_modules", "node-red-contrib-sip-client"), "dir");
-  fs.writeFileSync(path.join(userDir, "package.json"), JSON.stringify({ name: "fuzz", private: true, dependencies: { "node-red-contrib-sip-client": "*" } }));
+  fs.writeFileSync(
+    path.join(userDir, "package.json"),
+    JSON.stringify({ name: "fuzz", private: true, dependencies: { "node-red-contrib-sip-client": "*" } }),
+  );
   const editorPort = await freePort("tcp");
-  fs.writeFileSync(path.join(userDir, "settings.js"), `module.exports = {
+  fs.writeFileSync(
+    path.join(userDir, "settings.js"),
+    `module.exports = {
   uiHost: "127.0.0.1",
   uiPort: ${editorPort},
   flowFile: "flows.json",
@@ -95,20 +116,62 @@ export async function startFuzzStack(opts: StackOptions = {}): Promise<FuzzStack
   diagnostics: { enabled: false },
   externalModules: { autoInstall: false, palette: { allowInstall: false }, modules: { allowInstall: false } },
 };
-`);
+`,
+  );
   const flow: object[] = [{ id: "tab", type: "tab", label: "fuzz" }];
   const creds: Record<string, { password: string }> = {};
   for (const a of accounts) {
     const rtp = a.rtpBase;
     const port = a.kind === "udp" && udpServerPort ? udpServerPort : a.relay.port;
     flow.push(
-      { id: a.id, type: "sip-client", name: `fuzz ${a.kind}`, server: "127.0.0.1", port: String(port), transport: a.kind, username: a.user, expires: "60",
-        localPort: a.sipPort ? String(a.sipPort) : "0", keepAlive: "25", wsPath: "/", rtpPortMin: String(rtp), rtpPortMax: String(rtp + 15), ttsLanguage: "en-US", codecs: "PCMA,PCMU" },
-      { id: `${a.id}-call`, z: "tab", type: "sip-call", client: a.id, autoAnswer: true, greetings: [{ number: "", message: GREETING }], afterGreeting: "stay", wires: [[`${a.id}-log`]] },
-      { id: `${a.id}-dtmf`, z: "tab", type: "sip-dtmf", client: a.id, terminator: "#", actions: [{ code: "1234#", message: "Open.", topic: "gate" }, { code: "1", message: "One.", topic: "one" }],
-        invalidMessage: "Wrong code.", wires: [[`${a.id}-log`], [`${a.id}-log`], [`${a.id}-log`]] },
-      { id: `${a.id}-log`, z: "tab", type: "function", name: `log ${a.kind}`, outputs: 0,
-        func: `node.warn("FUZZEV " + JSON.stringify({ a: ${JSON.stringify(a.id)}, t: msg.topic, p: (typeof msg.payload === "string" || typeof msg.payload === "number") ? msg.payload : null, c: msg.call && msg.call.id, r: msg.reason }));\nreturn null;` },
+      {
+        id: a.id,
+        type: "sip-client",
+        name: `fuzz ${a.kind}`,
+        server: "127.0.0.1",
+        port: String(port),
+        transport: a.kind,
+        username: a.user,
+        expires: "60",
+        localPort: a.sipPort ? String(a.sipPort) : "0",
+        keepAlive: "25",
+        wsPath: "/",
+        rtpPortMin: String(rtp),
+        rtpPortMax: String(rtp + 15),
+        ttsLanguage: "en-US",
+        codecs: "PCMA,PCMU",
+      },
+      {
+        id: `${a.id}-call`,
+        z: "tab",
+        type: "sip-call",
+        client: a.id,
+        autoAnswer: true,
+        greetings: [{ number: "", message: GREETING }],
+        afterGreeting: "stay",
+        wires: [[`${a.id}-log`]],
+      },
+      {
+        id: `${a.id}-dtmf`,
+        z: "tab",
+        type: "sip-dtmf",
+        client: a.id,
+        terminator: "#",
+        actions: [
+          { code: "1234#", message: "Open.", topic: "gate" },
+          { code: "1", message: "One.", topic: "one" },
+        ],
+        invalidMessage: "Wrong code.",
+        wires: [[`${a.id}-log`], [`${a.id}-log`], [`${a.id}-log`]],
+      },
+      {
+        id: `${a.id}-log`,
+        z: "tab",
+        type: "function",
+        name: `log ${a.kind}`,
+        outputs: 0,
+        func: `node.warn("FUZZEV " + JSON.stringify({ a: ${JSON.stringify(a.id)}, t: msg.topic, p: (typeof msg.payload === "string" || typeof msg.payload === "number") ? msg.payload : null, c: msg.call && msg.call.id, r: msg.reason }));\nreturn null;`,
+      },
     );
     creds[a.id] = { password: a.password };
   }
@@ -121,21 +184,40 @@ export async function startFuzzStack(opts: StackOptions = {}): Promise<FuzzStack
   const MAX_EVENTS = 20_000;
   let red!: ManagedProcess;
   const startRed = async (): Promise<void> => {
-    red = spawnManaged(process.execPath, ["--require", path.join(__dirname, "net-guard.js"), require.resolve("node-red/red.js"), "--userDir", userDir, "--settings", path.join(userDir, "settings.js")], {
-      name: "node-red",
-      cwd: userDir,
-      env: { ...process.env, NODE_OPTIONS: "" },
-      onLine: (line) => {
-        const ev = /FUZZEV (\{.*\})\s*$/.exec(line);
-        if (ev) {
-          try { events.push({ ...JSON.parse(ev[1]), time: Date.now() }); } catch { /* partial line */ }
-          if (events.length > MAX_EVENTS) events.splice(0, events.length - MAX_EVENTS);
-          return;
-        }
-        if (line.startsWith("[fuzz-guard]")) { if (guard.length < 200) guard.push(line); return; }
-        if (CRASH_RE.test(line) && crash.length < 200) crash.push(line);
+    red = spawnManaged(
+      process.execPath,
+      [
+        "--require",
+        path.join(__dirname, "net-guard.js"),
+        require.resolve("node-red/red.js"),
+        "--userDir",
+        userDir,
+        "--settings",
+        path.join(userDir, "settings.js"),
+      ],
+      {
+        name: "node-red",
+        cwd: userDir,
+        env: { ...process.env, NODE_OPTIONS: "" },
+        onLine: (line) => {
+          const ev = /FUZZEV (\{.*\})\s*$/.exec(line);
+          if (ev) {
+            try {
+              events.push({ ...JSON.parse(ev[1]), time: Date.now() });
+            } catch {
+              /* partial line */
+            }
+            if (events.length > MAX_EVENTS) events.splice(0, events.length - MAX_EVENTS);
+            return;
+          }
+          if (line.startsWith("[fuzz-guard]")) {
+            if (guard.length < 200) guard.push(line);
+            return;
+          }
+          if (CRASH_RE.test(line) && crash.length < 200) crash.push(line);
+        },
       },
-    });
+    );
     await waitFor(() => !red.running || /Started flows/.test(red.output()), 60_000, "Node-RED to start flows");
     if (!red.running) throw new Error(`Node-RED exited at start:\n${red.output().slice(-3000)}`);
   };
@@ -156,8 +238,14 @@ export async function startFuzzStack(opts: StackOptions = {}): Promise<FuzzStack
   }
 
   return {
-    kam, accounts, userDir, editorPort, events,
-    get red() { return red; },
+    kam,
+    accounts,
+    userDir,
+    editorPort,
+    events,
+    get red() {
+      return red;
+    },
     registration,
     crashLines: () => [...crash],
     guardLines: () => [...guard],
@@ -166,14 +254,22 @@ export async function startFuzzStack(opts: StackOptions = {}): Promise<FuzzStack
       try {
         const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${red.pid}/status`, "utf8"));
         return m ? Number(m[1]) * 1024 : NaN;
-      } catch { return NaN; }
+      } catch {
+        return NaN;
+      }
     },
     restartRed: async () => {
       if (red.running) await red.stop(5000);
       const since = Date.now();
       await startRed();
       // Ready again when every account has registered from the new process.
-      await waitFor(() => !red.running || accounts.every((a) => events.some((e) => e.a === a.id && e.t === "registration" && e.p === "REGISTERED" && e.time >= since)), 30_000, "every account REGISTERED after the restart").catch(() => undefined);
+      await waitFor(
+        () =>
+          !red.running ||
+          accounts.every((a) => events.some((e) => e.a === a.id && e.t === "registration" && e.p === "REGISTERED" && e.time >= since)),
+        30_000,
+        "every account REGISTERED after the restart",
+      ).catch(() => undefined);
     },
     stop: async () => {
       await red.stop(5000);
@@ -184,4 +280,6 @@ export async function startFuzzStack(opts: StackOptions = {}): Promise<FuzzStack
 }
 
 /** Reads `stack.red` through the getter (the process object changes on restart). */
-export function redOf(stack: FuzzStack): ManagedProcess { return stack.red; }
+export function redOf(stack: FuzzStack): ManagedProcess {
+  return stack.red;
+}

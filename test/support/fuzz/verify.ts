@@ -44,7 +44,7 @@ export async function verifyAfterFuzz(stack: FuzzStack, caller: Caller, recoverM
   }
   const crashLines = stack.crashLines();
   const alive = stack.alive();
-  const ok = alive && crashLines.length === 0 && call.answered
-    && stack.accounts.every((a) => registrations[a.id] === "REGISTERED" && bindings[a.user] === 1);
+  const ok =
+    alive && crashLines.length === 0 && call.answered && stack.accounts.every((a) => registrations[a.id] === "REGISTERED" && bindings[a.user] === 1);
   return { alive, crashLines, registrations, bindings, call, guard: stack.guardLines(), ok };
 }

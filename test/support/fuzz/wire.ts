@@ -12,7 +12,20 @@ export interface SipHead {
   body: string;
 }
 
-const COMPACT: Record<string, string> = { i: "call-id", f: "from", t: "to", v: "via", m: "contact", l: "content-length", c: "content-type", k: "supported", o: "event", r: "refer-to", e: "content-encoding", s: "subject" };
+const COMPACT: Record<string, string> = {
+  i: "call-id",
+  f: "from",
+  t: "to",
+  v: "via",
+  m: "contact",
+  l: "content-length",
+  c: "content-type",
+  k: "supported",
+  o: "event",
+  r: "refer-to",
+  e: "content-encoding",
+  s: "subject",
+};
 
 /** A tolerant parser for messages seen on the wire (our own or real peers'); undefined when not SIP. */
 export function parseSip(raw: string): SipHead | undefined {
@@ -179,5 +192,7 @@ export class WireTracker {
     if (d) d.ended = true;
   }
 
-  liveDialogs(): Dialog[] { return [...this.dialogs.values()].filter((d) => !d.ended); }
+  liveDialogs(): Dialog[] {
+    return [...this.dialogs.values()].filter((d) => !d.ended);
+  }
 }

@@ -19,10 +19,20 @@ function fakeInvitation(user: string) {
     delegate: undefined as unknown,
     stateChange: { addListener: (fn: (s: SessionState) => void) => listeners.push(fn) },
     progress: () => Promise.resolve(),
-    reject: () => { inv.rejected++; fire(SessionState.Terminated); return Promise.resolve(); },
-    dispose: () => { fire(SessionState.Terminated); return Promise.resolve(); },
+    reject: () => {
+      inv.rejected++;
+      fire(SessionState.Terminated);
+      return Promise.resolve();
+    },
+    dispose: () => {
+      fire(SessionState.Terminated);
+      return Promise.resolve();
+    },
   };
-  const fire = (s: SessionState) => { inv.state = s; listeners.forEach((fn) => fn(s)); };
+  const fire = (s: SessionState) => {
+    inv.state = s;
+    listeners.forEach((fn) => fn(s));
+  };
   return inv;
 }
 
@@ -39,11 +49,17 @@ function manager(limits: { maxCalls?: number; maxDurationSeconds?: number } = {}
   return { cm, events };
 }
 
-const ring = (cm: CallManager, user: string) => { const inv = fakeInvitation(user); cm.onInvite(inv as never); return inv; };
+const ring = (cm: CallManager, user: string) => {
+  const inv = fakeInvitation(user);
+  cm.onInvite(inv as never);
+  return inv;
+};
 
 describe("CallManager: limits per flow node on one account", () => {
   let cm: CallManager;
-  afterEach(async () => { await cm?.close(); });
+  afterEach(async () => {
+    await cm?.close();
+  });
 
   it("incoming calls get the limits of the node that claimed them, not those of a later node", () => {
     const m = manager();

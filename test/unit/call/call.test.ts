@@ -15,7 +15,9 @@ function fakeSession(overrides: Record<string, unknown> = {}) {
     state: SessionState.Established,
     delegate: undefined as any,
     stateChange: { addListener: (fn: (s: SessionState) => void) => listeners.push(fn) },
-    bye: () => { throw new Error("BYE exploded"); },
+    bye: () => {
+      throw new Error("BYE exploded");
+    },
     dispose: () => Promise.reject(new Error("dispose failed too")),
     fire: (s: SessionState) => listeners.forEach((fn) => fn(s)),
     ...overrides,
@@ -25,7 +27,9 @@ function fakeSession(overrides: Record<string, unknown> = {}) {
 function fakeSdh() {
   const sdh = new EventEmitter() as EventEmitter & { closed: number; close(): void; setFrameSource(): void };
   sdh.closed = 0;
-  sdh.close = () => { sdh.closed++; };
+  sdh.close = () => {
+    sdh.closed++;
+  };
   sdh.setFrameSource = () => undefined;
   return sdh;
 }
@@ -92,8 +96,12 @@ describe("Call: ending when sip.js cannot", () => {
     const target = "sip:0900123456@evil.example\r\nX: " + "y".repeat(500);
     s.delegate.onRefer({
       request: { getHeader: () => target },
-      accept: () => { answers.push("accept"); },
-      reject: (o: unknown) => { answers.push(o); },
+      accept: () => {
+        answers.push("accept");
+      },
+      reject: (o: unknown) => {
+        answers.push(o);
+      },
     });
     assert.deepStrictEqual(answers, [{ statusCode: 603 }]);
     assert.strictEqual(refused.length, 1);

@@ -9,13 +9,20 @@ class FakeDialog {
   refused: number[] = [];
   receiveRequest(m: { method: string; cseq: number }): void {
     const highest = this.dialogState.remoteSequenceNumber;
-    if (highest !== undefined && m.cseq <= highest) { this.refused.push(m.cseq); return; }
+    if (highest !== undefined && m.cseq <= highest) {
+      this.refused.push(m.cseq);
+      return;
+    }
     this.dialogState.remoteSequenceNumber = m.cseq;
     this.handled.push(m.cseq);
   }
 }
 
-const info = (cseq: number, type = "application/dtmf-relay") => ({ method: "INFO", cseq, getHeader: (n: string) => (n === "content-type" ? type : undefined) });
+const info = (cseq: number, type = "application/dtmf-relay") => ({
+  method: "INFO",
+  cseq,
+  getHeader: (n: string) => (n === "content-type" ? type : undefined),
+});
 
 describe("acceptLateDtmfInfo", () => {
   it("lets a late DTMF INFO through once and keeps the highest CSeq", () => {
@@ -46,6 +53,13 @@ describe("acceptLateDtmfInfo", () => {
 
   it("changes nothing when the dialog does not look like sip.js's", () => {
     assert.strictEqual(acceptLateDtmfInfo(undefined), false);
-    assert.strictEqual(acceptLateDtmfInfo({ receiveRequest() { /* no state */ } }), false);
+    assert.strictEqual(
+      acceptLateDtmfInfo({
+        receiveRequest() {
+          /* no state */
+        },
+      }),
+      false,
+    );
   });
 });

@@ -8,7 +8,10 @@ import type { CallInfo, CallState } from "../../../src";
 
 function fakeInvitation(user: string) {
   const listeners: Array<(s: SessionState) => void> = [];
-  const fire = (s: SessionState) => { inv.state = s; listeners.forEach((fn) => fn(s)); };
+  const fire = (s: SessionState) => {
+    inv.state = s;
+    listeners.forEach((fn) => fn(s));
+  };
   const inv = {
     request: { body: undefined, getHeader: () => undefined },
     remoteIdentity: { uri: { user, toString: () => `sip:${user}@127.0.0.1` }, displayName: "" },
@@ -17,8 +20,14 @@ function fakeInvitation(user: string) {
     delegate: undefined as unknown,
     stateChange: { addListener: (fn: (s: SessionState) => void) => listeners.push(fn) },
     progress: () => Promise.resolve(),
-    reject: () => { fire(SessionState.Terminated); return Promise.resolve(); },
-    dispose: () => { fire(SessionState.Terminated); return Promise.resolve(); },
+    reject: () => {
+      fire(SessionState.Terminated);
+      return Promise.resolve();
+    },
+    dispose: () => {
+      fire(SessionState.Terminated);
+      return Promise.resolve();
+    },
   };
   return inv;
 }
@@ -31,7 +40,9 @@ describe("Softphone: calls by id", () => {
       speech: { synthesize: () => Promise.resolve(new Int16Array(8000)), loadAudio: () => Promise.resolve(new Int16Array(8000)) },
     });
   });
-  afterEach(async () => { await phone.stop(); });
+  afterEach(async () => {
+    await phone.stop();
+  });
 
   it("claims inbound handling per node and answers with snapshots by id", () => {
     assert.strictEqual(phone.claimInbound("A", { autoAnswer: false }, { maxCalls: 2 }), true);
@@ -68,9 +79,19 @@ describe("Softphone: calls by id", () => {
     await phone.hangup(bob.id, { reason: "done here" });
     assert.strictEqual(await third.finished, true, "the call ended: interrupted");
     stop();
-    assert.deepStrictEqual(seen, [["ANSWERED", "bob"], ["ENDED", "bob"]], "only bob's events");
+    assert.deepStrictEqual(
+      seen,
+      [
+        ["ANSWERED", "bob"],
+        ["ENDED", "bob"],
+      ],
+      "only bob's events",
+    );
     assert.strictEqual(phone.call(bob.id), undefined);
-    assert.deepStrictEqual(phone.activeCalls().map((c) => c.id), [carol.id]);
+    assert.deepStrictEqual(
+      phone.activeCalls().map((c) => c.id),
+      [carol.id],
+    );
     await assert.rejects(phone.say(bob.id, "late"), /no active call with id/);
     await assert.rejects(phone.answer("nope"), /no active call with id nope/);
     await assert.rejects(phone.sendDtmf("nope", "1"), /dtmf: unknown call/);

@@ -30,7 +30,12 @@ describe("dtmf bounds (issue 8)", () => {
   });
 
   it("the per-call key buffer (no terminator, no timeout, maxLength 0) stays within MAX_CODE_KEYS under 100k keys", () => {
-    const c = new DigitCollector({ terminator: "", interDigitTimeoutMs: 0, maxLength: 0, clock: { now: () => 0, setTimeout: () => 0, clearTimeout: () => undefined } });
+    const c = new DigitCollector({
+      terminator: "",
+      interDigitTimeoutMs: 0,
+      maxLength: 0,
+      clock: { now: () => 0, setTimeout: () => 0, clearTimeout: () => undefined },
+    });
     let digits = 0;
     const codes: number[] = [];
     c.on("digit", () => digits++);

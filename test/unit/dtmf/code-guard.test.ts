@@ -3,14 +3,24 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import {
-  CodeGuard, ANONYMOUS_KEY, LOCKOUT_FORGET_MS, MAX_ONE_TIME_CODES, MAX_ONE_TIME_VALID_MS, MAX_NUMBER_KEY_LENGTH,
+  CodeGuard,
+  ANONYMOUS_KEY,
+  LOCKOUT_FORGET_MS,
+  MAX_ONE_TIME_CODES,
+  MAX_ONE_TIME_VALID_MS,
+  MAX_NUMBER_KEY_LENGTH,
   type CodeGuardOptions,
 } from "../../../src/dtmf/code-guard.js";
 import { JsonFileLockoutStore, MAX_LOCKOUT_FILE_BYTES } from "../../../src/dtmf/lockout-store.js";
 
 const MIN = 60_000;
 
-class Clock { t = 1_700_000_000_000; now(): number { return this.t; } }
+class Clock {
+  t = 1_700_000_000_000;
+  now(): number {
+    return this.t;
+  }
+}
 
 describe("CodeGuard (keypad codes that resist guessing)", () => {
   let clock: Clock;
@@ -19,7 +29,9 @@ describe("CodeGuard (keypad codes that resist guessing)", () => {
     clock = new Clock();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "code-guard-"));
   });
-  afterEach(() => { fs.rmSync(dir, { recursive: true, force: true }); });
+  afterEach(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
   const guard = (o: CodeGuardOptions = {}) => new CodeGuard({ clock, lockoutBaseMs: MIN, ...o });
 
   describe("attempt limit and lock-out", () => {
@@ -48,7 +60,10 @@ describe("CodeGuard (keypad codes that resist guessing)", () => {
         clock.t = until;
         assert.equal(g.lockedUntil("42"), 0, "free when the back-off is over");
       }
-      assert.deepEqual(lengths, [1, 2, 4, 5, 5, 5].map((m) => m * MIN));
+      assert.deepEqual(
+        lengths,
+        [1, 2, 4, 5, 5, 5].map((m) => m * MIN),
+      );
     });
 
     it("the default cap is 24 h", () => {
@@ -100,7 +115,10 @@ describe("CodeGuard (keypad codes that resist guessing)", () => {
 
     it("unlock lifts one or every lock-out", () => {
       const g = guard();
-      for (let i = 0; i < 3; i++) { g.wrongCode("1"); g.wrongCode("2"); }
+      for (let i = 0; i < 3; i++) {
+        g.wrongCode("1");
+        g.wrongCode("2");
+      }
       g.unlock("1");
       assert.equal(g.lockedUntil("1"), 0);
       assert.ok(g.lockedUntil("2") > 0);
@@ -111,7 +129,10 @@ describe("CodeGuard (keypad codes that resist guessing)", () => {
     it("bounded: beyond maxEntries the oldest unlocked number is evicted, locked ones stay", () => {
       const g = guard({ maxEntries: 10 });
       for (let i = 0; i < 3; i++) g.wrongCode("locked");
-      for (let n = 0; n < 1000; n++) { g.wrongCode(`n${n}`); clock.t += 1; }
+      for (let n = 0; n < 1000; n++) {
+        g.wrongCode(`n${n}`);
+        clock.t += 1;
+      }
       assert.equal(g.size, 10);
       assert.ok(g.lockedUntil("locked") > 0, "a flood of new numbers does not free a locked one");
       assert.equal(g.wrongCode("n999").failures, 2, "the newest is remembered");
@@ -147,7 +168,10 @@ describe("CodeGuard (keypad codes that resist guessing)", () => {
       ["not JSON", "{ nope"],
       ["JSON of the wrong shape", "[1,2,3]"],
       ["an empty file", ""],
-      ["a file that is too large (even if valid)", JSON.stringify({ version: 1, entries: { x: { failures: 0, level: 0, lockedUntil: 0, lastAt: 1 } } }) + " ".repeat(MAX_LOCKOUT_FILE_BYTES)],
+      [
+        "a file that is too large (even if valid)",
+        JSON.stringify({ version: 1, entries: { x: { failures: 0, level: 0, lockedUntil: 0, lastAt: 1 } } }) + " ".repeat(MAX_LOCKOUT_FILE_BYTES),
+      ],
     ] as const) {
       it(`${what}: starts empty with a warning, never throws, and writes a good file next time`, () => {
         const file = path.join(dir, "lock.json");
@@ -164,12 +188,18 @@ describe("CodeGuard (keypad codes that resist guessing)", () => {
 
     it("bad rows are dropped, good rows kept; a lock-out beyond the cap is clamped", () => {
       const file = path.join(dir, "lock.json");
-      fs.writeFileSync(file, JSON.stringify({ version: 1, entries: {
-        good: { failures: 1, level: 0, lockedUntil: 0, lastAt: clock.t },
-        bad: { failures: "x", level: 0, lockedUntil: 0, lastAt: clock.t },
-        neg: { failures: -1, level: 0, lockedUntil: 0, lastAt: clock.t },
-        far: { failures: 0, level: 3, lockedUntil: clock.t + 1e12, lastAt: clock.t },
-      } }));
+      fs.writeFileSync(
+        file,
+        JSON.stringify({
+          version: 1,
+          entries: {
+            good: { failures: 1, level: 0, lockedUntil: 0, lastAt: clock.t },
+            bad: { failures: "x", level: 0, lockedUntil: 0, lastAt: clock.t },
+            neg: { failures: -1, level: 0, lockedUntil: 0, lastAt: clock.t },
+            far: { failures: 0, level: 3, lockedUntil: clock.t + 1e12, lastAt: clock.t },
+          },
+        }),
+      );
       const g = guard({ store: new JsonFileLockoutStore(file) });
       assert.equal(g.size, 2);
       assert.equal(g.lockedUntil("far"), clock.t + 24 * 3600_000);

@@ -3,8 +3,16 @@ import type { CallInfo, DtmfMethod } from "../../../src/types.js";
 import type { Clock } from "../../../src/clock";
 import { CodeGuard } from "../../../src/dtmf/code-guard.js";
 import {
-  KeypadMenu, KEY_MASK, ENDING_MESSAGE_MAX_MS, MAX_MENU_CODE_KEYS, DEFAULT_TOO_MANY_MESSAGE, DEFAULT_LOCKED_MESSAGE,
-  normalizeCode, type KeypadCall, type KeypadMenuOptions, type KeypadMenuEvents,
+  KeypadMenu,
+  KEY_MASK,
+  ENDING_MESSAGE_MAX_MS,
+  MAX_MENU_CODE_KEYS,
+  DEFAULT_TOO_MANY_MESSAGE,
+  DEFAULT_LOCKED_MESSAGE,
+  normalizeCode,
+  type KeypadCall,
+  type KeypadMenuOptions,
+  type KeypadMenuEvents,
 } from "../../../src/dtmf/keypad-menu.js";
 
 /** Manual clock: timers fire only in advance(). */
@@ -12,13 +20,17 @@ class FakeClock implements Clock {
   t = 0;
   private nextId = 1;
   timers = new Map<number, { at: number; fn: () => void }>();
-  now(): number { return this.t; }
+  now(): number {
+    return this.t;
+  }
   setTimeout(fn: () => void, ms: number): unknown {
     const id = this.nextId++;
     this.timers.set(id, { at: this.t + ms, fn });
     return id;
   }
-  clearTimeout(handle: unknown): void { this.timers.delete(handle as number); }
+  clearTimeout(handle: unknown): void {
+    this.timers.delete(handle as number);
+  }
   advance(ms: number): void {
     const end = this.t + ms;
     for (;;) {
@@ -33,9 +45,18 @@ class FakeClock implements Clock {
   }
 }
 
-class WallClock { t = 1_700_000_000_000; now(): number { return this.t; } }
+class WallClock {
+  t = 1_700_000_000_000;
+  now(): number {
+    return this.t;
+  }
+}
 
-interface Said { text: string; language?: string; onFinished?: () => void }
+interface Said {
+  text: string;
+  language?: string;
+  onFinished?: () => void;
+}
 
 /** A call as the menu sees it: records what is said and hung up; playback ends when the test says. */
 class FakeCall implements KeypadCall {
@@ -46,9 +67,16 @@ class FakeCall implements KeypadCall {
   failSay = false;
   private current?: Said;
   constructor(public info: CallInfo) {}
-  get playing(): boolean { return !!this.current; }
-  snapshot(): CallInfo { return { ...this.info }; }
-  stopPlayback(): void { this.stops += 1; this.finish(); }
+  get playing(): boolean {
+    return !!this.current;
+  }
+  snapshot(): CallInfo {
+    return { ...this.info };
+  }
+  stopPlayback(): void {
+    this.stops += 1;
+    this.finish();
+  }
   say(text: string, language?: string, onFinished?: () => void): Promise<void> {
     if (this.failSay) return Promise.reject(new Error("no voice"));
     this.finish(); // interrupt: what played is cut
@@ -63,14 +91,22 @@ class FakeCall implements KeypadCall {
     this.current = undefined;
     s?.onFinished?.();
   }
-  hangup(reason: string): void { this.hangups.push(reason); }
-  get texts(): string[] { return this.said.map((s) => s.text); }
+  hangup(reason: string): void {
+    this.hangups.push(reason);
+  }
+  get texts(): string[] {
+    return this.said.map((s) => s.text);
+  }
 }
 
 function callInfo(id: string, number = "0612345678", direction: "inbound" | "outbound" = "inbound"): CallInfo {
   return {
-    id, direction, state: "ANSWERED", startedAt: "2026-01-01T00:00:00.000Z",
-    from: { uri: `sip:${number}@127.0.0.1`, number, name: "" }, to: { uri: "sip:door@127.0.0.1", number: "door", name: "" },
+    id,
+    direction,
+    state: "ANSWERED",
+    startedAt: "2026-01-01T00:00:00.000Z",
+    from: { uri: `sip:${number}@127.0.0.1`, number, name: "" },
+    to: { uri: "sip:door@127.0.0.1", number: "door", name: "" },
   };
 }
 
@@ -87,7 +123,9 @@ function setup(opts: KeypadMenuOptions = {}) {
   const menu = new KeypadMenu({ get: (id) => calls.get(id) }, { clock, guard, ...opts });
   const events: Ev[] = [];
   for (const type of ["key", "code", "action", "wrong", "too-many", "locked", "warning"] as const) {
-    (menu as unknown as NodeJS.EventEmitter).on(type, (e: unknown) => { events.push({ type, e } as Ev); });
+    (menu as unknown as NodeJS.EventEmitter).on(type, (e: unknown) => {
+      events.push({ type, e } as Ev);
+    });
   }
   /** A new answered call. */
   const answer = (id = "c1", number?: string, direction?: "inbound" | "outbound") => {
@@ -107,8 +145,7 @@ function setup(opts: KeypadMenuOptions = {}) {
       menu.key(k as never, method, c.snapshot());
     }
   };
-  const of = <K extends keyof KeypadMenuEvents>(type: K) =>
-    events.filter((x) => x.type === type).map((x) => x.e as KeypadMenuEvents[K][0]);
+  const of = <K extends keyof KeypadMenuEvents>(type: K) => events.filter((x) => x.type === type).map((x) => x.e as KeypadMenuEvents[K][0]);
   return { menu, clock, wall, guard, calls, events, answer, end, press, of };
 }
 
@@ -121,29 +158,41 @@ describe("dtmf/keypad-menu", () => {
       const t = setup({ actions: [DOOR] });
       const c = t.answer();
       t.press(c, "12", "info");
-      assert.deepEqual(t.of("key").map((e) => [e.key, e.method, e.masked, e.pendingKeys, e.call.id]), [
-        ["1", "info", false, 1, "c1"],
-        ["2", "info", false, 2, "c1"],
-      ]);
+      assert.deepEqual(
+        t.of("key").map((e) => [e.key, e.method, e.masked, e.pendingKeys, e.call.id]),
+        [
+          ["1", "info", false, 1, "c1"],
+          ["2", "info", false, 2, "c1"],
+        ],
+      );
     });
 
     it("a terminated code that matches an action: accepted, the action speaks its message and fires on its own output", () => {
       const t = setup({ actions: [LIGHT, DOOR] });
       const c = t.answer();
       t.press(c, "1234#");
-      assert.deepEqual(t.of("code").map((e) => [e.code, e.terminatedBy, e.accepted]), [["1234", "terminator", true]]);
+      assert.deepEqual(
+        t.of("code").map((e) => [e.code, e.terminatedBy, e.accepted]),
+        [["1234", "terminator", true]],
+      );
       const [a] = t.of("action");
       assert.equal(a.index, 1);
       assert.equal(a.topic, "door");
       assert.equal(a.code, "1234");
       assert.equal(a.actionCode, "1234#");
       assert.equal(a.oneTime, false);
-      assert.deepEqual(c.said.map((s) => [s.text, s.language]), [["The door opens.", "en-GB"]]);
+      assert.deepEqual(
+        c.said.map((s) => [s.text, s.language]),
+        [["The door opens.", "en-GB"]],
+      );
       // The code comes before the action (the status says "accepted" before the action's output).
-      assert.deepEqual(t.events.filter((x) => x.type !== "key").map((x) => x.type), ["code", "action"]);
+      assert.deepEqual(
+        t.events.filter((x) => x.type !== "key").map((x) => x.type),
+        ["code", "action"],
+      );
     });
 
-    it("an action without topic has the topic \"action\"", () => {
+    it('an action without topic has the topic "action"', () => {
       const t = setup({ actions: [{ code: "9#" }] });
       const c = t.answer();
       t.press(c, "9#");
@@ -151,19 +200,28 @@ describe("dtmf/keypad-menu", () => {
       assert.equal(c.said.length, 0, "no message, nothing spoken");
     });
 
-    it("a single-key action acts at once (\"match\"), unless a longer action starts with it", () => {
+    it('a single-key action acts at once ("match"), unless a longer action starts with it', () => {
       const t = setup({ actions: [LIGHT, { code: "56#", topic: "long" }] });
       const c = t.answer();
       t.press(c, "5");
       assert.equal(t.of("action").length, 0, "5 could still become 56");
       t.press(c, "6#");
-      assert.deepEqual(t.of("action").map((a) => a.topic), ["long"]);
+      assert.deepEqual(
+        t.of("action").map((a) => a.topic),
+        ["long"],
+      );
 
       const u = setup({ actions: [LIGHT, DOOR] });
       const d = u.answer();
       u.press(d, "5");
-      assert.deepEqual(u.of("code").map((e) => [e.code, e.terminatedBy, e.accepted]), [["5", "match", true]]);
-      assert.deepEqual(u.of("action").map((a) => a.topic), ["light"]);
+      assert.deepEqual(
+        u.of("code").map((e) => [e.code, e.terminatedBy, e.accepted]),
+        [["5", "match", true]],
+      );
+      assert.deepEqual(
+        u.of("action").map((a) => a.topic),
+        ["light"],
+      );
       assert.deepEqual(d.texts, ["Light on."]);
     });
 
@@ -173,7 +231,10 @@ describe("dtmf/keypad-menu", () => {
       t.press(c, "5");
       assert.equal(t.of("action").length, 0);
       t.press(c, "#");
-      assert.deepEqual(t.of("code").map((e) => e.terminatedBy), ["terminator"]);
+      assert.deepEqual(
+        t.of("code").map((e) => e.terminatedBy),
+        ["terminator"],
+      );
       assert.equal(t.of("action").length, 1);
     });
 
@@ -194,21 +255,31 @@ describe("dtmf/keypad-menu", () => {
       t.clock.advance(2999);
       assert.equal(t.of("code").length, 0);
       t.clock.advance(1);
-      assert.deepEqual(t.of("code").map((e) => [e.code, e.terminatedBy, e.accepted]), [["12", "timeout", false]]);
+      assert.deepEqual(
+        t.of("code").map((e) => [e.code, e.terminatedBy, e.accepted]),
+        [["12", "timeout", false]],
+      );
     });
 
     it("a code ends at maxLength keys; maxLength is bounded by MAX_MENU_CODE_KEYS", () => {
       const t = setup({ actions: [DOOR], maxLength: 4, terminator: "" });
       const c = t.answer();
       t.press(c, "1234");
-      assert.deepEqual(t.of("code").map((e) => [e.code, e.terminatedBy]), [["1234", "maxlength"]]);
+      assert.deepEqual(
+        t.of("code").map((e) => [e.code, e.terminatedBy]),
+        [["1234", "maxlength"]],
+      );
       for (const maxLength of [0, -3, 1000, NaN]) {
         const u = setup({ actions: [DOOR], maxLength, interDigitTimeoutMs: 0 });
         const d = u.answer();
         u.press(d, "1".repeat(MAX_MENU_CODE_KEYS - 1));
         assert.equal(u.of("code").length, 0, `maxLength ${maxLength}`);
         u.press(d, "1");
-        assert.deepEqual(u.of("code").map((e) => [e.code.length, e.terminatedBy]), [[MAX_MENU_CODE_KEYS, "maxlength"]], `maxLength ${maxLength}`);
+        assert.deepEqual(
+          u.of("code").map((e) => [e.code.length, e.terminatedBy]),
+          [[MAX_MENU_CODE_KEYS, "maxlength"]],
+          `maxLength ${maxLength}`,
+        );
         assert.equal(Math.max(...u.of("key").map((e) => e.pendingKeys)), MAX_MENU_CODE_KEYS);
       }
     });
@@ -229,8 +300,14 @@ describe("dtmf/keypad-menu", () => {
       const t = setup({ actions: [DOOR], invalidMessage: "Wrong code." });
       const c = t.answer();
       t.press(c, "999#");
-      assert.deepEqual(t.of("code").map((e) => [e.code, e.accepted]), [["999", false]]);
-      assert.deepEqual(t.of("wrong").map((e) => [e.count, e.limit]), [[1, 3]]);
+      assert.deepEqual(
+        t.of("code").map((e) => [e.code, e.accepted]),
+        [["999", false]],
+      );
+      assert.deepEqual(
+        t.of("wrong").map((e) => [e.count, e.limit]),
+        [[1, 3]],
+      );
       assert.deepEqual(c.texts, ["Wrong code."]);
       await tick();
     });
@@ -253,7 +330,10 @@ describe("dtmf/keypad-menu", () => {
       const t = setup({ actions: [DOOR], invalidMessage: "Wrong code." });
       const c = t.answer();
       t.press(c, "#");
-      assert.deepEqual(t.of("code").map((e) => [e.code, e.accepted]), [["", false]]);
+      assert.deepEqual(
+        t.of("code").map((e) => [e.code, e.accepted]),
+        [["", false]],
+      );
       assert.equal(t.of("wrong").length, 0);
       assert.deepEqual(c.texts, ["Wrong code."]);
       await tick();
@@ -334,7 +414,11 @@ describe("dtmf/keypad-menu", () => {
       const t = setup({ actions: [DOOR], guard });
       const c = t.answer("c1", "0612");
       t.press(c, "1#2#3#");
-      assert.deepEqual(t.of("too-many").map((e) => e.lockedUntil), [0], "lockoutBaseMs 0: no lock-out");
+      assert.deepEqual(
+        t.of("too-many").map((e) => e.lockedUntil),
+        [0],
+        "lockoutBaseMs 0: no lock-out",
+      );
 
       const g2 = new CodeGuard({ clock: wall, lockoutBaseMs: 60_000 });
       const u = setup({ actions: [DOOR], guard: g2 });
@@ -417,12 +501,15 @@ describe("dtmf/keypad-menu", () => {
       assert.equal(t.of("locked").length, 1);
     });
 
-    it("unlock lifts one number or (undefined, null, \"*\") all of them", () => {
+    it('unlock lifts one number or (undefined, null, "*") all of them', () => {
       const wall = new WallClock();
       const guard = new CodeGuard({ clock: wall });
       const t = setup({ actions: [DOOR], guard, normalizeNumber: (n) => n.replace(/[^0-9]/g, "") });
-      const lock = (n: string) => { for (let i = 0; i < 3; i++) guard.wrongCode(n); };
-      lock("0612"); lock("0613");
+      const lock = (n: string) => {
+        for (let i = 0; i < 3; i++) guard.wrongCode(n);
+      };
+      lock("0612");
+      lock("0613");
       t.menu.unlock("06 12");
       assert.equal(guard.lockedUntil("0612"), 0);
       assert.ok(guard.lockedUntil("0613") > 0);
@@ -442,13 +529,27 @@ describe("dtmf/keypad-menu", () => {
       t.press(c, "5");
       t.press(c, "9876#");
       await tick();
-      assert.deepEqual(t.of("key").map((e) => [e.key, e.masked]), [...Array(11)].map(() => [KEY_MASK, true]));
-      assert.deepEqual(t.of("code").map((e) => [e.code, e.masked]), [["••••", true], ["•", true], ["••••", true]]);
-      assert.deepEqual(t.of("action").map((e) => [e.code, e.masked, "actionCode" in e ? e.actionCode : "absent"]), [
-        ["••••", true, undefined], ["•", true, undefined],
-      ]);
+      assert.deepEqual(
+        t.of("key").map((e) => [e.key, e.masked]),
+        [...Array(11)].map(() => [KEY_MASK, true]),
+      );
+      assert.deepEqual(
+        t.of("code").map((e) => [e.code, e.masked]),
+        [
+          ["••••", true],
+          ["•", true],
+          ["••••", true],
+        ],
+      );
+      assert.deepEqual(
+        t.of("action").map((e) => [e.code, e.masked, "actionCode" in e ? e.actionCode : "absent"]),
+        [
+          ["••••", true, undefined],
+          ["•", true, undefined],
+        ],
+      );
       const leaked = JSON.stringify(t.events.map((x) => (typeof x.e === "object" ? { ...x.e, call: undefined } : x.e)));
-      for (const secret of ["1234", "9876", "\"5\""]) assert.ok(!leaked.includes(secret), `${secret} in ${leaked}`);
+      for (const secret of ["1234", "9876", '"5"']) assert.ok(!leaked.includes(secret), `${secret} in ${leaked}`);
     });
   });
 
@@ -458,11 +559,17 @@ describe("dtmf/keypad-menu", () => {
       t.menu.setOneTimeCode("4711", t.menu.actionIndex("light"), 60_000);
       const c = t.answer();
       t.press(c, "4711#");
-      assert.deepEqual(t.of("action").map((a) => [a.index, a.oneTime, a.code, a.actionCode]), [[1, true, "4711", "5"]]);
+      assert.deepEqual(
+        t.of("action").map((a) => [a.index, a.oneTime, a.code, a.actionCode]),
+        [[1, true, "4711", "5"]],
+      );
       assert.deepEqual(c.texts, ["Light on."]);
       t.press(c, "4711#");
       assert.equal(t.of("action").length, 1);
-      assert.deepEqual(t.of("code").map((e) => e.accepted), [true, false]);
+      assert.deepEqual(
+        t.of("code").map((e) => e.accepted),
+        [true, false],
+      );
       assert.equal(t.of("wrong").length, 1);
     });
 

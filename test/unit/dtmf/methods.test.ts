@@ -12,9 +12,15 @@ function fakeCall() {
   const infos: { contentType: string; body: string }[] = [];
   const played: { source: DtmfFrameSource; mix: boolean }[] = [];
   const port: DtmfCallPort = {
-    onRtp: (l) => { rtpListeners.push(l); },
-    onInfo: (l) => { infoListeners.push(l); },
-    sendInfo: async (contentType, body) => { infos.push({ contentType, body }); },
+    onRtp: (l) => {
+      rtpListeners.push(l);
+    },
+    onInfo: (l) => {
+      infoListeners.push(l);
+    },
+    sendInfo: async (contentType, body) => {
+      infos.push({ contentType, body });
+    },
     play: async (source, mix) => {
       played.push({ source, mix });
       while (!source.done) source.nextFrame();
@@ -22,10 +28,17 @@ function fakeCall() {
   };
   const rtp = new EventEmitter();
   return {
-    port, infos, played,
+    port,
+    infos,
+    played,
     /** A new RTP session of the call, as the description handler would announce it. */
-    newRtp: () => { for (const l of rtpListeners) l(rtp as unknown as RtpSession); return rtp; },
-    info: (contentType: string, body: string) => { for (const l of infoListeners) l(contentType, body); },
+    newRtp: () => {
+      for (const l of rtpListeners) l(rtp as unknown as RtpSession);
+      return rtp;
+    },
+    info: (contentType: string, body: string) => {
+      for (const l of infoListeners) l(contentType, body);
+    },
   };
 }
 
@@ -47,8 +60,17 @@ describe("DTMF methods table", () => {
     dtmfMethod("rfc4733")!.receive(call.port, out.sink);
     const rtp = call.newRtp();
     const ev = (seq: number, end: boolean) =>
-      rtp.emit("event", encodeTelephoneEvent({ event: 11, end, volume: 10, duration: 160 * seq }), { ssrc: 7, seq, timestamp: 8000, marker: seq === 1, payloadType: 101 });
-    ev(1, false); ev(2, false); ev(3, true); ev(4, true);
+      rtp.emit("event", encodeTelephoneEvent({ event: 11, end, volume: 10, duration: 160 * seq }), {
+        ssrc: 7,
+        seq,
+        timestamp: 8000,
+        marker: seq === 1,
+        payloadType: 101,
+      });
+    ev(1, false);
+    ev(2, false);
+    ev(3, true);
+    ev(4, true);
     assert.deepEqual(out.keys, ["#"]);
   });
 
@@ -79,7 +101,10 @@ describe("DTMF methods table", () => {
     const call = fakeCall();
     await dtmfMethod("rfc4733")!.send(call.port, "1", { durationMs: 100, gapMs: 80 });
     await dtmfMethod("inband")!.send(call.port, "1", { durationMs: 100, gapMs: 80 });
-    assert.deepEqual(call.played.map((p) => p.mix), [false, true]);
+    assert.deepEqual(
+      call.played.map((p) => p.mix),
+      [false, true],
+    );
     assert.ok(call.played.every((p) => p.source.done));
     assert.equal(call.infos.length, 0);
   });

@@ -26,7 +26,7 @@ function chords(seconds: number, seed: number): Float64Array {
     [0, 5, 7],
     [0, 4, 8],
   ];
-  for (let at = 0; at < out.length; ) {
+  for (let at = 0; at < out.length;) {
     const len = ms(250 + rand() * 550);
     const root = 48 + Math.floor(rand() * 36);
     const timbre = TIMBRES[pick(rand, TIMBRE_NAMES)];
@@ -40,7 +40,7 @@ function chords(seconds: number, seed: number): Float64Array {
 function randomNotes(seconds: number, seed: number): Float64Array {
   const rand = rng(seed);
   const out = new Float64Array(seconds * RATE);
-  for (let at = 0; at < out.length; ) {
+  for (let at = 0; at < out.length;) {
     const len = ms(60 + rand() * 400);
     const timbre = TIMBRES[pick(rand, TIMBRE_NAMES)];
     const note = 55 + Math.floor(rand() * 40);
@@ -102,8 +102,14 @@ describe("dtmf/inband-detector talk-off on music", function () {
   it("no digits in sweeps of sines and harmonic tones", () => {
     // A single sine (fast and slow) can never make a pair; harmonic glides pass
     // fundamentals and overtones through both groups at once.
-    assertNoDigits(sweep(100, 3800, 6, (k) => (k === 1 ? 1 : 0)), "slow sine sweep");
-    assertNoDigits(sweep(3800, 100, 1, (k) => (k === 1 ? 1 : 0)), "fast sine sweep");
+    assertNoDigits(
+      sweep(100, 3800, 6, (k) => (k === 1 ? 1 : 0)),
+      "slow sine sweep",
+    );
+    assertNoDigits(
+      sweep(3800, 100, 1, (k) => (k === 1 ? 1 : 0)),
+      "fast sine sweep",
+    );
     for (const name of TIMBRE_NAMES) {
       assertNoDigits(sweep(80, 1000, 8, TIMBRES[name]), `${name} glide up`);
       assertNoDigits(sweep(1000, 80, 3, TIMBRES[name]), `${name} glide down`);
@@ -129,7 +135,13 @@ describe("dtmf/inband-detector talk-off on music", function () {
   it("these tests can fail: each guard alone rejects what the others would pass", () => {
     // The flat series at 174.25 Hz reaches the level, twist and frequency
     // checks; the energy-ratio guard and the harmonic guard each reject it.
-    const signal = g711(atLevel(harmonicSeries(174.25, 2, () => 1), -6), "mulaw");
+    const signal = g711(
+      atLevel(
+        harmonicSeries(174.25, 2, () => 1),
+        -6,
+      ),
+      "mulaw",
+    );
     const run = (opts: InbandDtmfDetectorOptions) => digitsOf(new InbandDtmfDetector(opts).process(signal));
     assert.equal(run({ minToneRatio: 0, maxHarmonicDb: 100 }), "1");
     assert.equal(run({ minToneRatio: 0 }), "");

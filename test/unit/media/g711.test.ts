@@ -1,12 +1,6 @@
 import assert from "node:assert/strict";
 import { SAMPLES_PER_FRAME } from "../../../src/media/audio-format.js";
-import {
-  codecOfPayloadType,
-  decodeFrame,
-  encodeFrame,
-  payloadTypeOf,
-  silenceFrame,
-} from "../../../src/media/g711.js";
+import { codecOfPayloadType, decodeFrame, encodeFrame, payloadTypeOf, silenceFrame } from "../../../src/media/g711.js";
 
 function sine(amplitude: number, hz: number): Int16Array {
   const pcm = new Int16Array(SAMPLES_PER_FRAME);

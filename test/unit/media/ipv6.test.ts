@@ -12,7 +12,9 @@ import { manualPacer, waitFor } from "./helpers.js";
 class Peer {
   readonly from: string[] = [];
   private constructor(readonly socket: dgram.Socket) {
-    socket.on("message", (msg, rinfo) => { if (parseRtp(msg)) this.from.push(rinfo.address); });
+    socket.on("message", (msg, rinfo) => {
+      if (parseRtp(msg)) this.from.push(rinfo.address);
+    });
   }
   static open(address: "127.0.0.1" | "::1"): Promise<Peer> {
     return new Promise((resolve, reject) => {
@@ -21,23 +23,41 @@ class Peer {
       socket.bind(0, address, () => resolve(new Peer(socket)));
     });
   }
-  get port(): number { return this.socket.address().port; }
+  get port(): number {
+    return this.socket.address().port;
+  }
   send(buf: Buffer, port: number, to: string): Promise<void> {
     return new Promise((resolve, reject) => this.socket.send(buf, port, to, (err) => (err ? reject(err) : resolve())));
   }
-  close(): Promise<void> { return new Promise((resolve) => this.socket.close(() => resolve())); }
+  close(): Promise<void> {
+    return new Promise((resolve) => this.socket.close(() => resolve()));
+  }
 }
 
 /** One G.711 RTP packet (PCMU, 160 bytes of silence). */
 function rtpPacket(seq: number, ssrc = 0x1234): Buffer {
   const b = Buffer.alloc(12 + 160, 0xff);
-  b[0] = 0x80; b[1] = 0; b.writeUInt16BE(seq, 2); b.writeUInt32BE(seq * 160, 4); b.writeUInt32BE(ssrc, 8);
+  b[0] = 0x80;
+  b[1] = 0;
+  b.writeUInt16BE(seq, 2);
+  b.writeUInt32BE(seq * 160, 4);
+  b.writeUInt32BE(ssrc, 8);
   return b;
 }
 
 function ip6Offer(address: string, port: number): string {
-  return ["v=0", `o=- 1 1 IN IP6 ${address}`, "s=-", `c=IN IP6 ${address}`, "t=0 0", `m=audio ${port} RTP/AVP 0 101`,
-    "a=rtpmap:0 PCMU/8000", "a=rtpmap:101 telephone-event/8000", "a=sendrecv", ""].join("\r\n");
+  return [
+    "v=0",
+    `o=- 1 1 IN IP6 ${address}`,
+    "s=-",
+    `c=IN IP6 ${address}`,
+    "t=0 0",
+    `m=audio ${port} RTP/AVP 0 101`,
+    "a=rtpmap:0 PCMU/8000",
+    "a=rtpmap:101 telephone-event/8000",
+    "a=sendrecv",
+    "",
+  ].join("\r\n");
 }
 
 describe("media over IPv6", () => {
@@ -54,7 +74,10 @@ describe("media over IPv6", () => {
     it("acceptSource: the SDP's address written in full matches the socket's short form", () => {
       const common = { latched: null, security: "strict" as const, confirmed: true, signallingHosts: [] };
       assert.equal(acceptSource({ ...common, from: { address: "::1", port: 4000 }, sdp: { address: "0:0:0:0:0:0:0:1", port: 4000 } }), "accept");
-      assert.equal(acceptSource({ ...common, from: { address: "::ffff:127.0.0.1", port: 4000 }, sdp: { address: "127.0.0.1", port: 4000 } }), "accept");
+      assert.equal(
+        acceptSource({ ...common, from: { address: "::ffff:127.0.0.1", port: 4000 }, sdp: { address: "127.0.0.1", port: 4000 } }),
+        "accept",
+      );
       assert.equal(acceptSource({ ...common, from: { address: "::2", port: 4000 }, sdp: { address: "::1", port: 4000 } }), "drop");
     });
 
@@ -100,9 +123,17 @@ describe("media over IPv6", () => {
 
   describe("the RTP socket", () => {
     const open: Array<{ close(): unknown }> = [];
-    afterEach(async () => { for (const o of open.splice(0)) await o.close(); });
-    const options = (extra: Partial<RtpSdhOptions>): RtpSdhOptions =>
-      ({ codecs: ["PCMU"], portMin: 43000, portMax: 43999, advertisedAddress: () => "::1", pacer: manualPacer(), ...extra });
+    afterEach(async () => {
+      for (const o of open.splice(0)) await o.close();
+    });
+    const options = (extra: Partial<RtpSdhOptions>): RtpSdhOptions => ({
+      codecs: ["PCMU"],
+      portMin: 43000,
+      portMax: 43999,
+      advertisedAddress: () => "::1",
+      pacer: manualPacer(),
+      ...extra,
+    });
 
     it("family 6 binds a dual-stack socket: it sends to and hears from IPv6 and IPv4 peers", async () => {
       const rtp = await RtpSession.open({ portMin: 43000, portMax: 43999, family: 6, pacer: manualPacer() });
@@ -187,10 +218,15 @@ describe("media over IPv6", () => {
 
     it("with addressToward, the answer to an IN IP6 offer on an IPv4 account says IN IP6, and the peer's RTP arrives", async () => {
       const asked: string[] = [];
-      const sdh = new RtpSessionDescriptionHandler(options({
-        advertisedAddress: () => "127.0.0.1",
-        addressToward: async (ip) => { asked.push(ip); return "::1"; },
-      }));
+      const sdh = new RtpSessionDescriptionHandler(
+        options({
+          advertisedAddress: () => "127.0.0.1",
+          addressToward: async (ip) => {
+            asked.push(ip);
+            return "::1";
+          },
+        }),
+      );
       open.push(sdh);
       sdh.confirm();
       const peer = await Peer.open("::1");
@@ -206,7 +242,13 @@ describe("media over IPv6", () => {
     });
 
     it("addressToward without a route (undefined, a throw, the wrong family) keeps the advertised address", async () => {
-      for (const addressToward of [async () => undefined, async () => { throw new Error("no route"); }, async () => "127.0.0.2"]) {
+      for (const addressToward of [
+        async () => undefined,
+        async () => {
+          throw new Error("no route");
+        },
+        async () => "127.0.0.2",
+      ]) {
         const sdh = new RtpSessionDescriptionHandler(options({ advertisedAddress: () => "127.0.0.1", addressToward }));
         open.push(sdh);
         await sdh.setDescription(ip6Offer("::1", 4000));
@@ -228,8 +270,10 @@ describe("media over IPv6", () => {
       const sdh = new RtpSessionDescriptionHandler(options({ advertisedAddress: () => "127.0.0.1" }));
       open.push(sdh);
       await sdh.getDescription();
-      await assert.rejects(sdh.setDescription(ip6Offer("::1", 4000)), (err: Error) =>
-        err instanceof NoCommonCodecError && /IP family/.test(err.message));
+      await assert.rejects(
+        sdh.setDescription(ip6Offer("::1", 4000)),
+        (err: Error) => err instanceof NoCommonCodecError && /IP family/.test(err.message),
+      );
     });
 
     it("an advertised IPv4-mapped address goes out as IN IP4", async () => {

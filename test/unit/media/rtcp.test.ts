@@ -18,11 +18,7 @@ import {
   type RtcpSdes,
   type RtcpSenderReport,
 } from "../../../src/media/rtcp.js";
-import {
-  RTCP_INITIAL_INTERVAL_FACTOR,
-  RTCP_MIN_INTERVAL_MS,
-  rtcpIntervalMs,
-} from "../../../src/media/rtcp-interval.js";
+import { RTCP_INITIAL_INTERVAL_FACTOR, RTCP_MIN_INTERVAL_MS, rtcpIntervalMs } from "../../../src/media/rtcp-interval.js";
 import { serializeRtp } from "../../../src/media/rtp-packet.js";
 
 // Datagrams captured with tshark on loopback from two baresip 1.0.0 instances in a G.711 call
@@ -31,7 +27,8 @@ const BARESIP = {
   // alice's second SR + SDES, a block about bob with LSR/DLSR.
   sr: "81c8000cc9b02eb5eebc2e3bd087229e00017e29000001f50001392005c69df10000000000006631000000212e36d1470004ff3b81ca0007c9b02eb501137369703a616c696365403132372e302e302e31000000",
   // bob's answer 3.4 ms later: its block about alice echoes alice's SR in LSR.
-  srReply: "81c8000c05c69df1eebc2e3bd1656eef00022c6d000001f500013920c9b02eb50000000000007bd0000000182e3bd087000000c481ca000805c69df101177369703a626f62403132372e302e302e313a3131393632000000",
+  srReply:
+    "81c8000c05c69df1eebc2e3bd1656eef00022c6d000001f500013920c9b02eb50000000000007bd0000000182e3bd087000000c481ca000805c69df101177369703a626f62403132372e302e302e313a3131393632000000",
   srReplyArrivalUnixMs: 1796321211817.98,
   // At hang-up baresip sends BYE (with reason) *before* SDES.
   bye: "81cb0003c9b02eb50441646a6f00000081ca0007c9b02eb501137369703a616c696365403132372e302e302e31000000",
@@ -113,9 +110,15 @@ describe("media/rtcp", () => {
       assert.equal(
         out.toString("hex"),
         // V=2 P=0 RC=1 | PT=201 | length 7 words | SSRC
-        "81c90007" + "11223344" +
+        "81c90007" +
+          "11223344" +
           // block: SSRC | fraction 25 (0x19) + cumulative -2 as 24-bit two's complement | ext. highest seq | jitter | LSR | DLSR
-          "01020304" + "19fffffe" + "0001fffe" + "0000004d" + "abcd1234" + "00018000",
+          "01020304" +
+          "19fffffe" +
+          "0001fffe" +
+          "0000004d" +
+          "abcd1234" +
+          "00018000",
       );
     });
 
@@ -168,7 +171,15 @@ describe("media/rtcp", () => {
     it("pads SDES chunks to 32 bits for every CNAME length", () => {
       for (let n = 0; n < 9; n++) {
         const cname = "c".repeat(n);
-        const buf = serializeRtcp([{ type: "sdes", chunks: [{ ssrc: 1, items: [{ type: 1, value: cname }] }, { ssrc: 2, items: [] }] }]);
+        const buf = serializeRtcp([
+          {
+            type: "sdes",
+            chunks: [
+              { ssrc: 1, items: [{ type: 1, value: cname }] },
+              { ssrc: 2, items: [] },
+            ],
+          },
+        ]);
         assert.equal(buf.length % 4, 0);
         const sdes = parseRtcp(buf)?.[0] as RtcpSdes;
         assert.equal(sdes.chunks.length, 2, `cname length ${n}`);
@@ -234,12 +245,18 @@ describe("media/rtcp", () => {
     }
 
     it("accepts exactly RTCP_MAX_PACKETS_PER_COMPOUND packets", () => {
-      assert.equal(parseRtcp(Buffer.concat(Array.from({ length: RTCP_MAX_PACKETS_PER_COMPOUND }, () => emptyRr)))?.length, RTCP_MAX_PACKETS_PER_COMPOUND);
+      assert.equal(
+        parseRtcp(Buffer.concat(Array.from({ length: RTCP_MAX_PACKETS_PER_COMPOUND }, () => emptyRr)))?.length,
+        RTCP_MAX_PACKETS_PER_COMPOUND,
+      );
     });
 
     it("keeps at most RTCP_MAX_SDES_ITEMS_PER_CHUNK items and still finds the next packet", () => {
       const items = Array.from({ length: 20 }, (_, i) => ({ type: 1 + (i % 7), value: `v${i}` }));
-      const buf = serializeRtcp([{ type: "sdes", chunks: [{ ssrc: 3, items }] }, { type: "bye", ssrcs: [3] }]);
+      const buf = serializeRtcp([
+        { type: "sdes", chunks: [{ ssrc: 3, items }] },
+        { type: "bye", ssrcs: [3] },
+      ]);
       const pkts = parseRtcp(buf);
       assert.ok(pkts);
       assert.equal((pkts[0] as RtcpSdes).chunks[0].items.length, RTCP_MAX_SDES_ITEMS_PER_CHUNK);

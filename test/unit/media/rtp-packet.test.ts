@@ -57,7 +57,11 @@ describe("media/rtp-packet", () => {
   it("rejects bad header values when serializing", () => {
     assert.throws(() => serializeRtp({ payloadType: 128, sequenceNumber: 0, timestamp: 0, ssrc: 0 }, Buffer.alloc(0)), RangeError);
     assert.throws(
-      () => serializeRtp({ payloadType: 0, sequenceNumber: 0, timestamp: 0, ssrc: 0, headerExtension: { profile: 1, data: Buffer.alloc(3) } }, Buffer.alloc(0)),
+      () =>
+        serializeRtp(
+          { payloadType: 0, sequenceNumber: 0, timestamp: 0, ssrc: 0, headerExtension: { profile: 1, data: Buffer.alloc(3) } },
+          Buffer.alloc(0),
+        ),
       RangeError,
     );
   });

@@ -1,12 +1,6 @@
 import assert from "node:assert/strict";
 import { buildCompoundReport, ntpFromUnixMs, ntpMiddle32, parseRtcp, secondsToNtpShort, type RtcpReceiverReport } from "../../../src/media/rtcp.js";
-import {
-  RTCP_MAX_PLAUSIBLE_RTT_MS,
-  RTP_MAX_DROPOUT,
-  RtpReceiveStats,
-  RtpSendStats,
-  roundTripMs,
-} from "../../../src/media/rtp-receive-stats.js";
+import { RTCP_MAX_PLAUSIBLE_RTT_MS, RTP_MAX_DROPOUT, RtpReceiveStats, RtpSendStats, roundTripMs } from "../../../src/media/rtp-receive-stats.js";
 import type { Clock } from "../../../src/clock.js";
 
 class FakeClock implements Pick<Clock, "now"> {
@@ -107,7 +101,11 @@ describe("media/rtp-receive-stats", () => {
       assert.equal(rb?.fractionLost, 0, "fraction lost is per interval");
       assert.equal(rb?.cumulativeLost, 100);
       // Half of the next interval lost.
-      feed(s, clock, range(2100, 100).filter((n) => n % 2 === 0));
+      feed(
+        s,
+        clock,
+        range(2100, 100).filter((n) => n % 2 === 0),
+      );
       rb = s.reportBlock();
       assert.equal(rb?.fractionLost, Math.floor((49 * 256) / 99));
       assert.equal(rb?.cumulativeLost, 149);

@@ -212,7 +212,11 @@ describe("media/rtp-security", () => {
         if (i % 50 === 49) await new Promise((r) => setTimeout(r, 5)); // within the socket's receive buffer
       }
       await legit.send(eventPacket(1, 9, 99), s.localPort);
-      await waitFor(() => s.stats().packetsReceived + s.stats().malformed + s.stats().ignoredPayloadType + s.stats().ignoredSsrc >= 2001, 5000, "all processed");
+      await waitFor(
+        () => s.stats().packetsReceived + s.stats().malformed + s.stats().ignoredPayloadType + s.stats().ignoredSsrc >= 2001,
+        5000,
+        "all processed",
+      );
       assert.deepEqual(errors, []);
       assert.equal(s.isClosed, false);
     });
@@ -268,7 +272,13 @@ describe("media/rtp-security", () => {
     it("an incoming call is confirmed by the ACK (chained on the session delegate), not by our 200", async () => {
       const victim = await peer("127.0.0.3");
       let previousAcks = 0;
-      const session = { delegate: { onAck: () => { previousAcks++; } } } as unknown as Session;
+      const session = {
+        delegate: {
+          onAck: () => {
+            previousAcks++;
+          },
+        },
+      } as unknown as Session;
       const sdh = new RtpSessionDescriptionHandler(
         { codecs: ["PCMU"], ...PORTS, advertisedAddress: () => "127.0.0.1", pacer: manualPacer() },
         session,

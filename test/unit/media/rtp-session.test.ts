@@ -116,7 +116,10 @@ describe("media/rtp-session", () => {
         pk.map((p) => p.payloadType),
         [0, 0, 0, 0, 101, 101, 101, 0, 0, 0],
       );
-      assert.ok(pk[0].payload.every((b) => b === 0xff), "PCMU silence");
+      assert.ok(
+        pk[0].payload.every((b) => b === 0xff),
+        "PCMU silence",
+      );
       assert.ok(decodeFrame("PCMU", pk[2].payload).every((v) => Math.abs(v - 1000) < 40));
       assert.ok(decodeFrame("PCMU", pk[7].payload).every((v) => Math.abs(v + 2000) < 80));
       assert.deepEqual([...pk[6].payload], [...eventPayload(5, true, 480)]);
@@ -262,7 +265,10 @@ describe("media/rtp-session", () => {
       await waitFor(() => b.stats().ignoredFromOtherSources === 1, 3000, "ignored packet");
       a.tick(0);
       await waitFor(() => atB.length === 2);
-      assert.ok(atB.every((i) => i.ssrc === a.ssrc), "no audio from the intruder");
+      assert.ok(
+        atB.every((i) => i.ssrc === a.ssrc),
+        "no audio from the intruder",
+      );
       assert.equal(latched.length, 1, "latched once");
     });
 

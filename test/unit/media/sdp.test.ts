@@ -1,13 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  SdpOriginState,
-  acceptAnswer,
-  buildAnswer,
-  buildOffer,
-  negotiate,
-  parseSdp,
-  type NegotiationResult,
-} from "../../../src/media/sdp.js";
+import { SdpOriginState, acceptAnswer, buildAnswer, buildOffer, negotiate, parseSdp, type NegotiationResult } from "../../../src/media/sdp.js";
 import {
   ASTERISK_OFFER,
   BARESIP_OFFER,
@@ -191,7 +183,10 @@ describe("media/sdp", () => {
     it("ignores telephone-event on a payload type RTP cannot carry (issue 8)", () => {
       // PT 200 would make every event frame we send throw in serializeRtp.
       for (const pt of ["200", "128"]) {
-        const bad = ASTERISK_OFFER.replace("RTP/AVP 0 8 3 101", `RTP/AVP 0 8 3 ${pt}`).replace("a=rtpmap:101 telephone-event/8000", `a=rtpmap:${pt} telephone-event/8000`);
+        const bad = ASTERISK_OFFER.replace("RTP/AVP 0 8 3 101", `RTP/AVP 0 8 3 ${pt}`).replace(
+          "a=rtpmap:101 telephone-event/8000",
+          `a=rtpmap:${pt} telephone-event/8000`,
+        );
         assert.equal(ok(negotiate(bad, ["PCMU"])).telephoneEventPt, null, `PT ${pt}`);
       }
     });
@@ -220,7 +215,14 @@ describe("media/sdp", () => {
     });
 
     it("can offer without telephone-event", () => {
-      const sdp = buildOffer({ address: "192.0.2.1", port: 30000, direction: "sendonly", origin: new SdpOriginState(), codecs: ["PCMU"], telephoneEventPt: null });
+      const sdp = buildOffer({
+        address: "192.0.2.1",
+        port: 30000,
+        direction: "sendonly",
+        origin: new SdpOriginState(),
+        codecs: ["PCMU"],
+        telephoneEventPt: null,
+      });
       assert.ok(sdp.includes("m=audio 30000 RTP/AVP 0\r\n"));
       assert.ok(!sdp.includes("telephone-event"));
       assert.ok(sdp.includes("a=sendonly\r\n"));
@@ -243,7 +245,14 @@ describe("media/sdp", () => {
     it("answers with the chosen codec and the peer's telephone-event type", () => {
       const offer = parseSdp(BARESIP_OFFER)!;
       const negotiated = ok(negotiate(offer, ["PCMU", "PCMA"]));
-      const answer = buildAnswer({ address: "192.0.2.1", port: 30002, direction: negotiated.direction, origin: new SdpOriginState(), offer, negotiated });
+      const answer = buildAnswer({
+        address: "192.0.2.1",
+        port: 30002,
+        direction: negotiated.direction,
+        origin: new SdpOriginState(),
+        offer,
+        negotiated,
+      });
       assert.ok(answer.includes("m=audio 30002 RTP/AVP 0 97\r\n"));
       assert.ok(answer.includes("a=rtpmap:97 telephone-event/8000\r\na=fmtp:97 0-16\r\n"));
       assert.ok(answer.includes("a=sendrecv\r\n"));
@@ -257,7 +266,9 @@ describe("media/sdp", () => {
     it("keeps every offered m= line in the answer, rejecting the unused ones with port 0", () => {
       const offer = parseSdp(SAVP_AND_AVP_OFFER)!;
       const negotiated = ok(negotiate(offer, ["PCMU", "PCMA"]));
-      const answer = parseSdp(buildAnswer({ address: "192.0.2.1", port: 30004, direction: "sendrecv", origin: new SdpOriginState(), offer, negotiated }))!;
+      const answer = parseSdp(
+        buildAnswer({ address: "192.0.2.1", port: 30004, direction: "sendrecv", origin: new SdpOriginState(), offer, negotiated }),
+      )!;
       assert.deepEqual(
         answer.media.map((m) => [m.type, m.port, m.proto]),
         [
@@ -272,14 +283,31 @@ describe("media/sdp", () => {
     it("answers a sendonly (hold) offer with recvonly", () => {
       const offer = parseSdp(withLine(FRITZBOX_OFFER, "a=sendrecv", "a=sendonly"))!;
       const negotiated = ok(negotiate(offer, ["PCMA"]));
-      const answer = buildAnswer({ address: "192.0.2.1", port: 30000, direction: negotiated.direction, origin: new SdpOriginState(), offer, negotiated });
+      const answer = buildAnswer({
+        address: "192.0.2.1",
+        port: 30000,
+        direction: negotiated.direction,
+        origin: new SdpOriginState(),
+        offer,
+        negotiated,
+      });
       assert.ok(answer.includes("a=recvonly\r\n"));
     });
   });
 
   describe("acceptAnswer", () => {
     const answer = (fmts: string, extra: string[] = []) =>
-      ["v=0", "o=- 7 7 IN IP4 198.51.100.9", "s=-", "c=IN IP4 198.51.100.9", "t=0 0", `m=audio 9000 RTP/AVP ${fmts}`, "a=rtpmap:101 telephone-event/8000", ...extra, ""].join("\r\n");
+      [
+        "v=0",
+        "o=- 7 7 IN IP4 198.51.100.9",
+        "s=-",
+        "c=IN IP4 198.51.100.9",
+        "t=0 0",
+        `m=audio 9000 RTP/AVP ${fmts}`,
+        "a=rtpmap:101 telephone-event/8000",
+        ...extra,
+        "",
+      ].join("\r\n");
 
     it("takes the codec the answer kept", () => {
       const r = ok(acceptAnswer(answer("8 101"), { codecs: ["PCMU", "PCMA"], direction: "sendrecv" }));

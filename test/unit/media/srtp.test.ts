@@ -118,7 +118,15 @@ describe("media/srtp", () => {
     const { tx, rx } = pair();
     const payload = Buffer.from("the quick brown fox jumps over the lazy dog");
     const packet = serializeRtp(
-      { payloadType: 8, sequenceNumber: 7, timestamp: 1, ssrc: 9, csrcs: [1, 2], headerExtension: { profile: 0xbede, data: Buffer.alloc(8, 3) }, paddingBytes: 4 },
+      {
+        payloadType: 8,
+        sequenceNumber: 7,
+        timestamp: 1,
+        ssrc: 9,
+        csrcs: [1, 2],
+        headerExtension: { profile: 0xbede, data: Buffer.alloc(8, 3) },
+        paddingBytes: 4,
+      },
       payload,
     );
     const copy = Buffer.from(packet);
@@ -345,7 +353,10 @@ describe("media/srtp", () => {
   it("refuses bad keys and malformed packets to protect with RangeError", () => {
     assert.throws(() => new SrtpContext({ suite: "AES_CM_128_HMAC_SHA1_80", masterKey: Buffer.alloc(15), masterSalt: Buffer.alloc(14) }), RangeError);
     assert.throws(() => new SrtpContext({ suite: "AES_CM_128_HMAC_SHA1_80", masterKey: Buffer.alloc(16), masterSalt: Buffer.alloc(12) }), RangeError);
-    assert.throws(() => new SrtpContext({ suite: "F8_128_HMAC_SHA1_80" as SrtpSuite, masterKey: Buffer.alloc(16), masterSalt: Buffer.alloc(14) }), RangeError);
+    assert.throws(
+      () => new SrtpContext({ suite: "F8_128_HMAC_SHA1_80" as SrtpSuite, masterKey: Buffer.alloc(16), masterSalt: Buffer.alloc(14) }),
+      RangeError,
+    );
     const { tx } = pair();
     assert.throws(() => tx.protectRtp(Buffer.alloc(5)), RangeError);
     // Header longer than the packet: 15 CSRCs announced, none present; an extension past the end.

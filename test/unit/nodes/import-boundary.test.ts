@@ -53,7 +53,10 @@ describe("nodes/ imports only the public entry of src/", () => {
   const files = tsFiles(path.join(root, "nodes"));
 
   it("finds the node sources", () => {
-    assert.ok(files.some((f) => f.endsWith(path.join("sip-call", "sip-call.ts"))), "nodes/sip-call/sip-call.ts is scanned");
+    assert.ok(
+      files.some((f) => f.endsWith(path.join("sip-call", "sip-call.ts"))),
+      "nodes/sip-call/sip-call.ts is scanned",
+    );
     assert.ok(files.length >= 8);
   });
 
@@ -75,9 +78,11 @@ describe("nodes/ imports only the public entry of src/", () => {
     for (const file of files) {
       const rel = path.relative(root, file).split(path.sep).join("/");
       if (PENDING_SWITCH.includes(rel)) continue;
-      fs.readFileSync(file, "utf8").split("\n").forEach((line, i) => {
-        if (/\.calls\??\./.test(line)) bad.push(`${rel}:${i + 1}: ${line.trim()}`);
-      });
+      fs.readFileSync(file, "utf8")
+        .split("\n")
+        .forEach((line, i) => {
+          if (/\.calls\??\./.test(line)) bad.push(`${rel}:${i + 1}: ${line.trim()}`);
+        });
     }
     assert.deepStrictEqual(bad, [], `use the Softphone's methods (calls by id) instead:\n${bad.join("\n")}`);
   });
@@ -85,20 +90,29 @@ describe("nodes/ imports only the public entry of src/", () => {
   it("the scanner sees every form of import", () => {
     const root2 = "/r";
     const file = "/r/nodes/x/y.ts";
-    const specs = moduleSpecifiers([
-      'import type { A } from "../../src/call/call";',
-      'import {\n  B,\n  C,\n} from "../../src/phone/phone";',
-      'export { D } from "../../src/types";',
-      'import "../../src/speech/pico/pico-engine";',
-      'const e = require("../../src/dtmf/collector");',
-      'import f = require("../../src/sip/sip-transport");',
-      'const g = await import("../../src/media/sdp");',
-      'import { H } from "../../src";',
-      'import { I } from "../shared/status";',
-    ].join("\n"));
+    const specs = moduleSpecifiers(
+      [
+        'import type { A } from "../../src/call/call";',
+        'import {\n  B,\n  C,\n} from "../../src/phone/phone";',
+        'export { D } from "../../src/types";',
+        'import "../../src/speech/pico/pico-engine";',
+        'const e = require("../../src/dtmf/collector");',
+        'import f = require("../../src/sip/sip-transport");',
+        'const g = await import("../../src/media/sdp");',
+        'import { H } from "../../src";',
+        'import { I } from "../shared/status";',
+      ].join("\n"),
+    );
     const targets = specs.map((s) => srcTarget(root2, file, s));
-    assert.deepStrictEqual(targets.filter((t) => t !== undefined && !PUBLIC_ENTRY.test(t)).sort(),
-      ["call/call", "dtmf/collector", "media/sdp", "phone/phone", "sip/sip-transport", "speech/pico/pico-engine", "types"]);
+    assert.deepStrictEqual(targets.filter((t) => t !== undefined && !PUBLIC_ENTRY.test(t)).sort(), [
+      "call/call",
+      "dtmf/collector",
+      "media/sdp",
+      "phone/phone",
+      "sip/sip-transport",
+      "speech/pico/pico-engine",
+      "types",
+    ]);
     assert.ok(targets.includes(""), "../../src is the public entry");
     assert.ok(targets.includes(undefined), "../shared/status is not src/");
   });

@@ -6,13 +6,29 @@ import fs from "fs";
 import path from "path";
 import type { CallInfo } from "../../../src";
 import {
-  actionMsg, callMsg, dtmfCodeMsg, dtmfLockedMsg, dtmfMsg, dtmfTooManyMsg, parseSipCallInput, parseSipDtmfInput, playbackMsg,
-  registrationMsg, SIP_CALL_INPUT_TOPICS, SIP_CALL_OUTPUT_TOPICS, SIP_DTMF_INPUT_TOPICS, SIP_DTMF_OUTPUT_TOPICS,
+  actionMsg,
+  callMsg,
+  dtmfCodeMsg,
+  dtmfLockedMsg,
+  dtmfMsg,
+  dtmfTooManyMsg,
+  parseSipCallInput,
+  parseSipDtmfInput,
+  playbackMsg,
+  registrationMsg,
+  SIP_CALL_INPUT_TOPICS,
+  SIP_CALL_OUTPUT_TOPICS,
+  SIP_DTMF_INPUT_TOPICS,
+  SIP_DTMF_OUTPUT_TOPICS,
 } from "../../../nodes/shared/messages";
 
 const call: CallInfo = {
-  id: "c1", direction: "inbound", state: "ANSWERED", startedAt: "2026-01-01T00:00:00.000Z",
-  from: { number: "0301234", name: "Bob", uri: "sip:0301234@127.0.0.1" }, to: { number: "alice", name: "", uri: "sip:alice@127.0.0.1" },
+  id: "c1",
+  direction: "inbound",
+  state: "ANSWERED",
+  startedAt: "2026-01-01T00:00:00.000Z",
+  from: { number: "0301234", name: "Bob", uri: "sip:0301234@127.0.0.1" },
+  to: { number: "alice", name: "", uri: "sip:alice@127.0.0.1" },
 };
 
 /** Same properties in the same order (what a debug node shows). */
@@ -36,20 +52,50 @@ describe("nodes/shared/messages: sip-call", () => {
   });
 
   it("parses commands, normalised, with the call they are for", () => {
-    assert.deepStrictEqual(parseSipCallInput({ topic: "DIAL", payload: 1234 }), { topic: "dial", payload: "1234", message: undefined, language: undefined, ringTimeout: undefined });
+    assert.deepStrictEqual(parseSipCallInput({ topic: "DIAL", payload: 1234 }), {
+      topic: "dial",
+      payload: "1234",
+      message: undefined,
+      language: undefined,
+      ringTimeout: undefined,
+    });
     assert.strictEqual((parseSipCallInput({ topic: "dial", payload: "bob", ringTimeout: "" }) as { ringTimeout: number }).ringTimeout, 30);
     assert.strictEqual((parseSipCallInput({ topic: "dial", payload: "bob", ringTimeout: "12" }) as { ringTimeout: number }).ringTimeout, 12);
-    assert.deepStrictEqual(parseSipCallInput({ topic: "say", payload: "hi", call: { id: "c1" }, interrupt: "yes", language: 5 }),
-      { topic: "say", callId: "c1", payload: "hi", language: undefined, engine: undefined, voice: undefined, interrupt: false });
-    assert.deepStrictEqual(parseSipCallInput({ topic: "play", payload: "/a.wav", format: "PCMU", callId: 7 }), { topic: "play", callId: "7", payload: "/a.wav", format: "pcmu", interrupt: false });
+    assert.deepStrictEqual(parseSipCallInput({ topic: "say", payload: "hi", call: { id: "c1" }, interrupt: "yes", language: 5 }), {
+      topic: "say",
+      callId: "c1",
+      payload: "hi",
+      language: undefined,
+      engine: undefined,
+      voice: undefined,
+      interrupt: false,
+    });
+    assert.deepStrictEqual(parseSipCallInput({ topic: "play", payload: "/a.wav", format: "PCMU", callId: 7 }), {
+      topic: "play",
+      callId: "7",
+      payload: "/a.wav",
+      format: "pcmu",
+      interrupt: false,
+    });
     assert.deepStrictEqual(parseSipCallInput({ topic: "reject" }), { topic: "reject", callId: undefined, statusCode: 486 });
-    assert.deepStrictEqual(parseSipCallInput({ topic: "reject", statusCode: "603", call: "not an object", callId: "c2" }), { topic: "reject", callId: "c2", statusCode: 603 });
+    assert.deepStrictEqual(parseSipCallInput({ topic: "reject", statusCode: "603", call: "not an object", callId: "c2" }), {
+      topic: "reject",
+      callId: "c2",
+      statusCode: 603,
+    });
     assert.deepStrictEqual(parseSipCallInput({ topic: "dtmf", payload: 12 }), { topic: "dtmf", callId: undefined, payload: "12" });
     assert.deepStrictEqual(parseSipCallInput({ topic: "hangup", call: { id: "" } }), { topic: "hangup", callId: undefined });
   });
 
   it("refuses bad commands with the errors users know", () => {
-    const err = (m: unknown) => { try { parseSipCallInput(m); } catch (e) { return (e as Error).message; } return "no error"; };
+    const err = (m: unknown) => {
+      try {
+        parseSipCallInput(m);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return "no error";
+    };
     assert.strictEqual(err({ topic: "fly" }), 'unknown topic "fly": use dial, say, play, hangup, answer, reject or dtmf');
     assert.strictEqual(err(null), 'unknown topic "": use dial, say, play, hangup, answer, reject or dtmf');
     assert.strictEqual(err({ topic: "dial", payload: { not: "a number" } }), "dial: msg.payload must be a number or a SIP URI");
@@ -65,18 +111,47 @@ describe("nodes/shared/messages: sip-dtmf", () => {
     same(dtmfMsg("5", "rfc4733", call), { topic: "dtmf", payload: "5", method: "rfc4733", call });
     same(dtmfMsg("5", "info", call, true), { topic: "dtmf", payload: "•", method: "info", masked: true, call });
     same(dtmfCodeMsg("1234", "terminator", call), { topic: "dtmf-code", payload: "1234", terminatedBy: "terminator", call });
-    same(dtmfCodeMsg("••", "timeout", call, { masked: true, invalid: true }), { topic: "dtmf-code", payload: "••", terminatedBy: "timeout", call, masked: true, invalid: true });
+    same(dtmfCodeMsg("••", "timeout", call, { masked: true, invalid: true }), {
+      topic: "dtmf-code",
+      payload: "••",
+      terminatedBy: "timeout",
+      call,
+      masked: true,
+      invalid: true,
+    });
     same(dtmfTooManyMsg(3, 3, call), { topic: "dtmf-too-many", payload: 3, limit: 3, call });
-    same(dtmfTooManyMsg(3, 3, call, Date.UTC(2026, 0, 1)), { topic: "dtmf-too-many", payload: 3, limit: 3, call, lockedUntil: "2026-01-01T00:00:00.000Z" });
-    same(dtmfLockedMsg(Date.UTC(2026, 0, 1), call), { topic: "dtmf-locked", payload: "2026-01-01T00:00:00.000Z", lockedUntil: "2026-01-01T00:00:00.000Z", call });
+    same(dtmfTooManyMsg(3, 3, call, Date.UTC(2026, 0, 1)), {
+      topic: "dtmf-too-many",
+      payload: 3,
+      limit: 3,
+      call,
+      lockedUntil: "2026-01-01T00:00:00.000Z",
+    });
+    same(dtmfLockedMsg(Date.UTC(2026, 0, 1), call), {
+      topic: "dtmf-locked",
+      payload: "2026-01-01T00:00:00.000Z",
+      lockedUntil: "2026-01-01T00:00:00.000Z",
+      call,
+    });
     same(actionMsg("open", "1234", { index: 2, code: "1234#" }, call), { topic: "open", payload: "1234", action: { index: 2, code: "1234#" }, call });
-    same(actionMsg("", "••••", { index: 1, code: "1234#", oneTime: true }, call, true), { topic: "action", payload: "••••", action: { index: 1, oneTime: true }, call, masked: true });
+    same(actionMsg("", "••••", { index: 1, code: "1234#", oneTime: true }, call, true), {
+      topic: "action",
+      payload: "••••",
+      action: { index: 1, oneTime: true },
+      call,
+      masked: true,
+    });
   });
 
   it("parses code, clear-codes and unlock", () => {
     const first = () => 0;
     assert.deepStrictEqual(parseSipDtmfInput({ topic: "code", payload: 4711 }, first), { topic: "code", payload: "4711", action: 0, validFor: 600 });
-    assert.deepStrictEqual(parseSipDtmfInput({ topic: "Code", payload: {}, validFor: "0" }, first), { topic: "code", payload: "", action: 0, validFor: 0 });
+    assert.deepStrictEqual(parseSipDtmfInput({ topic: "Code", payload: {}, validFor: "0" }, first), {
+      topic: "code",
+      payload: "",
+      action: 0,
+      validFor: 0,
+    });
     assert.deepStrictEqual(parseSipDtmfInput({ topic: "clear-codes" }, first), { topic: "clear-codes" });
     assert.deepStrictEqual(parseSipDtmfInput({ topic: "unlock" }, first), { topic: "unlock", payload: undefined });
     assert.deepStrictEqual(parseSipDtmfInput({ topic: "unlock", payload: "*" }, first), { topic: "unlock", payload: undefined });
@@ -84,18 +159,29 @@ describe("nodes/shared/messages: sip-dtmf", () => {
   });
 
   it("refuses bad input with the node's errors; the action is checked first", () => {
-    const err = (m: unknown, a: (x: unknown) => number = () => 0) => { try { parseSipDtmfInput(m, a); } catch (e) { return (e as Error).message; } return "no error"; };
+    const err = (m: unknown, a: (x: unknown) => number = () => 0) => {
+      try {
+        parseSipDtmfInput(m, a);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return "no error";
+    };
     assert.strictEqual(err({ topic: "code", payload: "1", validFor: "soon" }), "code: msg.validFor must be a number of seconds");
-    const noAction = () => { throw new Error("code: this node has no action for the code to trigger"); };
+    const noAction = () => {
+      throw new Error("code: this node has no action for the code to trigger");
+    };
     assert.strictEqual(err({ topic: "code", payload: "1", validFor: "soon" }, noAction), "code: this node has no action for the code to trigger");
-    assert.strictEqual(err({ topic: "PIN-" + "x".repeat(60) }), `unknown topic "${("pin-" + "x".repeat(60)).slice(0, 40)}": use code, clear-codes or unlock`);
+    assert.strictEqual(
+      err({ topic: "PIN-" + "x".repeat(60) }),
+      `unknown topic "${("pin-" + "x".repeat(60)).slice(0, 40)}": use code, clear-codes or unlock`,
+    );
   });
 });
 
 describe("nodes/shared/messages: the help documents every topic", () => {
   const help = (node: string) => fs.readFileSync(path.join(repoRoot(), "nodes", node, "locales", "en-US", `${node}.html`), "utf8");
-  const undocumented = (text: string, topics: readonly string[]) =>
-    topics.filter((t) => !text.includes(`<span class="property-type">"${t}"</span>`));
+  const undocumented = (text: string, topics: readonly string[]) => topics.filter((t) => !text.includes(`<span class="property-type">"${t}"</span>`));
 
   it("sip-call: every input and output topic", () => {
     assert.deepStrictEqual(undocumented(help("sip-call"), [...SIP_CALL_INPUT_TOPICS, ...SIP_CALL_OUTPUT_TOPICS]), []);

@@ -6,7 +6,9 @@ import { accountFromConfig, normalizePem, rtpSecurityFromConfig, SipClientConfig
 
 const base: SipClientConfig = { id: "abc.123", server: "pbx.example", username: "620" };
 const KEY = crypto.generateKeyPairSync("ec", { namedCurve: "prime256v1" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
-const KEY_BODY = KEY.split("\n").filter((l) => l && !l.startsWith("-----")).join("");
+const KEY_BODY = KEY.split("\n")
+  .filter((l) => l && !l.startsWith("-----"))
+  .join("");
 // Any well-formed PEM certificate block is enough here: config.ts checks the form, OpenSSL the content.
 const CERT = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ2VydGlmaWNhdGVGb3JUZXN0aW5nMAoGCCqGSM49BAMC\n-----END CERTIFICATE-----\n";
 
@@ -25,7 +27,14 @@ describe("sip-client config → AccountOptions (security settings)", () => {
 
   it("maps every security property", () => {
     const a = accountFromConfig(
-      { ...base, acceptFrom: "networks", trustedNetworks: " 192.168.1.0/24,10.0.0.7\nfd00::/8 ;; ", authRealm: " pbx.example ", tlsCa: CERT, tlsCert: CERT },
+      {
+        ...base,
+        acceptFrom: "networks",
+        trustedNetworks: " 192.168.1.0/24,10.0.0.7\nfd00::/8 ;; ",
+        authRealm: " pbx.example ",
+        tlsCa: CERT,
+        tlsCert: CERT,
+      },
       { password: "pw", tlsKey: KEY },
     );
     assert.strictEqual(a.acceptFrom, "networks");
@@ -50,7 +59,11 @@ describe("sip-client config → AccountOptions (security settings)", () => {
   it("never quotes the key in an error", () => {
     const bad = KEY.replace("PRIVATE KEY", "PRIVATE KEX");
     let message = "";
-    try { accountFromConfig({ ...base, tlsCert: CERT }, { tlsKey: bad }); } catch (e) { message = (e as Error).message; }
+    try {
+      accountFromConfig({ ...base, tlsCert: CERT }, { tlsKey: bad });
+    } catch (e) {
+      message = (e as Error).message;
+    }
     assert.match(message, /TLS client key is not in PEM format/);
     assert.ok(!message.includes(KEY_BODY.slice(0, 16)));
   });

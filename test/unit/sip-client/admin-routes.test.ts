@@ -9,7 +9,11 @@ function fakeRed() {
   const routes = new Map<string, Handler[]>();
   const permissions: string[] = [];
   const RED = {
-    httpAdmin: { get: (path: string, ...handlers: Handler[]) => { routes.set(path, handlers); } },
+    httpAdmin: {
+      get: (path: string, ...handlers: Handler[]) => {
+        routes.set(path, handlers);
+      },
+    },
     auth: {
       needsPermission: (name: string) => {
         permissions.push(name);
@@ -27,11 +31,27 @@ function fakeRed() {
 
 function fakeRes() {
   const res: any = { statusCode: 200, headers: {} as Record<string, string>, body: undefined as unknown };
-  res.done = new Promise<void>((resolve) => { res.finish = resolve; });
-  res.status = (c: number) => { res.statusCode = c; return res; };
-  res.json = (b: unknown) => { res.body = b; res.finish(); return res; };
-  res.send = (b: unknown) => { res.body = b; res.finish(); return res; };
-  res.set = (k: string, v: string) => { res.headers[k.toLowerCase()] = v; return res; };
+  res.done = new Promise<void>((resolve) => {
+    res.finish = resolve;
+  });
+  res.status = (c: number) => {
+    res.statusCode = c;
+    return res;
+  };
+  res.json = (b: unknown) => {
+    res.body = b;
+    res.finish();
+    return res;
+  };
+  res.send = (b: unknown) => {
+    res.body = b;
+    res.finish();
+    return res;
+  };
+  res.set = (k: string, v: string) => {
+    res.headers[k.toLowerCase()] = v;
+    return res;
+  };
   return res;
 }
 
@@ -39,7 +59,10 @@ function fakeRes() {
 async function call(handlers: Handler[], req: any): Promise<any> {
   const res = fakeRes();
   let i = 0;
-  const next = () => { const h = handlers[i++]; if (h) void h(req, res, next); };
+  const next = () => {
+    const h = handlers[i++];
+    if (h) void h(req, res, next);
+  };
   next();
   await res.done;
   return res;
@@ -65,7 +88,10 @@ describe("sip-client admin routes", () => {
     const pending: Array<() => void> = [];
     let started = 0;
     const speech = {
-      synthesize: () => { started++; return new Promise<Int16Array>((r) => pending.push(() => r(new Int16Array(80)))); },
+      synthesize: () => {
+        started++;
+        return new Promise<Int16Array>((r) => pending.push(() => r(new Int16Array(80))));
+      },
       languages: () => [],
     };
     registerAdminRoutes(RED, { getSpeech: () => speech, getState: () => null });
@@ -79,7 +105,10 @@ describe("sip-client admin routes", () => {
     assert.ok(refused.headers["retry-after"]);
     assert.strictEqual(started, PREVIEW_MAX_CONCURRENT, "only the allowed number synthesizes at once");
     // Finishing the running jobs lets the queued ones run, one slot at a time.
-    while (pending.length) { pending.shift()!(); await new Promise((r) => setImmediate(r)); }
+    while (pending.length) {
+      pending.shift()!();
+      await new Promise((r) => setImmediate(r));
+    }
     const results = await Promise.all(accepted);
     assert.ok(results.every((r) => r.statusCode === 200));
     assert.strictEqual(started, total);
@@ -87,7 +116,10 @@ describe("sip-client admin routes", () => {
 
   it("a failing job frees its slot", async () => {
     const lim = new PreviewLimiter(1, 0);
-    await assert.rejects(lim.run(() => Promise.reject(new Error("engine broke")))!, /engine broke/);
+    await assert.rejects(
+      lim.run(() => Promise.reject(new Error("engine broke")))!,
+      /engine broke/,
+    );
     assert.strictEqual(lim.active, 0);
     assert.strictEqual(await lim.run(async () => 7), 7);
   });

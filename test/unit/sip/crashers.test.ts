@@ -9,11 +9,13 @@ import type { Endpoint } from "../../../src/sip/endpoint";
 // from inside Invitation.progress() (synchronously, up through the socket handler).
 const NO_CONTENT_TYPE_INVITE = Buffer.from(
   "SU5WSVRFIHNpcDpjYXJvbEAxMjcuMC4wLjE6MTI3OTEgU0lQLzIuMA0KdjogU0lQLzIuMC9UQ1AgMTI3LjAuMC4xOjEyNzkxO2JyYW5jaD16OWhHNGJLZnoyYjgxZDE0MGU4YzA2OTkyO3Jwb3J0DQpNYXgtRm9yd2FyZHM6IDcwDQpmOiAiRnV6eiIgPHNpcDowMDQ5MzAxMjM0NTY3QDEyNy4wLjAuMToxMjc5MT47dGFnPWI0N2NlYjA2MzQNCnQ6IDxzaXA6Y2Fyb2xAMTI3LjAuMC4xOjEyNzkxPg0KaTogNTJjNTRiY2Q3YzczZDdjZDBkYTRAMTI3LjAuMC4xDQpDU2VxOiA1MTAwIElOVklURQ0KbTogPHNpcDpmdXp6QDEyNy4wLjAuMToxMjc5MTt0cmFuc3BvcnQ9dGNwPg0KVXNlci1BZ2VudDogZnV6eg0KQWxsb3c6IElOVktURSwgQUNLLCBDQU5DRUwsIEJZRSwgSU5GTywgUkVGRVIsIE5PXElGWSwgT1BUSU9OUw0KQ29udGVudC1MZW5ndGg6IDIzNg0KDQp2PTANCm89ZnV6eiAxNjA0NDYwODcxIDE2MDQ0NjA4NzEgSU4gSVA0IDEyNy4wLjAuMQ0Kcz0tDQpjPUlOIElQNCAxMjcuMC4wLjENCnQ9MCAwDQptPWF1ZGlvIDU3MjI1IFJUUC9BVlAgOCAwIDEwMQ0KYT1ydHBtYXA6OCBQQ01BLzgwMDANCmE9cnRwbWFwOjAgUENNVS84MDAwDQphPXJ0cG1hcDoxMDEgdGVsZXBob25lLWV2JW50LzgwMP8wDQphPWZtdHA6MTAxIDAtMTYNCmE9cHRpbWU6MjANCmE9c2VuZHJlY3YNCg==",
-  "base64").toString("utf8");
+  "base64",
+).toString("utf8");
 
 // seed 1001 #7399 / #18799 family: a response whose CSeq sip.js cannot parse; its parser threw
 // "Cannot read properties of undefined (reading 'method')".
-const BAD_CSEQ_RESPONSE = "SIP/2.0 401 Whatever\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKfz1;rport\r\nFrom: <sip:alice@127.0.0.1>;tag=1\r\nTo: <sip:alice@127.0.0.1>;tag=2\r\nCall-ID: fz-1\r\nCSeq: 1x REGISTER\r\nContent-Length: 0\r\n\r\n";
+const BAD_CSEQ_RESPONSE =
+  "SIP/2.0 401 Whatever\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKfz1;rport\r\nFrom: <sip:alice@127.0.0.1>;tag=1\r\nTo: <sip:alice@127.0.0.1>;tag=2\r\nCall-ID: fz-1\r\nCSeq: 1x REGISTER\r\nContent-Length: 0\r\n\r\n";
 
 describe("fuzzer crashers (receive path regression)", () => {
   let server: dgram.Socket;
@@ -57,7 +59,8 @@ describe("fuzzer crashers (receive path regression)", () => {
     for (const code of ["099", "999", "000"]) {
       assert.doesNotThrow(() => receive(BAD_CSEQ_RESPONSE.replace("401 Whatever", `${code} Odd`).replace("1x REGISTER", "1 OPTIONS")));
     }
-    const bodyNoType = BAD_CSEQ_RESPONSE.replace("401 Whatever", "200 OK").replace("1x REGISTER", "1 INVITE")
+    const bodyNoType = BAD_CSEQ_RESPONSE.replace("401 Whatever", "200 OK")
+      .replace("1x REGISTER", "1 INVITE")
       .replace("Content-Length: 0\r\n\r\n", "Content-Length: 10\r\n\r\nv=0\r\no=x\r\n");
     assert.doesNotThrow(() => receive(bodyNoType));
     assert.strictEqual(counters.malformed - before.malformed, 5);
@@ -73,7 +76,9 @@ describe("fuzzer crashers (receive path regression)", () => {
       "To: <sip:dave@127.0.0.1:10474>;tag=qn507gjlbh",
       "Call-ID: f065fdbd4c8fc6ddd1a3@127.0.0.1",
       "CSeq: 4940 BYE",
-      "Content-Length: 0", "", "",
+      "Content-Length: 0",
+      "",
+      "",
     ].join("\r\n");
     const failuresBefore = phone.transport.securityCounters.failures;
     assert.doesNotThrow(() => receive(bye));

@@ -10,12 +10,24 @@ describe("sip.js delegate guard", () => {
   it("a throwing or rejecting delegate is reported, its request answered 500, nothing escapes", async () => {
     const logs: string[] = [];
     const rejected: Array<number | undefined> = [];
-    const request = { reject: (o?: { statusCode?: number }) => { rejected.push(o?.statusCode); return Promise.reject(new Error("already final")); } };
-    const d = guardDelegate({
-      onInvite: (_inv: unknown) => { throw new URIError("URI malformed"); },
-      onMessage: async (_m: unknown) => { throw new Error("async failure"); },
-      onOk: (x: number) => x * 2,
-    }, (t) => logs.push(t))!;
+    const request = {
+      reject: (o?: { statusCode?: number }) => {
+        rejected.push(o?.statusCode);
+        return Promise.reject(new Error("already final"));
+      },
+    };
+    const d = guardDelegate(
+      {
+        onInvite: (_inv: unknown) => {
+          throw new URIError("URI malformed");
+        },
+        onMessage: async (_m: unknown) => {
+          throw new Error("async failure");
+        },
+        onOk: (x: number) => x * 2,
+      },
+      (t) => logs.push(t),
+    )!;
     // sip.js calls onInvite inside a .then() without a catch: simulate exactly that.
     await Promise.resolve().then(() => d.onInvite(request));
     await Promise.resolve().then(() => d.onMessage(request));

@@ -27,16 +27,34 @@ describe("sip: IPv6 addresses", () => {
     const raw = [
       `REGISTER sip:[::1]:5060 SIP/2.0`,
       `Via: SIP/2.0/UDP ${ph};branch=z9hG4bK1`,
-      `From: <sip:alice@[::1]>;tag=1`, `To: <sip:alice@[::1]>`, `Call-ID: c1`, `CSeq: 1 REGISTER`,
-      `Contact: <sip:nr-1@${ph};transport=udp>`, `Content-Length: 0`, "", "",
+      `From: <sip:alice@[::1]>;tag=1`,
+      `To: <sip:alice@[::1]>`,
+      `Call-ID: c1`,
+      `CSeq: 1 REGISTER`,
+      `Contact: <sip:nr-1@${ph};transport=udp>`,
+      `Content-Length: 0`,
+      "",
+      "",
     ].join("\r\n");
     const out = new WireRewriter(ph).outgoing(parseWireMessage(raw)!, { address: "::1", port: 40000 });
     assert.match(out, /\r\nVia: SIP\/2\.0\/UDP \[::1\]:40000;branch=z9hG4bK1;rport\r\n/);
     assert.match(out, /\r\nContact: <sip:nr-1@\[::1\]:40000;transport=udp>\r\n/);
     // The response's Via ([::1]:40000 with received/rport) goes back to the placeholder for sip.js.
-    const resp = ["SIP/2.0 200 OK", "Via: SIP/2.0/UDP [::1]:40000;branch=z9hG4bK1;rport=40000;received=::1",
-      "From: <sip:alice@[::1]>;tag=1", "To: <sip:alice@[::1]>;tag=2", "Call-ID: c1", "CSeq: 1 REGISTER", "Content-Length: 0", "", ""].join("\r\n");
-    assert.match(new WireRewriter(ph).incoming(parseWireMessage(resp)!), new RegExp(`\\r\\nVia: SIP/2\\.0/UDP ${ph.replace(".", "\\.")};branch=z9hG4bK1;rport=40000;received=::1\\r\\n`));
+    const resp = [
+      "SIP/2.0 200 OK",
+      "Via: SIP/2.0/UDP [::1]:40000;branch=z9hG4bK1;rport=40000;received=::1",
+      "From: <sip:alice@[::1]>;tag=1",
+      "To: <sip:alice@[::1]>;tag=2",
+      "Call-ID: c1",
+      "CSeq: 1 REGISTER",
+      "Content-Length: 0",
+      "",
+      "",
+    ].join("\r\n");
+    assert.match(
+      new WireRewriter(ph).incoming(parseWireMessage(resp)!),
+      new RegExp(`\\r\\nVia: SIP/2\\.0/UDP ${ph.replace(".", "\\.")};branch=z9hG4bK1;rport=40000;received=::1\\r\\n`),
+    );
   });
 
   it("localAddressToward picks the next hop's family; an IPv4-mapped next hop is IPv4", async () => {

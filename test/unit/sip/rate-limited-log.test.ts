@@ -18,7 +18,9 @@ describe("rate-limited log", () => {
   });
 
   it("a throwing sink does not throw into the caller", () => {
-    const log = new RateLimitedLog(() => { throw new Error("sink"); });
+    const log = new RateLimitedLog(() => {
+      throw new Error("sink");
+    });
     assert.doesNotThrow(() => log.log("x"));
   });
 });

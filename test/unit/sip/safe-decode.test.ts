@@ -24,7 +24,12 @@ describe("decoding network text never throws", () => {
     }
     assert.strictEqual(partyFromUri({ user: "%2B4930", toString: () => "" }).number, "+4930");
     assert.strictEqual(partyFromUri(undefined).number, "");
-    const throwing = { user: "1", toString: () => { throw new Error("x"); } };
+    const throwing = {
+      user: "1",
+      toString: () => {
+        throw new Error("x");
+      },
+    };
     assert.strictEqual(partyFromUri(throwing).uri, "");
   });
 });

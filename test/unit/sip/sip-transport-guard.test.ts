@@ -10,8 +10,12 @@ class FakeConnection extends EventEmitter {
   readonly reliable = true;
   readonly local = { address: "127.0.0.1", port: 5070 };
   sent: Array<{ raw: string; dest?: Endpoint }> = [];
-  async send(raw: string, dest?: Endpoint) { this.sent.push({ raw, dest }); }
-  async close() { /* nothing */ }
+  async send(raw: string, dest?: Endpoint) {
+    this.sent.push({ raw, dest });
+  }
+  async close() {
+    /* nothing */
+  }
 }
 
 const REG = { address: "127.0.0.1", port: 5060 };
@@ -27,7 +31,8 @@ function invite(branch: string, fromUser = "bob", callId = "c-" + branch): strin
     "CSeq: 1 INVITE",
     "Max-Forwards: 70",
     "Content-Length: 0",
-    "", "",
+    "",
+    "",
   ].join("\r\n");
 }
 
@@ -35,8 +40,13 @@ function setup(opts: Partial<SipTransportOptions> = {}) {
   const logs: string[] = [];
   let now = 0;
   const t = new SipTransport({
-    kind: "tcp", nextHop: { host: "127.0.0.1", port: 5060 }, placeholder: "ph.invalid", keepAliveSeconds: 0,
-    log: (level, text) => logs.push(`${level}: ${text}`), now: () => now, ...opts,
+    kind: "tcp",
+    nextHop: { host: "127.0.0.1", port: 5060 },
+    placeholder: "ph.invalid",
+    keepAliveSeconds: 0,
+    log: (level, text) => logs.push(`${level}: ${text}`),
+    now: () => now,
+    ...opts,
   });
   const conn = new FakeConnection();
   (t as unknown as { connection: FakeConnection }).connection = conn;
@@ -44,7 +54,16 @@ function setup(opts: Partial<SipTransportOptions> = {}) {
   const delivered: string[] = [];
   t.onMessage = (m) => delivered.push(m);
   const receive = (raw: string, src: Endpoint) => (t as unknown as { receive(r: string, s: Endpoint): void }).receive(raw, src);
-  return { t, conn, logs, delivered, receive, tick: (ms: number) => { now += ms; } };
+  return {
+    t,
+    conn,
+    logs,
+    delivered,
+    receive,
+    tick: (ms: number) => {
+      now += ms;
+    },
+  };
 }
 
 const flush = () => new Promise((r) => setImmediate(r));
@@ -52,7 +71,9 @@ const flush = () => new Promise((r) => setImmediate(r));
 describe("SIP transport receive guard", () => {
   it("an exception in sip.js (onMessage) does not escape; the request is answered 500 and logged once per window", async () => {
     const { t, conn, logs, receive } = setup();
-    t.onMessage = () => { throw new URIError("URI malformed"); };
+    t.onMessage = () => {
+      throw new URIError("URI malformed");
+    };
     for (let i = 0; i < 25; i++) assert.doesNotThrow(() => receive(invite(`z9hG4bKe${i}`), REG));
     await flush();
     assert.strictEqual(t.securityCounters.failures, 25);
@@ -66,12 +87,20 @@ describe("SIP transport receive guard", () => {
   it("untrusted out-of-dialog requests are dropped silently; the registrar's reach sip.js", async () => {
     const { t, conn, delivered, receive, logs } = setup({ kind: "udp" });
     receive(invite("z9hG4bKa1"), EVIL);
-    receive(invite("z9hG4bKa2").replace(/^INVITE/, "OPTIONS").replace("1 INVITE", "1 OPTIONS"), EVIL);
+    receive(
+      invite("z9hG4bKa2")
+        .replace(/^INVITE/, "OPTIONS")
+        .replace("1 INVITE", "1 OPTIONS"),
+      EVIL,
+    );
     await flush();
     assert.strictEqual(delivered.length, 0);
     assert.strictEqual(conn.sent.length, 0, "no response at all");
     assert.strictEqual(t.securityCounters.untrusted, 2);
-    assert.ok(logs.some((l) => /^debug: dropped INVITE from untrusted 127\.0\.0\.2:5060/.test(l)), logs.join("\n"));
+    assert.ok(
+      logs.some((l) => /^debug: dropped INVITE from untrusted 127\.0\.0\.2:5060/.test(l)),
+      logs.join("\n"),
+    );
     receive(invite("z9hG4bKa3"), REG);
     assert.strictEqual(delivered.length, 1);
   });
@@ -110,13 +139,20 @@ describe("SIP transport receive guard", () => {
   it("a foreign-realm 401 reaches sip.js without its challenge", () => {
     const { t, delivered, receive, logs } = setup({ kind: "tcp" });
     // We sent a BYE to the next hop (a stream: everything goes there); it is challenged for evil.example.
-    const bye = "BYE sip:bob@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP ph.invalid;branch=z9hG4bKbye\r\nFrom: <sip:alice@x>;tag=a\r\nTo: <sip:bob@x>;tag=b\r\nCall-ID: cb\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n";
+    const bye =
+      "BYE sip:bob@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP ph.invalid;branch=z9hG4bKbye\r\nFrom: <sip:alice@x>;tag=a\r\nTo: <sip:bob@x>;tag=b\r\nCall-ID: cb\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n";
     return t.send(bye).then(() => {
-      receive("SIP/2.0 401 Unauthorized\r\nVia: SIP/2.0/TCP 127.0.0.1:5070;branch=z9hG4bKbye\r\nFrom: <sip:alice@x>;tag=a\r\nTo: <sip:bob@x>;tag=b\r\nCall-ID: cb\r\nCSeq: 2 BYE\r\nWWW-Authenticate: Digest realm=\"evil.example\", nonce=\"abc\"\r\nContent-Length: 0\r\n\r\n", REG);
+      receive(
+        'SIP/2.0 401 Unauthorized\r\nVia: SIP/2.0/TCP 127.0.0.1:5070;branch=z9hG4bKbye\r\nFrom: <sip:alice@x>;tag=a\r\nTo: <sip:bob@x>;tag=b\r\nCall-ID: cb\r\nCSeq: 2 BYE\r\nWWW-Authenticate: Digest realm="evil.example", nonce="abc"\r\nContent-Length: 0\r\n\r\n',
+        REG,
+      );
       assert.strictEqual(delivered.length, 1);
       assert.doesNotMatch(delivered[0], /WWW-Authenticate/i);
       assert.strictEqual(t.securityCounters.refusedChallenges, 1);
-      assert.ok(logs.some((l) => /refused to answer a digest challenge for realm "evil\.example"/.test(l)), logs.join("\n"));
+      assert.ok(
+        logs.some((l) => /refused to answer a digest challenge for realm "evil\.example"/.test(l)),
+        logs.join("\n"),
+      );
     });
   });
 

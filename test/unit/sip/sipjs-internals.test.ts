@@ -40,12 +40,15 @@ describe("sip.js internals", () => {
     ["Dialog", "receiveRequest", "Dialog.receiveRequest"],
   ] as const) {
     it(`a sip.js without ${piece} fails loudly, naming the version and the piece`, () => {
-      assert.throws(() => assertSipJsInternals(without(path, member)), (err: unknown) => {
-        assert.ok(err instanceof SipJsInternalsError);
-        assert.match(err.message, /^sip\.js 0\.21\.2: /);
-        assert.ok(err.message.includes(piece), err.message);
-        return true;
-      });
+      assert.throws(
+        () => assertSipJsInternals(without(path, member)),
+        (err: unknown) => {
+          assert.ok(err instanceof SipJsInternalsError);
+          assert.match(err.message, /^sip\.js 0\.21\.2: /);
+          assert.ok(err.message.includes(piece), err.message);
+          return true;
+        },
+      );
     });
   }
 
@@ -57,10 +60,28 @@ describe("sip.js internals", () => {
   it("the accessors change nothing on objects that are not as expected", () => {
     assert.strictEqual(failClientTransaction({ state: "Trying" }, new Error("x")), false);
     assert.strictEqual(failClientTransaction(undefined, new Error("x")), false);
-    assert.strictEqual(interceptAckTimeout({} as never, () => undefined, () => undefined), false);
-    assert.strictEqual(dialogInternals({ receiveRequest() { /* no state */ } }), undefined);
+    assert.strictEqual(
+      interceptAckTimeout(
+        {} as never,
+        () => undefined,
+        () => undefined,
+      ),
+      false,
+    );
+    assert.strictEqual(
+      dialogInternals({
+        receiveRequest() {
+          /* no state */
+        },
+      }),
+      undefined,
+    );
     let told: Error | undefined;
-    const tx = { onTransportError(e: Error) { told = e; } };
+    const tx = {
+      onTransportError(e: Error) {
+        told = e;
+      },
+    };
     assert.strictEqual(failClientTransaction(tx, new Error("gone")), true);
     assert.strictEqual(told?.message, "gone");
   });
@@ -70,10 +91,17 @@ describe("session delegates", () => {
   const ack = {} as never;
 
   it("hooks registered in any order all reach sip.js; a hook nobody registered stays absent", () => {
-    for (const order of [["onAck", "onBye", "onInfo"], ["onInfo", "onAck", "onBye"], ["onBye", "onInfo", "onAck"]] as const) {
+    for (const order of [
+      ["onAck", "onBye", "onInfo"],
+      ["onInfo", "onAck", "onBye"],
+      ["onBye", "onInfo", "onAck"],
+    ] as const) {
       const session: { delegate?: sipjs.SessionDelegate } = {};
       const calls: string[] = [];
-      for (const hook of order) addSessionDelegate(session, hook, () => { calls.push(hook); });
+      for (const hook of order)
+        addSessionDelegate(session, hook, () => {
+          calls.push(hook);
+        });
       session.delegate!.onAck!(ack);
       session.delegate!.onBye!(ack);
       session.delegate!.onInfo!(ack);
@@ -88,16 +116,29 @@ describe("session delegates", () => {
     addSessionDelegate(session, "onRefer", () => undefined);
     assert.throws(() => addSessionDelegate(session, "onRefer", () => undefined), /onRefer is already taken/);
     const seen: number[] = [];
-    addSessionDelegate(session, "onAck", () => { seen.push(1); throw new Error("first"); });
-    addSessionDelegate(session, "onAck", () => { seen.push(2); });
+    addSessionDelegate(session, "onAck", () => {
+      seen.push(1);
+      throw new Error("first");
+    });
+    addSessionDelegate(session, "onAck", () => {
+      seen.push(2);
+    });
     assert.throws(() => session.delegate!.onAck!(ack), /first/);
     assert.deepStrictEqual(seen, [1, 2]);
   });
 
   it("a delegate set by someone else is kept, and runs first", () => {
     const seen: string[] = [];
-    const session: { delegate?: sipjs.SessionDelegate } = { delegate: { onAck: () => { seen.push("earlier"); } } };
-    addSessionDelegate(session, "onAck", () => { seen.push("ours"); });
+    const session: { delegate?: sipjs.SessionDelegate } = {
+      delegate: {
+        onAck: () => {
+          seen.push("earlier");
+        },
+      },
+    };
+    addSessionDelegate(session, "onAck", () => {
+      seen.push("ours");
+    });
     session.delegate!.onAck!(ack);
     assert.deepStrictEqual(seen, ["earlier", "ours"]);
   });

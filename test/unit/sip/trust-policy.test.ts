@@ -22,7 +22,11 @@ function request(method: string, opts: { callId?: string; toTag?: string; contac
   return parseWireMessage(lines.join("\r\n") + "\r\n\r\n")!;
 }
 
-function response(code: number, method: string, opts: { callId?: string; branch?: string; contact?: string; challenges?: string[] } = {}): WireMessage {
+function response(
+  code: number,
+  method: string,
+  opts: { callId?: string; branch?: string; contact?: string; challenges?: string[] } = {},
+): WireMessage {
   const lines = [
     `SIP/2.0 ${code} X`,
     `Via: SIP/2.0/UDP 127.0.0.1:5070;branch=${opts.branch ?? "b1"};rport=5070`,
@@ -44,7 +48,9 @@ describe("trust policy", () => {
     p.setResolvedAddresses(["127.0.0.1"]);
     return p;
   };
-  beforeEach(() => { now = 1_000_000; });
+  beforeEach(() => {
+    now = 1_000_000;
+  });
 
   it("registrar (default): out-of-dialog requests only from the registrar's addresses", () => {
     const p = make();
@@ -86,8 +92,16 @@ describe("trust policy", () => {
     const p = make();
     const inv = request("INVITE", { callId: "call-1", contact: "sip:bob@127.0.0.7:5080", rr: ["sip:127.0.0.8;lr"] });
     assert.strictEqual(p.checkRequest(inv, REG), "accept");
-    assert.strictEqual(p.checkRequest(request("BYE", { callId: "call-1", toTag: "t" }), { address: "127.0.0.7", port: 5080 }), "accept", "the caller's Contact");
-    assert.strictEqual(p.checkRequest(request("INFO", { callId: "call-1", toTag: "t" }), { address: "127.0.0.8", port: 5060 }), "accept", "a Record-Route hop");
+    assert.strictEqual(
+      p.checkRequest(request("BYE", { callId: "call-1", toTag: "t" }), { address: "127.0.0.7", port: 5080 }),
+      "accept",
+      "the caller's Contact",
+    );
+    assert.strictEqual(
+      p.checkRequest(request("INFO", { callId: "call-1", toTag: "t" }), { address: "127.0.0.8", port: 5060 }),
+      "accept",
+      "a Record-Route hop",
+    );
     assert.strictEqual(p.checkRequest(request("BYE", { callId: "call-1", toTag: "t" }), EVIL), "drop", "an attacker with the right Call-ID");
     assert.strictEqual(p.checkRequest(request("BYE", { callId: "guessed", toTag: "t" }), EVIL), "drop", "an attacker with a guessed dialog");
     assert.strictEqual(p.checkRequest(request("BYE", { callId: "guessed", toTag: "t" }), REG), "accept", "the registrar/proxy");
@@ -104,7 +118,9 @@ describe("trust policy", () => {
 
   it("our INVITE's 2xx teaches the callee's Contact; a response for someone else's Call-ID teaches nothing", () => {
     const p = make();
-    const ours = parseWireMessage("INVITE sip:bob@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP x;branch=z9hG4bKa\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:bob@127.0.0.1>\r\nCall-ID: out-1\r\nCSeq: 1 INVITE\r\n\r\n")!;
+    const ours = parseWireMessage(
+      "INVITE sip:bob@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP x;branch=z9hG4bKa\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:bob@127.0.0.1>\r\nCall-ID: out-1\r\nCSeq: 1 INVITE\r\n\r\n",
+    )!;
     p.outgoingInvite(ours);
     p.incomingResponse(response(200, "INVITE", { callId: "out-1", contact: "sip:bob@127.0.0.30:5090" }), REG);
     p.incomingResponse(response(200, "INVITE", { callId: "not-ours", contact: "sip:x@127.0.0.31" }), EVIL);
@@ -153,7 +169,10 @@ describe("INVITE rate limiter (token bucket)", () => {
 
 describe("digest guard", () => {
   const challenge = (realm: string, proxy = false) => `${proxy ? "Proxy" : "WWW"}-Authenticate: Digest realm="${realm}", nonce="n1", qop="auth"`;
-  const sent = (method: string, branch: string) => parseWireMessage(`${method} sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=${branch}\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:x@y>\r\nCall-ID: c1\r\nCSeq: 1 ${method}\r\n\r\n`)!;
+  const sent = (method: string, branch: string) =>
+    parseWireMessage(
+      `${method} sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=${branch}\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:x@y>\r\nCall-ID: c1\r\nCSeq: 1 ${method}\r\n\r\n`,
+    )!;
   const challengesOf = (m: WireMessage) => m.headers.filter((l) => /authenticate/.test(headerName(l)));
 
   it("learns the registrar's realm from the challenge to REGISTER and answers only that realm", () => {
@@ -194,16 +213,25 @@ describe("digest guard", () => {
     g.outgoingRequest(sent("INVITE", "i2"), true);
     const v = g.incomingChallenge(response(407, "INVITE", { branch: "i2", challenges: [challenge("evil", true), challenge("corp", true)] }), true);
     assert.deepStrictEqual(v.refused, ["evil"]);
-    assert.deepStrictEqual(challengesOf(v.msg).map((l) => /realm="([^"]+)"/.exec(l)?.[1]), ["corp"]);
+    assert.deepStrictEqual(
+      challengesOf(v.msg).map((l) => /realm="([^"]+)"/.exec(l)?.[1]),
+      ["corp"],
+    );
     const none = new DigestGuard();
     none.outgoingRequest(sent("INVITE", "i3"), true);
-    assert.deepStrictEqual(none.incomingChallenge(response(407, "INVITE", { branch: "i3", challenges: [challenge("corp", true)] }), true).refused, ["corp"]);
+    assert.deepStrictEqual(none.incomingChallenge(response(407, "INVITE", { branch: "i3", challenges: [challenge("corp", true)] }), true).refused, [
+      "corp",
+    ]);
   });
 
   it("remembers a bounded number of outgoing requests", () => {
     const g = new DigestGuard("r");
     for (let i = 0; i < MAX_CHALLENGE_CONTEXTS + 10; i++) g.outgoingRequest(sent("OPTIONS", `o${i}`), true);
     assert.strictEqual(g["sent"].size, MAX_CHALLENGE_CONTEXTS);
-    assert.deepStrictEqual(g.incomingChallenge(response(401, "OPTIONS", { branch: "o0", challenges: [challenge("r")] }), true).refused, ["r"], "forgotten = refused");
+    assert.deepStrictEqual(
+      g.incomingChallenge(response(401, "OPTIONS", { branch: "o0", challenges: [challenge("r")] }), true).refused,
+      ["r"],
+      "forgotten = refused",
+    );
   });
 });

@@ -1,5 +1,14 @@
 import assert from "assert";
-import { UdpReliability, TimerApi, T1, T2, TIMER_64T1, INVITE_SERVER_TX_MS, MAX_SERVER_TRANSACTIONS, MAX_CLIENT_TRANSACTIONS } from "../../../src/sip/udp-reliability";
+import {
+  UdpReliability,
+  TimerApi,
+  T1,
+  T2,
+  TIMER_64T1,
+  INVITE_SERVER_TX_MS,
+  MAX_SERVER_TRANSACTIONS,
+  MAX_CLIENT_TRANSACTIONS,
+} from "../../../src/sip/udp-reliability";
 import { parseWireMessage } from "../../../src/sip/wire-message";
 
 /** Timers we advance by hand. */
@@ -7,8 +16,14 @@ class FakeTimers implements TimerApi {
   now = 0;
   private seq = 0;
   private pending = new Map<number, { at: number; fn: () => void }>();
-  setTimeout(fn: () => void, ms: number): unknown { const id = ++this.seq; this.pending.set(id, { at: this.now + ms, fn }); return id; }
-  clearTimeout(h: unknown): void { this.pending.delete(h as number); }
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = ++this.seq;
+    this.pending.set(id, { at: this.now + ms, fn });
+    return id;
+  }
+  clearTimeout(h: unknown): void {
+    this.pending.delete(h as number);
+  }
   advance(ms: number): void {
     const end = this.now + ms;
     for (;;) {
@@ -20,26 +35,43 @@ class FakeTimers implements TimerApi {
     }
     this.now = end;
   }
-  get count(): number { return this.pending.size; }
+  get count(): number {
+    return this.pending.size;
+  }
 }
 
-const req = (method: string, branch: string, cseqMethod = method) => parseWireMessage(
-  `${method} sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=${branch};rport\r\nCall-ID: c1\r\nCSeq: 1 ${cseqMethod}\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:x@y>\r\nContent-Length: 0\r\n\r\n`)!;
-const resp = (code: number, branch: string, method: string) => parseWireMessage(
-  `SIP/2.0 ${code} Whatever\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=${branch};rport=5070\r\nCall-ID: c1\r\nCSeq: 1 ${method}\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:x@y>;tag=2\r\nContent-Length: 0\r\n\r\n`)!;
+const req = (method: string, branch: string, cseqMethod = method) =>
+  parseWireMessage(
+    `${method} sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=${branch};rport\r\nCall-ID: c1\r\nCSeq: 1 ${cseqMethod}\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:x@y>\r\nContent-Length: 0\r\n\r\n`,
+  )!;
+const resp = (code: number, branch: string, method: string) =>
+  parseWireMessage(
+    `SIP/2.0 ${code} Whatever\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=${branch};rport=5070\r\nCall-ID: c1\r\nCSeq: 1 ${method}\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:x@y>;tag=2\r\nContent-Length: 0\r\n\r\n`,
+  )!;
 
 describe("UDP reliability (RFC 3261 §17 timers below sip.js)", () => {
   const dest = { address: "127.0.0.1", port: 5060 };
   let timers: FakeTimers;
   let sent: string[];
   let rel: UdpReliability;
-  beforeEach(() => { timers = new FakeTimers(); sent = []; rel = new UdpReliability((raw) => sent.push(raw), timers); });
-  afterEach(() => { rel.close(); assert.strictEqual(timers.count, 0, "no timer left behind"); });
+  beforeEach(() => {
+    timers = new FakeTimers();
+    sent = [];
+    rel = new UdpReliability((raw) => sent.push(raw), timers);
+  });
+  afterEach(() => {
+    rel.close();
+    assert.strictEqual(timers.count, 0, "no timer left behind");
+  });
 
   it("Timer E: a non-INVITE request is retransmitted at 500, 1000, 2000, 4000, 4000… ms until a final", () => {
     rel.outgoingRequest(req("REGISTER", "z9hG4bK1"), dest);
     const times: number[] = [];
-    for (let t = 0; t < 12_000; t += 10) { const before = sent.length; timers.advance(10); if (sent.length > before) times.push(timers.now); }
+    for (let t = 0; t < 12_000; t += 10) {
+      const before = sent.length;
+      timers.advance(10);
+      if (sent.length > before) times.push(timers.now);
+    }
     assert.deepStrictEqual(times, [500, 1500, 3500, 7500, 11500]);
     assert.strictEqual(rel.incomingResponse(resp(200, "z9hG4bK1", "REGISTER")), true);
     timers.advance(20_000);
@@ -48,10 +80,14 @@ describe("UDP reliability (RFC 3261 §17 timers below sip.js)", () => {
 
   it("Timer E continues at T2 after a provisional response (§17.1.2.2)", () => {
     rel.outgoingRequest(req("OPTIONS", "b2"), dest);
-    timers.advance(T1);            // first retransmission at 500; the next is due at 1500
+    timers.advance(T1); // first retransmission at 500; the next is due at 1500
     rel.incomingResponse(resp(100, "b2", "OPTIONS"));
     const times: number[] = [];
-    for (let t = 0; t < 10_000; t += 10) { const before = sent.length; timers.advance(10); if (sent.length > before) times.push(timers.now); }
+    for (let t = 0; t < 10_000; t += 10) {
+      const before = sent.length;
+      timers.advance(10);
+      if (sent.length > before) times.push(timers.now);
+    }
     assert.deepStrictEqual(times, [1500, 1500 + T2, 1500 + 2 * T2]);
   });
 

@@ -11,7 +11,9 @@ const register = `REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP ${PH};branc
 
 describe("SIP wire layer", () => {
   it("parses the fields the transport layer needs, compact forms included", () => {
-    const m = parseWireMessage("INVITE sip:b@h SIP/2.0\r\nv: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKq;rport\r\ni: cid\r\nCSeq: 9 INVITE\r\nt: <sip:b@h>;tag=t1\r\nl: 0\r\n\r\n")!;
+    const m = parseWireMessage(
+      "INVITE sip:b@h SIP/2.0\r\nv: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKq;rport\r\ni: cid\r\nCSeq: 9 INVITE\r\nt: <sip:b@h>;tag=t1\r\nl: 0\r\n\r\n",
+    )!;
     assert.strictEqual(m.method, "INVITE");
     assert.strictEqual(m.callId, "cid");
     assert.strictEqual(m.toTag, "t1");
@@ -27,18 +29,24 @@ describe("SIP wire layer", () => {
     assert.match(out, /^Via: SIP\/2\.0\/UDP 192\.0\.2\.10:5072;branch=z9hG4bK77;rport$/m);
     assert.match(out, /^Contact: <sip:nr-1@192\.0\.2\.10:5072;transport=udp>;expires=600$/m);
     assert.ok(!out.includes(PH));
-    const ok = parseWireMessage("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 192.0.2.10:5072;branch=z9hG4bK77;rport=5072;received=192.0.2.10\r\nCall-ID: abc\r\nCSeq: 2 REGISTER\r\nContent-Length: 0\r\n\r\n")!;
+    const ok = parseWireMessage(
+      "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 192.0.2.10:5072;branch=z9hG4bK77;rport=5072;received=192.0.2.10\r\nCall-ID: abc\r\nCSeq: 2 REGISTER\r\nContent-Length: 0\r\n\r\n",
+    )!;
     const back = rw.incoming(ok);
     assert.match(back, new RegExp(`^Via: SIP/2.0/UDP ${PH.replace(".", "\\.")};branch=z9hG4bK77;rport=5072;received=192\\.0\\.2\\.10$`, "m"));
   });
 
   it("orders MD5 challenges first and names an algorithm sip.js cannot answer", () => {
     const rw = new WireRewriter(PH);
-    const two = parseWireMessage(`SIP/2.0 401 Unauthorized\r\nVia: SIP/2.0/UDP h:1;branch=b\r\nCall-ID: c\r\nCSeq: 1 REGISTER\r\nWWW-Authenticate: Digest realm="r", nonce="1", algorithm=SHA-256\r\nWWW-Authenticate: Digest realm="r", nonce="2", algorithm=MD5\r\nContent-Length: 0\r\n\r\n`)!;
+    const two = parseWireMessage(
+      `SIP/2.0 401 Unauthorized\r\nVia: SIP/2.0/UDP h:1;branch=b\r\nCall-ID: c\r\nCSeq: 1 REGISTER\r\nWWW-Authenticate: Digest realm="r", nonce="1", algorithm=SHA-256\r\nWWW-Authenticate: Digest realm="r", nonce="2", algorithm=MD5\r\nContent-Length: 0\r\n\r\n`,
+    )!;
     const out = rw.incoming(two);
     assert.ok(out.indexOf("algorithm=MD5") < out.indexOf("algorithm=SHA-256"));
     assert.strictEqual(unsupportedDigestAlgorithm(two), undefined);
-    const sha = parseWireMessage(`SIP/2.0 401 Unauthorized\r\nVia: SIP/2.0/UDP h:1;branch=b\r\nCall-ID: c\r\nCSeq: 1 REGISTER\r\nWWW-Authenticate: Digest realm="r", nonce="1", algorithm=SHA-256\r\nContent-Length: 0\r\n\r\n`)!;
+    const sha = parseWireMessage(
+      `SIP/2.0 401 Unauthorized\r\nVia: SIP/2.0/UDP h:1;branch=b\r\nCall-ID: c\r\nCSeq: 1 REGISTER\r\nWWW-Authenticate: Digest realm="r", nonce="1", algorithm=SHA-256\r\nContent-Length: 0\r\n\r\n`,
+    )!;
     assert.strictEqual(unsupportedDigestAlgorithm(sha), "SHA-256");
   });
 
@@ -51,8 +59,16 @@ describe("SIP wire layer", () => {
 
   it("frames a TCP byte stream by Content-Length and tells pings from pongs", () => {
     const got: string[] = [];
-    let pings = 0, pongs = 0;
-    const f = new StreamFramer({ message: (m) => got.push(m), ping: () => pings++, pong: () => pongs++, error: (e) => { throw e; } });
+    let pings = 0,
+      pongs = 0;
+    const f = new StreamFramer({
+      message: (m) => got.push(m),
+      ping: () => pings++,
+      pong: () => pongs++,
+      error: (e) => {
+        throw e;
+      },
+    });
     const body = "v=0\r\n";
     const msg = `OPTIONS sip:a SIP/2.0\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
     const stream = Buffer.from("\r\n\r\n" + msg + msg + "\r\n");
@@ -61,16 +77,28 @@ describe("SIP wire layer", () => {
     assert.strictEqual(pings, 1);
     assert.strictEqual(pongs, 1);
     let err: Error | undefined;
-    new StreamFramer({ message: () => undefined, ping: () => undefined, pong: () => undefined, error: (e) => { err = e; } })
-      .push(Buffer.from("OPTIONS sip:a SIP/2.0\r\nVia: x\r\n\r\n"));
+    new StreamFramer({
+      message: () => undefined,
+      ping: () => undefined,
+      pong: () => undefined,
+      error: (e) => {
+        err = e;
+      },
+    }).push(Buffer.from("OPTIONS sip:a SIP/2.0\r\nVia: x\r\n\r\n"));
     assert.match(err!.message, /without Content-Length/);
   });
 
   it("backs off exponentially with jitter, with a low ceiling for an unreachable server", () => {
     const b = new Backoff({ baseMs: 2000, networkCapMs: 8000, rejectedCapMs: 300_000, jitter: 0, random: () => 0.5 });
-    assert.deepStrictEqual([1, 2, 3, 4, 5, 6, 7, 8, 9].map(() => b.next("rejected")), [2000, 4000, 8000, 16000, 32000, 64000, 128000, 256000, 300000]);
+    assert.deepStrictEqual(
+      [1, 2, 3, 4, 5, 6, 7, 8, 9].map(() => b.next("rejected")),
+      [2000, 4000, 8000, 16000, 32000, 64000, 128000, 256000, 300000],
+    );
     b.reset();
-    assert.deepStrictEqual([1, 2, 3, 4, 5].map(() => b.next("network")), [2000, 4000, 8000, 8000, 8000]);
+    assert.deepStrictEqual(
+      [1, 2, 3, 4, 5].map(() => b.next("network")),
+      [2000, 4000, 8000, 8000, 8000],
+    );
     assert.strictEqual(b.next("rejected", 120), 120000, "Retry-After is a floor");
     const j = new Backoff({ baseMs: 1000, networkCapMs: 8000, rejectedCapMs: 8000, jitter: 0.2, random: () => 0 });
     assert.strictEqual(j.next("network"), 800);

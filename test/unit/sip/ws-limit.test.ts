@@ -20,7 +20,12 @@ describe("WebSocket size limit", () => {
     let timer: NodeJS.Timeout | undefined;
     try {
       await conn.open();
-      const err = await Promise.race([closed, new Promise<string>((r) => { timer = setTimeout(() => r("still open"), 3000); })]);
+      const err = await Promise.race([
+        closed,
+        new Promise<string>((r) => {
+          timer = setTimeout(() => r("still open"), 3000);
+        }),
+      ]);
       assert.ok(err instanceof Error, `the connection was closed (${String(err)}); messages: ${sizes.join(", ")}`);
       assert.strictEqual(sizes.length, 1, "only the small message arrived");
       assert.ok(sizes[0] < 100);

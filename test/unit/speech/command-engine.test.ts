@@ -40,7 +40,11 @@ describe("speech/command-engine", function () {
     it("runs a sox template and returns the WAV it wrote, leaving no temp files", async () => {
       const tmp = makeTmpDir("tts-cmd-tmp-");
       try {
-        const wav = await runTtsCommand("sox -n -r 22050 -c 2 {file} synth 0.5 sine 440", { text: "ignored", lang: "en", voice: "" }, { tmpDir: tmp });
+        const wav = await runTtsCommand(
+          "sox -n -r 22050 -c 2 {file} synth 0.5 sine 440",
+          { text: "ignored", lang: "en", voice: "" },
+          { tmpDir: tmp },
+        );
         const audio = parseWav(wav);
         assert.strictEqual(audio.sampleRate, 22050);
         assert.strictEqual(audio.channels, 2);
@@ -91,7 +95,10 @@ describe("speech/command-engine", function () {
     });
 
     it("names a missing program", async () => {
-      await assert.rejects(runTtsCommand("no-such-tts-program-4711 -w {file} {text}", { text: "x", lang: "", voice: "" }), /"no-such-tts-program-4711" failed \(program not found\)/);
+      await assert.rejects(
+        runTtsCommand("no-such-tts-program-4711 -w {file} {text}", { text: "x", lang: "", voice: "" }),
+        /"no-such-tts-program-4711" failed \(program not found\)/,
+      );
     });
 
     it("kills a command that takes too long", async () => {
@@ -120,7 +127,10 @@ describe("speech/command-engine", function () {
     });
 
     it("reports output that is not WAV", async () => {
-      await assert.rejects(new CommandEngine().synthesize({ text: "t", language: "en", command: "sox -n -t au - synth 0.1 sine 500" }), /not usable audio: Not a WAV file/);
+      await assert.rejects(
+        new CommandEngine().synthesize({ text: "t", language: "en", command: "sox -n -t au - synth 0.1 sine 500" }),
+        /not usable audio: Not a WAV file/,
+      );
     });
   });
 });

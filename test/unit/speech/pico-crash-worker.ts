@@ -14,19 +14,24 @@ let failNext = false;
 const on = port.on.bind(port);
 // The real worker registers its "message" listener when it is loaded below: wrap that listener.
 port.on = ((event: string, listener: (msg: unknown) => void) =>
-  on(event, event !== "message" ? listener : (msg: { type?: string; mode?: CrashMode; id?: number }) => {
-    if (msg.type === "crash") {
-      // Synchronous, so that it happens before any request queued behind it.
-      if (msg.mode === "uncaught") throw new Error("Pico worker crash requested");
-      failNext = true;
-      return;
-    }
-    if (failNext) {
-      failNext = false;
-      port.postMessage({ type: "error", id: msg.id, message: "simulated WASM failure", fatal: true });
-      return;
-    }
-    listener(msg);
-  })) as typeof port.on;
+  on(
+    event,
+    event !== "message"
+      ? listener
+      : (msg: { type?: string; mode?: CrashMode; id?: number }) => {
+          if (msg.type === "crash") {
+            // Synchronous, so that it happens before any request queued behind it.
+            if (msg.mode === "uncaught") throw new Error("Pico worker crash requested");
+            failNext = true;
+            return;
+          }
+          if (failNext) {
+            failNext = false;
+            port.postMessage({ type: "error", id: msg.id, message: "simulated WASM failure", fatal: true });
+            return;
+          }
+          listener(msg);
+        },
+  )) as typeof port.on;
 
 require(path.join(__dirname, "../../../src/speech/pico/pico-worker.js"));

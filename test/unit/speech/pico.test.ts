@@ -171,7 +171,10 @@ describe("speech/pico", function () {
     it("speaks as in a fresh worker after switching languages back and forth", async () => {
       // Pico reads memory it never wrote; reusing a dirty area once made en-GB/en-US speak differently.
       const text = "Hello, this is a test of something. 1 2 3.";
-      for (const [lang, other] of [["en-GB", "en-US"], ["en-US", "en-GB"]]) {
+      for (const [lang, other] of [
+        ["en-GB", "en-US"],
+        ["en-US", "en-GB"],
+      ]) {
         await closeSharedPico(); // no other engine may keep the old worker alive
         assert.ok(!picoWorkerRunning());
         const engine = new PicoEngine();
@@ -222,34 +225,36 @@ describe("speech/pico", function () {
       }
     });
 
-    it("rejects pending requests when the worker crashes and restarts on the next one", () => withCrashableWorker(async (crash) => {
-      const engine = new PicoEngine();
-      try {
-        await engine.synthesize("Warm.", "en-US");
-        assert.ok(picoWorkerRunning());
-        crash();
-        await assert.rejects(engine.synthesize("This request is lost.", "en-US"), /Pico text-to-speech worker (crashed|exited)/);
-        const after = await engine.synthesize("Back again.", "en-US");
-        assert.ok(after.length > PICO_SAMPLE_RATE * 0.3);
-      } finally {
-        await engine.close();
-      }
-    }));
+    it("rejects pending requests when the worker crashes and restarts on the next one", () =>
+      withCrashableWorker(async (crash) => {
+        const engine = new PicoEngine();
+        try {
+          await engine.synthesize("Warm.", "en-US");
+          assert.ok(picoWorkerRunning());
+          crash();
+          await assert.rejects(engine.synthesize("This request is lost.", "en-US"), /Pico text-to-speech worker (crashed|exited)/);
+          const after = await engine.synthesize("Back again.", "en-US");
+          assert.ok(after.length > PICO_SAMPLE_RATE * 0.3);
+        } finally {
+          await engine.close();
+        }
+      }));
 
-    it("replaces the worker after a failure that may have damaged the WASM state", () => withCrashableWorker(async (crash) => {
-      const engine = new PicoEngine();
-      try {
-        await engine.synthesize("Warm.", "en-US");
-        crash("next-request");
-        const failing = engine.synthesize("This one fails.", "en-US");
-        const queued = engine.synthesize("This one was queued behind it.", "en-US");
-        await assert.rejects(failing, /simulated WASM failure/);
-        await assert.rejects(queued, /worker restarted after: simulated WASM failure/);
-        assert.ok((await engine.synthesize("Fresh worker.", "en-US")).length > 0);
-      } finally {
-        await engine.close();
-      }
-    }));
+    it("replaces the worker after a failure that may have damaged the WASM state", () =>
+      withCrashableWorker(async (crash) => {
+        const engine = new PicoEngine();
+        try {
+          await engine.synthesize("Warm.", "en-US");
+          crash("next-request");
+          const failing = engine.synthesize("This one fails.", "en-US");
+          const queued = engine.synthesize("This one was queued behind it.", "en-US");
+          await assert.rejects(failing, /simulated WASM failure/);
+          await assert.rejects(queued, /worker restarted after: simulated WASM failure/);
+          assert.ok((await engine.synthesize("Fresh worker.", "en-US")).length > 0);
+        } finally {
+          await engine.close();
+        }
+      }));
 
     it("restarts the worker when a request times out", async () => {
       const impatient = new PicoEngine({ timeoutMs: 1 });

@@ -63,10 +63,7 @@ describe("speech/resample", () => {
   });
 
   it("runs concurrent conversions independently", async () => {
-    const [a, b] = await Promise.all([
-      resampleInt16(toneInt16(1000, 16000, 2), 16000, 8000),
-      resampleInt16(toneInt16(300, 48000, 2), 48000, 8000),
-    ]);
+    const [a, b] = await Promise.all([resampleInt16(toneInt16(1000, 16000, 2), 16000, 8000), resampleInt16(toneInt16(300, 48000, 2), 48000, 8000)]);
     assert.strictEqual(a.length, 16000);
     assert.strictEqual(b.length, 16000);
     assert.ok(Math.abs(db(amplitudeAt(a, 1000, 8000) / 16383)) < 0.2);

@@ -72,7 +72,10 @@ describe("speech/speech-service", function () {
       const s = make({ defaultLanguage: "de" });
       assert.ok((await s.synthesize({ text: "Guten Tag." })).length > 4000);
       const pico = s.languages().filter((l) => l.engine === "pico");
-      assert.deepStrictEqual(pico.map((l) => l.language), ["en-US", "en-GB", "de-DE", "es-ES", "fr-FR", "it-IT"]);
+      assert.deepStrictEqual(
+        pico.map((l) => l.language),
+        ["en-US", "en-GB", "de-DE", "es-ES", "fr-FR", "it-IT"],
+      );
       assert.ok(pico.every((l) => l.label.length > 0));
     });
 
@@ -80,7 +83,10 @@ describe("speech/speech-service", function () {
       const s = make();
       await assert.rejects(s.synthesize({ text: "  \n " }), /Text to speak is empty/);
       await assert.rejects(s.synthesize({ text: undefined as unknown as string }), /empty/);
-      await assert.rejects(s.synthesize({ text: "Hi", language: "tlh" }), /Unknown Pico language "tlh"; available: en-US, en-GB, de-DE, es-ES, fr-FR, it-IT/);
+      await assert.rejects(
+        s.synthesize({ text: "Hi", language: "tlh" }),
+        /Unknown Pico language "tlh"; available: en-US, en-GB, de-DE, es-ES, fr-FR, it-IT/,
+      );
       await assert.rejects(s.synthesize({ text: "Hi", engine: "festival" }), /Unknown speech engine "festival"; available: .*pico.*command/);
       await assert.rejects(make({ maxTextLength: 5 }).synthesize({ text: "too long text" }), /too long/);
     });
@@ -157,7 +163,12 @@ describe("speech/speech-service", function () {
       fs.writeFileSync(blocker, "");
       const warnings: string[] = [];
       const calls: EngineSynthesisRequest[] = [];
-      const s = make({ cacheDir: path.join(blocker, "cache"), onWarning: (m) => warnings.push(m), engines: { fake: () => fakeEngine(calls) }, defaultEngine: "fake" });
+      const s = make({
+        cacheDir: path.join(blocker, "cache"),
+        onWarning: (m) => warnings.push(m),
+        engines: { fake: () => fakeEngine(calls) },
+        defaultEngine: "fake",
+      });
       assert.ok((await s.synthesize({ text: "x" })).length > 0);
       assert.strictEqual(warnings.length, 1);
       assert.match(warnings[0], /cache not written/);

@@ -1,7 +1,16 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { encodeWav, parseWav, WavFormatError, MAX_AUDIO_SECONDS, MAX_WAV_CHANNELS, MAX_WAV_DECODED_SAMPLES, MAX_WAV_SAMPLE_RATE, MIN_WAV_SAMPLE_RATE } from "../../../src/speech/wav";
+import {
+  encodeWav,
+  parseWav,
+  WavFormatError,
+  MAX_AUDIO_SECONDS,
+  MAX_WAV_CHANNELS,
+  MAX_WAV_DECODED_SAMPLES,
+  MAX_WAV_SAMPLE_RATE,
+  MIN_WAV_SAMPLE_RATE,
+} from "../../../src/speech/wav";
 import { makeTmpDir, sox } from "./helpers";
 
 /** sox's own decoding of a file, down-mixed to mono float: the independent reference. */
@@ -94,7 +103,10 @@ describe("speech/wav", () => {
     it("rejects MS ADPCM with a clear message", () => {
       const file = path.join(dir, "adpcm.wav");
       sox(["-n", "-r", "8000", "-e", "ms-adpcm", file, "synth", "0.1", "sine", "440"]);
-      assert.throws(() => parseWav(fs.readFileSync(file)), (e: Error) => e instanceof WavFormatError && /MS ADPCM is not supported/.test(e.message));
+      assert.throws(
+        () => parseWav(fs.readFileSync(file)),
+        (e: Error) => e instanceof WavFormatError && /MS ADPCM is not supported/.test(e.message),
+      );
     });
   });
 
@@ -103,7 +115,10 @@ describe("speech/wav", () => {
       const pcm = Int16Array.from([0, 1, -1, 32767, -32768, 1234]);
       const wav = parseWav(encodeWav(pcm, 8000));
       assert.strictEqual(wav.sampleRate, 8000);
-      assert.deepStrictEqual(Array.from(wav.samples, (v) => Math.round(v * 32768)), Array.from(pcm));
+      assert.deepStrictEqual(
+        Array.from(wav.samples, (v) => Math.round(v * 32768)),
+        Array.from(pcm),
+      );
       assert.strictEqual(encodeWav(pcm, 8000).length, 44 + pcm.length * 2);
     });
 
@@ -117,7 +132,10 @@ describe("speech/wav", () => {
         chunk("id3 ", Buffer.alloc(10)),
       );
       const wav = parseWav(buf);
-      assert.deepStrictEqual(Array.from(wav.samples, (v) => Math.round(v * 32768)), [100, -200, 300]);
+      assert.deepStrictEqual(
+        Array.from(wav.samples, (v) => Math.round(v * 32768)),
+        [100, -200, 300],
+      );
     });
 
     it("accepts data before fmt", () => {
@@ -143,7 +161,10 @@ describe("speech/wav", () => {
       const wav = parseWav(riff(fmtChunk(0xfffe, 2, 8000, 8, ext), chunk("data", Buffer.from([0xd5, 0x55, 0xd5, 0xd5]))));
       assert.strictEqual(wav.encoding, "alaw");
       assert.strictEqual(wav.channels, 2);
-      assert.deepStrictEqual(Array.from(wav.samples, (v) => Math.round(v * 32768)), [0, 8]);
+      assert.deepStrictEqual(
+        Array.from(wav.samples, (v) => Math.round(v * 32768)),
+        [0, 8],
+      );
     });
 
     it("replaces NaN/Inf and overs in float files", () => {
@@ -174,7 +195,11 @@ describe("speech/wav", () => {
     ];
     for (const [name, buf, re] of bad) {
       it(`rejects ${name}`, () => {
-        assert.throws(() => parseWav(buf), (e: Error) => e instanceof WavFormatError && re.test(e.message), `expected ${re}`);
+        assert.throws(
+          () => parseWav(buf),
+          (e: Error) => e instanceof WavFormatError && re.test(e.message),
+          `expected ${re}`,
+        );
       });
     }
 
@@ -207,7 +232,10 @@ describe("speech/wav limits (issue 8)", () => {
   }
 
   it("refuses a 4 KB WAV with a 1 Hz rate (it would expand to tens of MiB)", () => {
-    assert.throws(() => parseWav(wavWith(1, 1, 16, 4096)), (e: Error) => e instanceof WavFormatError && /sample rate \(1 Hz; 4000 to 192000 Hz supported\)/.test(e.message));
+    assert.throws(
+      () => parseWav(wavWith(1, 1, 16, 4096)),
+      (e: Error) => e instanceof WavFormatError && /sample rate \(1 Hz; 4000 to 192000 Hz supported\)/.test(e.message),
+    );
   });
 
   it("refuses absurd rates, channel counts and bit depths", () => {
@@ -223,7 +251,10 @@ describe("speech/wav limits (issue 8)", () => {
   it("refuses more than MAX_AUDIO_SECONDS of audio, with a clear error", () => {
     const frames = MIN_WAV_SAMPLE_RATE * (MAX_AUDIO_SECONDS + 1);
     assert.throws(() => parseWav(wavWith(MIN_WAV_SAMPLE_RATE, 1, 8, frames)), /too long \(601 s; at most 600 s/);
-    assert.equal(parseWav(wavWith(MIN_WAV_SAMPLE_RATE, 1, 8, MIN_WAV_SAMPLE_RATE * MAX_AUDIO_SECONDS)).samples.length, MIN_WAV_SAMPLE_RATE * MAX_AUDIO_SECONDS);
+    assert.equal(
+      parseWav(wavWith(MIN_WAV_SAMPLE_RATE, 1, 8, MIN_WAV_SAMPLE_RATE * MAX_AUDIO_SECONDS)).samples.length,
+      MIN_WAV_SAMPLE_RATE * MAX_AUDIO_SECONDS,
+    );
   });
 
   it("refuses files that would decode to more than MAX_WAV_DECODED_SAMPLES", () => {
