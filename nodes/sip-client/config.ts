@@ -1,5 +1,6 @@
 // sip-client editor properties → core options. The property names are the user-facing contract.
-import type { AcceptFrom, AccountOptions, RtpSecurity, TransportKind } from "../../src";
+import { DTMF_METHODS, isDtmfMethod } from "../../src";
+import type { AcceptFrom, AccountOptions, DtmfMethod, RtpSecurity, TransportKind } from "../../src";
 import { num } from "../shared/values";
 
 export interface SipClientConfig {
@@ -69,6 +70,24 @@ export function splitNetworks(text: string | undefined): string[] {
     .split(/[\s,;]+/)
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
+}
+
+/** The editor's checkbox for receiving each DTMF method (all on unless unticked). */
+const DTMF_RECEIVE_FIELD: Record<DtmfMethod, "dtmfRfc4733" | "dtmfInfo" | "dtmfInband"> = {
+  rfc4733: "dtmfRfc4733",
+  info: "dtmfInfo",
+  inband: "dtmfInband",
+};
+
+/** The DTMF methods received and the one used to send (unknown names fall back to rfc4733, as before). */
+export function dtmfMethodsFromConfig(c: Pick<SipClientConfig, "dtmfRfc4733" | "dtmfInfo" | "dtmfInband" | "dtmfSendMethod">): {
+  receive: DtmfMethod[];
+  send: DtmfMethod;
+} {
+  return {
+    receive: DTMF_METHODS.filter((m) => c[DTMF_RECEIVE_FIELD[m]] !== false),
+    send: isDtmfMethod(c.dtmfSendMethod) ? c.dtmfSendMethod : "rfc4733",
+  };
 }
 
 export function rtpSecurityFromConfig(c: Pick<SipClientConfig, "rtpSecurity">): RtpSecurity {

@@ -6,9 +6,9 @@ import type { Node, NodeAPI, NodeDef } from "node-red";
 import type { ClientUser, SipClientNode } from "../shared/client-api";
 import path from "path";
 import { Softphone, parseCodecList, SpeechService } from "../../src";
-import type { DtmfMethod, RegistrationDetail, RegistrationState } from "../../src";
+import type { RegistrationDetail, RegistrationState } from "../../src";
 import { num } from "../shared/values";
-import { accountFromConfig, rtpSecurityFromConfig, SipClientConfig, SipClientCredentials } from "./config";
+import { accountFromConfig, dtmfMethodsFromConfig, rtpSecurityFromConfig, SipClientConfig, SipClientCredentials } from "./config";
 
 /** The config node as this file sees it: the shared API, its properties and its credentials. */
 type SipClientRuntime = SipClientNode & Node<SipClientCredentials> & { config: SipClientConfig };
@@ -57,10 +57,7 @@ export = function (RED: NodeAPI): void {
           defaultLanguage: config.ttsLanguage || "en-US",
           logSip: !!config.logSip,
           dtmf: {
-            receive: (["rfc4733", "info", "inband"] as const).filter(
-              (m) => (m === "rfc4733" ? config.dtmfRfc4733 : m === "info" ? config.dtmfInfo : config.dtmfInband) !== false,
-            ),
-            send: (["rfc4733", "info", "inband"].includes(config.dtmfSendMethod ?? "") ? config.dtmfSendMethod : "rfc4733") as DtmfMethod,
+            ...dtmfMethodsFromConfig(config),
             durationMs: num(config.dtmfDuration, 100),
             gapMs: num(config.dtmfGap, 80),
           },

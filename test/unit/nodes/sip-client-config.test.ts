@@ -2,7 +2,14 @@
 // errors (that never quote a key) for settings the core cannot use.
 import assert from "assert";
 import crypto from "crypto";
-import { accountFromConfig, normalizePem, rtpSecurityFromConfig, SipClientConfig, splitNetworks } from "../../../nodes/sip-client/config";
+import {
+  accountFromConfig,
+  dtmfMethodsFromConfig,
+  normalizePem,
+  rtpSecurityFromConfig,
+  SipClientConfig,
+  splitNetworks,
+} from "../../../nodes/sip-client/config";
 
 const base: SipClientConfig = { id: "abc.123", server: "pbx.example", username: "620" };
 const KEY = crypto.generateKeyPairSync("ec", { namedCurve: "prime256v1" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
@@ -74,5 +81,17 @@ describe("sip-client config → AccountOptions (security settings)", () => {
     assert.doesNotThrow(() => crypto.createPrivateKey(accountFromConfig({ ...base, tlsCert: CERT }, { tlsKey: oneLine }).tlsKey as string));
     assert.deepStrictEqual(splitNetworks(""), []);
     assert.deepStrictEqual(splitNetworks(undefined), []);
+  });
+});
+
+describe("sip-client config → DTMF methods", () => {
+  it("receives every method unless its box is unticked, and sends rfc4733 unless another known method is chosen", () => {
+    assert.deepStrictEqual(dtmfMethodsFromConfig({}), { receive: ["rfc4733", "info", "inband"], send: "rfc4733" });
+    assert.deepStrictEqual(dtmfMethodsFromConfig({ dtmfInfo: false, dtmfSendMethod: "info" }), { receive: ["rfc4733", "inband"], send: "info" });
+    assert.deepStrictEqual(dtmfMethodsFromConfig({ dtmfRfc4733: false, dtmfInband: false, dtmfSendMethod: "inband" }), {
+      receive: ["info"],
+      send: "inband",
+    });
+    assert.deepStrictEqual(dtmfMethodsFromConfig({ dtmfSendMethod: "carrier-pigeon" }).send, "rfc4733");
   });
 });
