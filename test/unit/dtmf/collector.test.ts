@@ -1,41 +1,9 @@
 import assert from "node:assert/strict";
 import type { DtmfDigit, DtmfMethod } from "../../../src/types.js";
-import type { Clock } from "../../../src/clock.js";
 import { DigitCollector, type CollectedCode, type CollectedDigit, type DigitCollectorOptions } from "../../../src/dtmf/collector.js";
+import { ManualClock } from "../../support/manual-clock";
 
-/** Manual clock: timers fire only in advance(). */
-class FakeClock implements Clock {
-  t = 0;
-  private nextId = 1;
-  timers = new Map<number, { at: number; fn: () => void }>();
-
-  now(): number {
-    return this.t;
-  }
-
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = this.nextId++;
-    this.timers.set(id, { at: this.t + ms, fn });
-    return id;
-  }
-
-  clearTimeout(handle: unknown): void {
-    this.timers.delete(handle as number);
-  }
-
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      let due: [number, { at: number; fn: () => void }] | undefined;
-      for (const e of this.timers) if (e[1].at <= end && (!due || e[1].at < due[1].at)) due = e;
-      if (!due) break;
-      this.timers.delete(due[0]);
-      this.t = due[1].at;
-      due[1].fn();
-    }
-    this.t = end;
-  }
-}
+class FakeClock extends ManualClock {}
 
 function setup(opts: Omit<DigitCollectorOptions, "clock"> = {}) {
   const clock = new FakeClock();
