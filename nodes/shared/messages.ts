@@ -6,7 +6,7 @@
 import type {
   CallInfo, CallState, CodeEnd, DtmfDigit, DtmfMethod, RegistrationDetail, RegistrationState,
 } from "../../src";
-import { DEFAULT_ONE_TIME_VALID_MS, DEFAULT_RING_TIMEOUT_SECONDS, normalizeNumber } from "../../src";
+import { DEFAULT_ONE_TIME_VALID_MS, DEFAULT_RING_TIMEOUT_SECONDS, KEY_MASK, normalizeNumber } from "../../src";
 import { num } from "./values";
 
 // ---- sip-call: out ----
@@ -120,8 +120,8 @@ export function commandCallId(msg: { call?: unknown; callId?: unknown }): string
 
 // ---- sip-dtmf: out ----
 
-/** What a key looks like in messages with "keep codes out of messages". */
-export const MASK = "•";
+/** What a key looks like in messages with "keep codes out of messages" (the keypad menu's mask). */
+export const MASK: typeof KEY_MASK = KEY_MASK;
 
 export type DtmfMsg = {
   topic: "dtmf";
@@ -176,7 +176,8 @@ export type ActionMsg = {
 export type SipDtmfOutput = DtmfMsg | DtmfCodeMsg | DtmfTooManyMsg | DtmfLockedMsg;
 export const SIP_DTMF_OUTPUT_TOPICS: readonly SipDtmfOutput["topic"][] = ["dtmf", "dtmf-code", "dtmf-too-many", "dtmf-locked"];
 
-export function dtmfMsg(digit: DtmfDigit, method: DtmfMethod, call: CallInfo, masked = false): DtmfMsg {
+/** `key` as the menu reports it (MASK when masked). */
+export function dtmfMsg(digit: DtmfMsg["payload"], method: DtmfMethod, call: CallInfo, masked = false): DtmfMsg {
   return masked ? { topic: "dtmf", payload: MASK, method, masked: true, call } : { topic: "dtmf", payload: digit, method, call };
 }
 
@@ -200,7 +201,7 @@ export function dtmfLockedMsg(lockedUntilMs: number, call: CallInfo): DtmfLocked
 }
 
 /** `index` 1 = first action; `code` as configured (left out when masked); `payload` as shown. */
-export function actionMsg(topic: string | undefined, payload: string, a: { index: number; code: string; oneTime?: boolean }, call: CallInfo, masked = false): ActionMsg {
+export function actionMsg(topic: string | undefined, payload: string, a: { index: number; code?: string; oneTime?: boolean }, call: CallInfo, masked = false): ActionMsg {
   const action: ActionMsg["action"] = { index: a.index };
   if (!masked) action.code = a.code;
   if (a.oneTime) action.oneTime = true;
