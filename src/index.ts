@@ -34,6 +34,29 @@ export { CodeGuard, DEFAULT_MAX_WRONG_CODES, DEFAULT_LOCKOUT_BASE_MS, DEFAULT_ON
 export type { CodeGuardOptions, WrongCodeResult } from "./dtmf/code-guard";
 export { JsonFileLockoutStore } from "./dtmf/lockout-store";
 export type { LockoutStore } from "./dtmf/lockout-store";
+export {
+  KeypadMenu,
+  KEY_MASK,
+  ENDING_MESSAGE_MAX_MS,
+  DEFAULT_TOO_MANY_MESSAGE,
+  DEFAULT_LOCKED_MESSAGE,
+  MAX_MENU_CODE_KEYS,
+  DEFAULT_MENU_CODE_KEYS,
+  DEFAULT_INTER_DIGIT_TIMEOUT_MS,
+} from "./dtmf/keypad-menu";
+export type {
+  KeypadAction,
+  KeypadCall,
+  KeypadCalls,
+  KeypadMenuOptions,
+  KeypadMenuEvents,
+  KeypadKeyEvent,
+  KeypadCodeEvent,
+  KeypadActionEvent,
+  KeypadWrongEvent,
+  KeypadTooManyEvent,
+  KeypadLockedEvent,
+} from "./dtmf/keypad-menu";
 
 // Speech
 export { SpeechService, registerEngine, encodeWav } from "./speech";

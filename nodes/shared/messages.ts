@@ -4,7 +4,7 @@
 // Output types are type literals (not interfaces) so that they are Node-RED NodeMessages as they are.
 // The en-US help of each node documents every topic here (test/unit/nodes/messages.test.ts).
 import type { CallInfo, CallState, CodeEnd, DtmfDigit, DtmfMethod, RegistrationDetail, RegistrationState } from "../../src";
-import { DEFAULT_ONE_TIME_VALID_MS, DEFAULT_RING_TIMEOUT_SECONDS, normalizeNumber } from "../../src";
+import { DEFAULT_ONE_TIME_VALID_MS, DEFAULT_RING_TIMEOUT_SECONDS, KEY_MASK, normalizeNumber } from "../../src";
 import { num } from "./values";
 
 // ---- sip-call: out ----
@@ -162,8 +162,8 @@ export function commandCallId(msg: { call?: unknown; callId?: unknown }): string
 
 // ---- sip-dtmf: out ----
 
-/** What a key looks like in messages with "keep codes out of messages". */
-export const MASK = "•";
+/** What a key looks like in messages with "keep codes out of messages" (the keypad menu's mask). */
+export const MASK: typeof KEY_MASK = KEY_MASK;
 
 export type DtmfMsg = {
   topic: "dtmf";
@@ -218,7 +218,8 @@ export type ActionMsg = {
 export type SipDtmfOutput = DtmfMsg | DtmfCodeMsg | DtmfTooManyMsg | DtmfLockedMsg;
 export const SIP_DTMF_OUTPUT_TOPICS: readonly SipDtmfOutput["topic"][] = ["dtmf", "dtmf-code", "dtmf-too-many", "dtmf-locked"];
 
-export function dtmfMsg(digit: DtmfDigit, method: DtmfMethod, call: CallInfo, masked = false): DtmfMsg {
+/** `key` as the menu reports it (MASK when masked). */
+export function dtmfMsg(digit: DtmfMsg["payload"], method: DtmfMethod, call: CallInfo, masked = false): DtmfMsg {
   return masked ? { topic: "dtmf", payload: MASK, method, masked: true, call } : { topic: "dtmf", payload: digit, method, call };
 }
 
@@ -250,7 +251,7 @@ export function dtmfLockedMsg(lockedUntilMs: number, call: CallInfo): DtmfLocked
 export function actionMsg(
   topic: string | undefined,
   payload: string,
-  a: { index: number; code: string; oneTime?: boolean },
+  a: { index: number; code?: string; oneTime?: boolean },
   call: CallInfo,
   masked = false,
 ): ActionMsg {

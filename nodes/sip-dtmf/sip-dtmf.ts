@@ -7,24 +7,34 @@
 import path from "node:path";
 import type { NodeAPI, NodeDef, Node, NodeMessage } from "node-red";
 import type { SipClientNode, ClientUser } from "../shared/client-api";
-import type { Softphone } from "../../src/softphone";
-import type { CallInfo, CallState, DtmfDigit, DtmfMethod } from "../../src/types";
-import { CodeGuard, DEFAULT_MAX_WRONG_CODES, DEFAULT_LOCKOUT_BASE_MS, DEFAULT_ONE_TIME_VALID_MS } from "../../src/dtmf/code-guard";
-import { JsonFileLockoutStore } from "../../src/dtmf/lockout-store";
 import {
+  CodeGuard,
+  DEFAULT_MAX_WRONG_CODES,
+  DEFAULT_LOCKOUT_BASE_MS,
+  JsonFileLockoutStore,
   KeypadMenu,
   KEY_MASK,
+  normalizeNumber,
+  type Softphone,
+  type CallInfo,
+  type CallState,
+  type DtmfDigit,
+  type DtmfMethod,
   type KeypadAction,
   type KeypadCall,
-  type KeypadKeyEvent,
-  type KeypadCodeEvent,
-  type KeypadActionEvent,
-  type KeypadTooManyEvent,
-  type KeypadLockedEvent,
-} from "../../src/dtmf/keypad-menu";
-import { normalizeNumber } from "../../src/call/caller-match";
+} from "../../src";
 import { registrationStatus } from "../shared/status";
-import { num } from "../sip-client/config";
+import { num } from "../shared/values";
+import {
+  actionMsg,
+  dtmfCodeMsg,
+  dtmfLockedMsg,
+  dtmfMsg,
+  dtmfTooManyMsg,
+  parseSipDtmfInput,
+  type ActionMsg,
+  type SipDtmfOutput,
+} from "../shared/messages";
 
 interface SipDtmfConfig extends NodeDef {
   client: string;
@@ -41,51 +51,6 @@ interface SipDtmfConfig extends NodeDef {
   lockoutSeconds?: string | number;
   lockedMessage?: string;
   hideCodes?: boolean;
-}
-
-interface CodeMsg extends NodeMessage {
-  action?: unknown;
-  validFor?: unknown;
-}
-
-// The node's output messages (output 0 unless said otherwise).
-
-/** topic "dtmf": one key. */
-function digitMsg(e: KeypadKeyEvent): Record<string, unknown> {
-  return e.masked
-    ? { topic: "dtmf", payload: e.key, method: e.method, masked: true, call: e.call }
-    : { topic: "dtmf", payload: e.key, method: e.method, call: e.call };
-}
-
-/** topic "dtmf-code": a complete code, `invalid` when no action takes it. */
-function codeMsg(e: KeypadCodeEvent): Record<string, unknown> {
-  const msg: Record<string, unknown> = { topic: "dtmf-code", payload: e.code, terminatedBy: e.terminatedBy, call: e.call };
-  if (e.masked) msg.masked = true;
-  if (!e.accepted) msg.invalid = true;
-  return msg;
-}
-
-/** The action's own topic, on the action's output (index + 1). */
-function actionMsg(e: KeypadActionEvent): Record<string, unknown> {
-  const action: Record<string, unknown> = { index: e.index + 1 };
-  if (!e.masked) action.code = e.actionCode;
-  if (e.oneTime) action.oneTime = true;
-  const msg: Record<string, unknown> = { topic: e.topic, payload: e.code, action, call: e.call };
-  if (e.masked) msg.masked = true;
-  return msg;
-}
-
-/** topic "dtmf-too-many": the limit of wrong codes is reached, the call ends. */
-function tooManyMsg(e: KeypadTooManyEvent): Record<string, unknown> {
-  const msg: Record<string, unknown> = { topic: "dtmf-too-many", payload: e.count, limit: e.limit, call: e.call };
-  if (e.lockedUntil) msg.lockedUntil = new Date(e.lockedUntil).toISOString();
-  return msg;
-}
-
-/** topic "dtmf-locked": the caller is locked out, the call ends. */
-function lockedMsg(e: KeypadLockedEvent): Record<string, unknown> {
-  const lockedUntil = new Date(e.lockedUntil).toISOString();
-  return { topic: "dtmf-locked", payload: lockedUntil, lockedUntil, call: e.call };
 }
 
 export = function (RED: NodeAPI): void {
@@ -108,32 +73,28 @@ export = function (RED: NodeAPI): void {
         : undefined,
     });
     let phone: Softphone | undefined;
-    /** A call of the account as the menu sees it. */
+    /** A call of the account as the menu sees it, reached by id through the facade. */
     const keypadCall = (callId: string): KeypadCall | undefined => {
-      const call = phone?.calls.get(callId);
       const p = phone;
-      if (!call || !p) return undefined;
+      const seen = p?.call(callId);
+      if (!p || !seen) return undefined;
+      let last: CallInfo = seen;
       return {
         get active() {
-          return call.active;
+          return p.call(callId) !== undefined;
         },
         get playing() {
-          return call.playback.playing;
+          return p.isPlaying(callId);
         },
-        snapshot: () => call.snapshot(),
-        stopPlayback: () => call.playback.stop(),
+        // Once the call has ended, the last snapshot taken.
+        snapshot: () => (last = p.call(callId) ?? last),
+        stopPlayback: () => p.stopPlayback(callId),
         say: (text, language, onFinished) =>
-          p.calls.say(call, text, { language, interrupt: true }).then((item) => {
-            if (!onFinished) return;
-            const listener = (done: { id: number }) => {
-              if (done.id !== item.id) return;
-              call.playback.off("finished", listener);
-              onFinished();
-            };
-            call.playback.on("finished", listener);
+          p.say(callId, text, { language, interrupt: true }).then((handle) => {
+            if (onFinished) void handle.finished.then(() => onFinished());
           }),
         hangup: (reason) => {
-          call.hangup({ reason }).catch(() => undefined);
+          p.hangup(callId, { reason }).catch(() => undefined);
         },
       };
     };
@@ -156,51 +117,44 @@ export = function (RED: NodeAPI): void {
       },
     );
     const outputs = 1 + menu.actions.length;
-    const out = (index: number, msg: Record<string, unknown>) => {
-      const arr: Array<NodeMessage | null> = new Array(outputs).fill(null);
-      arr[index] = msg as NodeMessage;
+    const out = (index: number, msg: SipDtmfOutput | ActionMsg) => {
+      const arr = new Array<NodeMessage | null>(outputs).fill(null);
+      arr[index] = msg;
       node.send(arr);
     };
     menu.on("key", (e) => {
-      out(0, digitMsg(e));
+      out(0, dtmfMsg(e.key, e.method, e.call, e.masked));
       // Keys never show in the status, only how many.
       node.status({ fill: "blue", shape: "dot", text: `${KEY_MASK.repeat(e.pendingKeys)} (${e.method})` });
     });
     menu.on("code", (e) => {
       if (e.accepted) node.status({ fill: "green", shape: "dot", text: "code accepted" });
-      out(0, codeMsg(e));
+      out(0, dtmfCodeMsg(e.code, e.terminatedBy, e.call, { masked: e.masked, invalid: !e.accepted }));
     });
-    menu.on("action", (e) => out(e.index + 1, actionMsg(e)));
+    menu.on("action", (e) =>
+      out(e.index + 1, actionMsg(e.topic, e.code, { index: e.index + 1, code: e.actionCode, oneTime: e.oneTime }, e.call, e.masked)),
+    );
     menu.on("wrong", (e) => node.status({ fill: "yellow", shape: "ring", text: `wrong code (${e.count}/${e.limit})` }));
     menu.on("too-many", (e) => {
       node.status({ fill: "red", shape: "ring", text: "too many wrong codes" });
-      out(0, tooManyMsg(e));
+      out(0, dtmfTooManyMsg(e.count, e.limit, e.call, e.lockedUntil));
     });
     menu.on("locked", (e) => {
       node.status({ fill: "red", shape: "ring", text: "caller locked out" });
-      out(0, lockedMsg(e));
+      out(0, dtmfLockedMsg(e.lockedUntil, e.call));
     });
     menu.on("warning", (text) => node.warn(text));
 
     const onDtmf = (digit: DtmfDigit, method: DtmfMethod, call: CallInfo) => menu.key(digit, method, call);
     const onCall = (state: CallState, call: CallInfo) => menu.callState(state, call);
 
-    node.on("input", (msg: CodeMsg, _send, done) => {
+    node.on("input", (msg, _send, done) => {
       try {
-        const topic = String(msg.topic ?? "").toLowerCase();
-        if (topic === "code") {
-          const code = typeof msg.payload === "string" || typeof msg.payload === "number" ? String(msg.payload) : "";
-          const index = menu.actionIndex(msg.action);
-          const validFor = msg.validFor === undefined ? DEFAULT_ONE_TIME_VALID_MS / 1000 : Number(msg.validFor);
-          if (!Number.isFinite(validFor)) throw new Error("code: msg.validFor must be a number of seconds");
-          menu.setOneTimeCode(code, index, validFor * 1000);
-        } else if (topic === "clear-codes") {
-          menu.clearOneTimeCodes();
-        } else if (topic === "unlock") {
-          menu.unlock(msg.payload);
-        } else {
-          throw new Error(`unknown topic "${topic.slice(0, 40)}": use code, clear-codes or unlock`);
-        }
+        const input = parseSipDtmfInput(msg, (a) => menu.actionIndex(a));
+        if (input.topic === "code") menu.setOneTimeCode(input.payload, input.action, input.validFor * 1000);
+        else if (input.topic === "clear-codes") menu.clearOneTimeCodes();
+        // The parser has normalised the number (undefined = every number), as the menu's unlock() would.
+        else menu.guard.unlock(input.payload);
         done();
       } catch (e) {
         done(e as Error);

@@ -89,7 +89,7 @@ export interface KeypadMenuOptions {
 
 export interface KeypadKeyEvent {
   /** The key, or KEY_MASK with hideCodes. */
-  key: string;
+  key: DtmfDigit | typeof KEY_MASK;
   method: DtmfMethod;
   masked: boolean;
   /** Keys of the code in progress including this one, for the status (bounded by MAX_MENU_CODE_KEYS). */

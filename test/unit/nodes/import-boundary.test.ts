@@ -11,12 +11,6 @@ function repoRoot(): string {
   return dir;
 }
 
-/**
- * Files that still import src/ modules directly, until their owner switches them to the public
- * entry (the sip-dtmf node is being reworked in another branch). Keep this list empty once merged.
- */
-export const PENDING_SWITCH: readonly string[] = ["nodes/sip-dtmf/sip-dtmf.ts"];
-
 function tsFiles(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const p = path.join(dir, e.name);
@@ -64,7 +58,6 @@ describe("nodes/ imports only the public entry of src/", () => {
     const bad: string[] = [];
     for (const file of files) {
       const rel = path.relative(root, file).split(path.sep).join("/");
-      if (PENDING_SWITCH.includes(rel)) continue;
       for (const spec of moduleSpecifiers(fs.readFileSync(file, "utf8"))) {
         const target = srcTarget(root, file, spec);
         if (target !== undefined && !PUBLIC_ENTRY.test(target)) bad.push(`${rel}: "${spec}"`);
@@ -77,7 +70,6 @@ describe("nodes/ imports only the public entry of src/", () => {
     const bad: string[] = [];
     for (const file of files) {
       const rel = path.relative(root, file).split(path.sep).join("/");
-      if (PENDING_SWITCH.includes(rel)) continue;
       fs.readFileSync(file, "utf8")
         .split("\n")
         .forEach((line, i) => {
