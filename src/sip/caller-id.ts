@@ -23,6 +23,9 @@ export const MAX_CALLER_FIELD_LENGTH = 128;
 /** Headers that assert an identity; believed only from a trusted source. */
 export const IDENTITY_HEADERS: readonly string[] = ["p-asserted-identity", "remote-party-id"];
 
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/g;
+
 /** User parts (and display names) that mean "no number": the caller withheld it or the network has none. */
 const ANONYMOUS_USERS = new Set(["anonymous", "restricted", "private", "withheld", "unavailable", "unknown"]);
 
@@ -195,12 +198,11 @@ function param(params: string, name: string): string | undefined {
 /** A display name: unquoted, control characters removed, trimmed. */
 function cleanName(name: unknown): string {
   if (typeof name !== "string") return "";
-  return name
-    .replace(/^"|"$/g, "")
-    .replace(/[\u0000-\u001f\u007f]/g, "") // eslint-disable-line no-control-regex
-    .trim();
+  return name.replace(/^"|"$/g, "").replace(CONTROL_CHARS, "").trim();
 }
 
+/** Control characters out (a decoded "%0A" must not forge a log line), then cut to MAX_CALLER_FIELD_LENGTH. */
 function bound(text: string): string {
-  return text.length > MAX_CALLER_FIELD_LENGTH ? text.slice(0, MAX_CALLER_FIELD_LENGTH) : text;
+  const clean = text.replace(CONTROL_CHARS, "");
+  return clean.length > MAX_CALLER_FIELD_LENGTH ? clean.slice(0, MAX_CALLER_FIELD_LENGTH) : clean;
 }

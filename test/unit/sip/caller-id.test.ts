@@ -80,6 +80,9 @@ describe("caller ID", () => {
     assert.deepStrictEqual([throwing.source, throwing.number], ["from", "bob"]);
     const long = callerId(input("sip:bob@h", { "p-asserted-identity": [`"${"N".repeat(600)}" <sip:${"1".repeat(600)}@h>`] }));
     assert.deepStrictEqual([long.source, long.number], ["from", "bob"], "a header over the bound is ignored");
+    const forged = callerId(input("sip:12%0D%0A34@h", { "p-asserted-identity": ['"A\tB" <sip:56%0a78@h>'] }));
+    assert.deepStrictEqual([forged.number, forged.name], ["5678", "AB"], "control characters removed");
+    assert.strictEqual(callerId(input("sip:12%0D%0A34@h")).number, "1234");
     const longFrom = callerId(input(`sip:${"1".repeat(400)}@h`));
     assert.strictEqual(longFrom.number.length, MAX_CALLER_FIELD_LENGTH);
     // the fifth entry and later are not read
