@@ -210,6 +210,14 @@ describe("caller ID from a flow (PAI, RPID, anonymous) through Kamailio", functi
       "every message of the call says anonymous",
     );
     assert.strictEqual(greeted(anon), ANONYMOUS, "the anonymous row is used");
+
+    // Withheld, but asserted by the registrar: anonymous, with the asserted number (its own greeting wins).
+    const withheld = await call(out, '"Anonymous" <sip:anonymous@anonymous.invalid>', ["Privacy: id", "P-Asserted-Identity: <tel:+4930123>"]);
+    assert.deepStrictEqual(
+      [withheld[0].call!.from.number, withheld[0].call!.from.source, withheld[0].call!.from.anonymous],
+      ["+4930123", "pai", true],
+    );
+    assert.strictEqual(greeted(withheld), ASSERTED);
   });
 
   it('the filter table\'s "anonymous" row blocks anonymous callers (603) and lets a numbered caller through', async () => {
