@@ -29,9 +29,17 @@ export function isDtmfDigit(value: unknown): value is DtmfDigit {
 
 /** One side of a call. */
 export interface CallParty {
+  /** The caller's number: asserted (PAI/RPID from the registrar) or the From's user; "" = none (anonymous). */
   number: string;
   name: string;
+  /** The From (or To) header's URI, as sent. */
   uri: string;
+  /** Caller of an inbound call: the number is withheld or unknown, or privacy was requested. */
+  anonymous?: boolean;
+  /** Caller of an inbound call: where number and name come from (P-Asserted-Identity, Remote-Party-ID, From). */
+  source?: "pai" | "rpid" | "from";
+  /** Caller of an inbound call, source "pai"/"rpid": the asserted URI. */
+  identityUri?: string;
 }
 
 /** How a call ended. */

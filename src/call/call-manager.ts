@@ -7,7 +7,7 @@ import { Invitation, Inviter, UserAgent, Core } from "sip.js";
 import { precheckOffer, RtpSessionDescriptionHandler } from "../media/session-description-handler";
 import type { Codec, CallInfo, CallState } from "../types";
 import { Call, printable, REFER_TO_LOG_MAX } from "./call";
-import { Greeting, isCallerAllowed, partyFromUri, pickGreeting } from "./caller-match";
+import { callerParty, Greeting, isCallerAllowed, partyFromUri, pickGreeting } from "./caller-match";
 import { PlaybackItem, silence } from "./playback-queue";
 import { decodeFrame as decodeG711 } from "../media/g711";
 import { SipTransport } from "../sip/sip-transport";
@@ -182,12 +182,12 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
   /** The user agent's onInvite delegate. */
   onInvite(invitation: Invitation): void {
     const req = invitation.request;
-    const from = partyFromUri(invitation.remoteIdentity.uri, invitation.remoteIdentity.displayName);
+    const from = callerParty(invitation.remoteIdentity.uri, invitation.remoteIdentity.displayName, (name) => req.getHeaders(name));
     const to = partyFromUri(invitation.localIdentity.uri, invitation.localIdentity.displayName);
     const refuse = (statusCode: number, outcome: CallInfo["outcome"], reason: string) => {
       invitation.reject({ statusCode }).catch(() => undefined);
       const now = new Date().toISOString();
-      this.emit("log", "info", `refused call from ${from.number || from.uri}: ${reason} (${statusCode})`);
+      this.emit("log", "info", `refused call from ${from.number || (from.anonymous ? "anonymous" : from.uri)}: ${reason} (${statusCode})`);
       this.emit("call", "ENDED", {
         id: crypto.randomUUID(),
         direction: "inbound",
@@ -211,7 +211,8 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
       const check = precheckOffer(req.body, this.opts.codecs);
       if (!check.ok) return refuse(488, "codec-mismatch", check.reason);
     }
-    if (!isCallerAllowed(policy.filterMode, policy.filterList ?? [], from.number)) return refuse(603, "rejected", "caller not allowed");
+    if (!isCallerAllowed(policy.filterMode, policy.filterList ?? [], from.number, from.anonymous))
+      return refuse(603, "rejected", "caller not allowed");
 
     const call = this.track(new Call(invitation, "inbound", from, to, { endTimeoutMs: this.opts.endTimeoutMs }), limits);
     this.emit("call", "RINGING", call.snapshot());
@@ -357,7 +358,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
   }
 
   private greet(call: Call, policy: InboundPolicy): void {
-    const greeting = pickGreeting(policy.greetings, call.info.from.number);
+    const greeting = pickGreeting(policy.greetings, call.info.from.number, call.info.from.anonymous);
     if (!greeting) return;
     const after = policy.afterGreeting ?? "stay";
     this.say(call, greeting.message, { language: greeting.language })

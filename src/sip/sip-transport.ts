@@ -16,6 +16,7 @@ import { resolveHost, splitHostPort } from "./dns-resolve";
 import { DnsClient, FailoverVerdict, ServerLocator, ServerTarget, systemDns } from "./server-location";
 import { DEFAULT_PORTS } from "./transports";
 import { TrustPolicy } from "./trust-policy";
+import { stripUntrustedIdentity } from "./caller-id";
 import { DigestGuard } from "./digest-guard";
 import { RateLimiter, TRUSTED_INVITE_RATE, OTHER_INVITE_RATE, INVITE_RETRY_AFTER_S } from "./rate-limiter";
 import { RateLimitedLog } from "./rate-limited-log";
@@ -339,6 +340,8 @@ export class SipTransport implements Transport {
         return undefined;
       }
       if (msg.method === "INVITE" && !msg.toTag && !this.reliability?.isRetransmission(msg) && !this.admitInvite(msg, source)) return undefined;
+      // Caller ID (RFC 3325): an identity is asserted only by the registrar/proxy or a listed network.
+      if (!this.trust.isConfigured(source.address)) msg = stripUntrustedIdentity(msg);
     } else {
       const problem = responseProblem(msg);
       if (problem) {
