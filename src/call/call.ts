@@ -212,7 +212,7 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
       /* unparsable: still refused */
     }
     try {
-      referral.reject({ statusCode: 603 });
+      referral.reject({ statusCode: 603 }).catch(() => undefined);
     } catch {
       /* transaction gone: nothing to answer */
     }
