@@ -5,7 +5,7 @@ import type { AfterGreeting, CallInfo, CallLimits, CallState, Greeting, InboundP
 import { DEFAULT_MAX_CALLS, DEFAULT_RING_TIMEOUT_SECONDS, parsePatternList } from "../../src";
 import { registrationStatus, truncate } from "../shared/status";
 import { targetCallId } from "../shared/target-call";
-import { callMsg, parseSipCallInput, playbackMsg, registrationMsg, SipCallInput } from "../shared/messages";
+import { callMsg, parseSipCallInput, playbackMsg, PlayInput, registrationMsg, SayInput, SipCallInput } from "../shared/messages";
 import { num } from "../shared/values";
 
 /** The editor's default time limit of a call (s). */
@@ -85,6 +85,19 @@ export = function (RED: NodeAPI): void {
     };
     client.register(user);
 
+    // say and play are queued in the order they arrive: a text still being synthesised, or a file
+    // still being read, must not let a later message play first. Other commands do not wait.
+    let audioChain: Promise<unknown> = Promise.resolve();
+    const inOrder = (queue: () => Promise<unknown>): Promise<unknown> => {
+      const next = audioChain.then(queue);
+      audioChain = next.catch(() => undefined);
+      return next;
+    };
+    const playback = (p: Softphone, cmd: SayInput | PlayInput) =>
+      cmd.topic === "say"
+        ? p.say(targetCallId(p, cmd.callId), cmd.payload, { language: cmd.language, engine: cmd.engine, voice: cmd.voice, interrupt: cmd.interrupt })
+        : p.play(targetCallId(p, cmd.callId), cmd.payload, { interrupt: cmd.interrupt, format: cmd.format });
+
     // Parsed inside the promise: every outcome, a bad message too, reaches done() in the order received.
     const run = async (p: Softphone, msg: unknown): Promise<void> => {
       const cmd: SipCallInput = parseSipCallInput(msg);
@@ -93,15 +106,8 @@ export = function (RED: NodeAPI): void {
           p.dial(cmd.payload, { message: cmd.message, language: cmd.language, ringTimeoutSeconds: cmd.ringTimeout, limits });
           return;
         case "say":
-          await p.say(targetCallId(p, cmd.callId), cmd.payload, {
-            language: cmd.language,
-            engine: cmd.engine,
-            voice: cmd.voice,
-            interrupt: cmd.interrupt,
-          });
-          return;
         case "play":
-          await p.play(targetCallId(p, cmd.callId), cmd.payload, { interrupt: cmd.interrupt, format: cmd.format });
+          await inOrder(() => playback(p, cmd));
           return;
         case "hangup":
           await p.hangup(targetCallId(p, cmd.callId));

@@ -157,9 +157,11 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
    */
   async hangup(end: { outcome?: CallOutcome; reason?: string; statusCode?: number } = {}): Promise<void> {
     if (!this.active) return;
-    this.markEnd({ hungUpBy: "local", ...end });
-    this.armEndGuard();
     const s = this.session;
+    // A call we dial and end before it is answered was cancelled (CANCEL), not failed.
+    const cancelled = s instanceof Inviter && s.state !== SessionState.Established;
+    this.markEnd({ hungUpBy: "local", ...(cancelled ? { outcome: "cancelled" as const } : {}), ...end });
+    this.armEndGuard();
     try {
       if (s.state === SessionState.Established) await s.bye();
       else if (s instanceof Inviter) await s.cancel();
@@ -210,7 +212,7 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
       /* unparsable: still refused */
     }
     try {
-      referral.reject({ statusCode: 603 });
+      referral.reject({ statusCode: 603 }).catch(() => undefined);
     } catch {
       /* transaction gone: nothing to answer */
     }
