@@ -178,6 +178,42 @@ describe("hold and resume from a flow", function () {
     }
   });
 
+  it("the peer holds (baresip hold/resume): call messages with hold remote, then false; we stop sending meanwhile", async () => {
+    const bob: Baresip = await startBaresip({ user: "bob", password: "pw-bob", kamailio: kam, answerMode: "auto" });
+    try {
+      await bob.waitRegistered();
+      const f = await flow(kam.ports.udp);
+      f.node.receive({ topic: "dial", payload: "bob" });
+      await waitFor(() => f.calls().some((m) => m.payload === "ANSWERED"), 10_000, "ANSWERED");
+      const id = f.calls().find((m) => m.payload === "ANSWERED")!.call!.id;
+      await sleep(500);
+      await bob.command("hold");
+      await waitFor(() => f.calls().some((m) => m.call?.hold === "remote"), 5000, "a call message with hold remote");
+      const held = f.calls().find((m) => m.call?.hold === "remote")!;
+      assert.strictEqual(held.payload, "ANSWERED");
+      await sleep(200);
+      const sent = f.media(id)!.rtp!.stats().packetsSent;
+      await sleep(1000);
+      assert.ok(f.media(id)!.rtp!.stats().packetsSent - sent <= 2, "no audio sent while the peer holds (as before)");
+      const since = f.calls().indexOf(held) + 1;
+      await bob.command("resume");
+      await waitFor(
+        () =>
+          f
+            .calls()
+            .slice(since)
+            .some((m) => m.call?.hold === false),
+        5000,
+        "a call message with hold false",
+      );
+      f.node.receive({ topic: "hangup", call: { id } });
+      await waitFor(() => f.calls().some((m) => m.payload === "ENDED"), 5000, "ENDED");
+      assert.deepStrictEqual(f.errors, []);
+    } finally {
+      await bob.stop();
+    }
+  });
+
   it("a peer that refuses the hold (488): the message fails, the call stays up and unheld", async () => {
     const uas = await startSipp({ scenario: "uas-reinvite-488", calls: 3, timeoutMs: 30_000 });
     try {
