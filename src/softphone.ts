@@ -46,6 +46,8 @@ export interface SoftphoneOptions {
 
 export interface SoftphoneEvents {
   dtmf: [digit: DtmfDigit, method: DtmfMethod, call: CallInfo];
+  /** An answered call's hold state (call.hold) changed: by hold()/resume() or by the peer. */
+  hold: [call: CallInfo];
 }
 
 /** Everything a Softphone emits: registration, log, sip, call, playback, created, dtmf. */
@@ -190,6 +192,15 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
     return this.withCall(id, (c) => c.hangup(end));
   }
 
+  /** Puts the peer on hold (re-INVITE a=sendonly); say/play still reach it (music on hold). Rejects if refused. */
+  hold(id: string): Promise<void> {
+    return this.withCall(id, (c) => c.setHold(true));
+  }
+  /** Takes the call off our hold (re-INVITE a=sendrecv). Rejects if refused; the call stays held then. */
+  resume(id: string): Promise<void> {
+    return this.withCall(id, (c) => c.setHold(false));
+  }
+
   /** Speaks text into an answered call; resolves when it is queued. */
   say(id: string, text: string, options: SayOptions = {}): Promise<PlaybackHandle> {
     return this.withCall(id, async (c) => this.handle(c, await this.calls.say(c, text, options)));
@@ -284,6 +295,7 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
     this.dtmfByCall.set(call, dtmf);
     dtmf.on("digit", (d) => this.emit("dtmf", d.digit, d.method, call.snapshot()));
     dtmf.on("warning", (t) => this.emit("log", "warn", t));
+    call.on("hold", (_hold, info) => this.emit("hold", info));
     const waiters = new Map<number, (interrupted: boolean) => void>();
     this.playbackWaiters.set(call, waiters);
     call.on("playback", (what, item, _info, interrupted) => {

@@ -53,6 +53,12 @@ export type CallOutcome =
   | "codec-mismatch"
   | "rtp-timeout";
 
+/**
+ * Who holds an answered call: "local" (we did, topic "hold"), "remote" (the peer offered
+ * sendonly/inactive), "both", or false.
+ */
+export type CallHold = false | "local" | "remote" | "both";
+
 /** `msg.call` on every call, playback and DTMF message. */
 export interface CallInfo {
   id: string;
@@ -66,6 +72,8 @@ export interface CallInfo {
   endedAt?: string;
   durationSeconds?: number;
   codec?: Codec;
+  /** Hold state (see CallHold); false until someone holds. Set on every call's snapshot. */
+  hold?: CallHold;
   outcome?: CallOutcome;
   hungUpBy?: "local" | "remote";
   reason?: string;

@@ -89,14 +89,18 @@ export interface RejectInput extends ForCall {
   topic: "reject";
   statusCode: number;
 }
+/** Hold (re-INVITE a=sendonly) or resume (a=sendrecv) an answered call. */
+export interface HoldInput extends ForCall {
+  topic: "hold" | "resume";
+}
 export interface DtmfSendInput extends ForCall {
   topic: "dtmf";
   payload: string;
 }
 
-export type SipCallInput = DialInput | SayInput | PlayInput | HangupInput | AnswerInput | RejectInput | DtmfSendInput;
+export type SipCallInput = DialInput | SayInput | PlayInput | HangupInput | AnswerInput | RejectInput | DtmfSendInput | HoldInput;
 export type SipCallTopic = SipCallInput["topic"];
-export const SIP_CALL_INPUT_TOPICS: readonly SipCallTopic[] = ["dial", "say", "play", "hangup", "answer", "reject", "dtmf"];
+export const SIP_CALL_INPUT_TOPICS: readonly SipCallTopic[] = ["dial", "say", "play", "hangup", "answer", "reject", "dtmf", "hold", "resume"];
 export const SIP_CALL_OUTPUT_TOPICS: readonly SipCallOutput["topic"][] = ["registration", "call", "playback"];
 
 /** Default SIP status of a rejection. */
@@ -141,6 +145,8 @@ export function parseSipCallInput(raw: unknown): SipCallInput {
     }
     case "hangup":
     case "answer":
+    case "hold":
+    case "resume":
       return { topic, callId };
     case "reject":
       return { topic, callId, statusCode: msg.statusCode ? num(msg.statusCode, REJECT_STATUS) : REJECT_STATUS };
@@ -149,7 +155,7 @@ export function parseSipCallInput(raw: unknown): SipCallInput {
       return { topic, callId, payload: String(p) };
     }
     default:
-      throw new Error(`unknown topic "${String(msg.topic ?? "")}": use dial, say, play, hangup, answer, reject or dtmf`);
+      throw new Error(`unknown topic "${String(msg.topic ?? "")}": use dial, say, play, hangup, answer, reject, dtmf, hold or resume`);
   }
 }
 

@@ -1,4 +1,4 @@
-// sip-call: registration and call events out; dial/say/play/hangup/answer/reject/dtmf in.
+// sip-call: registration and call events out; dial/say/play/hangup/answer/reject/dtmf/hold/resume in.
 import type { NodeAPI, NodeDef, Node } from "node-red";
 import type { SipClientNode, ClientUser } from "../shared/client-api";
 import type { AfterGreeting, CallInfo, CallLimits, CallState, Greeting, InboundPolicy, Softphone } from "../../src";
@@ -59,12 +59,15 @@ export = function (RED: NodeAPI): void {
       const c = active[active.length - 1];
       const who = c.direction === "inbound" ? c.from.name || c.from.number : c.to.number;
       const more = active.length > 1 ? ` (+${active.length - 1})` : "";
-      node.status({ fill: c.state === "ANSWERED" ? "green" : "yellow", shape: "dot", text: truncate(`${c.state} ${who}${more}`) });
+      const held = c.hold ? " (hold)" : "";
+      node.status({ fill: c.state === "ANSWERED" ? "green" : "yellow", shape: "dot", text: truncate(`${c.state}${held} ${who}${more}`) });
     };
     const onCall = (state: CallState, call: CallInfo) => {
       node.send(callMsg(state, call));
       showStatus();
     };
+    // A hold change is reported as a call message in the state the call is in (ANSWERED), with call.hold.
+    const onHold = (call: CallInfo) => onCall(call.state, call);
     const onPlayback = (what: "started" | "finished", call: CallInfo, label: string, interrupted: boolean) => {
       node.send(playbackMsg(what, call, label, interrupted));
     };
@@ -81,6 +84,7 @@ export = function (RED: NodeAPI): void {
           node.warn("another sip-call node already handles incoming calls of this account; this one only reports and sends commands");
         p.on("call", onCall);
         p.on("playback", onPlayback);
+        p.on("hold", onHold);
       },
     };
     client.register(user);
@@ -121,6 +125,12 @@ export = function (RED: NodeAPI): void {
         case "dtmf":
           await p.sendDtmf(targetCallId(p, cmd.callId), cmd.payload);
           return;
+        case "hold":
+          await p.hold(targetCallId(p, cmd.callId));
+          return;
+        case "resume":
+          await p.resume(targetCallId(p, cmd.callId));
+          return;
       }
     };
     node.on("input", (msg, _send, done) => {
@@ -139,6 +149,7 @@ export = function (RED: NodeAPI): void {
       if (phone) {
         phone.off("call", onCall);
         phone.off("playback", onPlayback);
+        phone.off("hold", onHold);
         phone.releaseInbound(node.id);
       }
       done();

@@ -195,6 +195,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
         from,
         to,
         startedAt: now,
+        hold: false,
         endedAt: now,
         outcome,
         reason,

@@ -4,10 +4,10 @@
 import { EventEmitter } from "events";
 import crypto from "crypto";
 import { Invitation, Inviter, Referral, Session, SessionState } from "sip.js";
-import type { RtpSessionDescriptionHandler } from "../media/session-description-handler";
+import type { RtpSdhDescriptionOptions, RtpSessionDescriptionHandler } from "../media/session-description-handler";
 import { SAMPLES_PER_FRAME } from "../media/audio-format";
 import type { FrameSource, OutgoingFrame } from "../media/rtp-session";
-import { CallDirection, CallInfo, CallOutcome, CallParty, CallState } from "../types";
+import { CallDirection, CallHold, CallInfo, CallOutcome, CallParty, CallState } from "../types";
 import { PlaybackItem, PlaybackQueue } from "./playback-queue";
 import { addSessionDelegate } from "../sip/session-delegates";
 import { interceptAckTimeout } from "../sip/sipjs-internals";
@@ -19,6 +19,10 @@ const T1_MS = 500;
  * transaction may last): media closed, ENDED emitted, slot freed, whatever sip.js does.
  */
 export const CALL_END_TIMEOUT_MS = 64 * T1_MS;
+/** Longest a hold/resume re-INVITE may wait for its final answer (64·T1, as any transaction). */
+export const HOLD_TIMEOUT_MS = 64 * T1_MS;
+/** Longest reason phrase of a refused re-INVITE put in an error (it is remote-controlled). */
+const REASON_MAX = 60;
 /** Longest Refer-To text put in a log line (it is remote-controlled). */
 export const REFER_TO_LOG_MAX = 80;
 
@@ -39,6 +43,8 @@ export interface CallEvents {
   playback: [what: "started" | "finished", item: PlaybackItem, call: CallInfo, interrupted: boolean];
   media: [sdh: RtpSessionDescriptionHandler];
   refer: [refused: RefusedRefer, call: CallInfo];
+  /** The hold state of an answered call changed (see CallHold). */
+  hold: [hold: CallHold, call: CallInfo];
 }
 
 /** Audio that takes over the outgoing stream for a while (DTMF events or tones). */
@@ -56,6 +62,7 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
   private timers: NodeJS.Timeout[] = [];
   private endGuard?: NodeJS.Timeout;
   private readonly endTimeoutMs: number;
+  private holdPending = false;
   sdh?: RtpSessionDescriptionHandler;
 
   constructor(
@@ -68,7 +75,7 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
     super();
     this.endTimeoutMs = options.endTimeoutMs ?? CALL_END_TIMEOUT_MS;
     const now = new Date().toISOString();
-    this.info = { id: this.id, direction, state: direction === "outbound" ? "DIALING" : "RINGING", from, to, startedAt: now };
+    this.info = { id: this.id, direction, state: direction === "outbound" ? "DIALING" : "RINGING", from, to, startedAt: now, hold: false };
     if (direction === "inbound") this.info.ringingAt = now;
     this.playback.on("started", (item) => this.emit("playback", "started", item, this.snapshot(), false));
     this.playback.on("finished", (item, interrupted) => this.emit("playback", "finished", item, this.snapshot(), interrupted));
@@ -105,6 +112,7 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
     sdh.setFrameSource(this);
     sdh.on("negotiated", (media) => {
       this.info.codec = media.codec;
+      this.updateHold();
     });
     sdh.on("rtp", (rtp) => {
       rtp.on("timeout", () => {
@@ -112,6 +120,62 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
       });
     });
     this.emit("media", sdh);
+  }
+
+  /**
+   * Puts the peer on hold (true: re-INVITE with a=sendonly; we keep sending, so audio played now is
+   * music on hold) or resumes (false: a=sendrecv). Rejects with the hold state unchanged when the
+   * peer refuses (488, 491 glare...), does not answer within HOLD_TIMEOUT_MS, or the call ends.
+   */
+  async setHold(hold: boolean): Promise<void> {
+    const verb = hold ? "hold" : "resume";
+    const sdh = this.sdh;
+    if (this.state !== "ANSWERED" || !sdh) throw new Error(`${verb}: the call is ${this.state}, not ANSWERED`);
+    if (this.holdPending) throw new Error(`${verb}: a hold or resume of this call is in progress`);
+    if (sdh.onHold === hold) return;
+    const before = sdh.onHold;
+    this.holdPending = true;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const onState = (s: CallState) => s === "ENDED" && settle("the call ended");
+        const timer = setTimeout(() => settle("no answer to the re-INVITE"), HOLD_TIMEOUT_MS);
+        const settle = (error?: string) => {
+          clearTimeout(timer);
+          this.off("state", onState);
+          if (error) reject(new Error(`${verb}: ${error}`));
+          else resolve();
+        };
+        this.on("state", onState);
+        const options: RtpSdhDescriptionOptions = { hold };
+        this.session
+          .invite({
+            sessionDescriptionHandlerOptions: options,
+            requestDelegate: {
+              onAccept: () => settle(),
+              onReject: (r) => settle(`the peer refused (${r.message.statusCode} ${printable(r.message.reasonPhrase ?? "", REASON_MAX)})`),
+            },
+          })
+          .catch((err: unknown) => settle(errorText(err)));
+      });
+    } catch (err) {
+      // sip.js keeps these options for the peer's next re-INVITE: put back the state that holds.
+      const kept: RtpSdhDescriptionOptions = { hold: before };
+      this.session.sessionDescriptionHandlerOptionsReInvite = kept;
+      throw err;
+    } finally {
+      this.holdPending = false;
+      this.updateHold();
+    }
+  }
+
+  /** Recomputes msg.call.hold from our hold option and the peer's last SDP; emits "hold" on a change. */
+  private updateHold(): void {
+    const local = !!this.sdh?.onHold;
+    const remote = !!this.sdh?.negotiated?.hold;
+    const hold: CallHold = local ? (remote ? "both" : "local") : remote ? "remote" : false;
+    if (hold === this.info.hold) return;
+    this.info.hold = hold;
+    if (this.info.state === "ANSWERED") this.emit("hold", hold, this.snapshot());
   }
 
   /** Adds a temporary source (DTMF) in front of the playback. */

@@ -130,6 +130,8 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
   private pendingRemoteOffer: SessionDescription | null = null;
   private current: NegotiatedMedia | null = null;
   private localHold = false;
+  /** Hold state before our pending offer changed it, restored if the offer is rejected. */
+  private holdBeforeOffer: boolean | null = null;
   private closed = false;
   private confirmedDialog = false;
 
@@ -251,6 +253,7 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
 
   async getDescription(options?: RtpSdhDescriptionOptions, modifiers?: SessionDescriptionHandlerModifier[]): Promise<BodyAndContentType> {
     this.assertOpen();
+    const heldBefore = this.localHold;
     this.applyHoldOption(options);
     const rtp = await this.openRtp();
     const address = this.advertised();
@@ -271,6 +274,7 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
       const telephoneEventPt = this.options.telephoneEventPt === undefined ? DEFAULT_TELEPHONE_EVENT_PT : this.options.telephoneEventPt;
       sdp = buildOffer({ address, port: rtp.localPort, direction, origin: this.origin, codecs: this.options.codecs, telephoneEventPt });
       this.pendingLocalOffer = { codecs: this.options.codecs, direction };
+      this.holdBeforeOffer = heldBefore;
       type = "offer";
     }
     sdp = await applyModifiers(sdp, type, modifiers);
@@ -286,6 +290,7 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
     const parsed = parseSdp(text);
     const offered = this.pendingLocalOffer;
     this.pendingLocalOffer = null;
+    this.holdBeforeOffer = null;
     const result: NegotiationResult = !parsed
       ? { ok: false, reason: "malformed" }
       : offered
@@ -300,8 +305,10 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
     this.apply(rtp, result);
   }
 
-  /** Our offer was rejected: keep the media state of the last completed exchange. */
+  /** Our offer was rejected: keep the media state of the last completed exchange (and its hold). */
   rollbackDescription(): Promise<void> {
+    if (this.pendingLocalOffer && this.holdBeforeOffer !== null) this.localHold = this.holdBeforeOffer;
+    this.holdBeforeOffer = null;
     this.pendingLocalOffer = null;
     this.pendingRemoteOffer = null;
     return Promise.resolve();

@@ -85,6 +85,8 @@ describe("nodes/shared/messages: sip-call", () => {
     });
     assert.deepStrictEqual(parseSipCallInput({ topic: "dtmf", payload: 12 }), { topic: "dtmf", callId: undefined, payload: "12" });
     assert.deepStrictEqual(parseSipCallInput({ topic: "hangup", call: { id: "" } }), { topic: "hangup", callId: undefined });
+    assert.deepStrictEqual(parseSipCallInput({ topic: "hold", call: { id: "c1" } }), { topic: "hold", callId: "c1" });
+    assert.deepStrictEqual(parseSipCallInput({ topic: "RESUME", callId: "c1" }), { topic: "resume", callId: "c1" });
   });
 
   it("refuses bad commands with the errors users know", () => {
@@ -96,8 +98,8 @@ describe("nodes/shared/messages: sip-call", () => {
       }
       return "no error";
     };
-    assert.strictEqual(err({ topic: "fly" }), 'unknown topic "fly": use dial, say, play, hangup, answer, reject or dtmf');
-    assert.strictEqual(err(null), 'unknown topic "": use dial, say, play, hangup, answer, reject or dtmf');
+    assert.strictEqual(err({ topic: "fly" }), 'unknown topic "fly": use dial, say, play, hangup, answer, reject, dtmf, hold or resume');
+    assert.strictEqual(err(null), 'unknown topic "": use dial, say, play, hangup, answer, reject, dtmf, hold or resume');
     assert.strictEqual(err({ topic: "dial", payload: { not: "a number" } }), "dial: msg.payload must be a number or a SIP URI");
     assert.strictEqual(err({ topic: "say", payload: "  " }), "say: msg.payload must be the text to speak");
     assert.strictEqual(err({ topic: "play", payload: 3 }), "play: msg.payload must be a WAV Buffer or a file path");
