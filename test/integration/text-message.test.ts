@@ -249,6 +249,70 @@ describe("text messages (SIP MESSAGE)", function () {
       assert.strictEqual(statusOf(answerTo(p, id)!), 480);
     });
 
+    it("a MESSAGE inside a call is delivered with the call", async () => {
+      const calls: Array<{ id: string; state: string }> = [];
+      const withCall: Array<{ text: string; callId?: string }> = [];
+      await start();
+      phone.on("message", (m) => withCall.push({ text: m.text, callId: m.call?.id }));
+      phone.on("call", (state, call) => calls.push({ id: call.id, state }));
+      phone.calls.setInboundPolicy({ autoAnswer: true });
+      const caller = await peer("127.0.0.3");
+      const callId = `${rand()}@127.0.0.3`;
+      const fromTag = rand();
+      const head = (method: string, cseq: number, extra: string[]) => [
+        `${method} ${extra.length ? contact : aliceAtKamailio()} SIP/2.0`,
+        `Via: SIP/2.0/UDP ${caller.address}:${caller.port};branch=z9hG4bK${rand()};rport`,
+        "Max-Forwards: 70",
+        `From: <sip:dave@${caller.address}>;tag=${fromTag}`,
+        `To: <sip:alice@127.0.0.1>${toTag ? `;tag=${toTag}` : ""}`,
+        `Call-ID: ${callId}`,
+        `CSeq: ${cseq} ${method}`,
+        ...extra,
+      ];
+      let contact = "";
+      let toTag = "";
+      const sdp = [
+        "v=0",
+        "o=- 1 1 IN IP4 127.0.0.3",
+        "s=-",
+        "c=IN IP4 127.0.0.3",
+        "t=0 0",
+        "m=audio 40000 RTP/AVP 0",
+        "a=rtpmap:0 PCMU/8000",
+        "",
+      ].join("\r\n");
+      const invite = [
+        ...head("INVITE", 1, []),
+        `Contact: <sip:dave@${caller.address}:${caller.port}>`,
+        "Content-Type: application/sdp",
+        `Content-Length: ${Buffer.byteLength(sdp)}`,
+        "",
+        sdp,
+      ].join("\r\n");
+      await caller.send(invite, kam.ports.udp);
+      const ok = () => caller.received.find((m) => statusOf(m) === 200 && m.includes(callId) && /CSeq: 1 INVITE/.test(m));
+      await waitFor(() => !!ok(), 10_000, "200 OK to the INVITE");
+      const header = (m: string, name: string) => new RegExp(`^${name}:\\s*(.*)$`, "im").exec(m)?.[1]?.trim() ?? "";
+      toTag = /;tag=([^;\s>]+)/.exec(header(ok()!, "To"))![1];
+      contact = /<([^>]+)>/.exec(header(ok()!, "Contact"))![1];
+      const routes = ok()!
+        .split("\r\n")
+        .filter((l) => /^Record-Route:/i.test(l))
+        .map((l) => l.replace(/^Record-Route:/i, "Route:"));
+      await caller.send([...head("ACK", 1, routes), "Content-Length: 0", "", ""].join("\r\n"), kam.ports.udp);
+      await waitFor(() => calls.some((c) => c.state === "ANSWERED"), 5000, "ANSWERED");
+      const text = "Are you there?";
+      await caller.send(
+        [...head("MESSAGE", 2, routes), "Content-Type: text/plain", `Content-Length: ${Buffer.byteLength(text)}`, "", text].join("\r\n"),
+        kam.ports.udp,
+      );
+      await waitFor(() => withCall.length > 0, 5000, "the in-call message");
+      assert.deepStrictEqual(withCall, [{ text, callId: calls[0].id }]);
+      const answer = () => caller.received.find((m) => m.includes(callId) && /CSeq: 2 MESSAGE/.test(m));
+      await waitFor(() => !!answer(), 5000, "the answer to the MESSAGE");
+      assert.strictEqual(statusOf(answer()!), 200);
+    });
+
     it("a flood of MESSAGEs from a trusted network is rate limited like INVITEs (503 + Retry-After)", async () => {
       await start({ acceptFrom: "networks", trustedNetworks: ["127.0.0.4/32"] });
       const p = await peer("127.0.0.4");
