@@ -60,7 +60,7 @@ export interface SoftphoneEvents {
   message: [message: TextMessageInfo];
 }
 
-/** Everything a Softphone emits: registration, log, sip, call, playback, created, dtmf. */
+/** Everything a Softphone emits: registration, log, sip, call, playback, created, dtmf, message. */
 export type SoftphoneEventMap = PhoneEvents & CallManagerEvents & SoftphoneEvents;
 
 /** A clip queued into a call. */
@@ -344,7 +344,12 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
       return;
     }
     answerMessage(message, 200);
-    this.emit("message", call ? { ...read, call: call.snapshot() } : read);
+    try {
+      this.emit("message", call ? { ...read, call: call.snapshot() } : read);
+    } catch (err) {
+      // Already answered 200: a failing listener must not make sip.js answer the request a second time.
+      this.emit("log", "warn", `a text message listener failed: ${(err as Error)?.message ?? String(err)}`);
+    }
   }
   private onMediaHandler(sdh: RtpSessionDescriptionHandler): void {
     this.calls.onMediaHandler(sdh);

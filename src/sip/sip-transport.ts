@@ -338,7 +338,7 @@ export class SipTransport implements Transport {
         this.dropLog.log(`dropped ${msg.method} from untrusted ${formatHostPort(source)} (accept from: ${this.trust.acceptFrom})`);
         return undefined;
       }
-      const limited = msg.method === "INVITE" || msg.method === "MESSAGE"; // out-of-dialog MESSAGEs: their own bucket (text-message.ts)
+      const limited = msg.method === "INVITE" || msg.method === "MESSAGE"; // RFC 3428 text messages too, in a bucket of their own (admitInvite)
       if (limited && !msg.toTag && !this.reliability?.isRetransmission(msg) && !this.admitInvite(msg, source)) return undefined;
     } else {
       const problem = responseProblem(msg);
