@@ -14,7 +14,10 @@ export type {
   CallWatcher,
   SayOptions,
   PlayOptions,
+  TextMessageInfo,
 } from "./softphone";
+export { MAX_TEXT_MESSAGE_BYTES } from "./call/text-message";
+export type { TextMessageOutcome } from "./call/text-message";
 
 // The account
 export type { AccountOptions, AcceptFrom } from "./phone/account";

@@ -4,12 +4,12 @@
 // (CallInfo), so no node holds a Call or the CallManager.
 
 import { EventEmitter } from "events";
-import type { Invitation } from "sip.js";
+import type { Invitation, Message } from "sip.js";
 import { Phone, PhoneEvents } from "./phone/phone";
 import { AccountOptions } from "./phone/account";
 import { createRtpSdhFactory, RtpSessionDescriptionHandler } from "./media/session-description-handler";
 import { CallLimits, CallManager, CallManagerEvents, DialOptions, InboundPolicy, Speaker } from "./call/call-manager";
-import type { CallInfo, CallState, Codec, DtmfDigit, DtmfMethod, RegistrationState, RtpSecurity } from "./types";
+import type { CallInfo, CallParty, CallState, Codec, DtmfDigit, DtmfMethod, RegistrationState, RtpSecurity } from "./types";
 import type { RegistrationDetail } from "./phone/registration";
 import { Call } from "./call/call";
 import type { PlaybackItem } from "./call/playback-queue";
@@ -17,6 +17,8 @@ import { CallDtmf, DEFAULT_DTMF, DtmfOptions } from "./call/call-dtmf";
 import { DEFAULT_PORTS } from "./sip/transports";
 import { uriHost } from "./sip/wire-rewriter";
 import { routeSourceToward } from "./sip/local-address";
+import { addSessionDelegate } from "./sip/session-delegates";
+import { answerMessage, isRefusal, readIncomingMessage, sendTextMessage, TextMessageOutcome } from "./call/text-message";
 
 export interface MediaOptions {
   codecs?: Codec[];
@@ -44,13 +46,23 @@ export interface SoftphoneOptions {
   dtmf?: Partial<DtmfOptions>;
 }
 
+/** A SIP MESSAGE that arrived (RFC 3428): `call` when it came inside a call. */
+export interface TextMessageInfo {
+  text: string;
+  from: CallParty;
+  to: CallParty;
+  call?: CallInfo;
+}
+
 export interface SoftphoneEvents {
   dtmf: [digit: DtmfDigit, method: DtmfMethod, call: CallInfo];
+  /** A text message; out of a call it is answered 200 only when someone listens to this event (else 480). */
+  message: [message: TextMessageInfo];
   /** An answered call's hold state (call.hold) changed: by hold()/resume() or by the peer. */
   hold: [call: CallInfo];
 }
 
-/** Everything a Softphone emits: registration, log, sip, call, playback, created, dtmf. */
+/** Everything a Softphone emits: registration, log, sip, call, playback, created, dtmf, message, hold. */
 export type SoftphoneEventMap = PhoneEvents & CallManagerEvents & SoftphoneEvents;
 
 /** A clip queued into a call. */
@@ -102,6 +114,7 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
   /** Waiting PlaybackHandle.finished promises, per call, by item id (bounded by the call's queue). */
   private readonly playbackWaiters = new WeakMap<Call, Map<number, (interrupted: boolean) => void>>();
   private readonly dtmfOptions: DtmfOptions;
+  private readonly messageDomain: string;
   /** The SIP account (registration, transport). For library use; nodes use the methods below. */
   readonly phone: Phone;
   /** The calls of the account. For library use; nodes use the methods below. */
@@ -129,9 +142,10 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
     );
     this.phone = new Phone(opts.account, {
       sessionDescriptionHandlerFactory: mediaFactory,
-      delegate: { onInvite: (inv) => this.onInvite(inv) },
+      delegate: { onInvite: (inv) => this.onInvite(inv), onMessage: (m) => this.onTextMessage(m) },
       logSip: opts.logSip,
     });
+    this.messageDomain = dialDomain(opts.account);
     this.calls = new CallManager({
       userAgent: this.phone.userAgent,
       domain: dialDomain(opts.account),
@@ -230,6 +244,19 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
   }
 
   /**
+   * Sends a text message (SIP MESSAGE, text/plain) to a number (in the account's domain) or a SIP URI.
+   * Resolves with the final answer (delivered or not, status code); rejects only on bad input
+   * (empty text, over MAX_TEXT_MESSAGE_BYTES, not a URI).
+   */
+  sendMessage(to: string, text: string): Promise<TextMessageOutcome> {
+    try {
+      return sendTextMessage(this.phone.userAgent, to, text, this.messageDomain);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  /**
    * A flow node takes over incoming calls with its policy and its limits (see CallLimits); false
    * when another node already has them. The owner releases them with releaseInbound().
    */
@@ -303,6 +330,8 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
       waiters.get(item.id)?.(interrupted);
       waiters.delete(item.id);
     });
+    // A MESSAGE inside the call: delivered with the call (sip.js only passes them while it is established).
+    addSessionDelegate(call.session, "onMessage", (m) => this.onTextMessage(m, call));
     call.on("state", (s) => {
       if (s !== "ENDED") return;
       for (const settle of waiters.values()) settle(true);
@@ -313,6 +342,26 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
 
   private onInvite(invitation: Invitation): void {
     this.calls.onInvite(invitation);
+  }
+  /** Screens a MESSAGE (415/413), then delivers it; 480 when no one takes text messages. */
+  private onTextMessage(message: Message, call?: Call): void {
+    const read = readIncomingMessage(message);
+    if (isRefusal(read)) {
+      this.emit("log", "debug", `refused a SIP MESSAGE: ${read.statusCode} ${read.reason}`);
+      answerMessage(message, read.statusCode, read.reason, read.extraHeaders);
+      return;
+    }
+    if (this.listenerCount("message") === 0) {
+      answerMessage(message, 480, "Temporarily Unavailable");
+      return;
+    }
+    answerMessage(message, 200);
+    try {
+      this.emit("message", call ? { ...read, call: call.snapshot() } : read);
+    } catch (err) {
+      // Already answered 200: a failing listener must not make sip.js answer the request a second time.
+      this.emit("log", "warn", `a text message listener failed: ${(err as Error)?.message ?? String(err)}`);
+    }
   }
   private onMediaHandler(sdh: RtpSessionDescriptionHandler): void {
     this.calls.onMediaHandler(sdh);

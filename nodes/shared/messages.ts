@@ -3,7 +3,18 @@
 // Property names and the words in them are the user-facing contract: add, never rename.
 // Output types are type literals (not interfaces) so that they are Node-RED NodeMessages as they are.
 // The en-US help of each node documents every topic here (test/unit/nodes/messages.test.ts).
-import type { CallInfo, CallState, CodeEnd, DtmfDigit, DtmfMethod, RegistrationDetail, RegistrationState } from "../../src";
+import type {
+  CallInfo,
+  CallParty,
+  CallState,
+  CodeEnd,
+  DtmfDigit,
+  DtmfMethod,
+  RegistrationDetail,
+  RegistrationState,
+  TextMessageInfo,
+  TextMessageOutcome,
+} from "../../src";
 import { DEFAULT_ONE_TIME_VALID_MS, DEFAULT_RING_TIMEOUT_SECONDS, KEY_MASK, normalizeNumber } from "../../src";
 import { num } from "./values";
 
@@ -34,7 +45,28 @@ export type PlaybackMsg = {
   interrupted: boolean;
 };
 
-export type SipCallOutput = RegistrationMsg | CallMsg | PlaybackMsg;
+/** A SIP MESSAGE received (RFC 3428); `call` only when it came inside a call. */
+export type TextMsg = {
+  topic: "message";
+  /** The text. */
+  payload: string;
+  from: CallParty;
+  to: CallParty;
+  call?: CallInfo;
+};
+
+/** The outcome of a "message" command. */
+export type MessageStatusMsg = {
+  topic: "message-status";
+  payload: "delivered" | "failed";
+  /** The final SIP status (408: no answer in time, 503: not sent). */
+  statusCode: number;
+  reason: string;
+  /** The SIP URI it was sent to. */
+  to: string;
+};
+
+export type SipCallOutput = RegistrationMsg | CallMsg | PlaybackMsg | TextMsg | MessageStatusMsg;
 
 export function registrationMsg(state: RegistrationState, detail: RegistrationDetail): RegistrationMsg {
   const msg: RegistrationMsg = { topic: "registration", payload: state };
@@ -49,6 +81,16 @@ export function callMsg(state: CallState, call: CallInfo): CallMsg {
 
 export function playbackMsg(what: "started" | "finished", call: CallInfo, label: string, interrupted: boolean): PlaybackMsg {
   return { topic: "playback", payload: what, call, label, interrupted };
+}
+
+export function textMsg(m: TextMessageInfo): TextMsg {
+  const msg: TextMsg = { topic: "message", payload: m.text, from: m.from, to: m.to };
+  if (m.call) msg.call = m.call;
+  return msg;
+}
+
+export function messageStatusMsg(o: TextMessageOutcome): MessageStatusMsg {
+  return { topic: "message-status", payload: o.delivered ? "delivered" : "failed", statusCode: o.statusCode, reason: o.reason, to: o.to };
 }
 
 // ---- sip-call: in ----
@@ -98,10 +140,28 @@ export interface DtmfSendInput extends ForCall {
   payload: string;
 }
 
-export type SipCallInput = DialInput | SayInput | PlayInput | HangupInput | AnswerInput | RejectInput | DtmfSendInput | HoldInput;
+/** A text message (SIP MESSAGE) to msg.to: a number or a SIP URI, as for dial. */
+export interface MessageInput {
+  topic: "message";
+  payload: string;
+  to: string;
+}
+
+export type SipCallInput = DialInput | SayInput | PlayInput | HangupInput | AnswerInput | RejectInput | DtmfSendInput | HoldInput | MessageInput;
 export type SipCallTopic = SipCallInput["topic"];
-export const SIP_CALL_INPUT_TOPICS: readonly SipCallTopic[] = ["dial", "say", "play", "hangup", "answer", "reject", "dtmf", "hold", "resume"];
-export const SIP_CALL_OUTPUT_TOPICS: readonly SipCallOutput["topic"][] = ["registration", "call", "playback"];
+export const SIP_CALL_INPUT_TOPICS: readonly SipCallTopic[] = [
+  "dial",
+  "say",
+  "play",
+  "hangup",
+  "answer",
+  "reject",
+  "dtmf",
+  "hold",
+  "resume",
+  "message",
+];
+export const SIP_CALL_OUTPUT_TOPICS: readonly SipCallOutput["topic"][] = ["registration", "call", "playback", "message", "message-status"];
 
 /** Default SIP status of a rejection. */
 const REJECT_STATUS = 486;
@@ -154,8 +214,14 @@ export function parseSipCallInput(raw: unknown): SipCallInput {
       if (typeof p !== "string" && typeof p !== "number") throw new Error("dtmf: msg.payload must be the digits to send");
       return { topic, callId, payload: String(p) };
     }
+    case "message": {
+      if (typeof p !== "string" || p.length === 0) throw new Error("message: msg.payload must be the text to send");
+      const to = msg.to;
+      if ((typeof to !== "string" && typeof to !== "number") || !String(to).trim()) throw new Error("message: msg.to must be a number or a SIP URI");
+      return { topic, payload: p, to: String(to).trim() };
+    }
     default:
-      throw new Error(`unknown topic "${String(msg.topic ?? "")}": use dial, say, play, hangup, answer, reject, dtmf, hold or resume`);
+      throw new Error(`unknown topic "${String(msg.topic ?? "")}": use dial, say, play, hangup, answer, reject, dtmf, hold, resume or message`);
   }
 }
 

@@ -1,11 +1,22 @@
-// sip-call: registration and call events out; dial/say/play/hangup/answer/reject/dtmf/hold/resume in.
+// sip-call: registration, call and text-message events out; dial/say/play/hangup/answer/reject/dtmf/hold/resume/message in.
 import type { NodeAPI, NodeDef, Node } from "node-red";
 import type { SipClientNode, ClientUser } from "../shared/client-api";
-import type { AfterGreeting, CallInfo, CallLimits, CallState, Greeting, InboundPolicy, Softphone } from "../../src";
+import type { AfterGreeting, CallInfo, CallLimits, CallState, Greeting, InboundPolicy, Softphone, TextMessageInfo } from "../../src";
 import { DEFAULT_MAX_CALLS, DEFAULT_RING_TIMEOUT_SECONDS, parsePatternList } from "../../src";
 import { registrationStatus, truncate } from "../shared/status";
 import { targetCallId } from "../shared/target-call";
-import { callMsg, parseSipCallInput, playbackMsg, PlayInput, registrationMsg, SayInput, SipCallInput } from "../shared/messages";
+import {
+  callMsg,
+  MessageStatusMsg,
+  messageStatusMsg,
+  parseSipCallInput,
+  PlayInput,
+  playbackMsg,
+  registrationMsg,
+  SayInput,
+  SipCallInput,
+  textMsg,
+} from "../shared/messages";
 import { num } from "../shared/values";
 
 /** The editor's default time limit of a call (s). */
@@ -71,6 +82,9 @@ export = function (RED: NodeAPI): void {
     const onPlayback = (what: "started" | "finished", call: CallInfo, label: string, interrupted: boolean) => {
       node.send(playbackMsg(what, call, label, interrupted));
     };
+    const onText = (m: TextMessageInfo) => {
+      node.send(textMsg(m));
+    };
     const user: ClientUser = {
       id: node.id,
       onRegistration(state, detail) {
@@ -85,6 +99,7 @@ export = function (RED: NodeAPI): void {
         p.on("call", onCall);
         p.on("playback", onPlayback);
         p.on("hold", onHold);
+        p.on("message", onText);
       },
     };
     client.register(user);
@@ -103,7 +118,7 @@ export = function (RED: NodeAPI): void {
         : p.play(targetCallId(p, cmd.callId), cmd.payload, { interrupt: cmd.interrupt, format: cmd.format });
 
     // Parsed inside the promise: every outcome, a bad message too, reaches done() in the order received.
-    const run = async (p: Softphone, msg: unknown): Promise<void> => {
+    const run = async (p: Softphone, msg: unknown, send: (m: MessageStatusMsg) => void): Promise<void> => {
       const cmd: SipCallInput = parseSipCallInput(msg);
       switch (cmd.topic) {
         case "dial":
@@ -131,15 +146,22 @@ export = function (RED: NodeAPI): void {
         case "resume":
           await p.resume(targetCallId(p, cmd.callId));
           return;
+        case "message": {
+          // Always one "message-status" out; a refused or lost message also fails the input (done(err)).
+          const outcome = await p.sendMessage(cmd.to, cmd.payload);
+          send(messageStatusMsg(outcome));
+          if (!outcome.delivered) throw new Error(`message to ${outcome.to} not delivered: ${outcome.statusCode} ${outcome.reason}`);
+          return;
+        }
       }
     };
-    node.on("input", (msg, _send, done) => {
+    node.on("input", (msg, send, done) => {
       const p = phone;
       if (!p) {
         done(new Error(`the SIP account is not started (${client.registrationState})`));
         return;
       }
-      run(p, msg).then(
+      run(p, msg, (m) => send(m)).then(
         () => done(),
         (err: Error) => done(err),
       );
@@ -150,6 +172,7 @@ export = function (RED: NodeAPI): void {
         phone.off("call", onCall);
         phone.off("playback", onPlayback);
         phone.off("hold", onHold);
+        phone.off("message", onText);
         phone.releaseInbound(node.id);
       }
       done();

@@ -339,7 +339,8 @@ export class SipTransport implements Transport {
         this.dropLog.log(`dropped ${msg.method} from untrusted ${formatHostPort(source)} (accept from: ${this.trust.acceptFrom})`);
         return undefined;
       }
-      if (msg.method === "INVITE" && !msg.toTag && !this.reliability?.isRetransmission(msg) && !this.admitInvite(msg, source)) return undefined;
+      const limited = msg.method === "INVITE" || msg.method === "MESSAGE"; // RFC 3428 text messages too, in a bucket of their own (admitInvite)
+      if (limited && !msg.toTag && !this.reliability?.isRetransmission(msg) && !this.admitInvite(msg, source)) return undefined;
       // Caller ID (RFC 3325): an identity is asserted only by the registrar/proxy or a listed network.
       if (!this.trust.isConfigured(source.address)) msg = stripUntrustedIdentity(msg);
     } else {
@@ -396,10 +397,11 @@ export class SipTransport implements Transport {
    */
   private admitInvite(msg: WireMessage, source: Endpoint): boolean {
     const registrar = this.trust.isRegistrar(source.address);
-    if (this.inviteRate.take(canonicalAddress(source.address), registrar ? TRUSTED_INVITE_RATE : OTHER_INVITE_RATE)) return true;
+    const key = `${msg.method === "MESSAGE" ? "MESSAGE " : ""}${canonicalAddress(source.address)}`;
+    if (this.inviteRate.take(key, registrar ? TRUSTED_INVITE_RATE : OTHER_INVITE_RATE)) return true;
     this.securityCounters.throttled++;
     const answer = this.trust.isConfigured(source.address);
-    this.dropLog.log(`too many INVITEs from ${formatHostPort(source)}: ${answer ? "503" : "dropped"}`);
+    this.dropLog.log(`too many ${msg.method}s from ${formatHostPort(source)}: ${answer ? "503" : "dropped"}`);
     if (answer) this.reply(msg, source, 503, "Service Unavailable", [`Retry-After: ${INVITE_RETRY_AFTER_S}`]);
     return false;
   }

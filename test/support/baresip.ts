@@ -92,6 +92,11 @@ export interface BaresipOptions {
   startTimeoutMs?: number;
   /** SIP and RTP on ::1 (sip_listen [::1]:port, net_interface ::1), registering at Kamailio's [::1]. */
   ipv6?: boolean;
+  /**
+   * Address book (the contact module): SIP URIs, the first is the "current contact" that the
+   * `message` command (sendMessage) writes to. Without it the contact module is not loaded.
+   */
+  contacts?: string[];
 }
 
 export interface BaresipEvent {
@@ -155,6 +160,17 @@ export interface Baresip {
   busy(): Promise<BaresipResponse>;
   /** Sends DTMF digits as RFC 4733 telephone-events in the current call. */
   sndcode(digits: string): Promise<BaresipResponse>;
+  /**
+   * Sends a SIP MESSAGE (text/plain) to the current contact (the first of `contacts`): the contact
+   * module's "message" command in 1.0.0. Its outcome is only in the log.
+   */
+  sendMessage(text: string): Promise<BaresipResponse>;
+  /**
+   * SIP MESSAGE requests that reached this baresip, read from its SIP trace (needs `sipTrace: true`;
+   * baresip 1.0.0 answers them 200 and raises no ctrl_tcp event, and its menu prints them nowhere
+   * we can read). `from` is the From header's value, `text` the body as received.
+   */
+  receivedMessages(): Array<{ from: string; contentType: string; text: string }>;
   setAnswerMode(mode: AnswerMode): Promise<BaresipResponse>;
   reginfo(): Promise<string>;
   /** Resolves once "reginfo" shows the account as registered ("OK"). */
@@ -377,6 +393,7 @@ export async function startBaresip(opts: BaresipOptions): Promise<Baresip> {
       ...(record ? ["module\t\t\tsndfile.so", `snd_path\t\t${recordDir}`] : []),
       "module_tmp\t\tuuid.so",
       "module_tmp\t\taccount.so",
+      ...(opts.contacts ? ["module\t\t\tcontact.so"] : []),
       "module_app\t\tmenu.so",
       "module_app\t\tctrl_tcp.so",
       `ctrl_tcp_listen\t\t${LOOPBACK}:${ctrlPort}`,
@@ -385,7 +402,7 @@ export async function startBaresip(opts: BaresipOptions): Promise<Baresip> {
     ].join("\n");
     fs.writeFileSync(path.join(dir, "config"), config);
     fs.writeFileSync(path.join(dir, "accounts"), accountLine);
-    fs.writeFileSync(path.join(dir, "contacts"), "");
+    fs.writeFileSync(path.join(dir, "contacts"), (opts.contacts ?? []).map((c) => `<${c}>\n`).join(""));
 
     const args = ["-f", dir];
     if (sipTrace) args.push("-s");
@@ -460,6 +477,19 @@ function makeHandle(s: {
     reject: () => must("hangup"),
     busy: () => must("hangup"),
     sndcode: (digits) => must("sndcode", digits),
+    sendMessage: (text) => must("message", text),
+    receivedMessages() {
+      // The trace: "#\n<proto> <src> -> <dst>\n<message>\x1b[;m" per message, both directions.
+      const out: Array<{ from: string; contentType: string; text: string }> = [];
+      for (const block of proc.output().split("#\n").slice(1)) {
+        // eslint-disable-next-line no-control-regex -- the trace ends each message with an ANSI reset
+        const m = /^\S+ \S+ -> \S+:(\d+)\n(MESSAGE \S+ SIP\/2\.0\r\n[\s\S]*?)\r\n\r\n([\s\S]*?)\x1b\[;m/.exec(block);
+        if (!m || Number(m[1]) !== s.sipPort) continue;
+        const header = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, "im").exec(m[2])?.[1]?.trim() ?? "";
+        out.push({ from: header("From"), contentType: header("Content-Type"), text: m[3] });
+      }
+      return out;
+    },
     setAnswerMode: (mode) => must("answermode", mode),
     async reginfo() {
       return stripAnsi((await must("reginfo")).data);

@@ -13,6 +13,7 @@ import {
   dtmfMsg,
   dtmfTooManyMsg,
   parseSipCallInput,
+  messageStatusMsg,
   parseSipDtmfInput,
   playbackMsg,
   registrationMsg,
@@ -20,6 +21,7 @@ import {
   SIP_CALL_OUTPUT_TOPICS,
   SIP_DTMF_INPUT_TOPICS,
   SIP_DTMF_OUTPUT_TOPICS,
+  textMsg,
 } from "../../../nodes/shared/messages";
 
 const call: CallInfo = {
@@ -98,13 +100,35 @@ describe("nodes/shared/messages: sip-call", () => {
       }
       return "no error";
     };
-    assert.strictEqual(err({ topic: "fly" }), 'unknown topic "fly": use dial, say, play, hangup, answer, reject, dtmf, hold or resume');
-    assert.strictEqual(err(null), 'unknown topic "": use dial, say, play, hangup, answer, reject, dtmf, hold or resume');
+    assert.strictEqual(err({ topic: "fly" }), 'unknown topic "fly": use dial, say, play, hangup, answer, reject, dtmf, hold, resume or message');
+    assert.strictEqual(err(null), 'unknown topic "": use dial, say, play, hangup, answer, reject, dtmf, hold, resume or message');
     assert.strictEqual(err({ topic: "dial", payload: { not: "a number" } }), "dial: msg.payload must be a number or a SIP URI");
     assert.strictEqual(err({ topic: "say", payload: "  " }), "say: msg.payload must be the text to speak");
     assert.strictEqual(err({ topic: "play", payload: 3 }), "play: msg.payload must be a WAV Buffer or a file path");
     assert.strictEqual(err({ topic: "play", payload: Buffer.alloc(4), format: "MP3" }), 'play: msg.format must be wav, pcmu or pcma, not "mp3"');
     assert.strictEqual(err({ topic: "dtmf", payload: true }), "dtmf: msg.payload must be the digits to send");
+    assert.strictEqual(err({ topic: "message", payload: "hi" }), "message: msg.to must be a number or a SIP URI");
+    assert.strictEqual(err({ topic: "message", payload: "hi", to: " " }), "message: msg.to must be a number or a SIP URI");
+    assert.strictEqual(err({ topic: "message", payload: 5, to: "bob" }), "message: msg.payload must be the text to send");
+  });
+
+  it("text messages: the message command, and the message and message-status outputs", () => {
+    assert.deepStrictEqual(parseSipCallInput({ topic: "Message", payload: "door open", to: 1234 }), {
+      topic: "message",
+      payload: "door open",
+      to: "1234",
+    });
+    const from = { number: "bob", name: "Bob", uri: "sip:bob@127.0.0.1" };
+    same(textMsg({ text: "hi", from, to: call.to }), { topic: "message", payload: "hi", from, to: call.to });
+    same(textMsg({ text: "hi", from, to: call.to, call }), { topic: "message", payload: "hi", from, to: call.to, call });
+    same(messageStatusMsg({ delivered: true, statusCode: 202, reason: "Accepted", to: "sip:bob@x" }), {
+      topic: "message-status",
+      payload: "delivered",
+      statusCode: 202,
+      reason: "Accepted",
+      to: "sip:bob@x",
+    });
+    same(messageStatusMsg({ delivered: false, statusCode: 408, reason: "Request Timeout", to: "sip:bob@x" }).payload, "failed");
   });
 });
 
