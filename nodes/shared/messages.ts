@@ -4,7 +4,7 @@
 // Output types are type literals (not interfaces) so that they are Node-RED NodeMessages as they are.
 // The en-US help of each node documents every topic here (test/unit/nodes/messages.test.ts).
 import type { CallInfo, CallState, CodeEnd, DtmfDigit, DtmfMethod, RegistrationDetail, RegistrationState } from "../../src";
-import { DEFAULT_ONE_TIME_VALID_MS, DEFAULT_RING_TIMEOUT_SECONDS, normalizeNumber } from "../../src";
+import { DEFAULT_ONE_TIME_VALID_MS, DEFAULT_RING_TIMEOUT_SECONDS, normalizeNumber, primitiveText } from "../../src";
 import { num } from "./values";
 
 // ---- sip-call: out ----
@@ -106,7 +106,7 @@ const PLAY_FORMATS = ["wav", "pcmu", "pcma"] as const;
 /** Checks a sip-call input message; throws an error that says what is wrong. */
 export function parseSipCallInput(raw: unknown): SipCallInput {
   const msg = (raw !== null && typeof raw === "object" ? raw : {}) as Record<string, unknown>;
-  const topic = String(msg.topic ?? "").toLowerCase();
+  const topic = (primitiveText(msg.topic) ?? "").toLowerCase();
   const text = (v: unknown) => (typeof v === "string" ? v : undefined);
   const callId = commandCallId(msg);
   const p = msg.payload;
@@ -135,9 +135,9 @@ export function parseSipCallInput(raw: unknown): SipCallInput {
     }
     case "play": {
       if (!Buffer.isBuffer(p) && (typeof p !== "string" || !p.trim())) throw new Error("play: msg.payload must be a WAV Buffer or a file path");
-      const format = String(msg.format ?? "wav").toLowerCase();
+      const format = (msg.format === undefined || msg.format === null ? "wav" : (primitiveText(msg.format) ?? "")).toLowerCase();
       if (!(PLAY_FORMATS as readonly string[]).includes(format)) throw new Error(`play: msg.format must be wav, pcmu or pcma, not "${format}"`);
-      return { topic, callId, payload: p as Buffer | string, format: format as PlayInput["format"], interrupt: msg.interrupt === true };
+      return { topic, callId, payload: p, format: format as PlayInput["format"], interrupt: msg.interrupt === true };
     }
     case "hangup":
     case "answer":
@@ -149,7 +149,7 @@ export function parseSipCallInput(raw: unknown): SipCallInput {
       return { topic, callId, payload: String(p) };
     }
     default:
-      throw new Error(`unknown topic "${String(msg.topic ?? "")}": use dial, say, play, hangup, answer, reject or dtmf`);
+      throw new Error(`unknown topic "${primitiveText(msg.topic) ?? ""}": use dial, say, play, hangup, answer, reject or dtmf`);
   }
 }
 
@@ -157,7 +157,9 @@ export function parseSipCallInput(raw: unknown): SipCallInput {
 export function commandCallId(msg: { call?: unknown; callId?: unknown }): string | undefined {
   const call = msg.call;
   const id = call !== null && typeof call === "object" ? ((call as { id?: unknown }).id ?? msg.callId) : msg.callId;
-  return id !== undefined && id !== null && id !== "" ? String(id) : undefined;
+  if (id === undefined || id === null || id === "") return undefined;
+  // An object is no call id: keep a text that matches no call, as before ("no active call with id [object Object]").
+  return primitiveText(id) ?? Object.prototype.toString.call(id);
 }
 
 // ---- sip-dtmf: out ----
@@ -291,7 +293,7 @@ export const SIP_DTMF_INPUT_TOPICS: readonly SipDtmfInput["topic"][] = ["code", 
  */
 export function parseSipDtmfInput(raw: unknown, actionIndex: (action: unknown) => number): SipDtmfInput {
   const msg = (raw !== null && typeof raw === "object" ? raw : {}) as Record<string, unknown>;
-  const topic = String(msg.topic ?? "").toLowerCase();
+  const topic = (primitiveText(msg.topic) ?? "").toLowerCase();
   const p = msg.payload;
   switch (topic) {
     case "code": {
@@ -304,7 +306,7 @@ export function parseSipDtmfInput(raw: unknown, actionIndex: (action: unknown) =
     case "clear-codes":
       return { topic };
     case "unlock":
-      return { topic, payload: p === undefined || p === null || p === "*" ? undefined : normalizeNumber(String(p)) };
+      return { topic, payload: p === undefined || p === null || p === "*" ? undefined : normalizeNumber(primitiveText(p) ?? "") };
     default:
       throw new Error(`unknown topic "${topic.slice(0, 40)}": use code, clear-codes or unlock`);
   }

@@ -210,7 +210,8 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
       /* unparsable: still refused */
     }
     try {
-      referral.reject({ statusCode: 603 });
+      // reject() is async: a failure to send must not become an unhandled rejection.
+      referral.reject({ statusCode: 603 }).catch(() => undefined);
     } catch {
       /* transaction gone: nothing to answer */
     }
