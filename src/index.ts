@@ -66,6 +66,7 @@ export { SpeechService, registerEngine, encodeWav } from "./speech";
 export type { SpeechServiceOptions, SpeechLanguage } from "./speech";
 
 // Message words and shapes (the user-facing contract)
+export { primitiveText } from "./primitive-text";
 export * from "./types";
 
 // Lower layers, for library users who build their own phone (not for nodes/).

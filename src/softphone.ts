@@ -294,7 +294,7 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
   /** Re-emits the named events of the phone or the call manager, unchanged (the names are checked against both maps). */
   private forward<T extends Record<keyof T, unknown[]>>(
     from: EventEmitter<T>,
-    events: ReadonlyArray<NoInfer<keyof T> & keyof SoftphoneEventMap & string>,
+    events: ReadonlyArray<NoInfer<keyof T> & keyof SoftphoneEventMap>,
   ): void {
     const source = from as unknown as EventEmitter;
     const sink = this as unknown as EventEmitter;

@@ -15,7 +15,7 @@ import type {
   TextMessageInfo,
   TextMessageOutcome,
 } from "../../src";
-import { DEFAULT_ONE_TIME_VALID_MS, DEFAULT_RING_TIMEOUT_SECONDS, KEY_MASK, normalizeNumber } from "../../src";
+import { DEFAULT_ONE_TIME_VALID_MS, DEFAULT_RING_TIMEOUT_SECONDS, KEY_MASK, normalizeNumber, primitiveText } from "../../src";
 import { num } from "./values";
 
 // ---- sip-call: out ----
@@ -170,7 +170,7 @@ const PLAY_FORMATS = ["wav", "pcmu", "pcma"] as const;
 /** Checks a sip-call input message; throws an error that says what is wrong. */
 export function parseSipCallInput(raw: unknown): SipCallInput {
   const msg = (raw !== null && typeof raw === "object" ? raw : {}) as Record<string, unknown>;
-  const topic = String(msg.topic ?? "").toLowerCase();
+  const topic = (primitiveText(msg.topic) ?? "").toLowerCase();
   const text = (v: unknown) => (typeof v === "string" ? v : undefined);
   const callId = commandCallId(msg);
   const p = msg.payload;
@@ -199,9 +199,9 @@ export function parseSipCallInput(raw: unknown): SipCallInput {
     }
     case "play": {
       if (!Buffer.isBuffer(p) && (typeof p !== "string" || !p.trim())) throw new Error("play: msg.payload must be a WAV Buffer or a file path");
-      const format = String(msg.format ?? "wav").toLowerCase();
+      const format = (msg.format === undefined || msg.format === null ? "wav" : (primitiveText(msg.format) ?? "")).toLowerCase();
       if (!(PLAY_FORMATS as readonly string[]).includes(format)) throw new Error(`play: msg.format must be wav, pcmu or pcma, not "${format}"`);
-      return { topic, callId, payload: p as Buffer | string, format: format as PlayInput["format"], interrupt: msg.interrupt === true };
+      return { topic, callId, payload: p, format: format as PlayInput["format"], interrupt: msg.interrupt === true };
     }
     case "hangup":
     case "answer":
@@ -221,7 +221,9 @@ export function parseSipCallInput(raw: unknown): SipCallInput {
       return { topic, payload: p, to: String(to).trim() };
     }
     default:
-      throw new Error(`unknown topic "${String(msg.topic ?? "")}": use dial, say, play, hangup, answer, reject, dtmf, hold, resume or message`);
+      throw new Error(
+        `unknown topic "${primitiveText(msg.topic) ?? ""}": use dial, say, play, hangup, answer, reject, dtmf, hold, resume or message`,
+      );
   }
 }
 
@@ -229,7 +231,9 @@ export function parseSipCallInput(raw: unknown): SipCallInput {
 export function commandCallId(msg: { call?: unknown; callId?: unknown }): string | undefined {
   const call = msg.call;
   const id = call !== null && typeof call === "object" ? ((call as { id?: unknown }).id ?? msg.callId) : msg.callId;
-  return id !== undefined && id !== null && id !== "" ? String(id) : undefined;
+  if (id === undefined || id === null || id === "") return undefined;
+  // An object is no call id: keep a text that matches no call, as before ("no active call with id [object Object]").
+  return primitiveText(id) ?? Object.prototype.toString.call(id);
 }
 
 // ---- sip-dtmf: out ----
@@ -364,7 +368,7 @@ export const SIP_DTMF_INPUT_TOPICS: readonly SipDtmfInput["topic"][] = ["code", 
  */
 export function parseSipDtmfInput(raw: unknown, actionIndex: (action: unknown) => number): SipDtmfInput {
   const msg = (raw !== null && typeof raw === "object" ? raw : {}) as Record<string, unknown>;
-  const topic = String(msg.topic ?? "").toLowerCase();
+  const topic = (primitiveText(msg.topic) ?? "").toLowerCase();
   const p = msg.payload;
   switch (topic) {
     case "code": {
@@ -377,7 +381,7 @@ export function parseSipDtmfInput(raw: unknown, actionIndex: (action: unknown) =
     case "clear-codes":
       return { topic };
     case "unlock":
-      return { topic, payload: p === undefined || p === null || p === "*" ? undefined : normalizeNumber(String(p)) };
+      return { topic, payload: p === undefined || p === null || p === "*" ? undefined : normalizeNumber(primitiveText(p) ?? "") };
     default:
       throw new Error(`unknown topic "${topic.slice(0, 40)}": use code, clear-codes or unlock`);
   }

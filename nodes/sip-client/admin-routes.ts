@@ -49,8 +49,50 @@ function firstString(value: unknown): string | undefined {
   return undefined;
 }
 
-function sendError(res: any, status: number, message: string): void {
+// The part of Node-RED's RED (express under RED.httpAdmin) these routes use; RED itself fits.
+
+/** An express request, as far as the routes read it. */
+export interface AdminRequest {
+  query?: Record<string, unknown>;
+  params: Record<string, string | undefined>;
+}
+
+/** An express response, as far as the routes answer with it. */
+export interface AdminResponse {
+  status(code: number): AdminResponse;
+  json(body: unknown): unknown;
+  set(field: string, value: string): unknown;
+  send(body: Buffer): unknown;
+}
+
+/** A permission check from RED.auth: the routes only pass it on to express. */
+type AdminMiddleware = (req: never, res: never, next: () => void) => void;
+type AdminHandler = (req: AdminRequest, res: AdminResponse) => void;
+
+/** RED, as far as the admin routes need it. */
+export interface AdminRed {
+  httpAdmin?: { get(path: string, ...handlers: Array<AdminMiddleware | AdminHandler>): unknown };
+  auth?: { needsPermission?(permission: string): AdminMiddleware };
+}
+
+function sendError(res: AdminResponse, status: number, message: string): void {
   res.status(status).json({ error: message, message });
+}
+
+/**
+ * An async handler for express, which ignores the promise: a failure the handler did not answer
+ * itself becomes a 500, never an unhandled rejection (it would stop Node-RED).
+ */
+function answered(handler: (req: AdminRequest, res: AdminResponse) => Promise<void>): AdminHandler {
+  return (req, res) => {
+    handler(req, res).catch((err: unknown) => {
+      try {
+        sendError(res, 500, errorText(err));
+      } catch {
+        /* the response is already gone */
+      }
+    });
+  };
 }
 
 function errorText(err: unknown): string {
@@ -100,59 +142,67 @@ export class PreviewLimiter {
 }
 
 /** Registers the editor's admin endpoints for the sip-client nodes. */
-export function registerAdminRoutes(RED: any, deps: AdminRouteDeps, limiter = new PreviewLimiter()): void {
+export function registerAdminRoutes(RED: AdminRed, deps: AdminRouteDeps, limiter = new PreviewLimiter()): void {
   const http = RED.httpAdmin;
   if (!http) return; // e.g. Node-RED embedded without an editor
-  const permission = (name: string) =>
-    RED.auth && typeof RED.auth.needsPermission === "function" ? RED.auth.needsPermission(name) : (_req: any, _res: any, next: () => void) => next();
+  const permission = (name: string): AdminMiddleware =>
+    typeof RED.auth?.needsPermission === "function" ? RED.auth.needsPermission(name) : (_req, _res, next) => next();
   const needsRead = permission("sip-client.read");
   // A preview runs a speech engine (CPU, memory): only users who may change flows get it.
   const needsWrite = permission("sip-client.write");
 
-  http.get("/sip-client/tts/languages", needsRead, async (_req: any, res: any) => {
-    try {
-      const list = await deps.getSpeech().languages();
-      res.json(list.map((l) => ({ engine: l.engine, language: l.language, label: l.label ?? l.language })));
-    } catch (err) {
-      sendError(res, 500, errorText(err));
-    }
-  });
-
-  http.get("/sip-client/tts/preview", needsWrite, async (req: any, res: any) => {
-    const query = req.query ?? {};
-    const text = (firstString(query.text) ?? "").trim();
-    const language = (firstString(query.language) ?? "").trim();
-    const engine = (firstString(query.engine) ?? "").trim();
-    if (!text) return sendError(res, 400, "text is empty");
-    if (text.length > PREVIEW_MAX_TEXT) {
-      return sendError(res, 400, `text is longer than ${PREVIEW_MAX_TEXT} characters`);
-    }
-    if (!language) return sendError(res, 400, "language is missing");
-    if (!/^[A-Za-z0-9_.+-]{1,40}$/.test(language)) return sendError(res, 400, "invalid language");
-    if (engine && !/^[a-z0-9-]{1,20}$/.test(engine)) return sendError(res, 400, "invalid engine");
-    try {
-      const speech = deps.getSpeech();
-      const job = limiter.run(() => speech.synthesize(engine ? { text, language, engine } : { text, language }));
-      if (!job) {
-        res.set("Retry-After", "5");
-        return sendError(
-          res,
-          429,
-          `too many previews at once (${limiter.concurrency} running, ${limiter.queueMax} waiting): try again in a few seconds`,
-        );
+  http.get(
+    "/sip-client/tts/languages",
+    needsRead,
+    answered(async (_req, res) => {
+      try {
+        const list = await deps.getSpeech().languages();
+        res.json(list.map((l) => ({ engine: l.engine, language: l.language, label: l.label ?? l.language })));
+      } catch (err) {
+        sendError(res, 500, errorText(err));
       }
-      const pcm = await job;
-      const wav = encodeWav(pcm, PREVIEW_SAMPLE_RATE);
-      res.set("Content-Type", "audio/wav");
-      res.set("Cache-Control", "no-store");
-      res.send(wav);
-    } catch (err) {
-      sendError(res, 400, errorText(err));
-    }
-  });
+    }),
+  );
 
-  http.get("/sip-client/:id/state", needsRead, (req: any, res: any) => {
-    const id = String(req.params.id ?? "");
+  http.get(
+    "/sip-client/tts/preview",
+    needsWrite,
+    answered(async (req, res) => {
+      const query = req.query ?? {};
+      const text = (firstString(query.text) ?? "").trim();
+      const language = (firstString(query.language) ?? "").trim();
+      const engine = (firstString(query.engine) ?? "").trim();
+      if (!text) return sendError(res, 400, "text is empty");
+      if (text.length > PREVIEW_MAX_TEXT) {
+        return sendError(res, 400, `text is longer than ${PREVIEW_MAX_TEXT} characters`);
+      }
+      if (!language) return sendError(res, 400, "language is missing");
+      if (!/^[A-Za-z0-9_.+-]{1,40}$/.test(language)) return sendError(res, 400, "invalid language");
+      if (engine && !/^[a-z0-9-]{1,20}$/.test(engine)) return sendError(res, 400, "invalid engine");
+      try {
+        const speech = deps.getSpeech();
+        const job = limiter.run(() => speech.synthesize(engine ? { text, language, engine } : { text, language }));
+        if (!job) {
+          res.set("Retry-After", "5");
+          return sendError(
+            res,
+            429,
+            `too many previews at once (${limiter.concurrency} running, ${limiter.queueMax} waiting): try again in a few seconds`,
+          );
+        }
+        const pcm = await job;
+        const wav = encodeWav(pcm, PREVIEW_SAMPLE_RATE);
+        res.set("Content-Type", "audio/wav");
+        res.set("Cache-Control", "no-store");
+        res.send(wav);
+      } catch (err) {
+        sendError(res, 400, errorText(err));
+      }
+    }),
+  );
+
+  http.get("/sip-client/:id/state", needsRead, (req: AdminRequest, res: AdminResponse) => {
+    const id = req.params.id ?? "";
     let state: ClientStateSummary | null = null;
     try {
       state = deps.getState(id);

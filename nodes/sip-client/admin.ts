@@ -12,7 +12,7 @@ export function registerAdminRoutesOnce(RED: NodeAPI): void {
   registered = true;
   registerAdminRoutes(RED, {
     // Previews work before anything is deployed, so they get their own (lazily started) engine.
-    getSpeech: () => (previewSpeech ??= new SpeechService({})) as never,
+    getSpeech: () => (previewSpeech ??= new SpeechService({})),
     getState: (id) => {
       const node = RED.nodes.getNode(id) as SipClientNode | null;
       if (!node || node.type !== "sip-client") return null;

@@ -276,6 +276,7 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
       /* unparsable: still refused */
     }
     try {
+      // reject() is async: a failure to send must not become an unhandled rejection.
       referral.reject({ statusCode: 603 }).catch(() => undefined);
     } catch {
       /* transaction gone: nothing to answer */

@@ -59,7 +59,7 @@ export class PlaybackQueue extends EventEmitter<PlaybackEvents> implements Frame
       talkspurtStart = true;
       this.emit("started", next);
     }
-    const item = this.current!;
+    const item = this.current;
     const end = this.offset + FRAME;
     let pcm: Int16Array;
     if (end <= item.pcm.length) {

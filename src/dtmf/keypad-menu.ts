@@ -10,6 +10,7 @@ import type { CallInfo, CallState, DtmfDigit, DtmfMethod } from "../types";
 import { DigitCollector, type CodeEnd } from "./collector";
 import { systemClock, type Clock } from "../clock";
 import { CodeGuard } from "./code-guard";
+import { primitiveText } from "../primitive-text";
 
 /** The closing message (too many codes, locked out) may play this long before the call is hung up anyway. */
 export const ENDING_MESSAGE_MAX_MS = 60_000;
@@ -280,7 +281,7 @@ export class KeypadMenu extends EventEmitter<KeypadMenuEvents> {
   /** Lifts the lock-out of one caller number, or (undefined, null, "*") of every number. */
   unlock(number?: unknown): void {
     if (number === undefined || number === null || number === "*") this.guard.unlock();
-    else this.guard.unlock(this.normalize(String(number)));
+    else this.guard.unlock(this.normalize(primitiveText(number) ?? ""));
   }
 
   /** Calls being followed (for tests and bounds: one per live call). */
@@ -299,7 +300,7 @@ export class KeypadMenu extends EventEmitter<KeypadMenuEvents> {
     const n = this.actions.length;
     if (n === 0) throw new Error("code: this node has no action for the code to trigger");
     if (a === undefined || a === null || a === "") return 0;
-    const i = typeof a === "number" ? a : /^\d+$/.test(String(a)) ? Number(a) : NaN;
+    const i = typeof a === "number" ? a : /^\d+$/.test(primitiveText(a) ?? "") ? Number(a) : NaN;
     if (Number.isInteger(i) && i >= 1 && i <= n) return i - 1;
     const byTopic = typeof a === "string" ? this.actions.findIndex((x) => x.topic === a) : -1;
     if (byTopic >= 0) return byTopic;

@@ -3,7 +3,7 @@
 
 import { EventEmitter } from "events";
 import crypto from "crypto";
-import { Core, LogLevel, SessionDescriptionHandlerFactory, UserAgent, UserAgentDelegate, UserAgentOptions } from "sip.js";
+import { Core, SessionDescriptionHandlerFactory, UserAgent, UserAgentDelegate, UserAgentOptions } from "sip.js";
 import { SipTransport, SipTransportOptions } from "../sip/sip-transport";
 import { assertSipJsInternals, failClientTransaction } from "../sip/sipjs-internals";
 import { guardDelegate } from "../sip/delegate-guard";
@@ -108,7 +108,7 @@ export class Phone extends EventEmitter<PhoneEvents> {
       userAgentString: account.userAgent || "node-red-contrib-sip-client",
       reconnectionAttempts: 0,
       logBuiltinEnabled: false,
-      logLevel: "warn" as LogLevel,
+      logLevel: "warn",
       logConnector: (level, category, _label, content) => {
         if (level === "error" || level === "warn") this.emit("log", "debug", `sip.js ${category}: ${content}`);
       },

@@ -10,6 +10,7 @@ import { Core, UserAgent } from "sip.js";
 type IncomingResponse = Core.IncomingResponse;
 type OutgoingRequestMessage = Core.OutgoingRequestMessage;
 type OutgoingRequestDelegate = Core.OutgoingRequestDelegate;
+import { parseNameAddr } from "../sip/name-addr";
 import { RegistrationState } from "../types";
 import { Backoff, FailureKind, safeDelayMs } from "./backoff";
 
@@ -182,15 +183,15 @@ export class Registration extends EventEmitter<RegistrationEvents> {
     request.cseq++;
     request.setHeader("cseq", `${request.cseq} REGISTER`);
     this.pending = true;
-    const settled = (fn?: (response: IncomingResponse) => void) => (response: IncomingResponse) => {
+    const settled = (fn: (response: IncomingResponse) => void) => (response: IncomingResponse) => {
       this.pending = false;
-      fn?.(response);
+      fn(response);
     };
     try {
       this.ua.userAgentCore.register(request, {
-        onAccept: settled(delegate.onAccept),
-        onReject: settled(delegate.onReject),
-        onRedirect: settled(delegate.onRedirect),
+        onAccept: settled((r) => delegate.onAccept?.(r)),
+        onReject: settled((r) => delegate.onReject?.(r)),
+        onRedirect: settled((r) => delegate.onRedirect?.(r)),
       });
       return undefined;
     } catch (err) {
@@ -314,7 +315,7 @@ export class Registration extends EventEmitter<RegistrationEvents> {
 function ourContact(response: IncomingResponse, ua: UserAgent): Core.NameAddrHeader | undefined {
   const contacts = response.message.getHeaders("contact").length;
   for (let i = 0; i < contacts; i++) {
-    const c = response.message.parseHeader("contact", i) as Core.NameAddrHeader | undefined;
+    const c = parseNameAddr(response.message, "contact", i);
     if (c?.uri?.user === ua.contact.uri.user) return c;
   }
   return undefined;
@@ -335,7 +336,7 @@ function saveGruu(contact: Core.NameAddrHeader, ua: UserAgent): void {
 function grantedExpires(response: IncomingResponse, ua: UserAgent, requested: number): number {
   const contacts = response.message.getHeaders("contact").length;
   for (let i = 0; i < contacts; i++) {
-    const c = response.message.parseHeader("contact", i);
+    const c = parseNameAddr(response.message, "contact", i);
     if (c && c.uri.user === ua.contact.uri.user) {
       const e = Number(c.getParam("expires"));
       if (Number.isFinite(e) && e > 0) return clampExpires(e, requested);

@@ -33,7 +33,7 @@ export function addressBytes(address: string): Bytes | undefined {
   const left = parse(head);
   const right = rest === undefined ? [] : parse(rest);
   const fill = rest === undefined ? 0 : 8 - left.length - right.length;
-  const groups = [...left, ...new Array(Math.max(0, fill)).fill(0), ...right];
+  const groups = [...left, ...new Array<number>(Math.max(0, fill)).fill(0), ...right];
   if (groups.length !== 8 || groups.some((g) => !(g >= 0 && g <= 0xffff))) return undefined;
   const bytes = groups.flatMap((g) => [g >> 8, g & 0xff]);
   // ::ffff:a.b.c.d is an IPv4 source seen through a dual-stack socket.

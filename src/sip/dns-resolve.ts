@@ -50,5 +50,5 @@ export function hasPort(value: string): boolean {
     .trim()
     .replace(/^sips?:/i, "")
     .replace(/;.*$/, "");
-  return /^\[[^\]]+\]:\d+$/.test(v) || /^[^:\[\]]+:\d+$/.test(v);
+  return /^\[[^\]]+\]:\d+$/.test(v) || /^[^:[\]]+:\d+$/.test(v);
 }

@@ -27,7 +27,7 @@ class SessionDelegates {
   add<K extends Hook>(hook: K, handler: Handler<K>): void {
     const list = this.handlers.get(hook) ?? [];
     if (list.length > 0 && !OBSERVERS.has(hook)) throw new Error(`session delegate ${hook} is already taken`);
-    list.push(handler as (...args: never[]) => void);
+    list.push(handler);
     if (!this.handlers.has(hook)) {
       this.handlers.set(hook, list);
       (this.delegate as Record<Hook, unknown>)[hook] = (...args: never[]) => this.run(list, args);
@@ -62,8 +62,7 @@ export function addSessionDelegate<K extends Hook>(session: Holder, hook: K, han
     registries.set(session, registry);
     if (foreign) {
       for (const key of Object.keys(foreign) as Hook[]) {
-        const fn = foreign[key];
-        if (typeof fn === "function") registry.add(key, fn.bind(foreign) as Handler<typeof key>);
+        if (typeof foreign[key] === "function") registry.add(key, foreign[key].bind(foreign));
       }
     }
     session.delegate = registry.delegate;

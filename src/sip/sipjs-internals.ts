@@ -3,6 +3,7 @@
 // checks them all when a Phone starts, so a sip.js that moved fails loudly, naming its version,
 // instead of silently losing a workaround. docs/ARCHITECTURE.md lists each one and why.
 
+import fs from "fs";
 import { Core, Invitation, version as exportedVersion } from "sip.js";
 
 /** The sip.js version these accessors were written against. */
@@ -11,7 +12,7 @@ export const SIPJS_EXPECTED_VERSION = "0.21.2";
 /** The installed sip.js version (its package.json; sip.js's exported constant lags behind). */
 export function sipJsVersion(): string {
   try {
-    const v = (require("sip.js/package.json") as { version?: unknown }).version;
+    const v = (JSON.parse(fs.readFileSync(require.resolve("sip.js/package.json"), "utf8")) as { version?: unknown }).version;
     if (typeof v === "string") return v;
   } catch {
     /* not resolvable: use the exported constant */
@@ -67,7 +68,7 @@ export function interceptAckTimeout(invitation: Invitation, before: () => void, 
   target.onAckTimeout = () => {
     before();
     try {
-      (original as () => void).call(invitation);
+      original.call(invitation);
     } catch (err) {
       onError(err);
     }

@@ -21,7 +21,7 @@ function stable(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(stable);
   if (value && typeof value === "object") {
     return Object.fromEntries(
-      Object.keys(value as object)
+      Object.keys(value)
         .sort()
         .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
         .map((k) => [k, stable((value as Record<string, unknown>)[k])]),

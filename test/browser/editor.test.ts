@@ -635,12 +635,12 @@ describe("Node-RED editor (real browser)", function () {
       assert.deepEqual(errors.callDefaults, [], "a new sip-call node is valid");
       assert.deepEqual(errors.dtmfDefaults, [], "a new sip-dtmf node is valid");
       assert.deepEqual(errors.maxCalls, ["Max. calls must be a number from 1 to 100"]);
-      assert.equal(errors.ringTimeout.length, 1, "ring timeout 0: " + errors.ringTimeout);
-      assert.equal(errors.greeting.length, 1, "an empty greeting: " + errors.greeting);
-      assert.equal(errors.filterList.length, 1, "allow-list mode with no numbers: " + errors.filterList);
-      assert.equal(errors.maxAttempts.length, 1, "0 wrong codes: " + errors.maxAttempts);
-      assert.equal(errors.code.length, 1, "code 12x: " + errors.code);
-      assert.match(String(errors.duplicate), /1A/, "a code twice: " + errors.duplicate);
+      assert.equal(errors.ringTimeout.length, 1, "ring timeout 0: " + errors.ringTimeout.join(","));
+      assert.equal(errors.greeting.length, 1, "an empty greeting: " + errors.greeting.join(","));
+      assert.equal(errors.filterList.length, 1, "allow-list mode with no numbers: " + errors.filterList.join(","));
+      assert.equal(errors.maxAttempts.length, 1, "0 wrong codes: " + errors.maxAttempts.join(","));
+      assert.equal(errors.code.length, 1, "code 12x: " + errors.code.join(","));
+      assert.match(String(errors.duplicate), /1A/, "a code twice: " + errors.duplicate.join(","));
     });
 
     it("checks the registration of the deployed account from its dialog", async function () {

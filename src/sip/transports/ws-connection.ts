@@ -33,8 +33,8 @@ export class WsConnection extends Connection {
         // One SIP message per frame (RFC 7118): nothing larger is buffered.
         maxPayload: MAX_SIP_MESSAGE_BYTES,
         // Connect to the address we resolved, keep the name for Host/SNI.
-        lookup: ((_h: string, o: unknown, cb: (e: Error | null, a: string, f: number) => void) =>
-          cb(null, remote.address, net.isIPv6(remote.address) ? 6 : 4)) as never,
+        lookup: (_h: string, o: unknown, cb: (e: Error | null, a: string, f: number) => void) =>
+          cb(null, remote.address, net.isIPv6(remote.address) ? 6 : 4),
       });
       const onError = (err: Error) => {
         ws.terminate();
@@ -59,7 +59,13 @@ export class WsConnection extends Connection {
         const source = { address: remote.address, port: remote.port };
         ws.on("message", (data) => {
           try {
-            this.emit("message", data.toString(), source);
+            // binaryType is the default "nodebuffer": one Buffer per message (the other shapes for completeness).
+            const text = Buffer.isBuffer(data)
+              ? data.toString()
+              : Array.isArray(data)
+                ? Buffer.concat(data).toString()
+                : Buffer.from(data).toString();
+            this.emit("message", text, source);
           } catch {
             /* the transport logs its own failures */
           }

@@ -65,7 +65,7 @@ class PicoWorkerHost {
       timer.unref();
       this.pending.set(id, { owner, resolve, reject, timer });
       worker.ref(); // keep the process alive while work is outstanding
-      worker.postMessage({ ...req, id } as ToPicoWorker);
+      worker.postMessage({ ...req, id });
     });
   }
 

@@ -117,6 +117,6 @@ describe("CallManager: limits per flow node on one account", () => {
     await new Promise((r) => setTimeout(r, 300));
     const ended = m.events.find((e) => e.state === "ENDED");
     assert.ok(ended, "hung up by A's time limit");
-    assert.strictEqual(ended!.call.reason, "maximum call duration");
+    assert.strictEqual(ended.call.reason, "maximum call duration");
   });
 });

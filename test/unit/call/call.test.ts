@@ -108,4 +108,26 @@ describe("Call: ending when sip.js cannot", () => {
     assert.ok(refused[0].referTo.length <= 80);
     assert.ok(!/[\r\n]/.test(refused[0].referTo));
   });
+
+  it("a 603 to a REFER that fails to send is no unhandled rejection (it would stop Node-RED)", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const s = fakeSession();
+      const call = new Call(s as any, "inbound", party, party);
+      const refused: unknown[] = [];
+      call.on("refer", (r) => refused.push(r));
+      s.delegate.onRefer({
+        request: { getHeader: () => "<sip:carol@127.0.0.1>" },
+        accept: () => Promise.resolve(),
+        reject: () => Promise.reject(new Error("transport gone")),
+      });
+      await new Promise((r) => setTimeout(r, 20));
+      assert.strictEqual(refused.length, 1, "still reported");
+      assert.deepStrictEqual(unhandled, []);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
 });

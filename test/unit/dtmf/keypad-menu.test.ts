@@ -554,7 +554,7 @@ describe("dtmf/keypad-menu", () => {
       assert.equal(t.menu.actionIndex("2"), 1);
       assert.equal(t.menu.actionIndex("door"), 0);
       for (const bad of [0, 3, 1.5, "x", "-1", {}]) {
-        assert.throws(() => t.menu.actionIndex(bad), /msg\.action must be 1 to 2 or an action's topic/, String(bad));
+        assert.throws(() => t.menu.actionIndex(bad), /msg\.action must be 1 to 2 or an action's topic/, JSON.stringify(bad));
       }
       const none = setup();
       assert.throws(() => none.menu.actionIndex(undefined), /no action for the code to trigger/);

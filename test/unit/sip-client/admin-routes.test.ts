@@ -123,4 +123,24 @@ describe("sip-client admin routes", () => {
     assert.strictEqual(lim.active, 0);
     assert.strictEqual(await lim.run(async () => 7), 7);
   });
+
+  it("a response that fails to send (editor gone) is no unhandled rejection (it would stop Node-RED)", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const { RED, routes } = fakeRed();
+      registerAdminRoutes(RED, { getSpeech: () => ({ synthesize: async () => new Int16Array(80), languages: () => [] }), getState: () => null });
+      const res = fakeRes();
+      res.json = () => {
+        throw new Error("socket closed");
+      };
+      const [check, handler] = routes.get("/sip-client/tts/languages")!;
+      check({ user: { permissions: ["sip-client.read"] } }, res, () => handler({}, res));
+      await new Promise((r) => setTimeout(r, 20));
+      assert.deepStrictEqual(unhandled, []);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
 });

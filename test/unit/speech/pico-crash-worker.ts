@@ -34,4 +34,6 @@ port.on = ((event: string, listener: (msg: unknown) => void) =>
         },
   )) as typeof port.on;
 
+// Loaded by path and synchronously, after the port is patched above (a static import would be hoisted before it).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 require(path.join(__dirname, "../../../src/speech/pico/pico-worker.js"));
