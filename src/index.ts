@@ -35,6 +35,10 @@ export type { CodeGuardOptions, WrongCodeResult } from "./dtmf/code-guard";
 export { JsonFileLockoutStore } from "./dtmf/lockout-store";
 export type { LockoutStore } from "./dtmf/lockout-store";
 
+// Audio path (the "media" event)
+export { AUDIO_PATH_WINDOW_MS, AUDIO_PATH_CHECK_MS, AUDIO_PATH_MAX_EVENTS } from "./media/audio-path";
+export type { AudioPathEvent, AudioPathState, OneWayDirection, AudioPathEndpoint } from "./media/audio-path";
+
 // Speech
 export { SpeechService, registerEngine, encodeWav } from "./speech";
 export type { SpeechServiceOptions, SpeechLanguage } from "./speech";

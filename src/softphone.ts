@@ -13,6 +13,7 @@ import type { CallInfo, CallState, Codec, DtmfDigit, DtmfMethod, RegistrationSta
 import type { RegistrationDetail } from "./phone/registration";
 import { Call } from "./call/call";
 import type { PlaybackItem } from "./call/playback-queue";
+import type { AudioPathEvent } from "./media/audio-path";
 import { CallDtmf, DEFAULT_DTMF, DtmfOptions } from "./call/call-dtmf";
 import { DEFAULT_PORTS } from "./sip/transports";
 import { uriHost } from "./sip/wire-rewriter";
@@ -46,9 +47,11 @@ export interface SoftphoneOptions {
 
 export interface SoftphoneEvents {
   dtmf: [digit: DtmfDigit, method: DtmfMethod, call: CallInfo];
+  /** An answered call's audio path changed: flowing, one-way or no-rtp (on change only, bounded per call). */
+  media: [event: AudioPathEvent, call: CallInfo];
 }
 
-/** Everything a Softphone emits: registration, log, sip, call, playback, created, dtmf. */
+/** Everything a Softphone emits: registration, log, sip, call, playback, created, dtmf, media. */
 export type SoftphoneEventMap = PhoneEvents & CallManagerEvents & SoftphoneEvents;
 
 /** A clip queued into a call. */
@@ -66,6 +69,7 @@ export interface CallWatcher {
   state?(state: CallState, call: CallInfo): void;
   playback?(what: "started" | "finished", call: CallInfo, label: string, interrupted: boolean): void;
   dtmf?(digit: DtmfDigit, method: DtmfMethod, call: CallInfo): void;
+  media?(event: AudioPathEvent, call: CallInfo): void;
 }
 
 export interface SayOptions {
@@ -241,13 +245,18 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
     const onDtmf = (d: DtmfDigit, m: DtmfMethod, c: CallInfo) => {
       if (c.id === id) watcher.dtmf?.(d, m, c);
     };
+    const onMedia = (e: AudioPathEvent, c: CallInfo) => {
+      if (c.id === id) watcher.media?.(e, c);
+    };
     this.on("call", onState);
     this.on("playback", onPlayback);
     this.on("dtmf", onDtmf);
+    this.on("media", onMedia);
     return () => {
       this.off("call", onState);
       this.off("playback", onPlayback);
       this.off("dtmf", onDtmf);
+      this.off("media", onMedia);
     };
   }
 
@@ -284,6 +293,7 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
     this.dtmfByCall.set(call, dtmf);
     dtmf.on("digit", (d) => this.emit("dtmf", d.digit, d.method, call.snapshot()));
     dtmf.on("warning", (t) => this.emit("log", "warn", t));
+    call.on("audioPath", (e, info) => this.emit("media", e, info));
     const waiters = new Map<number, (interrupted: boolean) => void>();
     this.playbackWaiters.set(call, waiters);
     call.on("playback", (what, item, _info, interrupted) => {

@@ -3,7 +3,7 @@
 // Property names and the words in them are the user-facing contract: add, never rename.
 // Output types are type literals (not interfaces) so that they are Node-RED NodeMessages as they are.
 // The en-US help of each node documents every topic here (test/unit/nodes/messages.test.ts).
-import type { CallInfo, CallState, CodeEnd, DtmfDigit, DtmfMethod, RegistrationDetail, RegistrationState } from "../../src";
+import type { AudioPathEvent, AudioPathState, CallInfo, CallState, CodeEnd, DtmfDigit, DtmfMethod, RegistrationDetail, RegistrationState } from "../../src";
 import { DEFAULT_ONE_TIME_VALID_MS, DEFAULT_RING_TIMEOUT_SECONDS, normalizeNumber } from "../../src";
 import { num } from "./values";
 
@@ -34,7 +34,16 @@ export type PlaybackMsg = {
   interrupted: boolean;
 };
 
-export type SipCallOutput = RegistrationMsg | CallMsg | PlaybackMsg;
+export type MediaMsg = {
+  topic: "media";
+  /** flowing, one-way or no-rtp (as msg.media.state). */
+  payload: AudioPathState;
+  /** state, direction (one-way only: "send-only" | "receive-only"), remote { address, port }, sent/received in the last 2 s. */
+  media: AudioPathEvent;
+  call: CallInfo;
+};
+
+export type SipCallOutput = RegistrationMsg | CallMsg | PlaybackMsg | MediaMsg;
 
 export function registrationMsg(state: RegistrationState, detail: RegistrationDetail): RegistrationMsg {
   const msg: RegistrationMsg = { topic: "registration", payload: state };
@@ -45,6 +54,10 @@ export function registrationMsg(state: RegistrationState, detail: RegistrationDe
 
 export function callMsg(state: CallState, call: CallInfo): CallMsg {
   return { topic: "call", payload: state, call };
+}
+
+export function mediaMsg(event: AudioPathEvent, call: CallInfo): MediaMsg {
+  return { topic: "media", payload: event.state, media: event, call };
 }
 
 export function playbackMsg(what: "started" | "finished", call: CallInfo, label: string, interrupted: boolean): PlaybackMsg {
@@ -97,7 +110,7 @@ export interface DtmfSendInput extends ForCall {
 export type SipCallInput = DialInput | SayInput | PlayInput | HangupInput | AnswerInput | RejectInput | DtmfSendInput;
 export type SipCallTopic = SipCallInput["topic"];
 export const SIP_CALL_INPUT_TOPICS: readonly SipCallTopic[] = ["dial", "say", "play", "hangup", "answer", "reject", "dtmf"];
-export const SIP_CALL_OUTPUT_TOPICS: readonly SipCallOutput["topic"][] = ["registration", "call", "playback"];
+export const SIP_CALL_OUTPUT_TOPICS: readonly SipCallOutput["topic"][] = ["registration", "call", "playback", "media"];
 
 /** Default SIP status of a rejection. */
 const REJECT_STATUS = 486;

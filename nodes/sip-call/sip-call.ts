@@ -1,11 +1,11 @@
-// sip-call: registration and call events out; dial/say/play/hangup/answer/reject/dtmf in.
+// sip-call: registration, call, playback and media (audio path) events out; dial/say/play/hangup/answer/reject/dtmf in.
 import type { NodeAPI, NodeDef, Node } from "node-red";
 import type { SipClientNode, ClientUser } from "../shared/client-api";
-import type { AfterGreeting, CallInfo, CallLimits, CallState, Greeting, InboundPolicy, Softphone } from "../../src";
+import type { AfterGreeting, AudioPathEvent, CallInfo, CallLimits, CallState, Greeting, InboundPolicy, Softphone } from "../../src";
 import { DEFAULT_MAX_CALLS, DEFAULT_RING_TIMEOUT_SECONDS, parsePatternList } from "../../src";
 import { registrationStatus, truncate } from "../shared/status";
 import { targetCallId } from "../shared/target-call";
-import { callMsg, parseSipCallInput, playbackMsg, registrationMsg, SipCallInput } from "../shared/messages";
+import { callMsg, mediaMsg, parseSipCallInput, playbackMsg, registrationMsg, SipCallInput } from "../shared/messages";
 import { num } from "../shared/values";
 
 /** The editor's default time limit of a call (s). */
@@ -68,6 +68,9 @@ export = function (RED: NodeAPI): void {
     const onPlayback = (what: "started" | "finished", call: CallInfo, label: string, interrupted: boolean) => {
       node.send(playbackMsg(what, call, label, interrupted));
     };
+    const onMedia = (event: AudioPathEvent, call: CallInfo) => {
+      node.send(mediaMsg(event, call));
+    };
     const user: ClientUser = {
       id: node.id,
       onRegistration(state, detail) {
@@ -81,6 +84,7 @@ export = function (RED: NodeAPI): void {
           node.warn("another sip-call node already handles incoming calls of this account; this one only reports and sends commands");
         p.on("call", onCall);
         p.on("playback", onPlayback);
+        p.on("media", onMedia);
       },
     };
     client.register(user);
@@ -133,6 +137,7 @@ export = function (RED: NodeAPI): void {
       if (phone) {
         phone.off("call", onCall);
         phone.off("playback", onPlayback);
+        phone.off("media", onMedia);
         phone.releaseInbound(node.id);
       }
       done();

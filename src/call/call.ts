@@ -6,7 +6,9 @@ import crypto from "crypto";
 import { Invitation, Inviter, Referral, Session, SessionState } from "sip.js";
 import type { RtpSessionDescriptionHandler } from "../media/session-description-handler";
 import { SAMPLES_PER_FRAME } from "../media/audio-format";
-import type { FrameSource, OutgoingFrame } from "../media/rtp-session";
+import { isUnspecified, type FrameSource, type OutgoingFrame, type RtpSession } from "../media/rtp-session";
+import { AudioPathWatcher, type AudioPathEvent } from "../media/audio-path";
+import { canReceive, canSend } from "../media/direction";
 import { CallDirection, CallInfo, CallOutcome, CallParty, CallState } from "../types";
 import { PlaybackItem, PlaybackQueue } from "./playback-queue";
 import { addSessionDelegate } from "../sip/session-delegates";
@@ -39,6 +41,8 @@ export interface CallEvents {
   playback: [what: "started" | "finished", item: PlaybackItem, call: CallInfo, interrupted: boolean];
   media: [sdh: RtpSessionDescriptionHandler];
   refer: [refused: RefusedRefer, call: CallInfo];
+  /** The audio path changed (flowing, one-way, no-rtp); see media/audio-path.ts. */
+  audioPath: [event: AudioPathEvent, call: CallInfo];
 }
 
 /** Audio that takes over the outgoing stream for a while (DTMF events or tones). */
@@ -57,6 +61,7 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
   private endGuard?: NodeJS.Timeout;
   private readonly endTimeoutMs: number;
   sdh?: RtpSessionDescriptionHandler;
+  private audioPath?: AudioPathWatcher;
 
   constructor(
     readonly session: Session,
@@ -110,6 +115,7 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
       rtp.on("timeout", () => {
         void this.hangup({ outcome: "rtp-timeout", reason: "no RTP received" });
       });
+      this.watchAudioPath();
     });
     this.emit("media", sdh);
   }
@@ -237,6 +243,18 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
   private answered(): void {
     this.info.answeredAt = new Date().toISOString();
     this.setState("ANSWERED");
+    this.watchAudioPath();
+  }
+
+  /** Once answered and with RTP open: report changes of the audio path (at most one watcher per call). */
+  private watchAudioPath(): void {
+    const rtp = this.sdh?.rtp;
+    if (this.audioPath || !rtp || this.info.state !== "ANSWERED") return;
+    this.audioPath = new AudioPathWatcher(
+      () => (rtp.isClosed || !this.active ? null : audioSample(rtp)),
+      (event) => this.emit("audioPath", event, this.snapshot()),
+    );
+    this.audioPath.start();
   }
 
   private ended(): void {
@@ -247,6 +265,9 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
     this.endGuard = undefined;
     this.playback.stop();
     this.overrides = [];
+    this.audioPath?.stop();
+    const rtp = this.sdh?.rtp;
+    if (rtp) this.info.stats = rtp.callStats();
     const end = this.endedBy ?? {};
     const wasAnswered = !!this.info.answeredAt;
     this.info.endedAt = new Date().toISOString();
@@ -260,6 +281,15 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
     this.info.state = "ENDED";
     this.emit("state", "ENDED", this.snapshot());
   }
+}
+
+/** The counters the audio-path watcher reads; held (or inactive, or no address) is not judged. */
+function audioSample(rtp: RtpSession) {
+  const remote = rtp.remote;
+  const c = rtp.stats();
+  const held = !remote || !canSend(remote.direction) || !canReceive(remote.direction) || remote.port === 0 || isUnspecified(remote.address);
+  const to = rtp.latched ?? (remote ? { address: remote.address, port: remote.port } : null);
+  return { sent: c.packetsSent, received: c.packetsReceived, held, remote: to };
 }
 
 function errorText(err: unknown): string {
