@@ -3,7 +3,17 @@
 // Property names and the words in them are the user-facing contract: add, never rename.
 // Output types are type literals (not interfaces) so that they are Node-RED NodeMessages as they are.
 // The en-US help of each node documents every topic here (test/unit/nodes/messages.test.ts).
-import type { AudioPathEvent, AudioPathState, CallInfo, CallState, CodeEnd, DtmfDigit, DtmfMethod, RegistrationDetail, RegistrationState } from "../../src";
+import type {
+  AudioPathEvent,
+  AudioPathState,
+  CallInfo,
+  CallState,
+  CodeEnd,
+  DtmfDigit,
+  DtmfMethod,
+  RegistrationDetail,
+  RegistrationState,
+} from "../../src";
 import { DEFAULT_ONE_TIME_VALID_MS, DEFAULT_RING_TIMEOUT_SECONDS, normalizeNumber } from "../../src";
 import { num } from "./values";
 

@@ -53,7 +53,13 @@ describe("nodes/shared/messages: sip-call", () => {
   });
 
   it("builds the media (audio path) message: payload is the state, msg.media the whole event", () => {
-    const media = { state: "one-way" as const, direction: "send-only" as const, remote: { address: "127.0.0.1", port: 4000 }, sent: 100, received: 0 };
+    const media = {
+      state: "one-way" as const,
+      direction: "send-only" as const,
+      remote: { address: "127.0.0.1", port: 4000 },
+      sent: 100,
+      received: 0,
+    };
     same(mediaMsg(media, call), { topic: "media", payload: "one-way", media, call });
   });
 
