@@ -6,9 +6,8 @@ import crypto from "crypto";
 import { Invitation, Inviter, Referral, Session, SessionState } from "sip.js";
 import type { RtpSessionDescriptionHandler } from "../media/session-description-handler";
 import { SAMPLES_PER_FRAME } from "../media/audio-format";
-import { isUnspecified, type FrameSource, type OutgoingFrame, type RtpSession } from "../media/rtp-session";
-import { AudioPathWatcher, type AudioPathEvent } from "../media/audio-path";
-import { canReceive, canSend } from "../media/direction";
+import type { FrameSource, OutgoingFrame } from "../media/rtp-session";
+import { AudioPathWatcher, rtpAudioPathSample, type AudioPathEvent } from "../media/audio-path";
 import { CallDirection, CallInfo, CallOutcome, CallParty, CallState } from "../types";
 import { PlaybackItem, PlaybackQueue } from "./playback-queue";
 import { addSessionDelegate } from "../sip/session-delegates";
@@ -251,7 +250,7 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
     const rtp = this.sdh?.rtp;
     if (this.audioPath || !rtp || this.info.state !== "ANSWERED") return;
     this.audioPath = new AudioPathWatcher(
-      () => (rtp.isClosed || !this.active ? null : audioSample(rtp)),
+      () => (rtp.isClosed || !this.active ? null : rtpAudioPathSample(rtp)),
       (event) => this.emit("audioPath", event, this.snapshot()),
     );
     this.audioPath.start();
@@ -281,15 +280,6 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
     this.info.state = "ENDED";
     this.emit("state", "ENDED", this.snapshot());
   }
-}
-
-/** The counters the audio-path watcher reads; held (or inactive, or no address) is not judged. */
-function audioSample(rtp: RtpSession) {
-  const remote = rtp.remote;
-  const c = rtp.stats();
-  const held = !remote || !canSend(remote.direction) || !canReceive(remote.direction) || remote.port === 0 || isUnspecified(remote.address);
-  const to = rtp.latched ?? (remote ? { address: remote.address, port: remote.port } : null);
-  return { sent: c.packetsSent, received: c.packetsReceived, held, remote: to };
 }
 
 function errorText(err: unknown): string {

@@ -5,6 +5,8 @@
 // nothing is judged then, and the window starts afresh on resume.
 
 import { systemClock, type Clock } from "../clock";
+import { canReceive, canSend } from "./direction";
+import { isUnspecified, type RtpSession } from "./rtp-session";
 
 /** How the audio path looks over the last window. */
 export type AudioPathState = "flowing" | "one-way" | "no-rtp";
@@ -45,6 +47,18 @@ export const AUDIO_PATH_WINDOW_MS = 2000;
 export const AUDIO_PATH_CHECK_MS = 500;
 /** Most audio-path events per call: a flapping path must not flood the flow; the watcher stops after. */
 export const AUDIO_PATH_MAX_EVENTS = 8;
+
+/**
+ * The sample of an RTP session: its counters, where it sends (the latched source, else the SDP's
+ * address), and whether the stream is held (not sendrecv, or a hold address/port 0).
+ */
+export function rtpAudioPathSample(rtp: Pick<RtpSession, "remote" | "latched" | "stats">): AudioPathSample {
+  const remote = rtp.remote;
+  const c = rtp.stats();
+  const held = !remote || !canSend(remote.direction) || !canReceive(remote.direction) || remote.port === 0 || isUnspecified(remote.address);
+  const to = rtp.latched ?? (remote ? { address: remote.address, port: remote.port } : null);
+  return { sent: c.packetsSent, received: c.packetsReceived, held, remote: to };
+}
 
 export interface AudioPathOptions {
   clock?: Clock;

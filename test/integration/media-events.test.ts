@@ -108,6 +108,34 @@ describe("sip-call media messages (audio path, call statistics)", function () {
     bob = undefined;
   });
 
+  it("the peer holds the call: no 'one-way' while held (it is normal then), and after resume it flows again", async () => {
+    bob = await startBaresip({ user: "bob", password: "pw-bob", kamailio: kam, answerMode: "auto" });
+    await bob.waitRegistered();
+    const out = await loadFlow();
+    helper.getNode("call").receive({ topic: "dial", payload: "bob" });
+    await waitFor(() => media(out).some((m) => m.payload === "flowing"), 15_000, "flowing");
+    await bob.command("hold");
+    // Held for three windows: the media stays one-way (or silent) and nothing may be reported.
+    await sleep(6000);
+    assert.deepStrictEqual(
+      media(out).map((m) => m.payload),
+      ["flowing"],
+      "nothing reported while held",
+    );
+    await bob.command("resume");
+    await sleep(3000);
+    assert.deepStrictEqual(
+      media(out).map((m) => m.payload),
+      ["flowing"],
+      "flowing again after resume: no change to report",
+    );
+    const id = media(out)[0].call!.id;
+    helper.getNode("call").receive({ topic: "hangup", call: { id } });
+    await waitFor(() => !!ended(out), 10_000, "ENDED");
+    await bob.stop();
+    bob = undefined;
+  });
+
   it("a caller that sends no RTP (SIPp): 'one-way' send-only with its RTP address; ENDED stats show nothing received", async () => {
     const out = await loadFlow();
     const sipp = await startSipp({ scenario: "uac-call", target: `127.0.0.1:${kam.ports.udp}`, service: "alice", holdMs: 5000, timeoutMs: 30_000 });

@@ -5,9 +5,11 @@ import {
   AUDIO_PATH_MAX_EVENTS,
   AUDIO_PATH_WINDOW_MS,
   AudioPathWatcher,
+  rtpAudioPathSample,
   type AudioPathEvent,
   type AudioPathSample,
 } from "../../../src/media/audio-path";
+import type { RtpRemote, RtpSession } from "../../../src/media/rtp-session";
 
 /** Simulated clock: timers fire only when the test advances time. */
 class FakeClock implements Clock {
@@ -176,5 +178,26 @@ describe("media/audio-path: AudioPathWatcher", () => {
     );
     assert.doesNotThrow(() => x.start());
     x.stop();
+  });
+});
+
+describe("media/audio-path: rtpAudioPathSample", () => {
+  const stats = () => ({ packetsSent: 7, packetsReceived: 3 }) as ReturnType<RtpSession["stats"]>;
+  const rtp = (remote: Partial<RtpRemote> | null, latched: { address: string; port: number } | null = null) => ({
+    remote: remote ? ({ address: "127.0.0.1", port: 4000, codec: "PCMU", payloadType: 0, direction: "sendrecv", ...remote } as RtpRemote) : null,
+    latched,
+    stats,
+  });
+
+  it("sendrecv is judged; sendonly, recvonly, inactive, port 0, c=0.0.0.0 and no remote are held", () => {
+    assert.deepEqual(rtpAudioPathSample(rtp({})), { sent: 7, received: 3, held: false, remote: { address: "127.0.0.1", port: 4000 } });
+    for (const r of [{ direction: "sendonly" }, { direction: "recvonly" }, { direction: "inactive" }, { port: 0 }, { address: "0.0.0.0" }] as const) {
+      assert.equal(rtpAudioPathSample(rtp(r)).held, true, JSON.stringify(r));
+    }
+    assert.equal(rtpAudioPathSample(rtp(null)).held, true);
+  });
+
+  it("the remote is the latched source when there is one", () => {
+    assert.deepEqual(rtpAudioPathSample(rtp({}, { address: "127.0.0.7", port: 5000 })).remote, { address: "127.0.0.7", port: 5000 });
   });
 });
