@@ -6,7 +6,7 @@
 
 import { systemClock, type Clock } from "../clock";
 import { canReceive, canSend } from "./direction";
-import { isUnspecified, type RtpSession } from "./rtp-session";
+import { isUnspecified, type RtpSession, type RtpSessionStats } from "./rtp-session";
 
 /** How the audio path looks over the last window. */
 export type AudioPathState = "flowing" | "one-way" | "no-rtp";
@@ -52,7 +52,9 @@ export const AUDIO_PATH_MAX_EVENTS = 8;
  * The sample of an RTP session: its counters, where it sends (the latched source, else the SDP's
  * address), and whether the stream is held (not sendrecv, or a hold address/port 0).
  */
-export function rtpAudioPathSample(rtp: Pick<RtpSession, "remote" | "latched" | "stats">): AudioPathSample {
+export function rtpAudioPathSample(
+  rtp: Pick<RtpSession, "remote" | "latched"> & { stats(): Pick<RtpSessionStats, "packetsSent" | "packetsReceived"> },
+): AudioPathSample {
   const remote = rtp.remote;
   const c = rtp.stats();
   const held = !remote || !canSend(remote.direction) || !canReceive(remote.direction) || remote.port === 0 || isUnspecified(remote.address);

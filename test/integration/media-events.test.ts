@@ -39,6 +39,9 @@ describe("sip-call media messages (audio path, call statistics)", function () {
     helper.startServer(done);
   });
   afterEach(async () => {
+    // Stopped after each test, failed or not, so the next one starts with a fresh phone.
+    await bob?.stop();
+    bob = undefined;
     await helper.unload();
     await new Promise<void>((r) => helper.stopServer(() => r()));
   });
@@ -104,8 +107,6 @@ describe("sip-call media messages (audio path, call statistics)", function () {
     assert.strictEqual(stats.packetsLost, 0);
     assert.strictEqual(stats.packetsIgnored, 0);
     assert.ok(stats.jitterMs >= 0 && stats.jitterMs < 100, `jitter ${stats.jitterMs} ms`);
-    await bob.stop();
-    bob = undefined;
   });
 
   it("the peer holds the call: no 'one-way' while held (it is normal then), and after resume it flows again", async () => {
@@ -132,8 +133,6 @@ describe("sip-call media messages (audio path, call statistics)", function () {
     const id = media(out)[0].call!.id;
     helper.getNode("call").receive({ topic: "hangup", call: { id } });
     await waitFor(() => !!ended(out), 10_000, "ENDED");
-    await bob.stop();
-    bob = undefined;
   });
 
   it("a caller that sends no RTP (SIPp): 'one-way' send-only with its RTP address; ENDED stats show nothing received", async () => {

@@ -182,7 +182,7 @@ describe("media/audio-path: AudioPathWatcher", () => {
 });
 
 describe("media/audio-path: rtpAudioPathSample", () => {
-  const stats = () => ({ packetsSent: 7, packetsReceived: 3 }) as ReturnType<RtpSession["stats"]>;
+  const stats = (): Pick<ReturnType<RtpSession["stats"]>, "packetsSent" | "packetsReceived"> => ({ packetsSent: 7, packetsReceived: 3 });
   const rtp = (remote: Partial<RtpRemote> | null, latched: { address: string; port: number } | null = null) => ({
     remote: remote ? ({ address: "127.0.0.1", port: 4000, codec: "PCMU", payloadType: 0, direction: "sendrecv", ...remote } as RtpRemote) : null,
     latched,
