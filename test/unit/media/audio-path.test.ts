@@ -183,8 +183,11 @@ describe("media/audio-path: AudioPathWatcher", () => {
 
 describe("media/audio-path: rtpAudioPathSample", () => {
   const stats = (): Pick<ReturnType<RtpSession["stats"]>, "packetsSent" | "packetsReceived"> => ({ packetsSent: 7, packetsReceived: 3 });
-  const rtp = (remote: Partial<RtpRemote> | null, latched: { address: string; port: number } | null = null) => ({
-    remote: remote ? ({ address: "127.0.0.1", port: 4000, codec: "PCMU", payloadType: 0, direction: "sendrecv", ...remote } as RtpRemote) : null,
+  const rtp = (
+    remote: Partial<RtpRemote> | null,
+    latched: { address: string; port: number } | null = null,
+  ): Parameters<typeof rtpAudioPathSample>[0] => ({
+    remote: remote ? { address: "127.0.0.1", port: 4000, codec: "PCMU", payloadType: 0, direction: "sendrecv", ...remote } : null,
     latched,
     stats,
   });
