@@ -61,6 +61,10 @@ export type {
   KeypadLockedEvent,
 } from "./dtmf/keypad-menu";
 
+// Audio path (the "media" event)
+export { AUDIO_PATH_WINDOW_MS, AUDIO_PATH_CHECK_MS, AUDIO_PATH_MAX_EVENTS } from "./media/audio-path";
+export type { AudioPathEvent, AudioPathState, OneWayDirection, AudioPathEndpoint } from "./media/audio-path";
+
 // Speech
 export { SpeechService, registerEngine, encodeWav } from "./speech";
 export type { SpeechServiceOptions, SpeechLanguage } from "./speech";

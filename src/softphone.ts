@@ -13,6 +13,7 @@ import type { CallInfo, CallParty, CallState, Codec, DtmfDigit, DtmfMethod, Regi
 import type { RegistrationDetail } from "./phone/registration";
 import { Call } from "./call/call";
 import type { PlaybackItem } from "./call/playback-queue";
+import type { AudioPathEvent } from "./media/audio-path";
 import { CallDtmf, DEFAULT_DTMF, DtmfOptions } from "./call/call-dtmf";
 import { DEFAULT_PORTS } from "./sip/transports";
 import { uriHost } from "./sip/wire-rewriter";
@@ -60,9 +61,11 @@ export interface SoftphoneEvents {
   message: [message: TextMessageInfo];
   /** An answered call's hold state (call.hold) changed: by hold()/resume() or by the peer. */
   hold: [call: CallInfo];
+  /** An answered call's audio path changed: flowing, one-way or no-rtp (on change only, bounded per call). */
+  media: [event: AudioPathEvent, call: CallInfo];
 }
 
-/** Everything a Softphone emits: registration, log, sip, call, playback, created, dtmf, message, hold. */
+/** Everything a Softphone emits: registration, log, sip, call, playback, created, dtmf, message, hold, media. */
 export type SoftphoneEventMap = PhoneEvents & CallManagerEvents & SoftphoneEvents;
 
 /** A clip queued into a call. */
@@ -80,6 +83,7 @@ export interface CallWatcher {
   state?(state: CallState, call: CallInfo): void;
   playback?(what: "started" | "finished", call: CallInfo, label: string, interrupted: boolean): void;
   dtmf?(digit: DtmfDigit, method: DtmfMethod, call: CallInfo): void;
+  media?(event: AudioPathEvent, call: CallInfo): void;
 }
 
 export interface SayOptions {
@@ -279,13 +283,18 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
     const onDtmf = (d: DtmfDigit, m: DtmfMethod, c: CallInfo) => {
       if (c.id === id) watcher.dtmf?.(d, m, c);
     };
+    const onMedia = (e: AudioPathEvent, c: CallInfo) => {
+      if (c.id === id) watcher.media?.(e, c);
+    };
     this.on("call", onState);
     this.on("playback", onPlayback);
     this.on("dtmf", onDtmf);
+    this.on("media", onMedia);
     return () => {
       this.off("call", onState);
       this.off("playback", onPlayback);
       this.off("dtmf", onDtmf);
+      this.off("media", onMedia);
     };
   }
 
@@ -323,6 +332,7 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
     dtmf.on("digit", (d) => this.emit("dtmf", d.digit, d.method, call.snapshot()));
     dtmf.on("warning", (t) => this.emit("log", "warn", t));
     call.on("hold", (_hold, info) => this.emit("hold", info));
+    call.on("audioPath", (e, info) => this.emit("media", e, info));
     const waiters = new Map<number, (interrupted: boolean) => void>();
     this.playbackWaiters.set(call, waiters);
     call.on("playback", (what, item, _info, interrupted) => {

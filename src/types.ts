@@ -78,4 +78,18 @@ export interface CallInfo {
   hungUpBy?: "local" | "remote";
   reason?: string;
   statusCode?: number;
+  /** At ENDED, when the call had media: RTP packets sent/received/lost and jitter. */
+  stats?: CallStats;
+}
+
+/** `msg.call.stats` at ENDED (RtpSession.callStats()). */
+export interface CallStats {
+  packetsSent: number;
+  packetsReceived: number;
+  /** Expected minus received on the peer's audio stream (RFC 3550 A.3), never negative. */
+  packetsLost: number;
+  /** Interarrival jitter of the peer's audio stream (RFC 3550 A.8), ms, one decimal. */
+  jitterMs: number;
+  /** Dropped: from another source than the peer's (see rtpSecurity). */
+  packetsIgnored: number;
 }

@@ -4,6 +4,8 @@
 // Output types are type literals (not interfaces) so that they are Node-RED NodeMessages as they are.
 // The en-US help of each node documents every topic here (test/unit/nodes/messages.test.ts).
 import type {
+  AudioPathEvent,
+  AudioPathState,
   CallInfo,
   CallParty,
   CallState,
@@ -66,7 +68,16 @@ export type MessageStatusMsg = {
   to: string;
 };
 
-export type SipCallOutput = RegistrationMsg | CallMsg | PlaybackMsg | TextMsg | MessageStatusMsg;
+export type MediaMsg = {
+  topic: "media";
+  /** flowing, one-way or no-rtp (as msg.media.state). */
+  payload: AudioPathState;
+  /** state, direction (one-way only: "send-only" | "receive-only"), remote { address, port }, sent/received in the last 2 s. */
+  media: AudioPathEvent;
+  call: CallInfo;
+};
+
+export type SipCallOutput = RegistrationMsg | CallMsg | PlaybackMsg | MediaMsg | TextMsg | MessageStatusMsg;
 
 export function registrationMsg(state: RegistrationState, detail: RegistrationDetail): RegistrationMsg {
   const msg: RegistrationMsg = { topic: "registration", payload: state };
@@ -77,6 +88,10 @@ export function registrationMsg(state: RegistrationState, detail: RegistrationDe
 
 export function callMsg(state: CallState, call: CallInfo): CallMsg {
   return { topic: "call", payload: state, call };
+}
+
+export function mediaMsg(event: AudioPathEvent, call: CallInfo): MediaMsg {
+  return { topic: "media", payload: event.state, media: event, call };
 }
 
 export function playbackMsg(what: "started" | "finished", call: CallInfo, label: string, interrupted: boolean): PlaybackMsg {
@@ -161,7 +176,7 @@ export const SIP_CALL_INPUT_TOPICS: readonly SipCallTopic[] = [
   "resume",
   "message",
 ];
-export const SIP_CALL_OUTPUT_TOPICS: readonly SipCallOutput["topic"][] = ["registration", "call", "playback", "message", "message-status"];
+export const SIP_CALL_OUTPUT_TOPICS: readonly SipCallOutput["topic"][] = ["registration", "call", "playback", "media", "message", "message-status"];
 
 /** Default SIP status of a rejection. */
 const REJECT_STATUS = 486;

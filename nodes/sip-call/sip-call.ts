@@ -1,12 +1,13 @@
-// sip-call: registration, call and text-message events out; dial/say/play/hangup/answer/reject/dtmf/hold/resume/message in.
+// sip-call: registration, call, playback, media (audio path) and text-message events out; dial/say/play/hangup/answer/reject/dtmf/hold/resume/message in.
 import type { NodeAPI, NodeDef, Node } from "node-red";
 import type { SipClientNode, ClientUser } from "../shared/client-api";
-import type { AfterGreeting, CallInfo, CallLimits, CallState, Greeting, InboundPolicy, Softphone, TextMessageInfo } from "../../src";
+import type { AfterGreeting, AudioPathEvent, CallInfo, CallLimits, CallState, Greeting, InboundPolicy, Softphone, TextMessageInfo } from "../../src";
 import { DEFAULT_MAX_CALLS, DEFAULT_RING_TIMEOUT_SECONDS, parsePatternList } from "../../src";
 import { registrationStatus, truncate } from "../shared/status";
 import { targetCallId } from "../shared/target-call";
 import {
   callMsg,
+  mediaMsg,
   MessageStatusMsg,
   messageStatusMsg,
   parseSipCallInput,
@@ -85,6 +86,9 @@ export = function (RED: NodeAPI): void {
     const onText = (m: TextMessageInfo) => {
       node.send(textMsg(m));
     };
+    const onMedia = (event: AudioPathEvent, call: CallInfo) => {
+      node.send(mediaMsg(event, call));
+    };
     const user: ClientUser = {
       id: node.id,
       onRegistration(state, detail) {
@@ -100,6 +104,7 @@ export = function (RED: NodeAPI): void {
         p.on("playback", onPlayback);
         p.on("hold", onHold);
         p.on("message", onText);
+        p.on("media", onMedia);
       },
     };
     client.register(user);
@@ -173,6 +178,7 @@ export = function (RED: NodeAPI): void {
         phone.off("playback", onPlayback);
         phone.off("hold", onHold);
         phone.off("message", onText);
+        phone.off("media", onMedia);
         phone.releaseInbound(node.id);
       }
       done();

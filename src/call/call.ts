@@ -7,6 +7,7 @@ import { Invitation, Inviter, Referral, Session, SessionState } from "sip.js";
 import type { RtpSdhDescriptionOptions, RtpSessionDescriptionHandler } from "../media/session-description-handler";
 import { SAMPLES_PER_FRAME } from "../media/audio-format";
 import type { FrameSource, OutgoingFrame } from "../media/rtp-session";
+import { AudioPathWatcher, rtpAudioPathSample, type AudioPathEvent } from "../media/audio-path";
 import { CallDirection, CallHold, CallInfo, CallOutcome, CallParty, CallState } from "../types";
 import { PlaybackItem, PlaybackQueue } from "./playback-queue";
 import { addSessionDelegate } from "../sip/session-delegates";
@@ -45,6 +46,8 @@ export interface CallEvents {
   refer: [refused: RefusedRefer, call: CallInfo];
   /** The hold state of an answered call changed (see CallHold). */
   hold: [hold: CallHold, call: CallInfo];
+  /** The audio path changed (flowing, one-way, no-rtp); see media/audio-path.ts. */
+  audioPath: [event: AudioPathEvent, call: CallInfo];
 }
 
 /** Audio that takes over the outgoing stream for a while (DTMF events or tones). */
@@ -64,6 +67,7 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
   private readonly endTimeoutMs: number;
   private holdPending = false;
   sdh?: RtpSessionDescriptionHandler;
+  private audioPath?: AudioPathWatcher;
 
   constructor(
     readonly session: Session,
@@ -118,6 +122,7 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
       rtp.on("timeout", () => {
         void this.hangup({ outcome: "rtp-timeout", reason: "no RTP received" });
       });
+      this.watchAudioPath();
     });
     this.emit("media", sdh);
   }
@@ -304,6 +309,18 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
   private answered(): void {
     this.info.answeredAt = new Date().toISOString();
     this.setState("ANSWERED");
+    this.watchAudioPath();
+  }
+
+  /** Once answered and with RTP open: report changes of the audio path (at most one watcher per call). */
+  private watchAudioPath(): void {
+    const rtp = this.sdh?.rtp;
+    if (this.audioPath || !rtp || this.info.state !== "ANSWERED") return;
+    this.audioPath = new AudioPathWatcher(
+      () => (rtp.isClosed || !this.active ? null : rtpAudioPathSample(rtp)),
+      (event) => this.emit("audioPath", event, this.snapshot()),
+    );
+    this.audioPath.start();
   }
 
   private ended(): void {
@@ -314,6 +331,9 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
     this.endGuard = undefined;
     this.playback.stop();
     this.overrides = [];
+    this.audioPath?.stop();
+    const rtp = this.sdh?.rtp;
+    if (rtp) this.info.stats = rtp.callStats();
     const end = this.endedBy ?? {};
     const wasAnswered = !!this.info.answeredAt;
     this.info.endedAt = new Date().toISOString();

@@ -5,12 +5,13 @@ import { EventEmitter } from "events";
 import { randomInt } from "crypto";
 import { isIPv4, isIPv6 } from "net";
 import { systemClock, type Clock } from "../clock";
-import type { Codec, RtpSecurity } from "../types";
+import type { CallStats, Codec, RtpSecurity } from "../types";
 import { SAMPLES_PER_FRAME } from "./audio-format";
 import { codecOfPayloadType, decodeFrame, encodeFrame, silenceFrame } from "./g711";
 import { canReceive, canSend, type MediaDirection } from "./direction";
 import { defaultPacer, type PacedStream, type Pacer } from "./pacer";
 import { parseRtp, serializeRtp } from "./rtp-packet";
+import { RtpReceiveStats } from "./rtp-receive-stats";
 
 export type { MediaDirection } from "./direction";
 
@@ -290,6 +291,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
     eventsDropped: 0,
     sendErrors: 0,
   };
+  /** Loss and jitter of the peer's audio stream. */
+  private readonly receiveStats = new RtpReceiveStats();
 
   private constructor(socket: dgram.Socket, type: "udp4" | "udp6", options: RtpSessionOptions) {
     super();
@@ -394,6 +397,19 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
 
   stats(): RtpSessionStats {
     return { ...this.counters };
+  }
+
+  /** Sent, received, lost, jitter: what a user needs to judge the call's audio path. */
+  callStats(): CallStats {
+    const c = this.counters;
+    const rx = this.receiveStats.snapshot();
+    return {
+      packetsSent: c.packetsSent,
+      packetsReceived: c.packetsReceived,
+      packetsLost: rx ? Math.max(0, rx.packetsLost) : 0,
+      jitterMs: rx ? Math.round(rx.jitterMs * 10) / 10 : 0,
+      packetsIgnored: c.ignoredFromOtherSources + c.ignoredSsrc,
+    };
   }
 
   /** Closes the socket and leaves the pacer; safe to call repeatedly. */
@@ -564,6 +580,10 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
     this.counters.bytesReceived += msg.length;
     this.lastRxAt = now;
     this.mediaSeen = true;
+    // Loss and jitter follow the audio stream's sequence (events count when they share its SSRC).
+    if (!isEvent || this.audioSsrc?.ssrc === packet.ssrc >>> 0) {
+      this.receiveStats.onPacket({ ssrc: packet.ssrc, sequenceNumber: packet.sequenceNumber, timestamp: packet.timestamp });
+    }
     if (verdict === "latch") this.safeEmit("latched", { ...from });
 
     const info = { ssrc: packet.ssrc, seq: packet.sequenceNumber, timestamp: packet.timestamp, marker: packet.marker };

@@ -12,6 +12,7 @@ import {
   dtmfLockedMsg,
   dtmfMsg,
   dtmfTooManyMsg,
+  mediaMsg,
   parseSipCallInput,
   messageStatusMsg,
   parseSipDtmfInput,
@@ -51,6 +52,17 @@ describe("nodes/shared/messages: sip-call", () => {
     assert.ok(!("reason" in registrationMsg("REGISTERING", { reason: "x" })), "reason only with FAILED");
     same(callMsg("RINGING", call), { topic: "call", payload: "RINGING", call });
     same(playbackMsg("finished", call, "hello", true), { topic: "playback", payload: "finished", call, label: "hello", interrupted: true });
+  });
+
+  it("builds the media (audio path) message: payload is the state, msg.media the whole event", () => {
+    const media = {
+      state: "one-way" as const,
+      direction: "send-only" as const,
+      remote: { address: "127.0.0.1", port: 4000 },
+      sent: 100,
+      received: 0,
+    };
+    same(mediaMsg(media, call), { topic: "media", payload: "one-way", media, call });
   });
 
   it("parses commands, normalised, with the call they are for", () => {
