@@ -9,7 +9,7 @@ import { Phone, PhoneEvents } from "./phone/phone";
 import { AccountOptions } from "./phone/account";
 import { createRtpSdhFactory, RtpSessionDescriptionHandler } from "./media/session-description-handler";
 import { CallLimits, CallManager, CallManagerEvents, DialOptions, InboundPolicy, Speaker } from "./call/call-manager";
-import type { CallInfo, CallState, Codec, DtmfDigit, DtmfMethod, RegistrationState, RtpSecurity } from "./types";
+import type { CallInfo, CallState, Codec, CodecOrder, DtmfDigit, DtmfMethod, RegistrationState, RtpSecurity } from "./types";
 import type { RegistrationDetail } from "./phone/registration";
 import { Call } from "./call/call";
 import type { PlaybackItem } from "./call/playback-queue";
@@ -20,6 +20,8 @@ import { routeSourceToward } from "./sip/local-address";
 
 export interface MediaOptions {
   codecs?: Codec[];
+  /** When we answer: "caller" (default) follows the offer's codec order, "mine" follows `codecs`. */
+  codecOrder?: CodecOrder;
   rtpPortMin?: number;
   rtpPortMax?: number;
   /** Hang up when no RTP arrives for this long (ms); 0 = never. */
@@ -114,6 +116,7 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
     const mediaFactory = createRtpSdhFactory(
       {
         codecs,
+        codecOrder: opts.media?.codecOrder,
         portMin: opts.media?.rtpPortMin ?? 16384,
         portMax: opts.media?.rtpPortMax ?? 32767,
         bindAddress: opts.account.localAddress || undefined,

@@ -1,5 +1,5 @@
 // sip-client editor properties → core options. The property names are the user-facing contract.
-import type { AcceptFrom, AccountOptions, RtpSecurity, TransportKind } from "../../src";
+import type { AcceptFrom, AccountOptions, CodecOrder, RtpSecurity, TransportKind } from "../../src";
 import { num } from "../shared/values";
 
 export interface SipClientConfig {
@@ -34,6 +34,8 @@ export interface SipClientConfig {
   logSip?: boolean;
   userAgent?: string;
   codecs?: string;
+  /** When answering: "caller" (default) follows the offer's codec order, "mine" follows `codecs`. */
+  codecOrder?: string;
   rtpPortMin?: string | number;
   rtpPortMax?: string | number;
   ttsEngine?: string;
@@ -69,6 +71,10 @@ export function splitNetworks(text: string | undefined): string[] {
     .split(/[\s,;]+/)
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
+}
+
+export function codecOrderFromConfig(c: Pick<SipClientConfig, "codecOrder">): CodecOrder {
+  return c.codecOrder === "mine" ? "mine" : "caller";
 }
 
 export function rtpSecurityFromConfig(c: Pick<SipClientConfig, "rtpSecurity">): RtpSecurity {
