@@ -2,7 +2,14 @@
 // errors (that never quote a key) for settings the core cannot use.
 import assert from "assert";
 import crypto from "crypto";
-import { accountFromConfig, normalizePem, rtpSecurityFromConfig, SipClientConfig, splitNetworks } from "../../../nodes/sip-client/config";
+import {
+  accountFromConfig,
+  codecOrderFromConfig,
+  normalizePem,
+  rtpSecurityFromConfig,
+  SipClientConfig,
+  splitNetworks,
+} from "../../../nodes/sip-client/config";
 
 const base: SipClientConfig = { id: "abc.123", server: "pbx.example", username: "620" };
 const KEY = crypto.generateKeyPairSync("ec", { namedCurve: "prime256v1" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
@@ -46,6 +53,13 @@ describe("sip-client config → AccountOptions (security settings)", () => {
     assert.strictEqual(accountFromConfig({ ...base, acceptFrom: "anyone" }, {}).acceptFrom, "anyone");
     assert.strictEqual(rtpSecurityFromConfig({ rtpSecurity: "strict" }), "strict");
     assert.strictEqual(rtpSecurityFromConfig({ rtpSecurity: "bogus" }), "latch");
+  });
+
+  it("codec order: the caller's unless set to mine (issue 9)", () => {
+    assert.strictEqual(codecOrderFromConfig({}), "caller", "a node saved before the setting existed");
+    assert.strictEqual(codecOrderFromConfig({ codecOrder: "caller" }), "caller");
+    assert.strictEqual(codecOrderFromConfig({ codecOrder: "mine" }), "mine");
+    assert.strictEqual(codecOrderFromConfig({ codecOrder: "bogus" }), "caller");
   });
 
   it("refuses what it cannot use, with a clear error", () => {
