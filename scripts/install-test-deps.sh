@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suites need: the real SIP peers and tools used by
-# test/support/ (Kamailio with TLS + WebSocket modules, baresip, SIPp, tshark,
+# test/support/ (Kamailio with TLS + WebSocket modules, baresip, linphonec, SIPp, tshark,
 # sox, openssl, dnsmasq) and Chromium for browser tests. `npm test` runs it first.
 # Idempotent: apt is skipped when every package is already installed.
 set -euo pipefail
@@ -12,6 +12,8 @@ PACKAGES=(
   kamailio-websocket-modules
   kamailio-tls-modules
   baresip-core
+  # linphonec 5.1: the second real phone of test/integration/linphone.test.ts
+  linphone-cli
   sip-tester
   tshark
   sox

@@ -9,7 +9,7 @@ import { Phone, PhoneEvents } from "./phone/phone";
 import { AccountOptions } from "./phone/account";
 import { createRtpSdhFactory, RtpSessionDescriptionHandler } from "./media/session-description-handler";
 import { CallLimits, CallManager, CallManagerEvents, DialOptions, InboundPolicy, Speaker } from "./call/call-manager";
-import type { CallInfo, CallParty, CallState, Codec, DtmfDigit, DtmfMethod, RegistrationState, RtpSecurity } from "./types";
+import type { CallInfo, CallParty, CallState, Codec, CodecOrder, DtmfDigit, DtmfMethod, RegistrationState, RtpSecurity } from "./types";
 import type { RegistrationDetail } from "./phone/registration";
 import { Call } from "./call/call";
 import type { PlaybackItem } from "./call/playback-queue";
@@ -23,6 +23,8 @@ import { answerMessage, isRefusal, readIncomingMessage, sendTextMessage, TextMes
 
 export interface MediaOptions {
   codecs?: Codec[];
+  /** When we answer: "caller" (default) follows the offer's codec order, "mine" follows `codecs`. */
+  codecOrder?: CodecOrder;
   rtpPortMin?: number;
   rtpPortMax?: number;
   /** Hang up when no RTP arrives for this long (ms); 0 = never. */
@@ -133,6 +135,7 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
     const mediaFactory = createRtpSdhFactory(
       {
         codecs,
+        codecOrder: opts.media?.codecOrder,
         portMin: opts.media?.rtpPortMin ?? 16384,
         portMax: opts.media?.rtpPortMax ?? 32767,
         bindAddress: opts.account.localAddress || undefined,

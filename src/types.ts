@@ -16,6 +16,8 @@ export type Codec = "PCMU" | "PCMA";
 export type TransportKind = "udp" | "tcp" | "tls" | "ws" | "wss";
 /** RTP source policy: "strict" = only the SDP's address:port; "latch" = NAT latching after the answer (see MediaOptions). */
 export type RtpSecurity = "strict" | "latch";
+/** Whose codec order picks the codec when we answer an offer (see MediaOptions.codecOrder). */
+export type CodecOrder = "caller" | "mine";
 
 /** A DTMF key: 0-9, *, #, A-D. */
 export type DtmfDigit = "0" | "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9" | "*" | "#" | "A" | "B" | "C" | "D";

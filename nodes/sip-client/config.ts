@@ -1,6 +1,6 @@
 // sip-client editor properties → core options. The property names are the user-facing contract.
 import { DTMF_METHODS, isDtmfMethod } from "../../src";
-import type { AcceptFrom, AccountOptions, DtmfMethod, RtpSecurity, TransportKind } from "../../src";
+import type { AcceptFrom, AccountOptions, CodecOrder, DtmfMethod, RtpSecurity, TransportKind } from "../../src";
 import { num } from "../shared/values";
 
 export interface SipClientConfig {
@@ -35,6 +35,8 @@ export interface SipClientConfig {
   logSip?: boolean;
   userAgent?: string;
   codecs?: string;
+  /** When answering: "caller" (default) follows the offer's codec order, "mine" follows `codecs`. */
+  codecOrder?: string;
   rtpPortMin?: string | number;
   rtpPortMax?: string | number;
   ttsEngine?: string;
@@ -88,6 +90,10 @@ export function dtmfMethodsFromConfig(c: Pick<SipClientConfig, "dtmfRfc4733" | "
     receive: DTMF_METHODS.filter((m) => c[DTMF_RECEIVE_FIELD[m]] !== false),
     send: isDtmfMethod(c.dtmfSendMethod) ? c.dtmfSendMethod : "rfc4733",
   };
+}
+
+export function codecOrderFromConfig(c: Pick<SipClientConfig, "codecOrder">): CodecOrder {
+  return c.codecOrder === "mine" ? "mine" : "caller";
 }
 
 export function rtpSecurityFromConfig(c: Pick<SipClientConfig, "rtpSecurity">): RtpSecurity {

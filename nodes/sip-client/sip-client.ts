@@ -8,7 +8,14 @@ import path from "path";
 import { Softphone, parseCodecList, SpeechService } from "../../src";
 import type { RegistrationDetail, RegistrationState } from "../../src";
 import { num } from "../shared/values";
-import { accountFromConfig, dtmfMethodsFromConfig, rtpSecurityFromConfig, SipClientConfig, SipClientCredentials } from "./config";
+import {
+  accountFromConfig,
+  codecOrderFromConfig,
+  dtmfMethodsFromConfig,
+  rtpSecurityFromConfig,
+  SipClientConfig,
+  SipClientCredentials,
+} from "./config";
 
 /** The config node as this file sees it: the shared API, its properties and its credentials. */
 type SipClientRuntime = SipClientNode & Node<SipClientCredentials> & { config: SipClientConfig };
@@ -49,6 +56,7 @@ export = function (RED: NodeAPI): void {
           account: accountFromConfig(config, node.credentials),
           media: {
             codecs: parseCodecList(config.codecs),
+            codecOrder: codecOrderFromConfig(config),
             rtpPortMin: num(config.rtpPortMin, 16384),
             rtpPortMax: num(config.rtpPortMax, 32767),
             rtpSecurity: rtpSecurityFromConfig(config),

@@ -1,6 +1,6 @@
 // SDP (RFC 4566) parsing and offer/answer (RFC 3264) for one G.711 audio stream.
 import { randomInt } from "crypto";
-import type { Codec } from "../types";
+import type { Codec, CodecOrder } from "../types";
 import { type MediaDirection, intersectDirections, isMediaDirection, reverseDirection } from "./direction";
 import { FRAME_MS, SAMPLE_RATE } from "./audio-format";
 import { payloadTypeOf } from "./g711";
@@ -238,10 +238,24 @@ function matchesEncoding(media: SdpMedia, pt: number, encoding: string): boolean
   return !map || (map.encoding.toUpperCase() === encoding && map.clockRate === SAMPLE_RATE);
 }
 
-function findCodec(media: SdpMedia, preferred: Codec[]): { codec: Codec; payloadType: number } | null {
-  for (const codec of preferred) {
-    const pt = payloadTypeOf(codec);
-    if (media.formats.includes(String(pt)) && matchesEncoding(media, pt, codec)) return { codec, payloadType: pt };
+/**
+ * Whose codec order wins when we answer an offer: "caller" (default) takes the first of the
+ * offer's formats that is in our list (RFC 3264 lets the answerer choose, but following the
+ * offerer is what phones expect); "mine" takes the first of our list that the offer has.
+ */
+export const DEFAULT_CODEC_ORDER: CodecOrder = "caller";
+
+function usable(media: SdpMedia, codec: Codec): { codec: Codec; payloadType: number } | null {
+  const pt = payloadTypeOf(codec);
+  return media.formats.includes(String(pt)) && matchesEncoding(media, pt, codec) ? { codec, payloadType: pt } : null;
+}
+
+function findCodec(media: SdpMedia, preferred: Codec[], order: CodecOrder): { codec: Codec; payloadType: number } | null {
+  // Only static 0/8 can be ours, so the offer's order is that of those numbers among its formats.
+  const candidates = order === "mine" ? preferred : media.formats.map((f) => preferred.find((c) => String(payloadTypeOf(c)) === f));
+  for (const codec of candidates) {
+    const found = codec && usable(media, codec);
+    if (found) return found;
   }
   return null;
 }
@@ -260,12 +274,14 @@ function findTelephoneEvent(media: SdpMedia): number | null {
 /**
  * Picks the first usable plain-RTP audio stream of a remote description and
  * our preferred codec among those it lists. `localDirection` narrows the
- * result (e.g. "sendonly" while we hold the call).
+ * result (e.g. "sendonly" while we hold the call). `order` says whose codec
+ * order wins (see CodecOrder); an answer to our offer is read with "mine".
  */
 export function negotiate(
   remote: string | SessionDescription,
   preferredCodecs: Codec[],
   localDirection: MediaDirection = "sendrecv",
+  order: CodecOrder = "mine",
 ): NegotiationResult {
   const sd = typeof remote === "string" ? parseSdp(remote) : remote;
   if (!sd) return { ok: false, reason: "malformed", detail: "not parseable SDP" };
@@ -281,7 +297,7 @@ export function negotiate(
       sawUnsupportedProfile = media.proto;
       continue;
     }
-    const codec = findCodec(media, preferredCodecs);
+    const codec = findCodec(media, preferredCodecs, order);
     if (!codec) {
       sawNoCodec = true;
       continue;

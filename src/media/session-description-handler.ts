@@ -16,7 +16,7 @@ import type {
   SessionDescriptionHandlerModifier,
   SessionDescriptionHandlerOptions,
 } from "sip.js";
-import type { Codec, RtpSecurity } from "../types";
+import type { Codec, CodecOrder, RtpSecurity } from "../types";
 import { addSessionDelegate } from "../sip/session-delegates";
 import type { MediaDirection } from "./direction";
 import type { Pacer } from "./pacer";
@@ -29,6 +29,7 @@ import {
   type NegotiationFailureReason,
   type NegotiationResult,
   type SessionDescription,
+  DEFAULT_CODEC_ORDER,
   DEFAULT_TELEPHONE_EVENT_PT,
   SdpOriginState,
   acceptAnswer,
@@ -44,6 +45,8 @@ export const SDP_CONTENT_TYPE = "application/sdp";
 export interface RtpSdhOptions {
   /** Codecs in order of preference. */
   codecs: Codec[];
+  /** Whose order picks the codec when we answer an offer; default DEFAULT_CODEC_ORDER ("caller"). */
+  codecOrder?: CodecOrder;
   portMin: number;
   portMax: number;
   bindAddress?: string;
@@ -262,7 +265,7 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
     if (this.pendingRemoteOffer) {
       // Re-run so a hold option given with this call is honoured.
       const offer = this.pendingRemoteOffer;
-      const result = negotiate(offer, this.options.codecs, this.localDirection());
+      const result = negotiate(offer, this.options.codecs, this.localDirection(), this.codecOrder());
       if (!result.ok) throw new NoCommonCodecError(result.reason, result.detail);
       this.apply(rtp, result);
       this.pendingRemoteOffer = null;
@@ -295,7 +298,7 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
       ? { ok: false, reason: "malformed" }
       : offered
         ? acceptAnswer(parsed, offered)
-        : negotiate(parsed, this.options.codecs, this.localDirection());
+        : negotiate(parsed, this.options.codecs, this.localDirection(), this.codecOrder());
     if (!result.ok) throw new NoCommonCodecError(result.reason, result.detail);
     const rtp = await this.openRtp(offered ? undefined : result.remoteAddress);
     this.assertOpen();
@@ -357,6 +360,10 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
 
   private applyHoldOption(options?: RtpSdhDescriptionOptions): void {
     if (options && typeof options.hold === "boolean") this.localHold = options.hold;
+  }
+
+  private codecOrder(): CodecOrder {
+    return this.options.codecOrder ?? DEFAULT_CODEC_ORDER;
   }
 
   private localDirection(): MediaDirection {

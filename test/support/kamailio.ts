@@ -83,6 +83,11 @@ export interface KamailioOptions {
    * between the families and accept ::1 as a destination. Default false: IPv4 only.
    */
   ipv6?: boolean;
+  /**
+   * GRUU (RFC 5627) for clients that ask for it (default true, Kamailio's default). Linphone 5.1
+   * puts a portless GRUU in its Contact, so in-dialog requests to it would go to port 5060: off for it.
+   */
+  gruu?: boolean;
 }
 
 /** PEM files for mutual TLS tests (made with openssl in the temp dir). */
@@ -260,6 +265,7 @@ interface CfgParams {
   minExpires: number;
   maxExpires: number;
   defaultExpires: number;
+  gruu: boolean;
   frTimerMs: number;
   frInvTimerMs: number;
   debug: number;
@@ -376,6 +382,7 @@ modparam("rr", "append_fromtag", 1)
 modparam("registrar", "min_expires", ${p.minExpires})
 modparam("registrar", "max_expires", ${p.maxExpires})
 modparam("registrar", "default_expires", ${p.defaultExpires})
+modparam("registrar", "gruu_enabled", ${p.gruu ? 1 : 0})
 modparam("registrar", "received_avp", "$avp(harness_received)")
 modparam("nathelper", "received_avp", "$avp(harness_received)")
 modparam("nathelper", "natping_interval", 0)
@@ -829,6 +836,7 @@ export async function startKamailio(opts: KamailioOptions = {}): Promise<Kamaili
         minExpires: opts.minExpires ?? 1,
         maxExpires: opts.maxExpires ?? 3600,
         defaultExpires: opts.defaultExpires ?? 3600,
+        gruu: opts.gruu ?? true,
         frTimerMs: opts.frTimerMs ?? 10000,
         frInvTimerMs: opts.frInvTimerMs ?? 60000,
         debug: opts.debug ?? 1,

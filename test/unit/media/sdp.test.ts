@@ -75,6 +75,23 @@ describe("media/sdp", () => {
       assert.equal(ok(negotiate(FRITZBOX_OFFER, ["PCMA"])).payloadType, 8);
     });
 
+    it("follows the offer's codec order with order 'caller', ours with 'mine' (issue 9)", () => {
+      // Asterisk offers 0 (PCMU) then 8 (PCMA).
+      assert.equal(ok(negotiate(ASTERISK_OFFER, ["PCMA", "PCMU"], "sendrecv", "caller")).codec, "PCMU");
+      assert.equal(ok(negotiate(ASTERISK_OFFER, ["PCMA", "PCMU"], "sendrecv", "mine")).codec, "PCMA");
+      const pcmaFirst = ASTERISK_OFFER.replace(" 0 8 3 101", " 3 8 0 101");
+      assert.equal(ok(negotiate(pcmaFirst, ["PCMU", "PCMA"], "sendrecv", "caller")).codec, "PCMA");
+      assert.equal(ok(negotiate(pcmaFirst, ["PCMU", "PCMA"], "sendrecv", "mine")).codec, "PCMU");
+      // Our list still limits the choice: the caller's first codec is skipped when we do not allow it.
+      const r = ok(negotiate(ASTERISK_OFFER, ["PCMA"], "sendrecv", "caller"));
+      assert.equal(r.codec, "PCMA");
+      assert.equal(r.payloadType, 8);
+      // A first format that rtpmap redefines is not PCMU: the next usable one is taken.
+      const redefined = ASTERISK_OFFER.replace("a=rtpmap:0 PCMU/8000", "a=rtpmap:0 PCMU/16000");
+      assert.equal(ok(negotiate(redefined, ["PCMU", "PCMA"], "sendrecv", "caller")).codec, "PCMA");
+      assert.equal(negotiate(G729_ONLY_OFFER, ["PCMU", "PCMA"], "sendrecv", "caller").ok, false);
+    });
+
     it("returns the Asterisk peer's address, port and telephone-event 101", () => {
       const r = ok(negotiate(ASTERISK_OFFER, ["PCMU"]));
       assert.equal(r.remoteAddress, "192.168.1.10");

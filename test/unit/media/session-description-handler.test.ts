@@ -49,12 +49,23 @@ describe("media/session-description-handler", () => {
     assert.equal(h.sendDtmf(), false);
   });
 
+  it("answers with the caller's first codec by default, with ours under codecOrder 'mine' (issue 9)", async () => {
+    const byDefault = await exchange(sdh(["PCMU", "PCMA"]), sdh(["PCMA", "PCMU"]));
+    assert.match(byDefault.answer, /m=audio \d+ RTP\/AVP 0 101\r\n/, "the caller offered PCMU first");
+    const caller = sdh(["PCMU", "PCMA"]);
+    const callee = sdh(["PCMA", "PCMU"], { codecOrder: "mine" });
+    const mine = await exchange(caller, callee);
+    assert.match(mine.answer, /m=audio \d+ RTP\/AVP 8 101\r\n/, "our list decides");
+    assert.equal(caller.negotiated?.codec, "PCMA");
+    assert.equal(callee.negotiated?.codec, "PCMA");
+  });
+
   it("completes an offer/answer and carries RTP between the two ends", async () => {
     const caller = sdh(["PCMA", "PCMU"]);
-    const callee = sdh(["PCMU", "PCMA"]);
+    const callee = sdh(["PCMU", "PCMA"], { codecOrder: "mine" });
     const { offer, answer } = await exchange(caller, callee);
     assert.match(offer, /m=audio \d+ RTP\/AVP 8 0 101\r\n/);
-    assert.match(answer, /m=audio \d+ RTP\/AVP 0 101\r\n/, "answerer's preference, one codec");
+    assert.match(answer, /m=audio \d+ RTP\/AVP 0 101\r\n/, "answerer's preference (codecOrder mine), one codec");
     assert.ok(caller.rtp && callee.rtp);
     assert.equal(callee.negotiated?.codec, "PCMU");
     assert.equal(caller.negotiated?.codec, "PCMU");
@@ -83,7 +94,7 @@ describe("media/session-description-handler", () => {
   });
 
   it("answers a real-world offer and applies it to RTP", async () => {
-    const h = sdh(["PCMA", "PCMU"]);
+    const h = sdh(["PCMA", "PCMU"], { codecOrder: "mine" });
     await h.setDescription(ASTERISK_OFFER);
     const answer = await h.getDescription();
     assert.match(answer.body, /m=audio \d+ RTP\/AVP 8 101\r\n/);

@@ -4,6 +4,7 @@ import assert from "assert";
 import crypto from "crypto";
 import {
   accountFromConfig,
+  codecOrderFromConfig,
   dtmfMethodsFromConfig,
   normalizePem,
   rtpSecurityFromConfig,
@@ -53,6 +54,13 @@ describe("sip-client config → AccountOptions (security settings)", () => {
     assert.strictEqual(accountFromConfig({ ...base, acceptFrom: "anyone" }, {}).acceptFrom, "anyone");
     assert.strictEqual(rtpSecurityFromConfig({ rtpSecurity: "strict" }), "strict");
     assert.strictEqual(rtpSecurityFromConfig({ rtpSecurity: "bogus" }), "latch");
+  });
+
+  it("codec order: the caller's unless set to mine (issue 9)", () => {
+    assert.strictEqual(codecOrderFromConfig({}), "caller", "a node saved before the setting existed");
+    assert.strictEqual(codecOrderFromConfig({ codecOrder: "caller" }), "caller");
+    assert.strictEqual(codecOrderFromConfig({ codecOrder: "mine" }), "mine");
+    assert.strictEqual(codecOrderFromConfig({ codecOrder: "bogus" }), "caller");
   });
 
   it("refuses what it cannot use, with a clear error", () => {
