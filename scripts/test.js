@@ -43,7 +43,17 @@ const LINT_MAX_MINUTES = 5;
 
 const groups = [
   { name: "unit", dir: "dist/test/unit", timeout: 10000, maxMinutes: 15 },
-  { name: "integration", dir: "dist/test/integration", timeout: 60000, maxMinutes: 40 },
+  // Most integration time is spent waiting on SIP timers (64·T1, back-off, TTLs) with real peers on
+  // loopback, so two files run at once (mocha --parallel: one worker process per file); the
+  // slowest files start first so the two workers end together.
+  {
+    name: "integration",
+    dir: "dist/test/integration",
+    timeout: 60000,
+    maxMinutes: 40,
+    jobs: 2,
+    first: ["registration", "security-calls", "dns", "fuzz", "node-red", "keypad-security", "calls"],
+  },
   { name: "browser", dir: "dist/test/browser", timeout: 120000, maxMinutes: 30 },
 ];
 
@@ -78,7 +88,12 @@ function runGroup(group, files) {
   return new Promise((resolve) => {
     const args = [mochaBin, "--reporter", "spec", "--timeout", String(group.timeout), "--slow", String(Math.min(group.timeout / 4, 5000))];
     if (process.env.MOCHA_GREP) args.push("--grep", process.env.MOCHA_GREP);
-    args.push(...files.map((f) => path.relative(root, f)));
+    if (group.jobs > 1 && files.length > 1) args.push("--parallel", "--jobs", String(group.jobs));
+    const rank = (f) => {
+      const i = (group.first ?? []).indexOf(path.basename(f, ".test.js"));
+      return i < 0 ? Infinity : i;
+    };
+    args.push(...[...files].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b)).map((f) => path.relative(root, f)));
     console.log(`\n=== ${group.name} tests (${files.length} file${files.length === 1 ? "" : "s"}) ===`);
     const child = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
     let text = "";
