@@ -102,6 +102,9 @@ function run(cmd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => execFile(cmd, args, { maxBuffer: 1 << 30 }, (e, out) => (e ? reject(e) : resolve(out))));
 }
 
+/** SIPp calls per second during set-up: under TRUSTED_INVITE_RATE.perSecond (src/sip/rate-limiter.ts). */
+const SETUP_RATE = 9;
+
 async function main(): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "sip-bench-"));
   const kam = await startKamailio({ users: { alice: "secret", bob: "pw-bob" } });
@@ -110,7 +113,8 @@ async function main(): Promise<void> {
     account: { server: "127.0.0.1", port: kam.ports.udp, username: "alice", password: "secret" },
     speech,
     maxCalls: N + 10,
-    media: { codecs: ["PCMU", "PCMA"], rtpPortMin: NODE_RTP[0], rtpPortMax: NODE_RTP[1] },
+    // SIPp sends no RTP: no RTP timeout, or the first calls end (60 s) before the slow set-up is over.
+    media: { codecs: ["PCMU", "PCMA"], rtpPortMin: NODE_RTP[0], rtpPortMax: NODE_RTP[1], rtpTimeoutMs: 0 },
   });
   phone.calls.setInboundPolicy({ autoAnswer: true, greetings: [{ number: "", message: TEXT }], afterGreeting: "repeat" });
   const firstAudio: { cached: number[]; uncached: number[] } = { cached: [], uncached: [] };
@@ -148,7 +152,10 @@ async function main(): Promise<void> {
   // One baresip call (the reference stream) and N-1 SIPp calls.
   await bob.dial(kam.uri("alice"));
   await waitFor(() => phone.calls.list().length === 1 && phone.calls.list()[0].state === "ANSWERED", 10_000, "baresip call answered");
-  const hold = (SECONDS + 15) * 1000;
+  // New calls arrive a little under the registrar's INVITE rate limit (TRUSTED_INVITE_RATE: 10/s after
+  // a burst of 30; more get 503), so set-up takes N / SETUP_RATE seconds and every call must outlast it.
+  const setupMs = Math.ceil(N / SETUP_RATE) * 1000;
+  const hold = setupMs + (SECONDS + 15) * 1000;
   const sipp =
     N > 1
       ? await startSipp({
@@ -156,13 +163,15 @@ async function main(): Promise<void> {
           target: `127.0.0.1:${kam.ports.udp}`,
           service: "alice",
           calls: N - 1,
-          rate: 50,
+          rate: SETUP_RATE,
           holdMs: hold,
           args: ["-l", String(N)],
           timeoutMs: hold + 60_000,
         })
       : undefined;
-  await waitFor(() => phone.calls.list().filter((c) => c.state === "ANSWERED").length >= N, 60_000, `${N} calls answered`, { interval: 200 });
+  await waitFor(() => phone.calls.list().filter((c) => c.state === "ANSWERED").length >= N, setupMs + 60_000, `${N} calls answered`, {
+    interval: 200,
+  });
   await sleep(2000);
   const pcap = path.join(tmp, "rtp.pcap");
   const cap = spawn(
