@@ -540,8 +540,9 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
       return;
     }
     const remote = this.remoteInfo;
-    // A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d: latch and report them as IPv4.
-    const from = { address: normalizeIp(rinfo.address), port: rinfo.port };
+    // A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d: latch and report them as IPv4. An IPv4
+    // socket's addresses are already plain, so that packet path skips the lookup.
+    const from = { address: rinfo.family === "IPv4" ? rinfo.address : normalizeIp(rinfo.address), port: rinfo.port };
     const verdict = acceptSource({
       from,
       sdp: remote ? { address: remote.address, port: remote.port } : null,

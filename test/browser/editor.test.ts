@@ -12,13 +12,14 @@
 // state is accepted.
 
 import { strict as assert } from "assert";
-import { execFileSync, spawn, type ChildProcess } from "child_process";
+import { spawn, type ChildProcess } from "child_process";
 import * as dgram from "dgram";
 import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { makeCert } from "../support/kamailio";
 
 // Globals of the editor page (only used inside page.evaluate / waitForFunction).
 declare const RED: any;
@@ -744,29 +745,9 @@ describe("Node-RED editor (real browser)", function () {
       await resetFlows(page);
       // A throw-away certificate and key (openssl, in a temp dir) for the TLS fields.
       const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "sip-client-editor-tls-"));
-      execFileSync(
-        "openssl",
-        [
-          "req",
-          "-x509",
-          "-newkey",
-          "ec",
-          "-pkeyopt",
-          "ec_paramgen_curve:prime256v1",
-          "-nodes",
-          "-keyout",
-          path.join(tmp, "key.pem"),
-          "-out",
-          path.join(tmp, "cert.pem"),
-          "-days",
-          "2",
-          "-subj",
-          "/CN=editor test",
-        ],
-        { stdio: "ignore" },
-      );
-      const certPem = fs.readFileSync(path.join(tmp, "cert.pem"), "utf8");
-      const keyPem = fs.readFileSync(path.join(tmp, "key.pem"), "utf8");
+      const { certPath, keyPath } = await makeCert(tmp);
+      const certPem = fs.readFileSync(certPath, "utf8");
+      const keyPem = fs.readFileSync(keyPath, "utf8");
       fs.rmSync(tmp, { recursive: true, force: true });
       const keyBody = keyPem
         .split("\n")

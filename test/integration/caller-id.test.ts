@@ -6,6 +6,7 @@
 // test/unit/sip/caller-id.test.ts; SIPp here can only bind 127.0.0.1, Kamailio's address.)
 import assert from "assert";
 import helper from "node-red-node-test-helper";
+import { startRed, stopRed } from "../support/node-red-runtime";
 import { startKamailio, Kamailio } from "../support/kamailio";
 import { runSipp } from "../support/sipp";
 import { waitFor } from "../support/wait";
@@ -130,13 +131,8 @@ describe("caller ID from a flow (PAI, RPID, anonymous) through Kamailio", functi
   after(async () => {
     await kam?.stop();
   });
-  beforeEach((done) => {
-    helper.startServer(done);
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await new Promise<void>((r) => helper.stopServer(() => r()));
-  });
+  beforeEach(startRed);
+  afterEach(stopRed);
 
   async function load(callNode: Record<string, unknown>): Promise<Msg[]> {
     const nodes = [

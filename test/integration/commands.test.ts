@@ -8,6 +8,7 @@ import fs from "fs";
 import os from "os";
 import path from "path";
 import helper from "node-red-node-test-helper";
+import { startRed } from "../support/node-red-runtime";
 import { startKamailio, Kamailio } from "../support/kamailio";
 import { startBaresip, Baresip, BaresipEvent } from "../support/baresip";
 import { waitFor } from "../support/wait";
@@ -56,7 +57,7 @@ describe("sip-call commands from a flow (Kamailio + baresip)", function () {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "sip-commands-"));
     kam = await startKamailio({ users: { alice: "secret", bob: "pw-bob" } });
     speech = new SpeechService({});
-    await new Promise<void>((r) => helper.startServer(() => r()));
+    await startRed();
     await helper.load(
       [sipClient, sipCall, sipDtmf],
       [

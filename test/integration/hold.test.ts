@@ -7,6 +7,7 @@ import path from "path";
 import { spawn, execFileSync } from "child_process";
 import { alaw, mulaw } from "alawmulaw";
 import helper from "node-red-node-test-helper";
+import { startRed, stopRed } from "../support/node-red-runtime";
 import { startKamailio, Kamailio } from "../support/kamailio";
 import { startBaresip, Baresip } from "../support/baresip";
 import { startSipp } from "../support/sipp";
@@ -80,13 +81,8 @@ describe("hold and resume from a flow", function () {
   after(async () => {
     await kam?.stop();
   });
-  beforeEach((done) => {
-    helper.startServer(done);
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await new Promise<void>((r) => helper.stopServer(() => r()));
-  });
+  beforeEach(startRed);
+  afterEach(stopRed);
 
   /** A flow of one account (at `port`), a sip-call node and a helper on its output; resolves once REGISTERED. */
   async function flow(port: number) {

@@ -7,6 +7,7 @@ import fs from "fs";
 import os from "os";
 import path from "path";
 import helper from "node-red-node-test-helper";
+import { startRed, stopRed } from "../support/node-red-runtime";
 import { startKamailio, Kamailio } from "../support/kamailio";
 import { waitFor, sleep } from "../support/wait";
 import { startBaresip, Baresip } from "../support/baresip";
@@ -54,15 +55,14 @@ describe("keypad security (sip-dtmf, issue 8)", function () {
     await kam?.stop();
     if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
   });
-  beforeEach((done) => {
+  beforeEach(async () => {
     statuses = [];
-    helper.startServer(done);
+    await startRed();
   });
   afterEach(async () => {
     await bob?.stop();
     bob = undefined;
-    await helper.unload();
-    await new Promise<void>((r) => helper.stopServer(() => r()));
+    await stopRed();
   });
 
   const flow = (keys: Record<string, unknown>, extra: object[] = []) => [

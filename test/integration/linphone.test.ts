@@ -3,6 +3,7 @@
 // KamailioOptions.gruu) and linphonec driven by its stdin (test/support/linphone.ts).
 import assert from "assert";
 import helper from "node-red-node-test-helper";
+import { startRed, stopRed } from "../support/node-red-runtime";
 import { startKamailio, Kamailio } from "../support/kamailio";
 import { startLinphone, Linphone, LinphoneOptions } from "../support/linphone";
 import { waitFor, sleep } from "../support/wait";
@@ -37,13 +38,10 @@ describe("linphonec as a second phone (from a flow)", function () {
   after(async () => {
     await kam?.stop();
   });
-  beforeEach((done) => {
-    helper.startServer(done);
-  });
+  beforeEach(startRed);
   afterEach(async () => {
     for (const p of phones.splice(0)) await p.stop();
-    await helper.unload();
-    await new Promise<void>((r) => helper.stopServer(() => r()));
+    await stopRed();
   });
 
   async function linphone(user: "carol" | "dave", extra: Partial<LinphoneOptions> = {}): Promise<Linphone> {

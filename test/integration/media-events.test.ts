@@ -3,6 +3,7 @@
 // Kamailio, baresip (sends audio) and SIPp (answers SIP but never sends RTP: a blocked peer).
 import assert from "assert";
 import helper from "node-red-node-test-helper";
+import { startRed, stopRed } from "../support/node-red-runtime";
 import { startKamailio, Kamailio } from "../support/kamailio";
 import { startBaresip, Baresip } from "../support/baresip";
 import { startSipp, describeSipp } from "../support/sipp";
@@ -35,15 +36,12 @@ describe("sip-call media messages (audio path, call statistics)", function () {
     await bob?.stop();
     await kam?.stop();
   });
-  beforeEach((done) => {
-    helper.startServer(done);
-  });
+  beforeEach(startRed);
   afterEach(async () => {
     // Stopped after each test, failed or not, so the next one starts with a fresh phone.
     await bob?.stop();
     bob = undefined;
-    await helper.unload();
-    await new Promise<void>((r) => helper.stopServer(() => r()));
+    await stopRed();
   });
 
   /** alice's account and one sip-call node (auto-answer) wired to "out"; resolves once REGISTERED. */

@@ -2,6 +2,7 @@
 // its nodes talk to a real Kamailio.
 import assert from "assert";
 import helper from "node-red-node-test-helper";
+import { startRed, stopRed } from "../support/node-red-runtime";
 import { startKamailio, Kamailio } from "../support/kamailio";
 import { waitFor, sleep } from "../support/wait";
 import { startBaresip, Baresip } from "../support/baresip";
@@ -33,13 +34,8 @@ describe("Node-RED runtime", function () {
   after(async () => {
     await kam?.stop();
   });
-  beforeEach((done) => {
-    helper.startServer(done);
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await new Promise<void>((r) => helper.stopServer(() => r()));
-  });
+  beforeEach(startRed);
+  afterEach(stopRed);
 
   const flow = (password: string, extra: Record<string, unknown> = {}) => [
     {

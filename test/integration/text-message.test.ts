@@ -4,6 +4,7 @@ import assert from "assert";
 import crypto from "crypto";
 import dgram from "dgram";
 import helper from "node-red-node-test-helper";
+import { startRed, stopRed } from "../support/node-red-runtime";
 import { startKamailio, Kamailio } from "../support/kamailio";
 import { startBaresip, Baresip } from "../support/baresip";
 import { waitFor, sleep } from "../support/wait";
@@ -102,7 +103,7 @@ describe("text messages (SIP MESSAGE)", function () {
       await bob?.stop();
     });
     beforeEach(async () => {
-      await new Promise<void>((r) => helper.startServer(() => r()));
+      await startRed();
       await helper.load(
         [sipClient, sipCall],
         [
@@ -124,8 +125,7 @@ describe("text messages (SIP MESSAGE)", function () {
       await waitFor(() => got.some((m) => m.payload === "REGISTERED"), 10_000, "REGISTERED");
     });
     afterEach(async () => {
-      await helper.unload();
-      await new Promise<void>((r) => helper.stopServer(() => r()));
+      await stopRed();
     });
 
     it("sends a text to baresip: it arrives as text/plain UTF-8, and message-status says delivered", async () => {

@@ -679,7 +679,8 @@ export function bindingsFromUlDump(out: string): Binding[] {
 
 // ---- starting ----------------------------------------------------------------
 
-async function makeCert(dir: string): Promise<{ certPath: string; keyPath: string }> {
+/** A throw-away self-signed EC certificate for 127.0.0.1 and ::1 (openssl), as cert.pem and key.pem in `dir`. */
+export async function makeCert(dir: string): Promise<{ certPath: string; keyPath: string }> {
   const certPath = path.join(dir, "cert.pem");
   const keyPath = path.join(dir, "key.pem");
   const r = await run("openssl", [

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { Clock } from "../../../src/clock";
+import { ManualClock } from "../../support/manual-clock";
 import {
   AUDIO_PATH_CHECK_MS,
   AUDIO_PATH_MAX_EVENTS,
@@ -11,34 +11,7 @@ import {
 } from "../../../src/media/audio-path";
 import type { RtpRemote, RtpSession } from "../../../src/media/rtp-session";
 
-/** Simulated clock: timers fire only when the test advances time. */
-class FakeClock implements Clock {
-  t = 0;
-  private id = 0;
-  readonly timers = new Map<number, { at: number; cb: () => void }>();
-  now(): number {
-    return this.t;
-  }
-  setTimeout(cb: () => void, delayMs: number): unknown {
-    this.timers.set(++this.id, { at: this.t + delayMs, cb });
-    return this.id;
-  }
-  clearTimeout(handle: unknown): void {
-    this.timers.delete(handle as number);
-  }
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      let next: [number, { at: number; cb: () => void }] | null = null;
-      for (const e of this.timers) if (e[1].at <= end && (!next || e[1].at < next[1].at)) next = e;
-      if (!next) break;
-      this.timers.delete(next[0]);
-      this.t = next[1].at;
-      next[1].cb();
-    }
-    this.t = end;
-  }
-}
+class FakeClock extends ManualClock {}
 
 /** A fake RTP session: 50 packets/s each way unless a direction is cut. */
 function setup(opts: { sending?: boolean; receiving?: boolean } = {}) {
