@@ -19,8 +19,12 @@ type IncomingResponse = Core.IncomingResponse;
 export const REFER_LOG_MAX = 5;
 export const REFER_LOG_WINDOW_MS = 60_000;
 
+type SpeechRequest = { text: string; language?: string; engine?: string; voice?: string };
+
 export interface Speaker {
-  synthesize(req: { text: string; language?: string; engine?: string; voice?: string }): Promise<Int16Array>;
+  synthesize(req: SpeechRequest): Promise<Int16Array>;
+  /** The same audio in pieces, the first as soon as it is made (SpeechService.stream). */
+  stream?(req: SpeechRequest): AsyncGenerator<Int16Array>;
   loadAudio(src: Buffer | string): Promise<Int16Array>;
 }
 
@@ -300,13 +304,36 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     return call;
   }
 
-  /** Speaks text into an answered call; resolves when it is queued. */
+  /** Speaks text into an answered call; resolves when its first piece is queued (the rest follows). */
   async say(call: Call, text: string, o: { language?: string; interrupt?: boolean; engine?: string; voice?: string } = {}): Promise<PlaybackItem> {
     if (typeof text !== "string" || !text.trim()) throw new Error("nothing to say: the text is empty");
     if (!call.active) throw new Error("the call has ended");
-    const pcm = await this.opts.speech.synthesize({ text, language: o.language || this.opts.defaultLanguage, engine: o.engine, voice: o.voice });
-    if (!call.active) throw new Error("the call ended while the message was prepared");
-    return call.playback.enqueue(pcm, text, o.interrupt);
+    const req = { text, language: o.language || this.opts.defaultLanguage, engine: o.engine, voice: o.voice };
+    const speech = this.opts.speech;
+    if (!speech.stream) {
+      const pcm = await speech.synthesize(req);
+      if (!call.active) throw new Error("the call ended while the message was prepared");
+      return call.playback.enqueue(pcm, text, o.interrupt);
+    }
+    const pieces = speech.stream(req);
+    const first = await pieces.next();
+    if (first.done) throw new Error("the speech engine produced no audio");
+    if (!call.active) {
+      void pieces.return(undefined);
+      throw new Error("the call ended while the message was prepared");
+    }
+    const clip = call.playback.enqueueStream(first.value, text, o.interrupt);
+    void (async () => {
+      try {
+        for (let next = await pieces.next(); !next.done && !clip.stopped && call.active; next = await pieces.next()) clip.append(next.value);
+      } catch (e) {
+        this.emit("log", "warn", `speech stopped part-way: ${(e as Error).message}`);
+      } finally {
+        clip.end();
+        void pieces.return(undefined);
+      }
+    })();
+    return clip.item;
   }
 
   /** Plays a WAV (Buffer or path), or raw G.711 bytes with `format` "pcmu"/"pcma", into a call. */

@@ -3,12 +3,14 @@
 
 import { EventEmitter } from "events";
 import { SAMPLE_RATE, SAMPLES_PER_FRAME } from "../media/audio-format";
+import { concatPcm } from "../speech/pcm";
 import type { FrameSource, OutgoingFrame } from "../media/rtp-session";
 
 const FRAME = SAMPLES_PER_FRAME;
 
 export interface PlaybackItem {
   id: number;
+  /** The clip; for a streamed clip, the part that has arrived (all of it once it has finished). */
   pcm: Int16Array;
   /** What is played, for messages (text or file name). */
   label: string;
@@ -20,12 +22,34 @@ export interface PlaybackEvents {
   idle: [];
 }
 
+/** The producer's side of a clip that arrives in pieces (streaming speech). */
+export interface StreamedClip {
+  readonly item: PlaybackItem;
+  /** The clip was stopped or dropped: make no more pieces. */
+  readonly stopped: boolean;
+  append(pcm: Int16Array): void;
+  /** No more pieces: the clip finishes when what arrived has played. */
+  end(): void;
+}
+
+interface Entry {
+  item: PlaybackItem;
+  pieces: Int16Array[];
+  /** More pieces may come. */
+  open: boolean;
+  stopped: boolean;
+}
+
 export class PlaybackQueue extends EventEmitter<PlaybackEvents> implements FrameSource {
-  private readonly queue: PlaybackItem[] = [];
-  private current?: PlaybackItem;
+  private readonly queue: Entry[] = [];
+  private current?: Entry;
+  /** Position in the current entry: piece index and sample offset in it. */
+  private piece = 0;
   private offset = 0;
   private nextId = 1;
   private readonly tail = new Int16Array(FRAME);
+  /** Frames of silence played because the next piece of a streamed clip was not ready. */
+  underruns = 0;
 
   get playing(): boolean {
     return !!this.current || this.queue.length > 0;
@@ -33,10 +57,27 @@ export class PlaybackQueue extends EventEmitter<PlaybackEvents> implements Frame
 
   /** Queues a clip; with `interrupt`, stops what plays and drops what waits. */
   enqueue(pcm: Int16Array, label: string, interrupt = false): PlaybackItem {
-    if (interrupt) this.stop();
-    const item = { id: this.nextId++, pcm, label };
-    this.queue.push(item);
-    return item;
+    return this.add([pcm], false, label, interrupt).item;
+  }
+
+  /** Queues a clip whose audio arrives in pieces; its first piece is given now. */
+  enqueueStream(first: Int16Array, label: string, interrupt = false): StreamedClip {
+    const entry = this.add([first], true, label, interrupt);
+    return {
+      item: entry.item,
+      get stopped() {
+        return entry.stopped;
+      },
+      append: (pcm) => {
+        if (entry.open && !entry.stopped && pcm.length > 0) entry.pieces.push(pcm);
+      },
+      end: () => {
+        if (!entry.open) return;
+        entry.open = false;
+        entry.item.pcm = concatPcm(entry.pieces);
+        if (this.current === entry && this.piece >= entry.pieces.length) this.finishCurrent();
+      },
+    };
   }
 
   /** Stops the current clip and clears the queue (barge-in, hang-up). */
@@ -44,9 +85,12 @@ export class PlaybackQueue extends EventEmitter<PlaybackEvents> implements Frame
     const dropped = this.queue.splice(0);
     const cur = this.current;
     this.current = undefined;
+    this.piece = 0;
     this.offset = 0;
-    if (cur) this.emit("finished", cur, true);
-    for (const item of dropped) this.emit("finished", item, true);
+    for (const e of cur ? [cur, ...dropped] : dropped) {
+      e.stopped = true;
+      this.emit("finished", e.item, true);
+    }
   }
 
   nextFrame(): OutgoingFrame | null {
@@ -55,30 +99,59 @@ export class PlaybackQueue extends EventEmitter<PlaybackEvents> implements Frame
       const next = this.queue.shift();
       if (!next) return null;
       this.current = next;
+      this.piece = 0;
       this.offset = 0;
       talkspurtStart = true;
-      this.emit("started", next);
+      this.emit("started", next.item);
     }
-    const item = this.current;
-    const end = this.offset + FRAME;
+    const entry = this.current;
+    const pieces = entry.pieces;
     let pcm: Int16Array;
-    if (end <= item.pcm.length) {
-      pcm = item.pcm.subarray(this.offset, end);
+    const here = pieces[this.piece];
+    if (here && this.offset + FRAME <= here.length) {
+      pcm = here.subarray(this.offset, this.offset + FRAME); // the common case: no copy
+      this.offset += FRAME;
+      if (this.offset >= here.length) {
+        this.piece++;
+        this.offset = 0;
+      }
     } else {
+      // A frame across pieces, the last partial frame, or a piece not made yet (silence).
       this.tail.fill(0);
-      this.tail.set(item.pcm.subarray(this.offset));
+      let filled = 0;
+      while (filled < FRAME && this.piece < pieces.length) {
+        const p = pieces[this.piece];
+        const n = Math.min(FRAME - filled, p.length - this.offset);
+        this.tail.set(p.subarray(this.offset, this.offset + n), filled);
+        filled += n;
+        this.offset += n;
+        if (this.offset >= p.length) {
+          this.piece++;
+          this.offset = 0;
+        }
+      }
+      if (filled < FRAME && entry.open) this.underruns++;
       pcm = this.tail;
     }
-    this.offset = end;
-    if (this.offset >= item.pcm.length) {
-      this.current = undefined;
-      // Announce after this frame is handed over, outside the pacer's tick.
-      setImmediate(() => {
-        this.emit("finished", item, false);
-        if (!this.playing) this.emit("idle");
-      });
-    }
+    if (!entry.open && this.piece >= pieces.length) this.finishCurrent();
     return { kind: "audio", pcm, talkspurtStart };
+  }
+
+  private add(pieces: Int16Array[], open: boolean, label: string, interrupt: boolean): Entry {
+    if (interrupt) this.stop();
+    const entry: Entry = { item: { id: this.nextId++, pcm: concatPcm(pieces), label }, pieces, open, stopped: false };
+    this.queue.push(entry);
+    return entry;
+  }
+
+  private finishCurrent(): void {
+    const item = this.current!.item;
+    this.current = undefined;
+    // Announce after this frame is handed over, outside the pacer's tick.
+    setImmediate(() => {
+      this.emit("finished", item, false);
+      if (!this.playing) this.emit("idle");
+    });
   }
 }
 

@@ -24,3 +24,15 @@ export function rms(pcm: ArrayLike<number>, start = 0, end = pcm.length): number
   for (let i = start; i < end; i++) sum += pcm[i] * pcm[i];
   return Math.sqrt(sum / (end - start));
 }
+
+/** The pieces one after the other (the piece itself when there is one). */
+export function concatPcm(pieces: readonly Int16Array[]): Int16Array {
+  if (pieces.length === 1) return pieces[0];
+  const out = new Int16Array(pieces.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of pieces) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

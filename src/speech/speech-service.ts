@@ -2,9 +2,11 @@
 import { promises as fsp } from "fs";
 import { DEFAULT_ENGINE } from "./builtin-engines";
 import { SpeechCache, speechCacheKey } from "./cache";
+import { SynthesisJob } from "./synthesis-job";
+import { splitForSpeech } from "./text-chunks";
 import { registeredEngines, type EngineAudio, type SpeechEngine, type SpeechEngineFactory } from "./engine";
 import { SAMPLE_RATE } from "../media/audio-format";
-import { floatToInt16 } from "./pcm";
+import { concatPcm, floatToInt16 } from "./pcm";
 import { initResampler, resampleFloat32, resampleInt16 } from "./resample";
 import { applyTelephoneEq, type TelephoneEqOptions } from "./telephone-eq";
 import { parseWav } from "./wav";
@@ -54,7 +56,7 @@ export interface SpeechLanguage {
 export class SpeechService {
   private readonly factories: Map<string, SpeechEngineFactory>;
   private readonly instances = new Map<string, SpeechEngine>();
-  private readonly inflight = new Map<string, Promise<Int16Array>>();
+  private readonly inflight = new Map<string, SynthesisJob>();
   private readonly cache: SpeechCache;
   private readonly eq: TelephoneEqOptions | null;
   private readonly defaultLanguage: string;
@@ -79,6 +81,21 @@ export class SpeechService {
 
   /** Speaks `text`; resolves to 8 kHz mono PCM (a fresh array the caller owns). */
   async synthesize(req: SpeechRequest): Promise<Int16Array> {
+    // Concurrent identical requests share one synthesis but never one array.
+    return (await this.job(req).whole()).slice();
+  }
+
+  /**
+   * Speaks `text` piece by piece (src/speech/text-chunks.ts): the first piece, a few words, is
+   * ready long before the whole text would be, and each next one is made while the previous
+   * plays. The pieces joined are exactly what synthesize() returns; a cached text comes as one
+   * piece. Validation errors throw here, at once; synthesis errors when the pieces are read.
+   */
+  stream(req: SpeechRequest): AsyncGenerator<Int16Array> {
+    return this.job(req).pieces();
+  }
+
+  private job(req: SpeechRequest): SynthesisJob {
     this.assertOpen();
     const text = typeof req?.text === "string" ? req.text.trim() : "";
     if (text === "") throw new Error("Text to speak is empty");
@@ -95,27 +112,39 @@ export class SpeechService {
       text,
       eq: this.eq,
     });
-
     let job = this.inflight.get(key);
-    if (!job) {
-      job = (async () => {
+    if (job) return job;
+    const made = new SynthesisJob();
+    job = made;
+    this.inflight.set(key, made);
+    void (async () => {
+      try {
         const cached = await this.cache.get(key);
-        if (cached) return cached;
-        let pcm = await this.to8k(await engine.synthesize(ereq));
-        if (pcm.length === 0) throw new Error(`Speech engine "${engineName}" produced no audio`);
-        if (this.eq) pcm = applyTelephoneEq(pcm, { ...this.eq, sampleRate: SAMPLE_RATE });
-        const err = await this.cache.set(key, pcm);
-        if (err) this.warn(`Text-to-speech cache not written: ${err.message}`);
-        return pcm;
-      })();
-      this.inflight.set(key, job);
-      const clear = (): void => {
-        if (this.inflight.get(key) === job) this.inflight.delete(key);
-      };
-      job.then(clear, clear);
-    }
-    // Concurrent identical requests share one synthesis but never one array.
-    return (await job).slice();
+        if (cached) {
+          made.push(cached);
+        } else {
+          const parts: Int16Array[] = [];
+          for (const piece of splitForSpeech(text)) {
+            let pcm = await this.to8k(await engine.synthesize({ ...ereq, text: piece }));
+            if (this.eq) pcm = applyTelephoneEq(pcm, { ...this.eq, sampleRate: SAMPLE_RATE });
+            parts.push(pcm);
+            if (pcm.length > 0) made.push(pcm);
+          }
+          const whole = concatPcm(parts);
+          if (whole.length === 0) throw new Error(`Speech engine "${engineName}" produced no audio`);
+          // Written before the end is announced, so whoever got the audio finds it cached; a
+          // streaming reader is still playing the last piece meanwhile.
+          const err = await this.cache.set(key, whole);
+          if (err) this.warn(`Text-to-speech cache not written: ${err.message}`);
+        }
+        made.finish();
+      } catch (e) {
+        made.fail(e as Error);
+      } finally {
+        if (this.inflight.get(key) === made) this.inflight.delete(key);
+      }
+    })();
+    return job;
   }
 
   /** Reads a WAV (Buffer or file path) of any common format and rate; resolves to 8 kHz mono PCM. */
