@@ -65,6 +65,12 @@ export type {
 export { AUDIO_PATH_WINDOW_MS, AUDIO_PATH_CHECK_MS, AUDIO_PATH_MAX_EVENTS } from "./media/audio-path";
 export type { AudioPathEvent, AudioPathState, OneWayDirection, AudioPathEndpoint } from "./media/audio-path";
 
+// The SIP doctor (diagnose)
+export { NAT_SAFE_KEEPALIVE_SECONDS, SHORT_EXPIRY_SECONDS } from "./doctor/doctor";
+export type { DoctorReport, DoctorFinding, FindingId, FindingLevel } from "./doctor/doctor";
+export { doctorLanguage, DOCTOR_LANGUAGES } from "./doctor/texts";
+export type { DoctorLanguage } from "./doctor/texts";
+
 // Speech
 export { SpeechService, registerEngine, encodeWav } from "./speech";
 export type { SpeechServiceOptions, SpeechLanguage } from "./speech";

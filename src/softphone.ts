@@ -7,6 +7,8 @@ import { EventEmitter } from "events";
 import type { Invitation, Message } from "sip.js";
 import { Phone, PhoneEvents } from "./phone/phone";
 import { AccountOptions } from "./phone/account";
+import { runDoctor, type DoctorReport } from "./doctor/doctor";
+import { doctorLanguage } from "./doctor/texts";
 import { createRtpSdhFactory, RtpSessionDescriptionHandler } from "./media/session-description-handler";
 import { CallLimits, CallManager, CallManagerEvents, DialOptions, InboundPolicy, Speaker } from "./call/call-manager";
 import type { CallInfo, CallParty, CallState, Codec, CodecOrder, DtmfDigit, DtmfMethod, RegistrationState, RtpSecurity } from "./types";
@@ -121,6 +123,9 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
   private readonly playbackWaiters = new WeakMap<Call, Map<number, (interrupted: boolean) => void>>();
   private readonly dtmfOptions: DtmfOptions;
   private readonly messageDomain: string;
+  private readonly codecs: Codec[];
+  private readonly account: AccountOptions;
+  private diagnosis?: Promise<DoctorReport>;
   /** The SIP account (registration, transport). For library use; nodes use the methods below. */
   readonly phone: Phone;
   /** The calls of the account. For library use; nodes use the methods below. */
@@ -129,6 +134,8 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
   constructor(opts: SoftphoneOptions) {
     super();
     const codecs = parseCodecList(opts.media?.codecs);
+    this.codecs = codecs;
+    this.account = opts.account;
     this.dtmfOptions = { ...DEFAULT_DTMF, ...opts.dtmf };
     // Built in order: media handlers and the INVITE delegate are methods of this object, which
     // sip.js calls only once the phone has started, when phone and calls both exist.
@@ -230,6 +237,41 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
   /** Plays a WAV (Buffer or path), or raw G.711 bytes with `format` "pcmu"/"pcma", into a call. */
   play(id: string, audio: Buffer | string, options: PlayOptions = {}): Promise<PlaybackHandle> {
     return this.withCall(id, async (c) => this.handle(c, await this.calls.play(c, audio, options)));
+  }
+
+  /**
+   * Runs the SIP doctor (src/doctor/doctor.ts) on this account: DNS, transports, NAT, credentials,
+   * expiry, methods, codecs; a report in plain words (en, fr, de) with a fix per finding. One run at
+   * a time: a second request while one runs gets the same report. Never rejects; no secret inside.
+   */
+  diagnose(options: { language?: string } = {}): Promise<DoctorReport> {
+    if (this.diagnosis) return this.diagnosis;
+    const a = this.account; // as configured: no port means DNS SRV, as for registration
+    const proxy = a.outboundProxy?.trim() ? /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(a.outboundProxy.trim()) : null;
+    const run = runDoctor(
+      {
+        server: proxy ? proxy[1] : a.server,
+        port: proxy ? Number(proxy[2]) || undefined : Number(a.port) || undefined,
+        transport: a.transport ?? "udp",
+        username: a.username,
+        domain: a.domain,
+        keepAlive: a.keepAlive,
+        expires: a.expires,
+        register: a.register,
+        localAddress: a.localAddress,
+        tls: { ca: a.tlsCa, rejectUnauthorized: a.tlsRejectUnauthorized, cert: a.tlsCert, key: a.tlsKey },
+        dnsServers: a.dnsServers,
+        registration: { state: this.phone.registrationState, detail: this.phone.registrationDetail },
+        realms: this.phone.transport.registrarRealms,
+        sdpAddress: this.advertisedAddress(),
+        codecs: [...this.codecs, "telephone-event"],
+      },
+      { language: doctorLanguage(options.language) },
+    ).finally(() => {
+      this.diagnosis = undefined;
+    });
+    this.diagnosis = run;
+    return run;
   }
 
   /** Something is playing or queued in the call. */

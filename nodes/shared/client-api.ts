@@ -1,6 +1,6 @@
 // What flow nodes may use of a sip-client config node.
 import type { Node } from "node-red";
-import type { RegistrationDetail, RegistrationState, Softphone, SpeechService } from "../../src";
+import type { DoctorReport, RegistrationDetail, RegistrationState, Softphone, SpeechService } from "../../src";
 
 export interface ClientUser {
   id: string;
@@ -16,4 +16,8 @@ export interface SipClientNode extends Node {
   registrationDetail: RegistrationDetail;
   register(user: ClientUser): void;
   deregister(user: ClientUser): void;
+  /** Runs the SIP doctor on the running account and keeps its report (lastDiagnosis). */
+  diagnose(language?: string): Promise<DoctorReport>;
+  /** The last SIP doctor report, for the editor and support requests. */
+  lastDiagnosis?: DoctorReport;
 }

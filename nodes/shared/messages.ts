@@ -11,6 +11,7 @@ import type {
   CallState,
   CodeEnd,
   DtmfDigit,
+  DoctorReport,
   DtmfMethod,
   RegistrationDetail,
   RegistrationState,
@@ -77,7 +78,14 @@ export type MediaMsg = {
   call: CallInfo;
 };
 
-export type SipCallOutput = RegistrationMsg | CallMsg | PlaybackMsg | MediaMsg | TextMsg | MessageStatusMsg;
+/** The SIP doctor's report (the "diagnose" command). */
+export type DiagnoseMsg = {
+  topic: "diagnose";
+  /** level (ok | warn | fail), findings [{ id, level, facts, text, fix }], text (the whole report), at, durationMs, account. */
+  payload: DoctorReport;
+};
+
+export type SipCallOutput = RegistrationMsg | CallMsg | PlaybackMsg | MediaMsg | TextMsg | MessageStatusMsg | DiagnoseMsg;
 
 export function registrationMsg(state: RegistrationState, detail: RegistrationDetail): RegistrationMsg {
   const msg: RegistrationMsg = { topic: "registration", payload: state };
@@ -102,6 +110,10 @@ export function textMsg(m: TextMessageInfo): TextMsg {
   const msg: TextMsg = { topic: "message", payload: m.text, from: m.from, to: m.to };
   if (m.call) msg.call = m.call;
   return msg;
+}
+
+export function diagnoseMsg(report: DoctorReport): DiagnoseMsg {
+  return { topic: "diagnose", payload: report };
 }
 
 export function messageStatusMsg(o: TextMessageOutcome): MessageStatusMsg {
@@ -162,7 +174,14 @@ export interface MessageInput {
   to: string;
 }
 
-export type SipCallInput = DialInput | SayInput | PlayInput | HangupInput | AnswerInput | RejectInput | DtmfSendInput | HoldInput | MessageInput;
+/** Runs the SIP doctor; msg.language (en, fr, de; default en) picks the report's language. */
+export interface DiagnoseInput {
+  topic: "diagnose";
+  language?: string;
+}
+
+export type SipCallInput =
+  DialInput | SayInput | PlayInput | HangupInput | AnswerInput | RejectInput | DtmfSendInput | HoldInput | MessageInput | DiagnoseInput;
 export type SipCallTopic = SipCallInput["topic"];
 export const SIP_CALL_INPUT_TOPICS: readonly SipCallTopic[] = [
   "dial",
@@ -175,12 +194,26 @@ export const SIP_CALL_INPUT_TOPICS: readonly SipCallTopic[] = [
   "hold",
   "resume",
   "message",
+  "diagnose",
 ];
-export const SIP_CALL_OUTPUT_TOPICS: readonly SipCallOutput["topic"][] = ["registration", "call", "playback", "media", "message", "message-status"];
+export const SIP_CALL_OUTPUT_TOPICS: readonly SipCallOutput["topic"][] = [
+  "registration",
+  "call",
+  "playback",
+  "media",
+  "message",
+  "message-status",
+  "diagnose",
+];
 
 /** Default SIP status of a rejection. */
 const REJECT_STATUS = 486;
 const PLAY_FORMATS = ["wav", "pcmu", "pcma"] as const;
+
+/** "a, b or c" */
+function orList(words: readonly string[]): string {
+  return words.length < 2 ? words.join("") : `${words.slice(0, -1).join(", ")} or ${words[words.length - 1]}`;
+}
 
 /** Checks a sip-call input message; throws an error that says what is wrong. */
 export function parseSipCallInput(raw: unknown): SipCallInput {
@@ -235,10 +268,10 @@ export function parseSipCallInput(raw: unknown): SipCallInput {
       if ((typeof to !== "string" && typeof to !== "number") || !String(to).trim()) throw new Error("message: msg.to must be a number or a SIP URI");
       return { topic, payload: p, to: String(to).trim() };
     }
+    case "diagnose":
+      return { topic, language: text(msg.language) };
     default:
-      throw new Error(
-        `unknown topic "${primitiveText(msg.topic) ?? ""}": use dial, say, play, hangup, answer, reject, dtmf, hold, resume or message`,
-      );
+      throw new Error(`unknown topic "${primitiveText(msg.topic) ?? ""}": use ${orList(SIP_CALL_INPUT_TOPICS)}`);
   }
 }
 

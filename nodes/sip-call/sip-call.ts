@@ -7,6 +7,8 @@ import { registrationStatus, truncate } from "../shared/status";
 import { targetCallId } from "../shared/target-call";
 import {
   callMsg,
+  DiagnoseMsg,
+  diagnoseMsg,
   mediaMsg,
   MessageStatusMsg,
   messageStatusMsg,
@@ -123,7 +125,7 @@ export = function (RED: NodeAPI): void {
         : p.play(targetCallId(p, cmd.callId), cmd.payload, { interrupt: cmd.interrupt, format: cmd.format });
 
     // Parsed inside the promise: every outcome, a bad message too, reaches done() in the order received.
-    const run = async (p: Softphone, msg: unknown, send: (m: MessageStatusMsg) => void): Promise<void> => {
+    const run = async (p: Softphone, msg: unknown, send: (m: MessageStatusMsg | DiagnoseMsg) => void): Promise<void> => {
       const cmd: SipCallInput = parseSipCallInput(msg);
       switch (cmd.topic) {
         case "dial":
@@ -158,6 +160,10 @@ export = function (RED: NodeAPI): void {
           if (!outcome.delivered) throw new Error(`message to ${outcome.to} not delivered: ${outcome.statusCode} ${outcome.reason}`);
           return;
         }
+        case "diagnose":
+          // Through the config node, which keeps the last report for the editor.
+          send(diagnoseMsg(await client.diagnose(cmd.language)));
+          return;
       }
     };
     node.on("input", (msg, send, done) => {

@@ -30,6 +30,10 @@ export interface AdminRouteDeps {
   getSpeech(): SpeechServiceLike;
   /** State of a deployed sip-client config node, or null if there is none with this id. */
   getState(id: string): ClientStateSummary | null;
+  /** Runs the SIP doctor on a deployed sip-client node (null: no such node); rejects when it is not started. */
+  diagnose?(id: string, language: string): Promise<unknown> | null;
+  /** The last doctor report of a deployed node: undefined = none yet, null = no such node. */
+  lastDiagnosis?(id: string): unknown;
 }
 
 /** Longest text the preview endpoint synthesizes. */
@@ -71,7 +75,10 @@ type AdminHandler = (req: AdminRequest, res: AdminResponse) => void;
 
 /** RED, as far as the admin routes need it. */
 export interface AdminRed {
-  httpAdmin?: { get(path: string, ...handlers: Array<AdminMiddleware | AdminHandler>): unknown };
+  httpAdmin?: {
+    get(path: string, ...handlers: Array<AdminMiddleware | AdminHandler>): unknown;
+    post?(path: string, ...handlers: Array<AdminMiddleware | AdminHandler>): unknown;
+  };
   auth?: { needsPermission?(permission: string): AdminMiddleware };
 }
 
@@ -212,4 +219,33 @@ export function registerAdminRoutes(RED: AdminRed, deps: AdminRouteDeps, limiter
     if (!state) return sendError(res, 404, "no deployed sip-client node with this id");
     res.json({ registration: state.registration, reason: state.reason, calls: state.calls });
   });
+
+  // The SIP doctor: running it sends requests to the server, so it needs write permission;
+  // reading the last report needs read permission. Reports hold no secret.
+  if (deps.diagnose && http.post) {
+    const diagnose = (id: string, language: string) => deps.diagnose!(id, language);
+    http.post(
+      "/sip-client/:id/diagnose",
+      needsWrite,
+      answered(async (req, res) => {
+        const language = (firstString(req.query?.language) ?? "en").slice(0, 10);
+        const run = diagnose(req.params.id ?? "", language);
+        if (!run) return sendError(res, 404, "no deployed sip-client node with this id");
+        try {
+          res.json(await run);
+        } catch (err) {
+          sendError(res, 409, errorText(err));
+        }
+      }),
+    );
+  }
+  if (deps.lastDiagnosis) {
+    const last = (id: string) => deps.lastDiagnosis!(id);
+    http.get("/sip-client/:id/diagnose", needsRead, (req: AdminRequest, res: AdminResponse) => {
+      const report = last(req.params.id ?? "");
+      if (report === null) return sendError(res, 404, "no deployed sip-client node with this id");
+      if (report === undefined) return sendError(res, 404, "no diagnosis yet");
+      res.json(report);
+    });
+  }
 }

@@ -14,13 +14,23 @@ export function registerAdminRoutesOnce(RED: NodeAPI): void {
     // Previews work before anything is deployed, so they get their own (lazily started) engine.
     getSpeech: () => (previewSpeech ??= new SpeechService({})),
     getState: (id) => {
-      const node = RED.nodes.getNode(id) as SipClientNode | null;
-      if (!node || node.type !== "sip-client") return null;
+      const node = clientNode(RED, id);
+      if (!node) return null;
       return {
         registration: node.registrationState,
         reason: node.registrationDetail.reason,
         calls: node.phone?.activeCalls().length ?? 0,
       };
     },
+    diagnose: (id, language) => clientNode(RED, id)?.diagnose(language) ?? null,
+    lastDiagnosis: (id) => {
+      const node = clientNode(RED, id);
+      return node ? node.lastDiagnosis : null;
+    },
   });
+}
+
+function clientNode(RED: NodeAPI, id: string): SipClientNode | null {
+  const node = RED.nodes.getNode(id) as SipClientNode | null;
+  return node && node.type === "sip-client" ? node : null;
 }

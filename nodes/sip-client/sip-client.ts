@@ -111,6 +111,13 @@ export = function (RED: NodeAPI): void {
     node.deregister = (user) => {
       users.delete(user.id);
     };
+    node.diagnose = async (language) => {
+      const phone = node.phone;
+      if (!phone) throw new Error("the SIP account is not started: it starts when a sip-call or sip-dtmf node uses it");
+      const report = await phone.diagnose({ language });
+      node.lastDiagnosis = report;
+      return report;
+    };
 
     node.on("close", (_removed: boolean, done: () => void) => {
       closing = true;

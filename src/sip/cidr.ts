@@ -109,3 +109,20 @@ export function canonicalAddress(address: string): string {
   for (let i = 0; i < 16; i += 2) words.push(((b.bytes[i] << 8) | b.bytes[i + 1]).toString(16));
   return words.join(":");
 }
+
+/** Addresses that are not reachable from the internet: RFC 1918, shared (CGNAT), loopback, link-local, ULA. */
+export const PRIVATE_NETWORKS = new CidrList([
+  "10.0.0.0/8",
+  "172.16.0.0/12",
+  "192.168.0.0/16",
+  "100.64.0.0/10",
+  "127.0.0.0/8",
+  "169.254.0.0/16",
+  "::1/128",
+  "fc00::/7",
+  "fe80::/10",
+]);
+
+export function isPrivateAddress(address: string): boolean {
+  return PRIVATE_NETWORKS.contains(address);
+}

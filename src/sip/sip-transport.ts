@@ -155,6 +155,10 @@ export class SipTransport implements Transport {
   get local(): Endpoint | undefined {
     return this.connection?.local;
   }
+  /** Realms the registrar challenged us with (for the SIP doctor; no secret). */
+  get registrarRealms(): string[] {
+    return this.digest.registrarRealms;
+  }
   /** The resolved address of the next hop (server or outbound proxy), once connected. */
   get nextHop(): Endpoint | undefined {
     return this.nextHopResolved;

@@ -670,6 +670,34 @@ describe("Node-RED editor (real browser)", function () {
       await page.waitForSelector("#node-dialog-cancel", { state: "detached" });
     });
 
+    it("runs the SIP doctor of the deployed account from its dialog (Diagnose)", async function () {
+      await openNodeEditor(page, callId);
+      await page.click("#node-input-btn-client-edit");
+      await page.waitForSelector("#node-config-sip-client-diagnose", { state: "visible" });
+      await page.click("#node-config-sip-client-diagnose");
+      await page.waitForFunction(() => /SIP doctor|not deployed|Could not/.test($("#node-config-sip-client-diagnosis").text()), undefined, {
+        timeout: 20_000,
+      });
+      const text = await page.locator("#node-config-sip-client-diagnosis").innerText();
+      await shot(page, "sip-client-diagnose");
+      assert.match(text, /^SIP doctor, .* over UDP, user /, text);
+      if (sip.expectRegistered) {
+        assert.match(text, /\[OK\] The server answers over UDP at /, text);
+        assert.match(text, /\[OK\] Registered: the server accepts user name and password/, text);
+      }
+      assert.ok(!text.includes(sip.password), "no password in the report");
+      const last = await page.evaluate(async (id) => {
+        const r = await fetch("sip-client/" + id + "/diagnose");
+        return { status: r.status, body: await r.json() };
+      }, clientId);
+      assert.strictEqual(last.status, 200, "the config node keeps the last report");
+      assert.strictEqual(last.body.text, text.trim());
+      await page.click("#node-config-dialog-cancel");
+      await page.waitForSelector("#node-config-sip-client-diagnose", { state: "detached" });
+      await page.click("#node-dialog-cancel");
+      await page.waitForSelector("#node-dialog-cancel", { state: "detached" });
+    });
+
     it("says that an account is not deployed yet", async function () {
       const state = await page.evaluate(async () => {
         const r = await fetch("sip-client/0123456789abcdef/state");

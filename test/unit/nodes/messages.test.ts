@@ -112,8 +112,11 @@ describe("nodes/shared/messages: sip-call", () => {
       }
       return "no error";
     };
-    assert.strictEqual(err({ topic: "fly" }), 'unknown topic "fly": use dial, say, play, hangup, answer, reject, dtmf, hold, resume or message');
-    assert.strictEqual(err(null), 'unknown topic "": use dial, say, play, hangup, answer, reject, dtmf, hold, resume or message');
+    assert.strictEqual(
+      err({ topic: "fly" }),
+      'unknown topic "fly": use dial, say, play, hangup, answer, reject, dtmf, hold, resume, message or diagnose',
+    );
+    assert.strictEqual(err(null), 'unknown topic "": use dial, say, play, hangup, answer, reject, dtmf, hold, resume, message or diagnose');
     assert.strictEqual(err({ topic: "dial", payload: { not: "a number" } }), "dial: msg.payload must be a number or a SIP URI");
     assert.strictEqual(err({ topic: "say", payload: "  " }), "say: msg.payload must be the text to speak");
     assert.strictEqual(err({ topic: "play", payload: 3 }), "play: msg.payload must be a WAV Buffer or a file path");
