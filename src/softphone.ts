@@ -20,6 +20,7 @@ import { uriHost } from "./sip/wire-rewriter";
 import { routeSourceToward } from "./sip/local-address";
 import { addSessionDelegate } from "./sip/session-delegates";
 import { answerMessage, isRefusal, readIncomingMessage, sendTextMessage, TextMessageOutcome } from "./call/text-message";
+import type { TransferEvent, TransferHandle } from "./call/transfer";
 
 export interface MediaOptions {
   codecs?: Codec[];
@@ -86,6 +87,7 @@ export interface CallWatcher {
   playback?(what: "started" | "finished", call: CallInfo, label: string, interrupted: boolean): void;
   dtmf?(digit: DtmfDigit, method: DtmfMethod, call: CallInfo): void;
   media?(event: AudioPathEvent, call: CallInfo): void;
+  transfer?(event: TransferEvent, call: CallInfo): void;
 }
 
 export interface SayOptions {
@@ -164,7 +166,7 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
       ringTimeoutSeconds: opts.ringTimeoutSeconds,
     });
     this.forward(this.phone, ["registration", "log", "sip"]);
-    this.forward(this.calls, ["call", "playback", "log"]);
+    this.forward(this.calls, ["call", "playback", "log", "transfer"]);
     this.calls.on("created", (c) => this.attach(c));
   }
 
@@ -220,6 +222,15 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
   /** Takes the call off our hold (re-INVITE a=sendrecv). Rejects if refused; the call stays held then. */
   resume(id: string): Promise<void> {
     return this.withCall(id, (c) => c.setHold(false));
+  }
+
+  /**
+   * Blind transfer (REFER) of an answered call to a number or SIP URI. Resolves with a handle once the
+   * REFER is sent; its steps come as "transfer" events, its `outcome` settles with "succeeded" (the call
+   * is ended: BYE) or "failed" (it stays). Rejects on a call not ANSWERED, a bad target, one already going.
+   */
+  transfer(id: string, target: string, options: { timeoutMs?: number } = {}): Promise<TransferHandle> {
+    return this.withCall(id, async (c) => this.calls.transfer(c, target, options));
   }
 
   /** Speaks text into an answered call; resolves when it is queued. */
@@ -289,6 +300,10 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
     const onMedia = (e: AudioPathEvent, c: CallInfo) => {
       if (c.id === id) watcher.media?.(e, c);
     };
+    const onTransfer = (e: TransferEvent, c: CallInfo) => {
+      if (c.id === id) watcher.transfer?.(e, c);
+    };
+    this.on("transfer", onTransfer);
     this.on("call", onState);
     this.on("playback", onPlayback);
     this.on("dtmf", onDtmf);
@@ -298,6 +313,7 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
       this.off("playback", onPlayback);
       this.off("dtmf", onDtmf);
       this.off("media", onMedia);
+      this.off("transfer", onTransfer);
     };
   }
 

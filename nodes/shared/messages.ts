@@ -16,6 +16,8 @@ import type {
   RegistrationState,
   TextMessageInfo,
   TextMessageOutcome,
+  TransferEvent,
+  TransferState,
 } from "../../src";
 import { DEFAULT_ONE_TIME_VALID_MS, DEFAULT_RING_TIMEOUT_SECONDS, KEY_MASK, normalizeNumber, primitiveText } from "../../src";
 import { num } from "./values";
@@ -77,7 +79,18 @@ export type MediaMsg = {
   call: CallInfo;
 };
 
-export type SipCallOutput = RegistrationMsg | CallMsg | PlaybackMsg | MediaMsg | TextMsg | MessageStatusMsg;
+/** A step of a call transfer: ours (topic "transfer" in) or the peer's REFER. */
+export type TransferMsg = {
+  topic: "transfer";
+  /** As msg.transfer.state. */
+  payload: TransferState;
+  /** direction (outbound: ours; inbound: the peer's REFER), state, target, status?, reason?, newCall? (inbound). */
+  transfer: TransferEvent;
+  /** The call being transferred. */
+  call: CallInfo;
+};
+
+export type SipCallOutput = RegistrationMsg | CallMsg | PlaybackMsg | MediaMsg | TextMsg | MessageStatusMsg | TransferMsg;
 
 export function registrationMsg(state: RegistrationState, detail: RegistrationDetail): RegistrationMsg {
   const msg: RegistrationMsg = { topic: "registration", payload: state };
@@ -92,6 +105,10 @@ export function callMsg(state: CallState, call: CallInfo): CallMsg {
 
 export function mediaMsg(event: AudioPathEvent, call: CallInfo): MediaMsg {
   return { topic: "media", payload: event.state, media: event, call };
+}
+
+export function transferMsg(event: TransferEvent, call: CallInfo): TransferMsg {
+  return { topic: "transfer", payload: event.state, transfer: event, call };
 }
 
 export function playbackMsg(what: "started" | "finished", call: CallInfo, label: string, interrupted: boolean): PlaybackMsg {
@@ -162,7 +179,23 @@ export interface MessageInput {
   to: string;
 }
 
-export type SipCallInput = DialInput | SayInput | PlayInput | HangupInput | AnswerInput | RejectInput | DtmfSendInput | HoldInput | MessageInput;
+/** Blind transfer of a call to msg.to (or msg.payload): a number or a SIP URI, as for dial. */
+export interface TransferInput extends ForCall {
+  topic: "transfer";
+  to: string;
+}
+
+export type SipCallInput =
+  | DialInput
+  | SayInput
+  | PlayInput
+  | HangupInput
+  | AnswerInput
+  | RejectInput
+  | DtmfSendInput
+  | HoldInput
+  | MessageInput
+  | TransferInput;
 export type SipCallTopic = SipCallInput["topic"];
 export const SIP_CALL_INPUT_TOPICS: readonly SipCallTopic[] = [
   "dial",
@@ -175,8 +208,17 @@ export const SIP_CALL_INPUT_TOPICS: readonly SipCallTopic[] = [
   "hold",
   "resume",
   "message",
+  "transfer",
 ];
-export const SIP_CALL_OUTPUT_TOPICS: readonly SipCallOutput["topic"][] = ["registration", "call", "playback", "media", "message", "message-status"];
+export const SIP_CALL_OUTPUT_TOPICS: readonly SipCallOutput["topic"][] = [
+  "registration",
+  "call",
+  "playback",
+  "media",
+  "message",
+  "message-status",
+  "transfer",
+];
 
 /** Default SIP status of a rejection. */
 const REJECT_STATUS = 486;
@@ -235,9 +277,15 @@ export function parseSipCallInput(raw: unknown): SipCallInput {
       if ((typeof to !== "string" && typeof to !== "number") || !String(to).trim()) throw new Error("message: msg.to must be a number or a SIP URI");
       return { topic, payload: p, to: String(to).trim() };
     }
+    case "transfer": {
+      const to = msg.to !== undefined && msg.to !== null && msg.to !== "" ? msg.to : p;
+      if ((typeof to !== "string" && typeof to !== "number") || !String(to).trim())
+        throw new Error("transfer: msg.to (or msg.payload) must be a number or a SIP URI");
+      return { topic, callId, to: String(to).trim() };
+    }
     default:
       throw new Error(
-        `unknown topic "${primitiveText(msg.topic) ?? ""}": use dial, say, play, hangup, answer, reject, dtmf, hold, resume or message`,
+        `unknown topic "${primitiveText(msg.topic) ?? ""}": use dial, say, play, hangup, answer, reject, dtmf, hold, resume, message or transfer`,
       );
   }
 }
