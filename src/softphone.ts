@@ -230,7 +230,13 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
    * is ended: BYE) or "failed" (it stays). Rejects on a call not ANSWERED, a bad target, one already going.
    */
   transfer(id: string, target: string, options: { timeoutMs?: number } = {}): Promise<TransferHandle> {
-    return this.withCall(id, async (c) => this.calls.transfer(c, target, options));
+    return this.withCall(id, (c) => {
+      try {
+        return Promise.resolve(this.calls.transfer(c, target, options));
+      } catch (err) {
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
   }
 
   /** Speaks text into an answered call; resolves when it is queued. */

@@ -186,16 +186,7 @@ export interface TransferInput extends ForCall {
 }
 
 export type SipCallInput =
-  | DialInput
-  | SayInput
-  | PlayInput
-  | HangupInput
-  | AnswerInput
-  | RejectInput
-  | DtmfSendInput
-  | HoldInput
-  | MessageInput
-  | TransferInput;
+  DialInput | SayInput | PlayInput | HangupInput | AnswerInput | RejectInput | DtmfSendInput | HoldInput | MessageInput | TransferInput;
 export type SipCallTopic = SipCallInput["topic"];
 export const SIP_CALL_INPUT_TOPICS: readonly SipCallTopic[] = [
   "dial",

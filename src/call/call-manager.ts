@@ -442,7 +442,12 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
   }
 
   /** Places the call to an accepted REFER's target and reports it to the transferor by NOTIFY. */
-  private followRefer(original: Call, target: ReferTarget, policy: InboundPolicy, report: (e: Omit<TransferEvent, "direction" | "target">) => void): void {
+  private followRefer(
+    original: Call,
+    target: ReferTarget,
+    policy: InboundPolicy,
+    report: (e: Omit<TransferEvent, "direction" | "target">) => void,
+  ): void {
     let placed: Call;
     try {
       placed = this.dial(target.uri, { limits: this.claim?.limits });
@@ -471,7 +476,8 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
         report({ state: "succeeded", status: 200, newCall });
         return;
       }
-      const status = info.statusCode ?? (info.outcome === "busy" ? 486 : info.outcome === "no-answer" ? 480 : info.outcome === "rejected" ? 603 : 500);
+      const status =
+        info.statusCode ?? (info.outcome === "busy" ? 486 : info.outcome === "no-answer" ? 480 : info.outcome === "rejected" ? 603 : 500);
       sendReferNotify(original.session, status, info.reason ?? info.outcome ?? "failed", true);
       report({ state: "failed", status, reason: info.reason ?? info.outcome, newCall });
     };

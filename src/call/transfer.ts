@@ -58,8 +58,8 @@ export interface TransferHandle {
   readonly outcome: Promise<TransferEvent>;
 }
 
-function clean(text: unknown, max = TEXT_MAX): string {
-  const s = String(text ?? "").replace(/[^\x20-\x7e]/g, "?");
+function clean(text: string | undefined, max = TEXT_MAX): string {
+  const s = (text ?? "").replace(/[^\x20-\x7e]/g, "?");
   return s.length > max ? s.slice(0, max - 1) + "…" : s;
 }
 
@@ -99,10 +99,7 @@ export class OutgoingTransfer implements TransferHandle {
     this.clock = options.clock ?? systemClock;
     this.outcome = new Promise((r) => (this.resolve = r));
     const timeoutMs = options.timeoutMs ?? TRANSFER_TIMEOUT_MS;
-    this.timer = this.clock.setTimeout(
-      () => this.finish("failed", { reason: `no outcome within ${Math.round(timeoutMs / 1000)} s` }),
-      timeoutMs,
-    );
+    this.timer = this.clock.setTimeout(() => this.finish("failed", { reason: `no outcome within ${Math.round(timeoutMs / 1000)} s` }), timeoutMs);
     call.on("state", this.onCallState);
   }
 
@@ -132,7 +129,7 @@ export class OutgoingTransfer implements TransferHandle {
     } catch (err) {
       sent = Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
-    sent.catch((err: unknown) => this.finish("failed", { reason: clean(err instanceof Error ? err.message : err, 60) }));
+    sent.catch((err: unknown) => this.finish("failed", { reason: clean(err instanceof Error ? err.message : "REFER not sent", 60) }));
   }
 
   private onNotify(n: { request: Core.IncomingRequestMessage; accept(): Promise<void> }): void {
@@ -247,7 +244,8 @@ export function checkReferTo(rawValue: unknown, allowList: readonly string[], lo
   const inner = referToUri(rawValue);
   if (!inner) return { statusCode: 400, reason: "Refer-To unparsable" };
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(inner)?.[1]?.toLowerCase();
-  if (scheme !== "sip" && scheme !== "sips") return { statusCode: 403, reason: `Refer-To scheme ${scheme ? clean(scheme, 10) : "missing"} not allowed` };
+  if (scheme !== "sip" && scheme !== "sips")
+    return { statusCode: 403, reason: `Refer-To scheme ${scheme ? clean(scheme, 10) : "missing"} not allowed` };
   if (inner.includes("?")) return { statusCode: 403, reason: "Refer-To with embedded headers not allowed" };
   const method = /;\s*method\s*=\s*([^;]*)/i.exec(inner)?.[1]?.trim().toUpperCase();
   if (method && method !== "INVITE") return { statusCode: 403, reason: "Refer-To method not allowed" };
