@@ -2,16 +2,18 @@
 // with a stand-in session, a manual clock and hand-made NOTIFYs.
 import assert from "assert";
 import { EventEmitter } from "events";
-import { UserAgent } from "sip.js";
+import { SessionState, UserAgent } from "sip.js";
 import {
   checkReferTo,
   isReferRefusal,
+  MAX_REFERS_PER_CALL,
   MAX_TRANSFER_NOTIFIES,
   OutgoingTransfer,
   TRANSFER_TIMEOUT_MS,
   type TransferEvent,
 } from "../../../src/call/transfer";
 import type { Call } from "../../../src/call/call";
+import { CallManager } from "../../../src/call/call-manager";
 import { ManualClock } from "../../support/manual-clock";
 
 const LOCAL = ["pbx.example.com"];
@@ -228,5 +230,82 @@ describe("call/transfer: OutgoingTransfer (our REFER)", () => {
     const t = new OutgoingTransfer(call as unknown as Call, target, () => undefined, { clock });
     t.start();
     assert.strictEqual((await t.outcome).state, "failed");
+  });
+});
+
+describe("call/transfer: the call manager and incoming REFERs", () => {
+  /** An inbound call on a manager whose inbound policy is `policy`; `refer(raw)` sends it a REFER. */
+  function callWithPolicy(policy: Record<string, unknown>) {
+    const cm = new CallManager({
+      userAgent: { transport: undefined, configuration: { uri: { host: "127.0.0.1" } } } as never,
+      domain: "127.0.0.1:5060",
+      codecs: ["PCMA"],
+      speech: { synthesize: () => Promise.reject(new Error("no speech")), loadAudio: () => Promise.reject(new Error("no audio")) },
+    });
+    cm.claimInboundPolicy("node", { autoAnswer: false, ...policy });
+    const events: TransferEvent[] = [];
+    const logs: string[] = [];
+    cm.on("transfer", (e) => events.push(e));
+    cm.on("log", (_level, text) => logs.push(text));
+    const inv = {
+      request: { body: undefined, getHeader: () => undefined, getHeaders: () => [] },
+      remoteIdentity: { uri: { user: "bob", toString: () => "sip:bob@127.0.0.1" }, displayName: "" },
+      localIdentity: { uri: { user: "alice", toString: () => "sip:alice@127.0.0.1" }, displayName: "" },
+      state: SessionState.Initial,
+      delegate: undefined as any,
+      stateChange: { addListener: () => undefined },
+      progress: () => Promise.resolve(),
+      reject: () => Promise.resolve(),
+      dispose: () => Promise.resolve(),
+    };
+    cm.onInvite(inv as never);
+    const answers: number[] = [];
+    const refer = (raw: string) =>
+      inv.delegate.onRefer({
+        request: { getHeader: () => raw, getHeaders: () => [raw] },
+        reject: (o: { statusCode: number }) => {
+          answers.push(o.statusCode);
+          return Promise.resolve();
+        },
+        accept: (o: { statusCode: number }) => {
+          answers.push(o.statusCode);
+          return Promise.resolve();
+        },
+      });
+    return { cm, events, logs, answers, refer };
+  }
+
+  it("transfers not allowed (the default): 603, reported as refused, logged", () => {
+    const x = callWithPolicy({});
+    x.refer("<sip:201@127.0.0.1>");
+    assert.deepStrictEqual(x.answers, [603]);
+    assert.deepStrictEqual(x.events, [
+      { direction: "inbound", target: "<sip:201@127.0.0.1>", state: "refused", status: 603, reason: "transfers are not allowed" },
+    ]);
+    assert.match(x.logs[0], /refused a call transfer \(REFER to "<sip:201@127\.0\.0\.1>"\) .*\(603\): transfers are not allowed/);
+  });
+
+  it("at most MAX_REFERS_PER_CALL REFERs per call are considered; later ones are refused even to an allowed target", () => {
+    const x = callWithPolicy({ allowTransfer: true, transferAllowList: ["201"] });
+    for (let i = 0; i < MAX_REFERS_PER_CALL; i++) x.refer("<sip:999@127.0.0.1>");
+    x.refer("<sip:201@127.0.0.1>");
+    x.refer("<sip:201@127.0.0.1>");
+    assert.deepStrictEqual(x.answers, Array(MAX_REFERS_PER_CALL + 2).fill(403), "no REFER accepted (202)");
+    assert.deepStrictEqual(
+      x.events.map((e) => e.reason),
+      [...Array(MAX_REFERS_PER_CALL).fill("transfer target not allowed"), "too many transfer requests in this call"],
+      "one report past the bound, then silence",
+    );
+  });
+
+  it("embedded headers and other schemes are refused even with a catch-all list", () => {
+    const x = callWithPolicy({ allowTransfer: true, transferAllowList: ["*", "*@*"] });
+    x.refer("<sip:201@127.0.0.1?Replaces=abc%3Bto-tag%3D1>");
+    x.refer("<tel:201>");
+    assert.deepStrictEqual(x.answers, [403, 403]);
+    assert.deepStrictEqual(
+      x.events.map((e) => e.state),
+      ["refused", "refused"],
+    );
   });
 });
