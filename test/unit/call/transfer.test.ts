@@ -235,14 +235,14 @@ describe("call/transfer: OutgoingTransfer (our REFER)", () => {
 
 describe("call/transfer: the call manager and incoming REFERs", () => {
   /** An inbound call on a manager whose inbound policy is `policy`; `refer(raw)` sends it a REFER. */
-  function callWithPolicy(policy: Record<string, unknown>) {
+  function callWithPolicy(policy: Record<string, unknown>, limits: { maxCalls?: number } = {}) {
     const cm = new CallManager({
       userAgent: { transport: undefined, configuration: { uri: { host: "127.0.0.1" } } } as never,
       domain: "127.0.0.1:5060",
       codecs: ["PCMA"],
       speech: { synthesize: () => Promise.reject(new Error("no speech")), loadAudio: () => Promise.reject(new Error("no audio")) },
     });
-    cm.claimInboundPolicy("node", { autoAnswer: false, ...policy });
+    cm.claimInboundPolicy("node", { autoAnswer: false, ...policy }, limits);
     const events: TransferEvent[] = [];
     const logs: string[] = [];
     cm.on("transfer", (e) => events.push(e));
@@ -307,5 +307,19 @@ describe("call/transfer: the call manager and incoming REFERs", () => {
       x.events.map((e) => e.state),
       ["refused", "refused"],
     );
+  });
+
+  it("an allowed REFER is followed through dial(): its limits apply (maxCalls reached: 202, then failed 503)", () => {
+    const x = callWithPolicy({ allowTransfer: true, transferAllowList: ["201"] }, { maxCalls: 1 });
+    x.refer("<sip:201@127.0.0.1:5060;transport=udp>");
+    assert.deepStrictEqual(x.answers, [202]);
+    assert.deepStrictEqual(
+      x.events.map((e) => [e.state, e.status, e.reason, e.target]),
+      [
+        ["accepted", 202, undefined, "sip:201@127.0.0.1:5060"],
+        ["failed", 503, "maximum number of calls reached", "sip:201@127.0.0.1:5060"],
+      ],
+    );
+    assert.strictEqual(x.cm.list().length, 1, "no second call");
   });
 });
