@@ -6,6 +6,7 @@ import { startRed, stopRed } from "../support/node-red-runtime";
 import { startKamailio, Kamailio } from "../support/kamailio";
 import { startBaresip, Baresip } from "../support/baresip";
 import { waitFor, sleep } from "../support/wait";
+import { runSipp, describeSipp } from "../support/sipp";
 import type { CallInfo } from "../../src/types";
 import type { TransferEvent } from "../../src/call/transfer";
 
@@ -215,5 +216,28 @@ describe("call transfer from a flow", function () {
       await t.bob.stop();
       await t.carol.stop();
     }
+  });
+
+  it("a REFER with an embedded header (?Replaces=, from SIPp) is refused 403 even with a catch-all list", async () => {
+    const f = await flow({ autoAnswer: true, allowTransfer: true, transferAllowList: "*, *@*" });
+    const invitesBefore = kam.requests("INVITE").length;
+    const r = await runSipp({
+      scenario: "uac-refer-replaces",
+      target: `127.0.0.1:${kam.ports.udp}`,
+      service: "alice",
+      keys: { refer_target: "carol" },
+      timeoutMs: 20_000,
+    });
+    assert.ok(r.ok, `SIPp got 403 to its REFER: ${describeSipp(r)}`);
+    await waitFor(() => f.transfers().length > 0, 5000, "a transfer message");
+    const e = f.transfers()[0];
+    assert.deepStrictEqual([e.direction, e.state, e.status, e.reason], ["inbound", "refused", 403, "Refer-To with embedded headers not allowed"]);
+    await sleep(1000);
+    const invites = kam.requests("INVITE").slice(invitesBefore);
+    assert.deepStrictEqual(
+      invites.filter((i) => i.toUser === "carol" || /carol/.test(i.ruri)),
+      [],
+      "no INVITE to the REFER target",
+    );
   });
 });
