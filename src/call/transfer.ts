@@ -86,7 +86,7 @@ export class OutgoingTransfer implements TransferHandle {
   private timer: unknown;
   private readonly clock: Clock;
   private readonly onCallState = (s: string) => {
-    if (s === "ENDED") this.finish("failed", { reason: "the call ended" });
+    if (s === "ENDED") this.finish("failed", { reason: "the call ended before the outcome was known" });
   };
 
   constructor(

@@ -202,7 +202,7 @@ describe("call/transfer: OutgoingTransfer (our REFER)", () => {
     assert.deepStrictEqual(x.events.at(-1)?.reason, "the transferee ended the report without an outcome (timeout)");
     const y = start();
     y.call.emit("state", "ENDED");
-    assert.deepStrictEqual(y.events.at(-1)?.reason, "the call ended");
+    assert.deepStrictEqual(y.events.at(-1)?.reason, "the call ended before the outcome was known");
     assert.strictEqual(y.clock.timers.size, 0, "the timer is cleared");
   });
 
