@@ -240,4 +240,20 @@ describe("call transfer from a flow", function () {
       "no INVITE to the REFER target",
     );
   });
+
+  it("a REFER outside a call is refused (405) even with transfers allowed: no INVITE to the target", async () => {
+    const f = await flow({ allowTransfer: true, transferAllowList: "*, *@*" });
+    const invitesBefore = kam.requests("INVITE").length;
+    const r = await runSipp({
+      scenario: "uac-refer-out-of-dialog",
+      target: `127.0.0.1:${kam.ports.udp}`,
+      service: "alice",
+      keys: { refer_target: "carol" },
+      timeoutMs: 20_000,
+    });
+    assert.ok(r.ok, `SIPp got 405 to its REFER: ${describeSipp(r)}`);
+    await sleep(1000);
+    assert.deepStrictEqual(kam.requests("INVITE").slice(invitesBefore), [], "no INVITE at all");
+    assert.deepStrictEqual(f.calls(), [], "no call");
+  });
 });
