@@ -1,4 +1,4 @@
-// sip-call: registration, call, playback, media (audio path) and text-message events out; dial/say/play/hangup/answer/reject/dtmf/hold/resume/message in.
+// sip-call: registration, call, playback, media (audio path) and text-message events out; dial/say/play/hangup/answer/reject/dtmf/hold/resume/message/transfer in; transfer steps out.
 import type { NodeAPI, NodeDef, Node } from "node-red";
 import type { SipClientNode, ClientUser } from "../shared/client-api";
 import type {

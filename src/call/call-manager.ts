@@ -423,7 +423,13 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     }
     const reported = count <= MAX_REFERS_PER_CALL + 1;
     const report = (e: Omit<TransferEvent, "direction" | "target">, target = raw) => {
-      if (reported) this.emit("transfer", { direction: "inbound", target: printable(target ?? "", 120), ...e }, call.snapshot());
+      if (!reported) return;
+      try {
+        this.emit("transfer", { direction: "inbound", target: printable(target ?? "", 120), ...e }, call.snapshot());
+      } catch (err) {
+        // Inside sip.js's request handling: a failing listener must not escape into it.
+        this.emit("log", "warn", `a transfer listener failed: ${printable((err as Error)?.message ?? String(err), 120)}`);
+      }
     };
     const refuse = (statusCode: number, reason: string) => {
       call.refuseRefer(referral, statusCode);
