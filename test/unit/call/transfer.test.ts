@@ -257,6 +257,7 @@ describe("call/transfer: the call manager and incoming REFERs", () => {
       progress: () => Promise.resolve(),
       reject: () => Promise.resolve(),
       dispose: () => Promise.resolve(),
+      refer: () => new Promise(() => undefined),
     };
     cm.onInvite(inv as never);
     const answers: number[] = [];
@@ -321,5 +322,21 @@ describe("call/transfer: the call manager and incoming REFERs", () => {
       ],
     );
     assert.strictEqual(x.cm.list().length, 1, "no second call");
+  });
+
+  it("our transfer: only of an answered call, one at a time per call", () => {
+    const x = callWithPolicy({});
+    const call = x.cm.list()[0];
+    assert.throws(() => x.cm.transfer(call, "201"), /^Error: transfer: the call is RINGING, not ANSWERED$/);
+    call.setState("ANSWERED");
+    assert.throws(() => x.cm.transfer(call, " "), /no target/);
+    const t = x.cm.transfer(call, "201");
+    assert.strictEqual(t.target, "sip:201@127.0.0.1:5060");
+    assert.throws(() => x.cm.transfer(call, "202"), /a transfer of this call is in progress/);
+    assert.deepStrictEqual(
+      x.events.map((e) => [e.direction, e.state]),
+      [["outbound", "requested"]],
+    );
+    call.emit("state", "ENDED", call.snapshot());
   });
 });
