@@ -18,6 +18,8 @@ export type {
 } from "./softphone";
 export { MAX_TEXT_MESSAGE_BYTES } from "./call/text-message";
 export type { TextMessageOutcome } from "./call/text-message";
+export { TRANSFER_TIMEOUT_MS, MAX_REFERS_PER_CALL, MAX_TRANSFER_NOTIFIES } from "./call/transfer";
+export type { TransferEvent, TransferHandle, TransferState } from "./call/transfer";
 
 // The account
 export type { AccountOptions, AcceptFrom } from "./phone/account";

@@ -22,6 +22,7 @@ import { uriHost } from "./sip/wire-rewriter";
 import { routeSourceToward } from "./sip/local-address";
 import { addSessionDelegate } from "./sip/session-delegates";
 import { answerMessage, isRefusal, readIncomingMessage, sendTextMessage, TextMessageOutcome } from "./call/text-message";
+import type { TransferEvent, TransferHandle } from "./call/transfer";
 
 export interface MediaOptions {
   codecs?: Codec[];
@@ -88,6 +89,7 @@ export interface CallWatcher {
   playback?(what: "started" | "finished", call: CallInfo, label: string, interrupted: boolean): void;
   dtmf?(digit: DtmfDigit, method: DtmfMethod, call: CallInfo): void;
   media?(event: AudioPathEvent, call: CallInfo): void;
+  transfer?(event: TransferEvent, call: CallInfo): void;
 }
 
 export interface SayOptions {
@@ -171,7 +173,7 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
       ringTimeoutSeconds: opts.ringTimeoutSeconds,
     });
     this.forward(this.phone, ["registration", "log", "sip"]);
-    this.forward(this.calls, ["call", "playback", "log"]);
+    this.forward(this.calls, ["call", "playback", "log", "transfer"]);
     this.calls.on("created", (c) => this.attach(c));
   }
 
@@ -227,6 +229,21 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
   /** Takes the call off our hold (re-INVITE a=sendrecv). Rejects if refused; the call stays held then. */
   resume(id: string): Promise<void> {
     return this.withCall(id, (c) => c.setHold(false));
+  }
+
+  /**
+   * Blind transfer (REFER) of an answered call to a number or SIP URI. Resolves with a handle once the
+   * REFER is sent; its steps come as "transfer" events, its `outcome` settles with "succeeded" (the call
+   * is ended: BYE) or "failed" (it stays). Rejects on a call not ANSWERED, a bad target, one already going.
+   */
+  transfer(id: string, target: string, options: { timeoutMs?: number } = {}): Promise<TransferHandle> {
+    return this.withCall(id, (c) => {
+      try {
+        return Promise.resolve(this.calls.transfer(c, target, options));
+      } catch (err) {
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
   }
 
   /** Speaks text into an answered call; resolves when it is queued. */
@@ -331,6 +348,10 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
     const onMedia = (e: AudioPathEvent, c: CallInfo) => {
       if (c.id === id) watcher.media?.(e, c);
     };
+    const onTransfer = (e: TransferEvent, c: CallInfo) => {
+      if (c.id === id) watcher.transfer?.(e, c);
+    };
+    this.on("transfer", onTransfer);
     this.on("call", onState);
     this.on("playback", onPlayback);
     this.on("dtmf", onDtmf);
@@ -340,6 +361,7 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
       this.off("playback", onPlayback);
       this.off("dtmf", onDtmf);
       this.off("media", onMedia);
+      this.off("transfer", onTransfer);
     };
   }
 

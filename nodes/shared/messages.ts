@@ -17,6 +17,8 @@ import type {
   RegistrationState,
   TextMessageInfo,
   TextMessageOutcome,
+  TransferEvent,
+  TransferState,
 } from "../../src";
 import { DEFAULT_ONE_TIME_VALID_MS, DEFAULT_RING_TIMEOUT_SECONDS, KEY_MASK, normalizeNumber, primitiveText } from "../../src";
 import { num } from "./values";
@@ -85,7 +87,18 @@ export type DiagnoseMsg = {
   payload: DoctorReport;
 };
 
-export type SipCallOutput = RegistrationMsg | CallMsg | PlaybackMsg | MediaMsg | TextMsg | MessageStatusMsg | DiagnoseMsg;
+/** A step of a call transfer: ours (topic "transfer" in) or the peer's REFER. */
+export type TransferMsg = {
+  topic: "transfer";
+  /** As msg.transfer.state. */
+  payload: TransferState;
+  /** direction (outbound: ours; inbound: the peer's REFER), state, target, status?, reason?, newCall? (inbound). */
+  transfer: TransferEvent;
+  /** The call being transferred. */
+  call: CallInfo;
+};
+
+export type SipCallOutput = RegistrationMsg | CallMsg | PlaybackMsg | MediaMsg | TextMsg | MessageStatusMsg | DiagnoseMsg | TransferMsg;
 
 export function registrationMsg(state: RegistrationState, detail: RegistrationDetail): RegistrationMsg {
   const msg: RegistrationMsg = { topic: "registration", payload: state };
@@ -100,6 +113,10 @@ export function callMsg(state: CallState, call: CallInfo): CallMsg {
 
 export function mediaMsg(event: AudioPathEvent, call: CallInfo): MediaMsg {
   return { topic: "media", payload: event.state, media: event, call };
+}
+
+export function transferMsg(event: TransferEvent, call: CallInfo): TransferMsg {
+  return { topic: "transfer", payload: event.state, transfer: event, call };
 }
 
 export function playbackMsg(what: "started" | "finished", call: CallInfo, label: string, interrupted: boolean): PlaybackMsg {
@@ -180,8 +197,24 @@ export interface DiagnoseInput {
   language?: string;
 }
 
+/** Blind transfer of a call to msg.to (or msg.payload): a number or a SIP URI, as for dial. */
+export interface TransferInput extends ForCall {
+  topic: "transfer";
+  to: string;
+}
+
 export type SipCallInput =
-  DialInput | SayInput | PlayInput | HangupInput | AnswerInput | RejectInput | DtmfSendInput | HoldInput | MessageInput | DiagnoseInput;
+  | DialInput
+  | SayInput
+  | PlayInput
+  | HangupInput
+  | AnswerInput
+  | RejectInput
+  | DtmfSendInput
+  | HoldInput
+  | MessageInput
+  | DiagnoseInput
+  | TransferInput;
 export type SipCallTopic = SipCallInput["topic"];
 export const SIP_CALL_INPUT_TOPICS: readonly SipCallTopic[] = [
   "dial",
@@ -195,6 +228,7 @@ export const SIP_CALL_INPUT_TOPICS: readonly SipCallTopic[] = [
   "resume",
   "message",
   "diagnose",
+  "transfer",
 ];
 export const SIP_CALL_OUTPUT_TOPICS: readonly SipCallOutput["topic"][] = [
   "registration",
@@ -204,6 +238,7 @@ export const SIP_CALL_OUTPUT_TOPICS: readonly SipCallOutput["topic"][] = [
   "message",
   "message-status",
   "diagnose",
+  "transfer",
 ];
 
 /** Default SIP status of a rejection. */
@@ -270,6 +305,12 @@ export function parseSipCallInput(raw: unknown): SipCallInput {
     }
     case "diagnose":
       return { topic, language: text(msg.language) };
+    case "transfer": {
+      const to = msg.to !== undefined && msg.to !== null && msg.to !== "" ? msg.to : p;
+      if ((typeof to !== "string" && typeof to !== "number") || !String(to).trim())
+        throw new Error("transfer: msg.to (or msg.payload) must be a number or a SIP URI");
+      return { topic, callId, to: String(to).trim() };
+    }
     default:
       throw new Error(`unknown topic "${primitiveText(msg.topic) ?? ""}": use ${orList(SIP_CALL_INPUT_TOPICS)}`);
   }

@@ -1,7 +1,18 @@
-// sip-call: registration, call, playback, media (audio path) and text-message events out; dial/say/play/hangup/answer/reject/dtmf/hold/resume/message in.
+// sip-call: registration, call, playback, media (audio path) and text-message events out; dial/say/play/hangup/answer/reject/dtmf/hold/resume/message/transfer in; transfer steps out.
 import type { NodeAPI, NodeDef, Node } from "node-red";
 import type { SipClientNode, ClientUser } from "../shared/client-api";
-import type { AfterGreeting, AudioPathEvent, CallInfo, CallLimits, CallState, Greeting, InboundPolicy, Softphone, TextMessageInfo } from "../../src";
+import type {
+  AfterGreeting,
+  AudioPathEvent,
+  CallInfo,
+  CallLimits,
+  CallState,
+  Greeting,
+  InboundPolicy,
+  Softphone,
+  TextMessageInfo,
+  TransferEvent,
+} from "../../src";
 import { DEFAULT_MAX_CALLS, DEFAULT_RING_TIMEOUT_SECONDS, parsePatternList } from "../../src";
 import { registrationStatus, truncate } from "../shared/status";
 import { targetCallId } from "../shared/target-call";
@@ -19,6 +30,7 @@ import {
   SayInput,
   SipCallInput,
   textMsg,
+  transferMsg,
 } from "../shared/messages";
 import { num } from "../shared/values";
 
@@ -36,6 +48,8 @@ interface SipCallConfig extends NodeDef {
   maxCalls?: string | number;
   maxDuration?: string | number;
   ringTimeout?: string | number;
+  allowTransfer?: boolean;
+  transferAllowList?: string;
 }
 
 export = function (RED: NodeAPI): void {
@@ -61,6 +75,8 @@ export = function (RED: NodeAPI): void {
       filterList: parsePatternList(config.filterList),
       greetings: Array.isArray(config.greetings) ? config.greetings : [],
       afterGreeting: config.afterGreeting || "stay",
+      allowTransfer: config.allowTransfer === true,
+      transferAllowList: parsePatternList(config.transferAllowList),
     };
     let phone: Softphone | undefined;
     let regStatus = registrationStatus("INACTIVE");
@@ -91,6 +107,9 @@ export = function (RED: NodeAPI): void {
     const onMedia = (event: AudioPathEvent, call: CallInfo) => {
       node.send(mediaMsg(event, call));
     };
+    const onTransfer = (event: TransferEvent, call: CallInfo) => {
+      node.send(transferMsg(event, call));
+    };
     const user: ClientUser = {
       id: node.id,
       onRegistration(state, detail) {
@@ -107,6 +126,7 @@ export = function (RED: NodeAPI): void {
         p.on("hold", onHold);
         p.on("message", onText);
         p.on("media", onMedia);
+        p.on("transfer", onTransfer);
       },
     };
     client.register(user);
@@ -164,6 +184,13 @@ export = function (RED: NodeAPI): void {
           // Through the config node, which keeps the last report for the editor.
           send(diagnoseMsg(await client.diagnose(cmd.language)));
           return;
+        case "transfer": {
+          // Its steps come out as "transfer" messages; a failed transfer also fails the input (done(err)).
+          const end = await (await p.transfer(targetCallId(p, cmd.callId), cmd.to)).outcome;
+          if (end.state === "failed")
+            throw new Error(`transfer to ${end.target} failed${end.status ? `: ${end.status}` : ""}${end.reason ? ` ${end.reason}` : ""}`);
+          return;
+        }
       }
     };
     node.on("input", (msg, send, done) => {
@@ -185,6 +212,7 @@ export = function (RED: NodeAPI): void {
         phone.off("hold", onHold);
         phone.off("message", onText);
         phone.off("media", onMedia);
+        phone.off("transfer", onTransfer);
         phone.releaseInbound(node.id);
       }
       done();

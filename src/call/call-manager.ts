@@ -3,7 +3,7 @@
 
 import { EventEmitter } from "events";
 import crypto from "crypto";
-import { Invitation, Inviter, UserAgent, Core } from "sip.js";
+import { Invitation, Inviter, UserAgent, Core, type Referral } from "sip.js";
 import { precheckOffer, RtpSessionDescriptionHandler } from "../media/session-description-handler";
 import type { Codec, CallInfo, CallState } from "../types";
 import { Call, printable, REFER_TO_LOG_MAX } from "./call";
@@ -12,6 +12,18 @@ import { PlaybackItem, silence } from "./playback-queue";
 import { decodeFrame as decodeG711 } from "../media/g711";
 import { SipTransport } from "../sip/sip-transport";
 import type { WireMessage } from "../sip/wire-message";
+import {
+  acceptReferral,
+  checkReferTo,
+  isReferRefusal,
+  MAX_REFERS_PER_CALL,
+  OutgoingTransfer,
+  sendReferNotify,
+  TRANSFER_HANGUP_WAIT_MS,
+  type ReferTarget,
+  type TransferEvent,
+  type TransferHandle,
+} from "./transfer";
 
 type IncomingResponse = Core.IncomingResponse;
 
@@ -37,6 +49,10 @@ export interface InboundPolicy {
   filterList?: string[];
   greetings?: Greeting[];
   afterGreeting?: AfterGreeting;
+  /** Follow a peer's REFER (call transfer) whose target matches transferAllowList; off: every REFER gets 603. */
+  allowTransfer?: boolean;
+  /** Targets a REFER may send us to (see checkReferTo in transfer.ts); empty: none. */
+  transferAllowList?: string[];
 }
 
 /**
@@ -92,6 +108,8 @@ interface InboundClaim {
 export interface CallManagerEvents {
   call: [state: CallState, call: CallInfo];
   playback: [what: "started" | "finished", call: CallInfo, label: string, interrupted: boolean];
+  /** A step of a call transfer, ours (topic "transfer") or the peer's (REFER). */
+  transfer: [event: TransferEvent, call: CallInfo];
   /** A call was created (before its first state event), for layers that attach per-call logic (DTMF). */
   created: [call: Call];
   log: [level: "debug" | "info" | "warn" | "error", text: string];
@@ -110,6 +128,11 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
   /** Outbound calls still DIALING, by Call-ID (at most maxCalls), for RINGING seen on the wire. */
   private readonly dialing = new Map<string, Call>();
   private readonly wire?: SipTransport;
+  /** Our transfer in progress, per call (one at a time). */
+  private readonly transfers = new WeakMap<Call, OutgoingTransfer>();
+  /** REFERs received per call (bounded by MAX_REFERS_PER_CALL), and the calls whose REFER we follow now. */
+  private readonly refersReceived = new WeakMap<Call, number>();
+  private readonly following = new WeakSet<Call>();
 
   constructor(private readonly opts: CallManagerOptions) {
     super();
@@ -260,9 +283,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     if (!t) throw new Error("nothing to dial: msg.payload must be a number or a SIP URI");
     const limits = this.limitsOf(options.limits);
     if (this.list().length >= (limits.maxCalls ?? DEFAULT_MAX_CALLS)) throw new Error("maximum number of calls reached");
-    const uriText = /^sips?:/i.test(t) ? t : /@/.test(t) ? `sip:${t}` : `sip:${t.replace(/[\s()/-]/g, "")}@${this.opts.domain}`;
-    const uri = UserAgent.makeURI(uriText);
-    if (!uri) throw new Error(`not a number or SIP URI: ${t}`);
+    const uri = this.targetUri(t);
     const ua = this.opts.userAgent;
     const inviter = new Inviter(ua, uri, { earlyMedia: false });
     const from = partyFromUri(ua.configuration.uri, ua.configuration.displayName);
@@ -302,6 +323,29 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
         void call.hangup();
       });
     return call;
+  }
+
+  /** A number (in the account's domain) or a SIP URI, as dial() takes it; throws when it is neither. */
+  targetUri(target: string): ReturnType<typeof UserAgent.makeURI> & object {
+    const t = String(target ?? "").trim();
+    const uriText = /^sips?:/i.test(t) ? t : /@/.test(t) ? `sip:${t}` : `sip:${t.replace(/[\s()/-]/g, "")}@${this.opts.domain}`;
+    const uri = t ? UserAgent.makeURI(uriText) : undefined;
+    if (!uri) throw new Error(`not a number or SIP URI: ${t}`);
+    return uri;
+  }
+
+  /**
+   * Blind transfer (REFER) of an answered call to a number or SIP URI; one at a time per call.
+   * The handle's outcome settles with "succeeded" (the call is then ended) or "failed" (it stays).
+   */
+  transfer(call: Call, target: string, options: { timeoutMs?: number } = {}): TransferHandle {
+    if (call.state !== "ANSWERED") throw new Error(`transfer: the call is ${call.state}, not ANSWERED`);
+    if (this.transfers.get(call)?.active) throw new Error("transfer: a transfer of this call is in progress");
+    if (!String(target ?? "").trim()) throw new Error("transfer: no target (msg.to: a number or a SIP URI)");
+    const t = new OutgoingTransfer(call, this.targetUri(target), (e, info) => this.emit("transfer", e, info), options);
+    this.transfers.set(call, t);
+    t.start();
+    return t;
   }
 
   /** Speaks text into an answered call; resolves when its first piece is queued (the rest follows). */
@@ -364,13 +408,14 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
       this.emit("call", state, info);
     });
     call.on("playback", (what, item, info, interrupted) => this.emit("playback", what, info, item.label, interrupted));
-    call.on("refer", (refused, info) => this.logRefusedRefer(refused.referTo, info));
+    call.on("refer", (refused, info) => this.logRefusedRefer(refused.referTo, refused.statusCode, info));
+    call.referHandler = (referral) => this.onRefer(call, referral);
     this.emit("created", call);
     return call;
   }
 
   /** A flood of REFERs must not flood the log: REFER_LOG_MAX lines per window, then a count. */
-  private logRefusedRefer(referTo: string, info: CallInfo, now = Date.now()): void {
+  private logRefusedRefer(referTo: string, statusCode: number, info: CallInfo, now = Date.now()): void {
     const l = this.referLog;
     if (now - l.windowStart >= REFER_LOG_WINDOW_MS) {
       if (l.suppressed > 0) this.emit("log", "warn", `refused ${l.suppressed} more REFER requests (not logged)`);
@@ -382,11 +427,113 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     }
     this.referLog.logged++;
     const who = printable(info.from.number || info.from.uri, REFER_TO_LOG_MAX);
-    this.emit("log", "warn", `refused a call transfer (REFER to "${referTo}") in the call with ${who} (603): transfer is not supported`);
+    const why = statusCode === 603 ? "transfers are not allowed" : "target or request not allowed";
+    this.emit("log", "warn", `refused a call transfer (REFER to "${referTo}") in the call with ${who} (${statusCode}): ${why}`);
+  }
+
+  /**
+   * The peer's REFER (we are the transferee, RFC 5589 §6): refused 603 unless the policy allows
+   * transfers; then only a target on the allow-list, at most MAX_REFERS_PER_CALL per call, one at a
+   * time. An allowed one: 202, NOTIFY 100, a normal call through dial() (limits, greeting), NOTIFY
+   * with its outcome; answered, the transferred call ends.
+   */
+  private onRefer(call: Call, referral: Referral): void {
+    const policy = this.claim?.policy ?? this.policy;
+    const count = (this.refersReceived.get(call) ?? 0) + 1;
+    this.refersReceived.set(call, count);
+    let raw: string | undefined;
+    try {
+      const all = referral.request.getHeaders("refer-to");
+      raw = all.length === 1 ? all[0] : undefined;
+    } catch {
+      raw = undefined;
+    }
+    const reported = count <= MAX_REFERS_PER_CALL + 1;
+    const report = (e: Omit<TransferEvent, "direction" | "target">, target = raw) => {
+      if (!reported) return;
+      try {
+        this.emit("transfer", { direction: "inbound", target: printable(target ?? "", 120), ...e }, call.snapshot());
+      } catch (err) {
+        // Inside sip.js's request handling: a failing listener must not escape into it.
+        this.emit("log", "warn", `a transfer listener failed: ${printable((err as Error)?.message ?? String(err), 120)}`);
+      }
+    };
+    const refuse = (statusCode: number, reason: string) => {
+      call.refuseRefer(referral, statusCode);
+      report({ state: "refused", status: statusCode, reason });
+    };
+    if (!policy.allowTransfer) return refuse(603, "transfers are not allowed");
+    if (count > MAX_REFERS_PER_CALL) return refuse(403, "too many transfer requests in this call");
+    if (this.following.has(call)) return refuse(403, "a transfer of this call is in progress");
+    const target = checkReferTo(raw, policy.transferAllowList ?? [], this.localHosts());
+    if (isReferRefusal(target)) return refuse(target.statusCode, target.reason);
+    if (!acceptReferral(referral)) return;
+    this.following.add(call);
+    report({ state: "accepted", status: 202 }, target.uri);
+    sendReferNotify(call.session, 100, "Trying", false);
+    this.followRefer(call, target, policy, (e) => report(e, target.uri));
+  }
+
+  /** Places the call to an accepted REFER's target and reports it to the transferor by NOTIFY. */
+  private followRefer(
+    original: Call,
+    target: ReferTarget,
+    policy: InboundPolicy,
+    report: (e: Omit<TransferEvent, "direction" | "target">) => void,
+  ): void {
+    let placed: Call;
+    try {
+      placed = this.dial(target.uri, { limits: this.claim?.limits });
+    } catch (err) {
+      this.following.delete(original);
+      sendReferNotify(original.session, 503, "Service Unavailable", true);
+      report({ state: "failed", status: 503, reason: printable((err as Error)?.message ?? String(err), 120) });
+      return;
+    }
+    const newCall = placed.id;
+    report({ state: "trying", newCall });
+    const onState = (s: CallState, info: CallInfo) => {
+      if (s === "RINGING") {
+        sendReferNotify(original.session, 180, "Ringing", false);
+        report({ state: "ringing", status: 180, newCall });
+        return;
+      }
+      if (s !== "ANSWERED" && s !== "ENDED") return;
+      placed.off("state", onState);
+      this.following.delete(original);
+      if (s === "ANSWERED") {
+        this.greet(placed, policy);
+        const end = () => void original.hangup({ reason: "transferred" }).catch(() => undefined);
+        original.after(TRANSFER_HANGUP_WAIT_MS, end);
+        sendReferNotify(original.session, 200, "OK", true, end);
+        report({ state: "succeeded", status: 200, newCall });
+        return;
+      }
+      const status =
+        info.statusCode ?? (info.outcome === "busy" ? 486 : info.outcome === "no-answer" ? 480 : info.outcome === "rejected" ? 603 : 500);
+      sendReferNotify(original.session, status, info.reason ?? info.outcome ?? "failed", true);
+      report({ state: "failed", status, reason: info.reason ?? info.outcome, newCall });
+    };
+    placed.on("state", onState);
+  }
+
+  /** The hosts a number pattern of the transfer allow-list may send us to: the account's domain and AOR host. */
+  private localHosts(): string[] {
+    const domain = this.opts.domain.trim();
+    const domainHost = domain.startsWith("[") ? domain.slice(0, domain.indexOf("]") + 1) : domain.split(":")[0];
+    let aorHost = "";
+    try {
+      aorHost = String(this.opts.userAgent.configuration.uri.host ?? "");
+    } catch {
+      aorHost = "";
+    }
+    return [domainHost, aorHost].filter(Boolean).map((h) => h.toLowerCase());
   }
 
   private greet(call: Call, policy: InboundPolicy): void {
-    const greeting = pickGreeting(policy.greetings, call.info.from.number, call.info.from.anonymous);
+    // The remote party: the caller of an incoming call, the target of a call placed for a transfer.
+    const party = call.info.direction === "inbound" ? call.info.from : call.info.to;
+    const greeting = pickGreeting(policy.greetings, party.number, party.anonymous);
     if (!greeting) return;
     const after = policy.afterGreeting ?? "stay";
     this.say(call, greeting.message, { language: greeting.language })

@@ -68,6 +68,8 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
   private holdPending = false;
   sdh?: RtpSessionDescriptionHandler;
   private audioPath?: AudioPathWatcher;
+  /** Decides about an incoming REFER (call-manager.ts, transfers allowed); without it every REFER gets 603. */
+  referHandler?: (referral: Referral) => void;
 
   constructor(
     readonly session: Session,
@@ -94,8 +96,8 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
       bye.accept().catch(() => undefined);
     });
     // Without this sip.js accepts a REFER (202) and dials the Refer-To target itself, with
-    // the account's credentials: toll fraud. Transfer is not a feature yet, so refuse all.
-    addSessionDelegate(session, "onRefer", (referral) => this.refuseRefer(referral));
+    // the account's credentials: toll fraud. Refused unless a handler (allowed transfers) takes it.
+    addSessionDelegate(session, "onRefer", (referral) => (this.referHandler ? this.referHandler(referral) : this.refuseRefer(referral)));
     if (session instanceof Invitation) this.watchAckTimeout(session);
   }
 
@@ -273,7 +275,8 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
     }, this.endTimeoutMs);
   }
 
-  private refuseRefer(referral: Referral): void {
+  /** Answers a REFER with a refusal (603 by default) and reports it ("refer" event). */
+  refuseRefer(referral: Referral, statusCode = 603): void {
     let referTo = "";
     try {
       referTo = referral.request.getHeader("refer-to") ?? "";
@@ -282,11 +285,11 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
     }
     try {
       // reject() is async: a failure to send must not become an unhandled rejection.
-      referral.reject({ statusCode: 603 }).catch(() => undefined);
+      referral.reject({ statusCode }).catch(() => undefined);
     } catch {
       /* transaction gone: nothing to answer */
     }
-    this.emit("refer", { referTo: printable(referTo, REFER_TO_LOG_MAX), statusCode: 603 }, this.snapshot());
+    this.emit("refer", { referTo: printable(referTo, REFER_TO_LOG_MAX), statusCode }, this.snapshot());
   }
 
   /**

@@ -15,6 +15,7 @@ import {
   mediaMsg,
   parseSipCallInput,
   messageStatusMsg,
+  transferMsg,
   parseSipDtmfInput,
   playbackMsg,
   registrationMsg,
@@ -114,9 +115,9 @@ describe("nodes/shared/messages: sip-call", () => {
     };
     assert.strictEqual(
       err({ topic: "fly" }),
-      'unknown topic "fly": use dial, say, play, hangup, answer, reject, dtmf, hold, resume, message or diagnose',
+      'unknown topic "fly": use dial, say, play, hangup, answer, reject, dtmf, hold, resume, message, diagnose or transfer',
     );
-    assert.strictEqual(err(null), 'unknown topic "": use dial, say, play, hangup, answer, reject, dtmf, hold, resume, message or diagnose');
+    assert.strictEqual(err(null), 'unknown topic "": use dial, say, play, hangup, answer, reject, dtmf, hold, resume, message, diagnose or transfer');
     assert.strictEqual(err({ topic: "dial", payload: { not: "a number" } }), "dial: msg.payload must be a number or a SIP URI");
     assert.strictEqual(err({ topic: "say", payload: "  " }), "say: msg.payload must be the text to speak");
     assert.strictEqual(err({ topic: "play", payload: 3 }), "play: msg.payload must be a WAV Buffer or a file path");
@@ -144,6 +145,27 @@ describe("nodes/shared/messages: sip-call", () => {
       to: "sip:bob@x",
     });
     same(messageStatusMsg({ delivered: false, statusCode: 408, reason: "Request Timeout", to: "sip:bob@x" }).payload, "failed");
+  });
+
+  it("transfer: the command (msg.to, else msg.payload) and the transfer output", () => {
+    assert.deepStrictEqual(parseSipCallInput({ topic: "Transfer", to: " 2001 ", payload: "x", call: { id: "c1" } }), {
+      topic: "transfer",
+      callId: "c1",
+      to: "2001",
+    });
+    assert.deepStrictEqual(parseSipCallInput({ topic: "transfer", payload: 2001 }), { topic: "transfer", callId: undefined, to: "2001" });
+    const err = (m: unknown) => {
+      try {
+        parseSipCallInput(m);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return "no error";
+    };
+    assert.strictEqual(err({ topic: "transfer" }), "transfer: msg.to (or msg.payload) must be a number or a SIP URI");
+    assert.strictEqual(err({ topic: "transfer", to: { a: 1 } }), "transfer: msg.to (or msg.payload) must be a number or a SIP URI");
+    const e = { direction: "outbound" as const, state: "failed" as const, target: "sip:2001@pbx", status: 486, reason: "Busy Here" };
+    same(transferMsg(e, call), { topic: "transfer", payload: "failed", transfer: e, call });
   });
 });
 
