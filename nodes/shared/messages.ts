@@ -14,10 +14,19 @@ import type {
   DtmfMethod,
   RegistrationDetail,
   RegistrationState,
+  RingbackPlan,
   TextMessageInfo,
   TextMessageOutcome,
 } from "../../src";
-import { DEFAULT_ONE_TIME_VALID_MS, DEFAULT_RING_TIMEOUT_SECONDS, KEY_MASK, normalizeNumber, primitiveText } from "../../src";
+import {
+  DEFAULT_ONE_TIME_VALID_MS,
+  DEFAULT_RING_TIMEOUT_SECONDS,
+  KEY_MASK,
+  isRingbackPlan,
+  normalizeNumber,
+  primitiveText,
+  RINGBACK_PLANS,
+} from "../../src";
 import { num } from "./values";
 
 // ---- sip-call: out ----
@@ -150,6 +159,12 @@ export interface RejectInput extends ForCall {
 export interface HoldInput extends ForCall {
   topic: "hold" | "resume";
 }
+/** Early media on a ringing incoming call: 183 + SDP, then say/play before answer or reject. */
+export interface ProgressInput extends ForCall {
+  topic: "progress";
+  /** A ringback tone to play meanwhile (eu, us, uk); none when absent. */
+  ringback?: RingbackPlan;
+}
 export interface DtmfSendInput extends ForCall {
   topic: "dtmf";
   payload: string;
@@ -162,7 +177,8 @@ export interface MessageInput {
   to: string;
 }
 
-export type SipCallInput = DialInput | SayInput | PlayInput | HangupInput | AnswerInput | RejectInput | DtmfSendInput | HoldInput | MessageInput;
+export type SipCallInput =
+  DialInput | SayInput | PlayInput | HangupInput | AnswerInput | RejectInput | DtmfSendInput | HoldInput | MessageInput | ProgressInput;
 export type SipCallTopic = SipCallInput["topic"];
 export const SIP_CALL_INPUT_TOPICS: readonly SipCallTopic[] = [
   "dial",
@@ -175,6 +191,7 @@ export const SIP_CALL_INPUT_TOPICS: readonly SipCallTopic[] = [
   "hold",
   "resume",
   "message",
+  "progress",
 ];
 export const SIP_CALL_OUTPUT_TOPICS: readonly SipCallOutput["topic"][] = ["registration", "call", "playback", "media", "message", "message-status"];
 
@@ -235,9 +252,16 @@ export function parseSipCallInput(raw: unknown): SipCallInput {
       if ((typeof to !== "string" && typeof to !== "number") || !String(to).trim()) throw new Error("message: msg.to must be a number or a SIP URI");
       return { topic, payload: p, to: String(to).trim() };
     }
+    case "progress": {
+      const r = msg.ringback;
+      if (r === undefined || r === null || r === "" || r === "off") return { topic, callId };
+      const plan = (primitiveText(r) ?? "").toLowerCase();
+      if (!isRingbackPlan(plan)) throw new Error(`progress: msg.ringback must be ${RINGBACK_PLANS.join(", ")} or off`);
+      return { topic, callId, ringback: plan };
+    }
     default:
       throw new Error(
-        `unknown topic "${primitiveText(msg.topic) ?? ""}": use dial, say, play, hangup, answer, reject, dtmf, hold, resume or message`,
+        `unknown topic "${primitiveText(msg.topic) ?? ""}": use dial, say, play, hangup, answer, reject, dtmf, hold, resume, message or progress`,
       );
   }
 }

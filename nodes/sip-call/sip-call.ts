@@ -1,8 +1,8 @@
-// sip-call: registration, call, playback, media (audio path) and text-message events out; dial/say/play/hangup/answer/reject/dtmf/hold/resume/message in.
+// sip-call: registration, call, playback, media (audio path) and text-message events out; dial/say/play/hangup/answer/reject/dtmf/hold/resume/message/progress in.
 import type { NodeAPI, NodeDef, Node } from "node-red";
 import type { SipClientNode, ClientUser } from "../shared/client-api";
 import type { AfterGreeting, AudioPathEvent, CallInfo, CallLimits, CallState, Greeting, InboundPolicy, Softphone, TextMessageInfo } from "../../src";
-import { DEFAULT_MAX_CALLS, DEFAULT_RING_TIMEOUT_SECONDS, parsePatternList } from "../../src";
+import { DEFAULT_MAX_CALLS, DEFAULT_RING_TIMEOUT_SECONDS, isRingbackPlan, parsePatternList } from "../../src";
 import { registrationStatus, truncate } from "../shared/status";
 import { targetCallId } from "../shared/target-call";
 import {
@@ -34,6 +34,10 @@ interface SipCallConfig extends NodeDef {
   maxCalls?: string | number;
   maxDuration?: string | number;
   ringTimeout?: string | number;
+  /** Answer incoming calls with 183 + SDP at once (announce before answering). */
+  earlyMedia?: boolean;
+  /** Ringback tone during the answer delay: off, eu, us, uk. */
+  ringback?: string;
 }
 
 export = function (RED: NodeAPI): void {
@@ -59,6 +63,8 @@ export = function (RED: NodeAPI): void {
       filterList: parsePatternList(config.filterList),
       greetings: Array.isArray(config.greetings) ? config.greetings : [],
       afterGreeting: config.afterGreeting || "stay",
+      earlyMedia: config.earlyMedia === true,
+      ringback: isRingbackPlan(config.ringback) ? config.ringback : "off",
     };
     let phone: Softphone | undefined;
     let regStatus = registrationStatus("INACTIVE");
@@ -141,6 +147,9 @@ export = function (RED: NodeAPI): void {
           return;
         case "reject":
           await p.reject(targetCallId(p, cmd.callId), cmd.statusCode);
+          return;
+        case "progress":
+          await p.progress(targetCallId(p, cmd.callId), { ringback: cmd.ringback });
           return;
         case "dtmf":
           await p.sendDtmf(targetCallId(p, cmd.callId), cmd.payload);

@@ -215,6 +215,18 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
     this.emit("state", state, this.snapshot());
   }
 
+  /**
+   * Early media started (see CallInfo.earlyMedia): DIALING becomes RINGING with it; a call already
+   * RINGING reports RINGING again, now with earlyMedia (unless `announce` is false: a new incoming call,
+   * whose first RINGING message is still to come). Once per call.
+   */
+  markEarlyMedia(announce = true): void {
+    if (this.info.earlyMedia || (this.info.state !== "DIALING" && this.info.state !== "RINGING")) return;
+    this.info.earlyMedia = true;
+    if (this.info.state === "DIALING") this.setState("RINGING");
+    else if (announce) this.emit("state", "RINGING", this.snapshot());
+  }
+
   /** Who/what ends the call, recorded before the SIP action that ends it. First word wins. */
   markEnd(end: { outcome?: CallOutcome; hungUpBy?: "local" | "remote"; reason?: string; statusCode?: number }): void {
     if (!this.endedBy) this.endedBy = end;
