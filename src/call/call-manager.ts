@@ -79,6 +79,8 @@ export interface CallManagerOptions extends CallLimits {
   defaultLanguage?: string;
   /** Bound for a hang-up before the call is ended locally (tests shorten it); default CALL_END_TIMEOUT_MS. */
   endTimeoutMs?: number;
+  /** Bound of an incoming call's early media phase (tests shorten it); default EARLY_MEDIA_MAX_SECONDS. */
+  earlyMediaMaxMs?: number;
 }
 
 export interface DialOptions {
@@ -282,7 +284,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
         },
       );
       this.early.set(call, sent);
-      call.after(EARLY_MEDIA_MAX_SECONDS * 1000, () => {
+      call.after(this.opts.earlyMediaMaxMs ?? EARLY_MEDIA_MAX_SECONDS * 1000, () => {
         if (call.state === "RINGING") void call.hangup({ outcome: "no-answer", reason: "early media time limit", statusCode: 480 });
       });
     }
