@@ -149,7 +149,11 @@ describe("early media from a flow (Kamailio + baresip)", function () {
       `call ${state}${o.early ? " with earlyMedia" : ""}`,
     );
   const finished = (label: string, id: string) =>
-    waitFor(() => out.find((m) => m.topic === "playback" && m.payload === "finished" && m.label === label && m.call?.id === id), 20_000, `"${label}" played`);
+    waitFor(
+      () => out.find((m) => m.topic === "playback" && m.payload === "finished" && m.label === label && m.call?.id === id),
+      20_000,
+      `"${label}" played`,
+    );
 
   /** The newest recording of what baresip received, once it has `minSeconds` of audio. */
   async function bobHeard(minSeconds = 1): Promise<Int16Array> {
@@ -291,10 +295,7 @@ describe("early media from a flow (Kamailio + baresip)", function () {
     try {
       const since = out.length;
       inject({ topic: "dial", payload: `sip:announcement@127.0.0.1:${uas.port}` });
-      const early = await waitCall("RINGING", { since, early: true }).catch(async (e) => {
-        console.log(JSON.stringify(out.slice(since)), (await uas.stop()).messages.slice(0, 5000));
-        throw e;
-      });
+      const early = await waitCall("RINGING", { since, early: true });
       const id = early.call!.id;
       assert.strictEqual(early.call!.direction, "outbound");
       assert.strictEqual(early.call!.codec, "PCMU", "the early answer's codec");
