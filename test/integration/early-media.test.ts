@@ -23,6 +23,7 @@ import type { CallInfo } from "../../src/types";
 /* eslint-disable @typescript-eslint/no-require-imports */
 const sipClient = require("../../nodes/sip-client/sip-client.js");
 const sipCall = require("../../nodes/sip-call/sip-call.js");
+const sipDtmf = require("../../nodes/sip-dtmf/sip-dtmf.js");
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 helper.init(require.resolve("node-red"));
@@ -89,12 +90,13 @@ describe("early media from a flow (Kamailio + baresip)", function () {
       ttsLanguage: "en-US",
     });
     await helper.load(
-      [sipClient, sipCall],
+      [sipClient, sipCall, sipDtmf],
       [
         account("acct", "alice"),
         account("acct2", "carol"),
         { id: "call", type: "sip-call", client: "acct", autoAnswer: false, wires: [["out"]] },
         { id: "call2", type: "sip-call", client: "acct2", autoAnswer: true, answerDelay: ANSWER_DELAY_S, ringback: "eu", wires: [["out"]] },
+        { id: "keys", type: "sip-dtmf", client: "acct", wires: [["out"]] },
         { id: "out", type: "helper" },
       ],
       { acct: { password: "secret" }, acct2: { password: "pw-carol" } },
@@ -225,8 +227,12 @@ describe("early media from a flow (Kamailio + baresip)", function () {
     await assertHeard(await bobHeard(2), [EARLY_TEXT]);
   });
 
-  it("progress, say, then answer: ANSWERED once, the 200 repeats the 183's SDP, audio goes on", async () => {
+  it("progress, say, then answer: ANSWERED once, the 200 repeats the 183's SDP, audio goes on; a key during early media", async () => {
     const { id, mark, trace } = await bobCallsAndFlowProgresses();
+    await bob.sndcode("5");
+    const key = await waitFor(() => out.find((m) => m.topic === "dtmf" && m.call?.id === id), 5_000, "a key during early media");
+    assert.strictEqual(key.payload, "5");
+    assert.strictEqual(key.call!.state, "RINGING");
     inject({ topic: "say", payload: EARLY_TEXT, language: "en-US", call: { id } });
     await finished(EARLY_TEXT, id);
     inject({ topic: "answer", call: { id } });
