@@ -120,7 +120,8 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
     });
     sdh.on("rtp", (rtp) => {
       rtp.on("timeout", () => {
-        void this.hangup({ outcome: "rtp-timeout", reason: "no RTP received" });
+        // Not before the answer: early media may stop while the call rings (RtpSession.confirm() re-arms it).
+        if (this.state === "ANSWERED") void this.hangup({ outcome: "rtp-timeout", reason: "no RTP received" });
       });
       this.watchAudioPath();
     });

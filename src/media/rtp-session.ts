@@ -371,6 +371,11 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
 
   /** The dialog is confirmed (inbound: the ACK arrived; outbound: the 2xx arrived). */
   confirm(): void {
+    // The answer restarts the RTP timeout clock: early media (before it) may have stopped long ago.
+    if (!this.confirmedDialog && this.lastRxAt !== null) {
+      this.lastRxAt = this.clock.now();
+      this.timedOut = false;
+    }
     this.confirmedDialog = true;
   }
 

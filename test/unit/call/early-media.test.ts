@@ -8,6 +8,9 @@ import { RtpSessionDescriptionHandler } from "../../../src/media/session-descrip
 import { CallManager } from "../../../src/call/call-manager";
 import type { CallInfo, CallState } from "../../../src/types";
 import { RawPeer, manualPacer, waitFor } from "../media/helpers";
+import { ManualClock } from "../../support/manual-clock";
+import { EventEmitter } from "events";
+import { Call } from "../../../src/call/call";
 
 describe("early media", () => {
   const cleanup: (() => unknown)[] = [];
@@ -27,6 +30,52 @@ describe("early media", () => {
     s.tick(0);
     await waitFor(() => caller.packets.length === 1, 3000, "an early packet");
     assert.equal(s.confirmed, false, "still not confirmed");
+  });
+
+  it("RTP timeout: early media that stops does not count; the answer restarts the clock", async () => {
+    const clock = new ManualClock();
+    const s = await RtpSession.open({ portMin: 43000, portMax: 43999, bindAddress: "127.0.0.1", pacer: manualPacer(), rtpTimeoutMs: 1000, clock });
+    cleanup.push(() => s.close());
+    let timeouts = 0;
+    s.on("timeout", () => timeouts++);
+    s.setRemote({ address: "127.0.0.1", port: 9, codec: "PCMU", payloadType: 0, telephoneEventPt: 101, direction: "sendrecv" });
+    clock.advance(1500);
+    s.tick(0);
+    assert.equal(timeouts, 1, "the early phase timed out (the call layer ignores it while ringing)");
+    s.confirm();
+    clock.advance(500);
+    s.tick(0);
+    assert.equal(timeouts, 1, "the answer restarted the clock");
+    clock.advance(600);
+    s.tick(0);
+    assert.equal(timeouts, 2, "and silence after the answer times out");
+  });
+
+  it("Call: an RTP timeout hangs up an answered call, not a ringing one", async () => {
+    const listeners: Array<(s: SessionState) => void> = [];
+    const session = {
+      state: SessionState.Establishing,
+      delegate: undefined as unknown,
+      stateChange: { addListener: (fn: (s: SessionState) => void) => listeners.push(fn) },
+      dispose: () => {
+        listeners.forEach((fn) => fn(SessionState.Terminated));
+        return Promise.resolve();
+      },
+    };
+    const party = { number: "bob", name: "", uri: "sip:bob@127.0.0.1" };
+    const call = new Call(session as never, "outbound", party, party);
+    const sdh = Object.assign(new EventEmitter(), { setFrameSource: () => undefined, rtp: null });
+    call.attachMedia(sdh as never);
+    const rtp = new EventEmitter();
+    sdh.emit("rtp", rtp);
+    call.setState("RINGING");
+    rtp.emit("timeout");
+    await new Promise((r) => setImmediate(r));
+    assert.equal(call.state, "RINGING", "early media stopped: the call still rings");
+    listeners.forEach((fn) => fn(SessionState.Established));
+    rtp.emit("timeout");
+    await waitFor(() => call.state === "ENDED", 2000, "ENDED");
+    assert.equal(call.info.outcome, "rtp-timeout");
   });
 
   describe("SDH: the answer in a 18x to our offer", () => {
