@@ -26,7 +26,9 @@ export type { AccountOptions, AcceptFrom } from "./phone/account";
 export type { RegistrationDetail } from "./phone/registration";
 
 // Calls
-export { DEFAULT_MAX_CALLS, DEFAULT_RING_TIMEOUT_SECONDS } from "./call/call-manager";
+export { DEFAULT_MAX_CALLS, DEFAULT_RING_TIMEOUT_SECONDS, EARLY_MEDIA_MAX_SECONDS } from "./call/call-manager";
+export { RINGBACK_PLANS, isRingbackPlan } from "./media/ringback";
+export type { RingbackPlan } from "./media/ringback";
 export type { InboundPolicy, DialOptions, AfterGreeting, CallLimits, Speaker } from "./call/call-manager";
 export { parsePatternList, normalizeNumber } from "./call/caller-match";
 export type { Greeting } from "./call/caller-match";

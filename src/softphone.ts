@@ -16,6 +16,7 @@ import type { RegistrationDetail } from "./phone/registration";
 import { Call } from "./call/call";
 import type { PlaybackItem } from "./call/playback-queue";
 import type { AudioPathEvent } from "./media/audio-path";
+import type { RingbackPlan } from "./media/ringback";
 import { CallDtmf, DEFAULT_DTMF, DtmfOptions } from "./call/call-dtmf";
 import { DEFAULT_PORTS } from "./sip/transports";
 import { uriHost } from "./sip/wire-rewriter";
@@ -213,6 +214,13 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
 
   answer(id: string): Promise<void> {
     return this.withCall(id, (c) => this.calls.answer(c));
+  }
+  /**
+   * Early media on a ringing incoming call: 183 + SDP, say/play reach the caller before any answer
+   * (the caller is not charged); then answer() or reject(). `ringback` plays that tone meanwhile.
+   */
+  progress(id: string, options: { ringback?: RingbackPlan } = {}): Promise<void> {
+    return this.withCall(id, (c) => this.calls.progress(c, options));
   }
   reject(id: string, statusCode = 486): Promise<void> {
     return this.withCall(id, (c) => this.calls.reject(c, statusCode));

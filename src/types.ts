@@ -74,6 +74,12 @@ export interface CallInfo {
   endedAt?: string;
   durationSeconds?: number;
   codec?: Codec;
+  /**
+   * Early media: audio flows before the answer (inbound: we answered the INVITE with 183 + SDP, topic
+   * "progress", the earlyMedia option or ringback; outbound: the callee's 180/183 carried SDP). Set on the
+   * RINGING message that reports it (a call already RINGING gets a second RINGING message) and kept after.
+   */
+  earlyMedia?: boolean;
   /** Hold state (see CallHold); false until someone holds. Set on every call's snapshot. */
   hold?: CallHold;
   outcome?: CallOutcome;

@@ -15,12 +15,21 @@ import type {
   DtmfMethod,
   RegistrationDetail,
   RegistrationState,
+  RingbackPlan,
   TextMessageInfo,
   TextMessageOutcome,
   TransferEvent,
   TransferState,
 } from "../../src";
-import { DEFAULT_ONE_TIME_VALID_MS, DEFAULT_RING_TIMEOUT_SECONDS, KEY_MASK, normalizeNumber, primitiveText } from "../../src";
+import {
+  DEFAULT_ONE_TIME_VALID_MS,
+  DEFAULT_RING_TIMEOUT_SECONDS,
+  KEY_MASK,
+  isRingbackPlan,
+  normalizeNumber,
+  primitiveText,
+  RINGBACK_PLANS,
+} from "../../src";
 import { num } from "./values";
 
 // ---- sip-call: out ----
@@ -179,6 +188,12 @@ export interface RejectInput extends ForCall {
 export interface HoldInput extends ForCall {
   topic: "hold" | "resume";
 }
+/** Early media on a ringing incoming call: 183 + SDP, then say/play before answer or reject. */
+export interface ProgressInput extends ForCall {
+  topic: "progress";
+  /** A ringback tone to play meanwhile (eu, us, uk); none when absent. */
+  ringback?: RingbackPlan;
+}
 export interface DtmfSendInput extends ForCall {
   topic: "dtmf";
   payload: string;
@@ -214,7 +229,8 @@ export type SipCallInput =
   | HoldInput
   | MessageInput
   | DiagnoseInput
-  | TransferInput;
+  | TransferInput
+  | ProgressInput;
 export type SipCallTopic = SipCallInput["topic"];
 export const SIP_CALL_INPUT_TOPICS: readonly SipCallTopic[] = [
   "dial",
@@ -229,6 +245,7 @@ export const SIP_CALL_INPUT_TOPICS: readonly SipCallTopic[] = [
   "message",
   "diagnose",
   "transfer",
+  "progress",
 ];
 export const SIP_CALL_OUTPUT_TOPICS: readonly SipCallOutput["topic"][] = [
   "registration",
@@ -310,6 +327,13 @@ export function parseSipCallInput(raw: unknown): SipCallInput {
       if ((typeof to !== "string" && typeof to !== "number") || !String(to).trim())
         throw new Error("transfer: msg.to (or msg.payload) must be a number or a SIP URI");
       return { topic, callId, to: String(to).trim() };
+    }
+    case "progress": {
+      const r = msg.ringback;
+      if (r === undefined || r === null || r === "" || r === "off") return { topic, callId };
+      const plan = (primitiveText(r) ?? "").toLowerCase();
+      if (!isRingbackPlan(plan)) throw new Error(`progress: msg.ringback must be ${RINGBACK_PLANS.join(", ")} or off`);
+      return { topic, callId, ringback: plan };
     }
     default:
       throw new Error(`unknown topic "${primitiveText(msg.topic) ?? ""}": use ${orList(SIP_CALL_INPUT_TOPICS)}`);

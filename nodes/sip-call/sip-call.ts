@@ -1,4 +1,4 @@
-// sip-call: registration, call, playback, media (audio path) and text-message events out; dial/say/play/hangup/answer/reject/dtmf/hold/resume/message/transfer in; transfer steps out.
+// sip-call: registration, call, playback, media (audio path) and text-message events out; dial/say/play/hangup/answer/reject/dtmf/hold/resume/message/transfer/progress/diagnose in; transfer steps out.
 import type { NodeAPI, NodeDef, Node } from "node-red";
 import type { SipClientNode, ClientUser } from "../shared/client-api";
 import type {
@@ -13,7 +13,7 @@ import type {
   TextMessageInfo,
   TransferEvent,
 } from "../../src";
-import { DEFAULT_MAX_CALLS, DEFAULT_RING_TIMEOUT_SECONDS, parsePatternList } from "../../src";
+import { DEFAULT_MAX_CALLS, DEFAULT_RING_TIMEOUT_SECONDS, isRingbackPlan, parsePatternList } from "../../src";
 import { registrationStatus, truncate } from "../shared/status";
 import { targetCallId } from "../shared/target-call";
 import {
@@ -50,6 +50,10 @@ interface SipCallConfig extends NodeDef {
   ringTimeout?: string | number;
   allowTransfer?: boolean;
   transferAllowList?: string;
+  /** Answer incoming calls with 183 + SDP at once (announce before answering). */
+  earlyMedia?: boolean;
+  /** Ringback tone during the answer delay: off, eu, us, uk. */
+  ringback?: string;
 }
 
 export = function (RED: NodeAPI): void {
@@ -77,6 +81,8 @@ export = function (RED: NodeAPI): void {
       afterGreeting: config.afterGreeting || "stay",
       allowTransfer: config.allowTransfer === true,
       transferAllowList: parsePatternList(config.transferAllowList),
+      earlyMedia: config.earlyMedia === true,
+      ringback: isRingbackPlan(config.ringback) ? config.ringback : "off",
     };
     let phone: Softphone | undefined;
     let regStatus = registrationStatus("INACTIVE");
@@ -163,6 +169,9 @@ export = function (RED: NodeAPI): void {
           return;
         case "reject":
           await p.reject(targetCallId(p, cmd.callId), cmd.statusCode);
+          return;
+        case "progress":
+          await p.progress(targetCallId(p, cmd.callId), { ringback: cmd.ringback });
           return;
         case "dtmf":
           await p.sendDtmf(targetCallId(p, cmd.callId), cmd.payload);

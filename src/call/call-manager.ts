@@ -11,7 +11,8 @@ import { callerParty, Greeting, isCallerAllowed, partyFromUri, pickGreeting } fr
 import { PlaybackItem, silence } from "./playback-queue";
 import { decodeFrame as decodeG711 } from "../media/g711";
 import { SipTransport } from "../sip/sip-transport";
-import type { WireMessage } from "../sip/wire-message";
+import { headerName, headerValue, type WireMessage } from "../sip/wire-message";
+import { isRingbackPlan, RingbackSource, type RingbackPlan } from "../media/ringback";
 import {
   acceptReferral,
   checkReferTo,
@@ -53,7 +54,18 @@ export interface InboundPolicy {
   allowTransfer?: boolean;
   /** Targets a REFER may send us to (see checkReferTo in transfer.ts); empty: none. */
   transferAllowList?: string[];
+  /** Answer every incoming call with 183 Session Progress + SDP at once (early media: say/play before answering). */
+  earlyMedia?: boolean;
+  /** With autoAnswer and an answer delay: 183 + SDP at once and this ringback tone until the answer ("off" = none). */
+  ringback?: RingbackPlan | "off";
 }
+
+/**
+ * Longest early media phase of an incoming call (183 sent, not answered): then it is rejected
+ * 480 (outcome "no-answer", reason "early media time limit"). Under sip.js's no-answer timeout
+ * (120 s, phone.ts) and a proxy's Timer C (> 3 min), which a 183 does not refresh.
+ */
+export const EARLY_MEDIA_MAX_SECONDS = 90;
 
 /**
  * Limits of the calls one flow node handles. Several nodes may share an account, each with its
@@ -87,6 +99,8 @@ export interface CallManagerOptions extends CallLimits {
   defaultLanguage?: string;
   /** Bound for a hang-up before the call is ended locally (tests shorten it); default CALL_END_TIMEOUT_MS. */
   endTimeoutMs?: number;
+  /** Bound of an incoming call's early media phase (tests shorten it); default EARLY_MEDIA_MAX_SECONDS. */
+  earlyMediaMaxMs?: number;
 }
 
 export interface DialOptions {
@@ -133,6 +147,9 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
   /** REFERs received per call (bounded by MAX_REFERS_PER_CALL), and the calls whose REFER we follow now. */
   private readonly refersReceived = new WeakMap<Call, number>();
   private readonly following = new WeakSet<Call>();
+  /** Incoming calls with early media: the 183 being sent (answer() waits for it). */
+  private readonly early = new WeakMap<Call, Promise<void>>();
+  private readonly ringing = new WeakSet<Call>();
 
   constructor(private readonly opts: CallManagerOptions) {
     super();
@@ -153,7 +170,11 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
   private readonly onWireResponse = (msg: WireMessage): void => {
     if (msg.cseqMethod !== "INVITE" || (msg.statusCode !== 180 && msg.statusCode !== 183)) return;
     const call = this.dialing.get(msg.callId);
-    if (call?.state === "DIALING") call.setState("RINGING");
+    if (!call) return;
+    // Early media: the callee's answer in the 18x. sip.js (earlyMedia off, so a forked INVITE still
+    // works) applies only the 2xx's answer; we start the media now and report it.
+    if (msg.toTag && hasSdp(msg) && call.sdh?.applyEarlyAnswer(msg.body)) call.markEarlyMedia();
+    else if (call.state === "DIALING") call.setState("RINGING");
   };
 
   /** The account's own policy (for library use); a flow node's claim takes precedence while it holds. */
@@ -243,10 +264,15 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
       return refuse(603, "rejected", "caller not allowed");
 
     const call = this.track(new Call(invitation, "inbound", from, to, { endTimeoutMs: this.opts.endTimeoutMs }), limits);
+    const delay = Math.max(0, Number(policy.answerDelaySeconds) || 0) * 1000;
+    const ringback = policy.autoAnswer && delay > 0 && isRingbackPlan(policy.ringback) ? policy.ringback : undefined;
+    const early = policy.earlyMedia === true || !!ringback;
+    // Early media from the start: one RINGING message, that says so (the 183 replaces the 180).
+    if (early) call.markEarlyMedia(false);
     this.emit("call", "RINGING", call.snapshot());
-    invitation.progress().catch(() => undefined);
+    if (early) this.startEarlyMedia(call, ringback).catch((e: Error) => this.emit("log", "warn", `early media failed: ${e.message}`));
+    else invitation.progress().catch(() => undefined);
     if (policy.autoAnswer) {
-      const delay = Math.max(0, Number(policy.answerDelaySeconds) || 0) * 1000;
       call.after(delay, () => {
         void this.answer(call).catch((e: Error) => this.emit("log", "warn", `answer failed: ${e.message}`));
       });
@@ -259,8 +285,55 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     call.on("state", greetOnAnswer);
   }
 
+  /**
+   * Early media on a ringing incoming call: 183 Session Progress + SDP (no 200: the caller is not
+   * charged), our RTP starts, say/play reach the caller; then answer() (200 with the same SDP) or
+   * reject(). With `ringback`, that tone plays while nothing else does. Ends after EARLY_MEDIA_MAX_SECONDS.
+   */
+  async progress(call: Call, o: { ringback?: RingbackPlan } = {}): Promise<void> {
+    if (!(call.session instanceof Invitation)) throw new Error("progress: only incoming calls can have early media");
+    if (call.state !== "RINGING") throw new Error(`progress: the call is ${call.state}, not RINGING`);
+    await this.startEarlyMedia(call, o.ringback);
+    call.markEarlyMedia();
+  }
+
+  /** Sends the 183 once per call (later calls only add the ringback) and bounds the early phase. */
+  private startEarlyMedia(call: Call, ringback?: RingbackPlan): Promise<void> {
+    let sent = this.early.get(call);
+    if (!sent) {
+      const invitation = call.session as Invitation;
+      sent = invitation.progress({ statusCode: 183 }).then(
+        () => call.sdh?.rtp?.allowEarlySend(),
+        (err: Error) => {
+          // sip.js has rejected the call (480): say why it ended.
+          call.markEnd({ outcome: "failed", reason: `could not start early media: ${err.message}` });
+          throw err;
+        },
+      );
+      this.early.set(call, sent);
+      call.after(this.opts.earlyMediaMaxMs ?? EARLY_MEDIA_MAX_SECONDS * 1000, () => {
+        if (call.state === "RINGING") void call.hangup({ outcome: "no-answer", reason: "early media time limit", statusCode: 480 });
+      });
+    }
+    if (ringback && !this.ringing.has(call)) {
+      this.ringing.add(call);
+      // Paused while something is said or played; gone once answered or ended.
+      const tone = new RingbackSource(ringback, () => call.playback.playing);
+      call.addOverride(tone);
+      const stop = (s: CallState) => {
+        if (s === "RINGING") return;
+        call.removeOverride(tone);
+        call.off("state", stop);
+      };
+      call.on("state", stop);
+    }
+    return sent;
+  }
+
   async answer(call: Call): Promise<void> {
     if (!(call.session instanceof Invitation)) throw new Error("only incoming calls can be answered");
+    // A 183 still on its way (its SDP answer is being made): the 200 repeats it, so wait.
+    await this.early.get(call)?.catch(() => undefined);
     if (call.state !== "RINGING") throw new Error(`call is ${call.state}, not RINGING`);
     try {
       await call.session.accept();
@@ -290,8 +363,9 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     const call = this.track(new Call(inviter, "outbound", from, partyFromUri(uri), { endTimeoutMs: this.opts.endTimeoutMs }), limits);
     const callId = inviter.request.callId;
     this.dialing.set(callId, call);
-    call.on("state", () => {
-      if (this.dialing.get(callId) === call) this.dialing.delete(callId);
+    // Kept while RINGING: a 183 with SDP may follow a 180.
+    call.on("state", (s) => {
+      if (s !== "RINGING" && this.dialing.get(callId) === call) this.dialing.delete(callId);
     });
     this.emit("call", "DIALING", call.snapshot());
     const ringMs = (options.ringTimeoutSeconds ?? limits.ringTimeoutSeconds ?? DEFAULT_RING_TIMEOUT_SECONDS) * 1000;
@@ -566,4 +640,11 @@ export function outcomeOfFailure(r: IncomingResponse): { outcome: CallInfo["outc
   if (code === 488 || code === 606) return { outcome: "codec-mismatch", reason, statusCode: code };
   if (code === 487) return { outcome: "cancelled", reason, statusCode: code };
   return { outcome: "failed", reason, statusCode: synthetic ? undefined : code };
+}
+
+/** A response whose body is SDP. */
+function hasSdp(msg: WireMessage): boolean {
+  if (!msg.body.trim()) return false;
+  const type = msg.headers.find((h) => headerName(h) === "content-type");
+  return !!type && /^\s*application\/sdp\b/i.test(headerValue(type));
 }

@@ -122,7 +122,8 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
     });
     sdh.on("rtp", (rtp) => {
       rtp.on("timeout", () => {
-        void this.hangup({ outcome: "rtp-timeout", reason: "no RTP received" });
+        // Not before the answer: early media may stop while the call rings (RtpSession.confirm() re-arms it).
+        if (this.state === "ANSWERED") void this.hangup({ outcome: "rtp-timeout", reason: "no RTP received" });
       });
       this.watchAudioPath();
     });
@@ -215,6 +216,18 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
     this.info.state = state;
     if (state === "RINGING") this.info.ringingAt = new Date().toISOString();
     this.emit("state", state, this.snapshot());
+  }
+
+  /**
+   * Early media started (see CallInfo.earlyMedia): DIALING becomes RINGING with it; a call already
+   * RINGING reports RINGING again, now with earlyMedia (unless `announce` is false: a new incoming call,
+   * whose first RINGING message is still to come). Once per call.
+   */
+  markEarlyMedia(announce = true): void {
+    if (this.info.earlyMedia || (this.info.state !== "DIALING" && this.info.state !== "RINGING")) return;
+    this.info.earlyMedia = true;
+    if (this.info.state === "DIALING") this.setState("RINGING");
+    else if (announce) this.emit("state", "RINGING", this.snapshot());
   }
 
   /** Who/what ends the call, recorded before the SIP action that ends it. First word wins. */

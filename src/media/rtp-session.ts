@@ -266,6 +266,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
   private confirmedDialog = false;
   /** The SDP's exact address:port sent us valid media: it wants our RTP, so it may get it early. */
   private mediaSeen = false;
+  /** Early media (183 + SDP) we chose to send: the SDP's address before the dialog is confirmed. */
+  private earlySend = false;
   /** Locked SSRCs: audio (and comfort noise), and RFC 4733 events when they use their own SSRC. */
   private audioSsrc: { ssrc: number; lastAt: number } | null = null;
   private eventSsrc: number | null = null;
@@ -358,12 +360,22 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
   get sendTarget(): RtpEndpoint | null {
     const r = this.remoteInfo;
     if (!r || !canSend(r.direction) || r.port === 0 || isUnspecified(r.address)) return null;
-    if (!this.confirmedDialog && !this.mediaSeen) return null;
+    if (!this.confirmedDialog && !this.mediaSeen && !this.earlySend) return null;
     return this.latch ?? { address: r.address, port: r.port };
+  }
+
+  /** We send early media (an announcement or ringback in 183 + SDP, bounded by the call layer) before the ACK. */
+  allowEarlySend(): void {
+    this.earlySend = true;
   }
 
   /** The dialog is confirmed (inbound: the ACK arrived; outbound: the 2xx arrived). */
   confirm(): void {
+    // The answer restarts the RTP timeout clock: early media (before it) may have stopped long ago.
+    if (!this.confirmedDialog && this.lastRxAt !== null) {
+      this.lastRxAt = this.clock.now();
+      this.timedOut = false;
+    }
     this.confirmedDialog = true;
   }
 

@@ -308,6 +308,29 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
     this.apply(rtp, result);
   }
 
+  /**
+   * Early media of a call we dial: the answer in a 18x (RFC 3261 §13.2.1 allows it in an unreliable
+   * provisional response; sip.js applies none with earlyMedia off). Media starts toward it now, but our
+   * offer stays pending: the 2xx's answer (the same, or another fork's) completes the exchange as usual.
+   * False when there is no offer pending, no RTP yet, or the SDP is unusable.
+   */
+  applyEarlyAnswer(sdp: string): boolean {
+    const offered = this.pendingLocalOffer;
+    const rtp = this.rtpSession;
+    if (this.closed || !offered || !rtp) return false;
+    try {
+      const parsed = parseSdp(sdp);
+      const result = parsed ? acceptAnswer(parsed, offered) : null;
+      if (!result?.ok) return false;
+      assertReachable(rtp, result);
+      this.apply(rtp, result);
+      return true;
+    } catch {
+      // Remote-controlled text: an unusable early answer only means no early media.
+      return false;
+    }
+  }
+
   /** Our offer was rejected: keep the media state of the last completed exchange (and its hold). */
   rollbackDescription(): Promise<void> {
     if (this.pendingLocalOffer && this.holdBeforeOffer !== null) this.localHold = this.holdBeforeOffer;

@@ -115,9 +115,12 @@ describe("nodes/shared/messages: sip-call", () => {
     };
     assert.strictEqual(
       err({ topic: "fly" }),
-      'unknown topic "fly": use dial, say, play, hangup, answer, reject, dtmf, hold, resume, message, diagnose or transfer',
+      'unknown topic "fly": use dial, say, play, hangup, answer, reject, dtmf, hold, resume, message, diagnose, transfer or progress',
     );
-    assert.strictEqual(err(null), 'unknown topic "": use dial, say, play, hangup, answer, reject, dtmf, hold, resume, message, diagnose or transfer');
+    assert.strictEqual(
+      err(null),
+      'unknown topic "": use dial, say, play, hangup, answer, reject, dtmf, hold, resume, message, diagnose, transfer or progress',
+    );
     assert.strictEqual(err({ topic: "dial", payload: { not: "a number" } }), "dial: msg.payload must be a number or a SIP URI");
     assert.strictEqual(err({ topic: "say", payload: "  " }), "say: msg.payload must be the text to speak");
     assert.strictEqual(err({ topic: "play", payload: 3 }), "play: msg.payload must be a WAV Buffer or a file path");
@@ -126,6 +129,15 @@ describe("nodes/shared/messages: sip-call", () => {
     assert.strictEqual(err({ topic: "message", payload: "hi" }), "message: msg.to must be a number or a SIP URI");
     assert.strictEqual(err({ topic: "message", payload: "hi", to: " " }), "message: msg.to must be a number or a SIP URI");
     assert.strictEqual(err({ topic: "message", payload: 5, to: "bob" }), "message: msg.payload must be the text to send");
+  });
+
+  it("early media: the progress command, with an optional ringback tone", () => {
+    assert.deepStrictEqual(parseSipCallInput({ topic: "progress", call: { id: "c1" } }), { topic: "progress", callId: "c1" });
+    assert.deepStrictEqual(parseSipCallInput({ topic: "Progress", ringback: "EU" }), { topic: "progress", callId: undefined, ringback: "eu" });
+    assert.deepStrictEqual(parseSipCallInput({ topic: "progress", ringback: "off" }), { topic: "progress", callId: undefined });
+    assert.throws(() => parseSipCallInput({ topic: "progress", ringback: "fr" }), /^Error: progress: msg.ringback must be eu, us, uk or off$/);
+    const early: CallInfo = { ...call, state: "RINGING", earlyMedia: true };
+    same(callMsg("RINGING", early), { topic: "call", payload: "RINGING", call: early });
   });
 
   it("text messages: the message command, and the message and message-status outputs", () => {
