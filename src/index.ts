@@ -65,6 +65,12 @@ export type {
 export { AUDIO_PATH_WINDOW_MS, AUDIO_PATH_CHECK_MS, AUDIO_PATH_MAX_EVENTS } from "./media/audio-path";
 export type { AudioPathEvent, AudioPathState, OneWayDirection, AudioPathEndpoint } from "./media/audio-path";
 
+// Voicemail and speech-to-text
+export { runVoicemail, beepWav, voicemailFileName, DEFAULT_VOICEMAIL_MAX_SECONDS, DEFAULT_VOICEMAIL_SILENCE_SECONDS } from "./call/voicemail";
+export type { VoicemailOptions, VoicemailResult, VoicemailRecording, VoicemailPhone } from "./call/voicemail";
+export { registerSpeechToTextEngine, createSpeechToTextEngine, registeredSpeechToTextEngines } from "./speech/stt";
+export type { SpeechToTextEngine, SpeechToTextEngineFactory, TranscribeOptions } from "./speech/stt";
+
 // Speech
 export { SpeechService, registerEngine, encodeWav } from "./speech";
 export type { SpeechServiceOptions, SpeechLanguage } from "./speech";

@@ -16,6 +16,7 @@ import type {
   RegistrationState,
   TextMessageInfo,
   TextMessageOutcome,
+  VoicemailResult,
 } from "../../src";
 import { DEFAULT_ONE_TIME_VALID_MS, DEFAULT_RING_TIMEOUT_SECONDS, KEY_MASK, normalizeNumber, primitiveText } from "../../src";
 import { num } from "./values";
@@ -77,7 +78,21 @@ export type MediaMsg = {
   call: CallInfo;
 };
 
-export type SipCallOutput = RegistrationMsg | CallMsg | PlaybackMsg | MediaMsg | TextMsg | MessageStatusMsg;
+/** A message left in voicemail mode: one per call, after the hang-up (and the transcription). */
+export type VoicemailMsg = {
+  topic: "voicemail";
+  /** The recording: WAV, 8 kHz 16-bit mono PCM. */
+  payload: Buffer;
+  /** The speech-to-text result ("" = nothing recognised); absent when no engine is configured or it failed. */
+  transcript?: string;
+  /** Why there is no transcript (the engine failed); the message is delivered anyway. */
+  transcriptError?: string;
+  /** receivedAt: ISO time recording started; reason: hangup, silence, max, key or stop; path: the WAV file written. */
+  voicemail: { durationMs: number; reason: string; receivedAt: string; bytes: number; path?: string };
+  call: CallInfo;
+};
+
+export type SipCallOutput = RegistrationMsg | CallMsg | PlaybackMsg | MediaMsg | TextMsg | MessageStatusMsg | VoicemailMsg;
 
 export function registrationMsg(state: RegistrationState, detail: RegistrationDetail): RegistrationMsg {
   const msg: RegistrationMsg = { topic: "registration", payload: state };
@@ -106,6 +121,16 @@ export function textMsg(m: TextMessageInfo): TextMsg {
 
 export function messageStatusMsg(o: TextMessageOutcome): MessageStatusMsg {
   return { topic: "message-status", payload: o.delivered ? "delivered" : "failed", statusCode: o.statusCode, reason: o.reason, to: o.to };
+}
+
+export function voicemailMsg(v: VoicemailResult, call: CallInfo): VoicemailMsg {
+  const r = v.recording;
+  const voicemail: VoicemailMsg["voicemail"] = { durationMs: r.durationMs, reason: r.reason, receivedAt: v.receivedAt.toISOString(), bytes: r.bytes };
+  if (r.path) voicemail.path = r.path;
+  const msg: VoicemailMsg = { topic: "voicemail", payload: r.wav, voicemail, call };
+  if (v.transcript !== undefined) msg.transcript = v.transcript;
+  if (v.transcriptError) msg.transcriptError = v.transcriptError;
+  return msg;
 }
 
 // ---- sip-call: in ----
@@ -176,7 +201,15 @@ export const SIP_CALL_INPUT_TOPICS: readonly SipCallTopic[] = [
   "resume",
   "message",
 ];
-export const SIP_CALL_OUTPUT_TOPICS: readonly SipCallOutput["topic"][] = ["registration", "call", "playback", "media", "message", "message-status"];
+export const SIP_CALL_OUTPUT_TOPICS: readonly SipCallOutput["topic"][] = [
+  "registration",
+  "call",
+  "playback",
+  "media",
+  "message",
+  "message-status",
+  "voicemail",
+];
 
 /** Default SIP status of a rejection. */
 const REJECT_STATUS = 486;

@@ -19,11 +19,12 @@ import {
   textMsg,
 } from "../shared/messages";
 import { num } from "../shared/values";
+import { voicemailMode, type VoicemailConfig } from "./voicemail";
 
 /** The editor's default time limit of a call (s). */
 const DEFAULT_MAX_DURATION_SECONDS = 3600;
 
-interface SipCallConfig extends NodeDef {
+interface SipCallConfig extends NodeDef, VoicemailConfig {
   client: string;
   autoAnswer?: boolean;
   answerDelay?: string | number;
@@ -60,7 +61,11 @@ export = function (RED: NodeAPI): void {
       greetings: Array.isArray(config.greetings) ? config.greetings : [],
       afterGreeting: config.afterGreeting || "stay",
     };
+    // Voicemail mode plays its own greeting (then the beep): the greeting table is not used.
+    const voicemail = voicemailMode(config, (m) => node.send(m), { warn: (t) => node.warn(t), error: (t) => node.error(t) });
+    if (voicemail) policy.greetings = [];
     let phone: Softphone | undefined;
+    let ownsInbound = false;
     let regStatus = registrationStatus("INACTIVE");
     const showStatus = () => {
       const active = phone?.activeCalls() ?? [];
@@ -77,6 +82,7 @@ export = function (RED: NodeAPI): void {
     const onCall = (state: CallState, call: CallInfo) => {
       node.send(callMsg(state, call));
       showStatus();
+      if (voicemail && phone && ownsInbound) voicemail.onCall(phone, state, call);
     };
     // A hold change is reported as a call message in the state the call is in (ANSWERED), with call.hold.
     const onHold = (call: CallInfo) => onCall(call.state, call);
@@ -98,8 +104,8 @@ export = function (RED: NodeAPI): void {
       },
       onPhone(p) {
         phone = p;
-        if (!p.claimInbound(node.id, policy, limits))
-          node.warn("another sip-call node already handles incoming calls of this account; this one only reports and sends commands");
+        ownsInbound = p.claimInbound(node.id, policy, limits);
+        if (!ownsInbound) node.warn("another sip-call node already handles incoming calls of this account; this one only reports and sends commands");
         p.on("call", onCall);
         p.on("playback", onPlayback);
         p.on("hold", onHold);
@@ -173,6 +179,7 @@ export = function (RED: NodeAPI): void {
     });
     node.on("close", (done: () => void) => {
       client.deregister(user);
+      voicemail?.close();
       if (phone) {
         phone.off("call", onCall);
         phone.off("playback", onPlayback);

@@ -23,6 +23,7 @@ import {
   SIP_DTMF_INPUT_TOPICS,
   SIP_DTMF_OUTPUT_TOPICS,
   textMsg,
+  voicemailMsg,
 } from "../../../nodes/shared/messages";
 
 const call: CallInfo = {
@@ -141,6 +142,24 @@ describe("nodes/shared/messages: sip-call", () => {
       to: "sip:bob@x",
     });
     same(messageStatusMsg({ delivered: false, statusCode: 408, reason: "Request Timeout", to: "sip:bob@x" }).payload, "failed");
+  });
+
+  it("voicemail: payload WAV, transcript only when there is one, transcriptError when the engine failed", () => {
+    const wav = Buffer.from("RIFF");
+    const recording = { wav, durationMs: 1500, bytes: 24044, reason: "key" as const, key: "#", startedAt: new Date("2026-01-01T00:00:01.000Z") };
+    const receivedAt = recording.startedAt;
+    same(voicemailMsg({ recording, receivedAt }, call), {
+      topic: "voicemail",
+      payload: wav,
+      voicemail: { durationMs: 1500, reason: "key", receivedAt: "2026-01-01T00:00:01.000Z", bytes: 24044 },
+      call,
+    });
+    const withText = voicemailMsg({ recording: { ...recording, path: "/tmp/v.wav" }, receivedAt, transcript: "" }, call);
+    assert.strictEqual(withText.transcript, "");
+    assert.strictEqual(withText.voicemail.path, "/tmp/v.wav");
+    const failed = voicemailMsg({ recording, receivedAt, transcriptError: "speech-to-text (command) failed: x" }, call);
+    assert.ok(!("transcript" in failed));
+    assert.strictEqual(failed.transcriptError, "speech-to-text (command) failed: x");
   });
 });
 
