@@ -7,6 +7,8 @@ import { num } from "../shared/values";
 
 /** The greeting when the node sets none. */
 export const DEFAULT_VOICEMAIL_GREETING = "Please leave a message after the tone.";
+/** The rate recordings are resampled to for the command (what pocketsphinx's en-us model and whisper.cpp want). */
+export const DEFAULT_STT_SAMPLE_RATE = 16000;
 
 /** The editor properties of voicemail mode (names are the contract). */
 export interface VoicemailConfig {
@@ -23,7 +25,7 @@ export interface VoicemailConfig {
   sttEngine?: string;
   /** The command line, with {file} and optionally {lang}. */
   sttCommand?: string;
-  /** Resample to this rate before running the command (0 = 8000 as recorded). */
+  /** Resample to this rate before running the command (default DEFAULT_STT_SAMPLE_RATE; 0 = 8000, as recorded). */
   sttSampleRate?: string | number;
 }
 
@@ -43,7 +45,10 @@ export function voicemailMode(
   let engine: SpeechToTextEngine | undefined;
   let engineError: string | undefined;
   try {
-    engine = createSpeechToTextEngine(config.sttEngine, { command: config.sttCommand, sampleRate: num(config.sttSampleRate, 0) || undefined });
+    engine = createSpeechToTextEngine(config.sttEngine, {
+      command: config.sttCommand,
+      sampleRate: num(config.sttSampleRate, DEFAULT_STT_SAMPLE_RATE) || undefined,
+    });
   } catch (e) {
     // A bad command line: voicemail still works; each message says why it has no transcript.
     engineError = `speech-to-text is not configured correctly: ${(e as Error).message}`;

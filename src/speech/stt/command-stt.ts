@@ -51,9 +51,8 @@ export function buildSttArgs(template: string, values: { file: string; lang: str
 
 /** The program's output as one line of text: control characters dropped, blanks collapsed, bounded. */
 export function cleanTranscript(raw: string): string {
-  // eslint-disable-next-line no-control-regex
   return raw
-    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, " ")
+    .replace(/\p{Cc}/gu, " ")
     .replace(/\s+/g, " ")
     .trim()
     .slice(0, MAX_TRANSCRIPT_CHARS);

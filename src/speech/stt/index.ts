@@ -1,8 +1,8 @@
 // Speech-to-text: the engine registry and the engines that ship (only "command" for now).
-import { CommandSpeechToText, type CommandSpeechToTextOptions } from "./command-stt";
+import { CommandSpeechToText } from "./command-stt";
 import { registerSpeechToTextEngine } from "./engine";
 
-registerSpeechToTextEngine("command", (options) => new CommandSpeechToText(options as CommandSpeechToTextOptions));
+registerSpeechToTextEngine("command", (options) => new CommandSpeechToText(options));
 
 export {
   registerSpeechToTextEngine,
