@@ -110,11 +110,11 @@ describe("voicemail mode (flow, Kamailio, baresip, pocketsphinx)", function () {
     const match = speechMatch(spoken, floatToInt16(wav.samples));
     assert.ok(match.score > 0.8, `the sentence is in the recording: score ${match.score.toFixed(2)}`);
     assert.strictEqual(vm.voicemail?.reason, "silence");
-    assert.ok(Math.abs(vm.voicemail!.durationMs - wav.samples.length / 8) < 100, `durationMs ${vm.voicemail!.durationMs}`);
+    assert.ok(Math.abs(vm.voicemail.durationMs - wav.samples.length / 8) < 100, `durationMs ${vm.voicemail.durationMs}`);
     assert.strictEqual(vm.voicemail?.bytes, vm.payload.length);
-    assert.ok(!Number.isNaN(Date.parse(vm.voicemail!.receivedAt)) && vm.voicemail!.receivedAt.endsWith("Z"));
-    assert.strictEqual(path.dirname(vm.voicemail!.path!), folder);
-    assert.ok(fs.readFileSync(vm.voicemail!.path!).equals(vm.payload), "the same WAV written to the folder");
+    assert.ok(!Number.isNaN(Date.parse(vm.voicemail.receivedAt)) && vm.voicemail.receivedAt.endsWith("Z"));
+    assert.strictEqual(path.dirname(vm.voicemail.path!), folder);
+    assert.ok(fs.readFileSync(vm.voicemail.path!).equals(vm.payload), "the same WAV written to the folder");
     assert.strictEqual(vm.call?.from.number, "bob");
     assert.match(String(vm.transcript), /\bpizza\b/, `transcript: ${vm.transcript}`);
     assert.strictEqual(vm.transcriptError, undefined);
@@ -138,7 +138,7 @@ describe("voicemail mode (flow, Kamailio, baresip, pocketsphinx)", function () {
     await waitFor(() => got.some((m) => m.topic === "voicemail"), 20_000, "the voicemail message");
     const vm = got.find((m) => m.topic === "voicemail")!;
     assert.strictEqual(vm.voicemail?.reason, "key");
-    assert.ok(vm.voicemail!.durationMs >= 1000 && vm.voicemail!.durationMs < 10_000, `durationMs ${vm.voicemail!.durationMs}`);
+    assert.ok(vm.voicemail.durationMs >= 1000 && vm.voicemail.durationMs < 10_000, `durationMs ${vm.voicemail.durationMs}`);
     assert.ok(!("transcript" in vm), "no transcript");
     assert.match(String(vm.transcriptError), /no-such-stt-program-4711.*not found/);
     assert.strictEqual(vm.voicemail?.path, undefined, "no folder, no file");
