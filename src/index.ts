@@ -16,6 +16,9 @@ export type {
   PlayOptions,
   TextMessageInfo,
 } from "./softphone";
+export type { RecordOptions, RecordingHandle, RecordingResult } from "./call/call-recording";
+export { MAX_RECORDING_MS, MAX_RECORDING_BYTES, DEFAULT_RECORDING_MS, SILENCE_LEVEL_DBM0, MIN_SILENCE_MS } from "./media/recorder";
+export type { RecordingEndReason } from "./media/recorder";
 export { MAX_TEXT_MESSAGE_BYTES } from "./call/text-message";
 export type { TextMessageOutcome } from "./call/text-message";
 
