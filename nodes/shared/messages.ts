@@ -87,8 +87,8 @@ export type VoicemailMsg = {
   transcript?: string;
   /** Why there is no transcript (the engine failed); the message is delivered anyway. */
   transcriptError?: string;
-  /** receivedAt: ISO time recording started; reason: hangup, silence, max, key or stop; path: the WAV file written. */
-  voicemail: { durationMs: number; reason: string; receivedAt: string; bytes: number; path?: string };
+  /** receivedAt: ISO time recording started; reason: hangup, silence, max, key or stop; path: the WAV file written; fileError: why it was not. */
+  voicemail: { durationMs: number; reason: string; receivedAt: string; bytes: number; path?: string; fileError?: string };
   call: CallInfo;
 };
 
@@ -127,6 +127,7 @@ export function voicemailMsg(v: VoicemailResult, call: CallInfo): VoicemailMsg {
   const r = v.recording;
   const voicemail: VoicemailMsg["voicemail"] = { durationMs: r.durationMs, reason: r.reason, receivedAt: v.receivedAt.toISOString(), bytes: r.bytes };
   if (r.path) voicemail.path = r.path;
+  if (r.error) voicemail.fileError = r.error;
   const msg: VoicemailMsg = { topic: "voicemail", payload: r.wav, voicemail, call };
   if (v.transcript !== undefined) msg.transcript = v.transcript;
   if (v.transcriptError) msg.transcriptError = v.transcriptError;

@@ -6,6 +6,7 @@ import { SAMPLE_RATE } from "../media/audio-format";
 import { encodeWav } from "../speech/wav";
 import { transcribeSafely, type SpeechToTextEngine } from "../speech/stt";
 import type { CallInfo } from "../types";
+import type { RecordingHandle, RecordingResult, RecordOptions } from "./call-recording";
 
 /** The beep before recording: 1 kHz for 250 ms, at about -12 dBFS, with 5 ms fades against clicks. */
 export const BEEP_HZ = 1000;
@@ -21,15 +22,7 @@ export const VOICEMAIL_STOP_KEY = "#";
 const FILE_NAME_NUMBER_MAX = 32;
 
 /** What the recorder hands back (Softphone.record's RecordingResult). */
-export interface VoicemailRecording {
-  wav: Buffer;
-  durationMs: number;
-  bytes: number;
-  reason: "hangup" | "silence" | "max" | "key" | "stop";
-  key?: string;
-  path?: string;
-  startedAt: Date;
-}
+export type VoicemailRecording = RecordingResult;
 
 interface Handle {
   readonly finished: Promise<boolean>;
@@ -39,10 +32,7 @@ interface Handle {
 export interface VoicemailPhone {
   say(id: string, text: string, options?: { language?: string }): Promise<Handle>;
   play(id: string, audio: Buffer | string): Promise<Handle>;
-  record(
-    id: string,
-    options?: { maxMs?: number; silenceMs?: number; stopKeys?: string[]; path?: string },
-  ): { finished: Promise<VoicemailRecording>; stop(): void };
+  record(id: string, options?: RecordOptions): RecordingHandle;
   hangup(id: string, end?: { reason?: string }): Promise<void>;
   call(id: string): CallInfo | undefined;
 }
@@ -122,7 +112,7 @@ export async function runVoicemail(phone: VoicemailPhone, callId: string, o: Voi
   const rec = phone.record(callId, {
     maxMs: Math.max(1, o.maxSeconds ?? DEFAULT_VOICEMAIL_MAX_SECONDS) * 1000,
     silenceMs: Math.max(0, o.silenceSeconds ?? DEFAULT_VOICEMAIL_SILENCE_SECONDS) * 1000 || undefined,
-    stopKeys: [VOICEMAIL_STOP_KEY],
+    stopKeys: VOICEMAIL_STOP_KEY,
     path: o.folder ? path.join(o.folder, voicemailFileName(startedAt, info.from.number)) : undefined,
   });
   const abort = () => rec.stop();
