@@ -117,10 +117,10 @@ describe("sip-call recording from a flow (Kamailio + baresip)", function () {
     assert.deepStrictEqual(errors.splice(0), [], "no command failed");
   });
 
-  /** A baresip whose microphone is the spoken sentence followed by `silenceSeconds` of silence. */
-  async function caller(user: "bob", silenceSeconds: number): Promise<Baresip> {
-    const pcm = new Int16Array(spoken.length + silenceSeconds * 8000);
-    pcm.set(spoken);
+  /** A baresip whose microphone is `leadSeconds` of silence, the spoken sentence, then `silenceSeconds` of silence. */
+  async function caller(user: "bob", silenceSeconds: number, leadSeconds = 0): Promise<Baresip> {
+    const pcm = new Int16Array(leadSeconds * 8000 + spoken.length + silenceSeconds * 8000);
+    pcm.set(spoken, leadSeconds * 8000);
     const file = path.join(tmp, `mic-${Date.now()}.wav`);
     fs.writeFileSync(file, encodeWav(pcm, 8000));
     const b = await startBaresip({ user, password: "pw-bob", kamailio: kam, audioFile: file, codecs: ["PCMU"] });
@@ -143,7 +143,7 @@ describe("sip-call recording from a flow (Kamailio + baresip)", function () {
 
   function assertHoldsTheSpeech(m: Msg): Int16Array {
     assert.ok(Buffer.isBuffer(m.payload), "payload is the WAV Buffer");
-    assert.strictEqual(m.recording!.bytes, (m.payload).length);
+    assert.strictEqual(m.recording!.bytes, m.payload.length);
     const pcm = pcmOf(m.payload);
     assert.ok(Math.abs(m.recording!.durationMs - pcm.length / 8) <= 1, "durationMs is the WAV's length");
     const same = speechMatch(spoken, pcm);
@@ -153,8 +153,9 @@ describe("sip-call recording from a flow (Kamailio + baresip)", function () {
     return pcm;
   }
 
-  it("record command: ends by silence once the caller went quiet, the WAV holds the speech and is written to msg.record.path; then stop", async () => {
-    const bob = await caller("bob", 20);
+  it("record command: ends by silence once the caller went quiet (not before speaking), the WAV holds the speech and is written to msg.record.path; then stop", async () => {
+    // 2.5 s of quiet before the caller speaks: longer than silenceSeconds, and it must not end the recording.
+    const bob = await caller("bob", 20, 2.5);
     const since = out.length;
     await bob.dial(kam.uri("alice"));
     const call = await answeredCall("alice", since);
@@ -165,8 +166,8 @@ describe("sip-call recording from a flow (Kamailio + baresip)", function () {
     assert.strictEqual(m.call!.state, "ANSWERED", "the call goes on");
     assertHoldsTheSpeech(m);
     const speechMs = (spoken.length / 8000) * 1000;
-    assert.ok(m.recording!.durationMs >= speechMs, `at least the speech: ${m.recording!.durationMs} ms`);
-    assert.ok(m.recording!.durationMs < speechMs + 3000, `ended about 1.5 s after it: ${m.recording!.durationMs} ms for ${speechMs} ms of speech`);
+    assert.ok(m.recording!.durationMs >= speechMs + 1000, `the lead-in and the speech: ${m.recording!.durationMs} ms`);
+    assert.ok(m.recording!.durationMs < speechMs + 5500, `ended about 1.5 s after it: ${m.recording!.durationMs} ms for ${speechMs} ms of speech`);
     assert.strictEqual(m.recording!.path, file);
     assert.strictEqual(m.recording!.error, undefined);
     assert.ok(fs.readFileSync(file).equals(m.payload as Buffer), "the file is the WAV of the message");
