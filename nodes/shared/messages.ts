@@ -12,6 +12,7 @@ import type {
   CodeEnd,
   DtmfDigit,
   DtmfMethod,
+  RecordingResult,
   RegistrationDetail,
   RegistrationState,
   TextMessageInfo,
@@ -92,7 +93,29 @@ export type VoicemailMsg = {
   call: CallInfo;
 };
 
-export type SipCallOutput = RegistrationMsg | CallMsg | PlaybackMsg | MediaMsg | TextMsg | MessageStatusMsg | VoicemailMsg;
+/** A finished recording (topic "record", or the node's "record every answered call"): one message per recording. */
+export type RecordingMsg = {
+  topic: "recording";
+  /** The WAV: 8 kHz 16-bit mono PCM of what the remote side said. */
+  payload: Buffer;
+  recording: {
+    durationMs: number;
+    /** Size of the WAV, bytes. */
+    bytes: number;
+    reason: RecordingResult["reason"];
+    /** ISO time the recording started. */
+    startedAt: string;
+    /** The stop key, with reason "key". */
+    key?: string;
+    /** The file written, when one was asked for and written. */
+    path?: string;
+    /** Why the file could not be written. */
+    error?: string;
+  };
+  call: CallInfo;
+};
+
+export type SipCallOutput = RegistrationMsg | CallMsg | PlaybackMsg | MediaMsg | TextMsg | MessageStatusMsg | RecordingMsg | VoicemailMsg;
 
 export function registrationMsg(state: RegistrationState, detail: RegistrationDetail): RegistrationMsg {
   const msg: RegistrationMsg = { topic: "registration", payload: state };
@@ -117,6 +140,14 @@ export function textMsg(m: TextMessageInfo): TextMsg {
   const msg: TextMsg = { topic: "message", payload: m.text, from: m.from, to: m.to };
   if (m.call) msg.call = m.call;
   return msg;
+}
+
+export function recordingMsg(r: RecordingResult): RecordingMsg {
+  const recording: RecordingMsg["recording"] = { durationMs: r.durationMs, bytes: r.bytes, reason: r.reason, startedAt: r.startedAt.toISOString() };
+  if (r.key !== undefined) recording.key = r.key;
+  if (r.path !== undefined) recording.path = r.path;
+  if (r.error !== undefined) recording.error = r.error;
+  return { topic: "recording", payload: r.wav, recording, call: r.call };
 }
 
 export function messageStatusMsg(o: TextMessageOutcome): MessageStatusMsg {
@@ -188,7 +219,18 @@ export interface MessageInput {
   to: string;
 }
 
-export type SipCallInput = DialInput | SayInput | PlayInput | HangupInput | AnswerInput | RejectInput | DtmfSendInput | HoldInput | MessageInput;
+/** Start or stop recording a call; the options come from msg.record (seconds, as the editor). */
+export interface RecordInput extends ForCall {
+  topic: "record";
+  payload: "start" | "stop";
+  maxSeconds?: number;
+  silenceSeconds?: number;
+  stopKeys?: string;
+  path?: string;
+}
+
+export type SipCallInput =
+  DialInput | SayInput | PlayInput | HangupInput | AnswerInput | RejectInput | DtmfSendInput | HoldInput | MessageInput | RecordInput;
 export type SipCallTopic = SipCallInput["topic"];
 export const SIP_CALL_INPUT_TOPICS: readonly SipCallTopic[] = [
   "dial",
@@ -201,6 +243,7 @@ export const SIP_CALL_INPUT_TOPICS: readonly SipCallTopic[] = [
   "hold",
   "resume",
   "message",
+  "record",
 ];
 export const SIP_CALL_OUTPUT_TOPICS: readonly SipCallOutput["topic"][] = [
   "registration",
@@ -209,6 +252,7 @@ export const SIP_CALL_OUTPUT_TOPICS: readonly SipCallOutput["topic"][] = [
   "media",
   "message",
   "message-status",
+  "recording",
   "voicemail",
 ];
 
@@ -269,11 +313,47 @@ export function parseSipCallInput(raw: unknown): SipCallInput {
       if ((typeof to !== "string" && typeof to !== "number") || !String(to).trim()) throw new Error("message: msg.to must be a number or a SIP URI");
       return { topic, payload: p, to: String(to).trim() };
     }
+    case "record":
+      return parseRecordInput(msg, callId);
     default:
       throw new Error(
-        `unknown topic "${primitiveText(msg.topic) ?? ""}": use dial, say, play, hangup, answer, reject, dtmf, hold, resume or message`,
+        `unknown topic "${primitiveText(msg.topic) ?? ""}": use dial, say, play, hangup, answer, reject, dtmf, hold, resume, message or record`,
       );
   }
+}
+
+/** msg.payload "start" (default) or "stop", options in msg.record { maxSeconds, silenceSeconds, stopKeys, path }. */
+function parseRecordInput(msg: Record<string, unknown>, callId: string | undefined): RecordInput {
+  const p = msg.payload;
+  const action = p === undefined || p === null || p === "" ? "start" : (primitiveText(p) ?? "").trim().toLowerCase();
+  if (action !== "start" && action !== "stop") throw new Error('record: msg.payload must be "start" or "stop"');
+  if (action === "stop") return { topic: "record", callId, payload: "stop" };
+  const o = msg.record;
+  if (o !== undefined && o !== null && (typeof o !== "object" || Array.isArray(o))) {
+    throw new Error("record: msg.record must be an object { maxSeconds, silenceSeconds, stopKeys, path }");
+  }
+  const opts = (o ?? {}) as Record<string, unknown>;
+  const cmd: RecordInput = { topic: "record", callId, payload: "start" };
+  const seconds = (name: "maxSeconds" | "silenceSeconds", min: number) => {
+    const v = opts[name];
+    if (v === undefined || v === null || v === "") return;
+    const n = Number(v);
+    if (typeof v === "boolean" || !Number.isFinite(n) || n < min)
+      throw new Error(`record: msg.record.${name} must be a number of seconds${min > 0 ? " above 0" : ""}`);
+    cmd[name] = n;
+  };
+  seconds("maxSeconds", Number.MIN_VALUE);
+  seconds("silenceSeconds", 0);
+  if (opts.stopKeys !== undefined && opts.stopKeys !== null && opts.stopKeys !== "") {
+    const keys = primitiveText(opts.stopKeys) ?? "";
+    if (!/^[0-9*#A-Da-d]+$/.test(keys)) throw new Error('record: msg.record.stopKeys must be DTMF keys (0-9, *, #, A-D), e.g. "#"');
+    cmd.stopKeys = keys.toUpperCase();
+  }
+  if (opts.path !== undefined && opts.path !== null && opts.path !== "") {
+    if (typeof opts.path !== "string" || !opts.path.trim()) throw new Error("record: msg.record.path must be a file path");
+    cmd.path = opts.path.trim();
+  }
+  return cmd;
 }
 
 /** The id given with a command (msg.call.id, else msg.callId), or undefined. */

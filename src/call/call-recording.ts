@@ -9,7 +9,7 @@ import type { RtpPacketInfo, RtpSession } from "../media/rtp-session";
 import { Recorder, type RecordingEndReason } from "../media/recorder";
 import { encodeWav } from "../speech/wav";
 import { SAMPLE_RATE } from "../media/audio-format";
-import type { CallState } from "../types";
+import type { CallInfo, CallState } from "../types";
 import { systemClock, type Clock } from "../clock";
 
 export interface RecordOptions {
@@ -39,6 +39,8 @@ export interface RecordingResult {
   /** Why the file could not be written (the WAV is delivered anyway). */
   error?: string;
   startedAt: Date;
+  /** The call when the recording ended (ENDED after a hang-up). */
+  call: CallInfo;
 }
 
 export interface RecordingHandle {
@@ -78,7 +80,14 @@ export class CallRecording implements RecordingHandle {
     this.finished = this.recorder.finished.then(async (r) => {
       this.detach();
       const wav = encodeWav(r.pcm, SAMPLE_RATE);
-      const result: RecordingResult = { wav, durationMs: r.durationMs, bytes: wav.length, reason: r.reason, startedAt: r.startedAt };
+      const result: RecordingResult = {
+        wav,
+        durationMs: r.durationMs,
+        bytes: wav.length,
+        reason: r.reason,
+        startedAt: r.startedAt,
+        call: this.call.snapshot(),
+      };
       if (r.key !== undefined) result.key = r.key;
       const path = typeof options.path === "string" ? options.path.trim() : "";
       if (path) {

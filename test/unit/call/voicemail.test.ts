@@ -28,6 +28,7 @@ function fakePhone(o: { hangUpDuringGreeting?: boolean } = {}) {
   let recordOptions: Parameters<VoicemailPhone["record"]>[1];
   const recording: VoicemailRecording = {
     wav: Buffer.from("WAV"),
+    call: info,
     durationMs: 3000,
     bytes: 48044,
     reason: "key",

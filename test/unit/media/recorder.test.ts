@@ -161,7 +161,7 @@ describe("media/recorder: Recorder", () => {
 function fakeCall() {
   const rtp = new EventEmitter();
   const sdh = Object.assign(new EventEmitter(), { rtp });
-  const call = Object.assign(new EventEmitter(), { sdh, active: true });
+  const call = Object.assign(new EventEmitter(), { sdh, active: true, snapshot: () => ({ id: "c1", state: "ENDED" }) });
   return { call, rtp, sdh, asCall: call as unknown as Call };
 }
 
@@ -180,6 +180,7 @@ describe("call/call-recording: CallRecording", () => {
     f.call.emit("state", "ENDED");
     const r = await rec.finished;
     assert.equal(r.reason, "hangup");
+    assert.equal(r.call.id, "c1");
     assert.equal(r.bytes, r.wav.length);
     assert.equal(r.bytes, WAV_HEADER_BYTES + 2 * 320);
     const wav = parseWav(r.wav);
