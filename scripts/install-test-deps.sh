@@ -22,6 +22,9 @@ PACKAGES=(
   # dnsmasq-base (not dnsmasq: that one starts a system DNS service on port 53): the RFC 3263
   # tests start their own dnsmasq on a free loopback port (test/support/dnsmasq.ts).
   dnsmasq-base
+  # offline speech-to-text for the voicemail test (test/integration/voicemail.test.ts)
+  pocketsphinx
+  pocketsphinx-en-us
 )
 
 missing=()

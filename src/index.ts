@@ -16,6 +16,9 @@ export type {
   PlayOptions,
   TextMessageInfo,
 } from "./softphone";
+export type { RecordOptions, RecordingHandle, RecordingResult } from "./call/call-recording";
+export { MAX_RECORDING_MS, MAX_RECORDING_BYTES, DEFAULT_RECORDING_MS, SILENCE_LEVEL_DBM0, MIN_SILENCE_MS } from "./media/recorder";
+export type { RecordingEndReason } from "./media/recorder";
 export { MAX_TEXT_MESSAGE_BYTES } from "./call/text-message";
 export type { TextMessageOutcome } from "./call/text-message";
 export { TRANSFER_TIMEOUT_MS, MAX_REFERS_PER_CALL, MAX_TRANSFER_NOTIFIES } from "./call/transfer";
@@ -74,6 +77,12 @@ export { NAT_SAFE_KEEPALIVE_SECONDS, SHORT_EXPIRY_SECONDS } from "./doctor/docto
 export type { DoctorReport, DoctorFinding, FindingId, FindingLevel } from "./doctor/doctor";
 export { doctorLanguage, DOCTOR_LANGUAGES } from "./doctor/texts";
 export type { DoctorLanguage } from "./doctor/texts";
+
+// Voicemail and speech-to-text
+export { runVoicemail, beepWav, voicemailFileName, DEFAULT_VOICEMAIL_MAX_SECONDS, DEFAULT_VOICEMAIL_SILENCE_SECONDS } from "./call/voicemail";
+export type { VoicemailOptions, VoicemailResult, VoicemailRecording, VoicemailPhone } from "./call/voicemail";
+export { registerSpeechToTextEngine, createSpeechToTextEngine, registeredSpeechToTextEngines } from "./speech/stt";
+export type { SpeechToTextEngine, SpeechToTextEngineFactory, TranscribeOptions } from "./speech/stt";
 
 // Speech
 export { SpeechService, registerEngine, encodeWav } from "./speech";

@@ -22,6 +22,7 @@ import { DEFAULT_PORTS } from "./sip/transports";
 import { uriHost } from "./sip/wire-rewriter";
 import { routeSourceToward } from "./sip/local-address";
 import { addSessionDelegate } from "./sip/session-delegates";
+import { CallRecording, type RecordOptions, type RecordingHandle } from "./call/call-recording";
 import { answerMessage, isRefusal, readIncomingMessage, sendTextMessage, TextMessageOutcome } from "./call/text-message";
 import type { TransferEvent, TransferHandle } from "./call/transfer";
 
@@ -125,6 +126,8 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
   /** Waiting PlaybackHandle.finished promises, per call, by item id (bounded by the call's queue). */
   private readonly playbackWaiters = new WeakMap<Call, Map<number, (interrupted: boolean) => void>>();
   private readonly dtmfOptions: DtmfOptions;
+  /** The recording running in each call (at most one at a time; removed when it ends). */
+  private readonly recordings = new Map<string, CallRecording>();
   private readonly messageDomain: string;
   private readonly codecs: Codec[];
   private readonly account: AccountOptions;
@@ -315,6 +318,41 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
     const dtmf = c ? this.dtmfByCall.get(c) : undefined;
     if (!dtmf) return Promise.reject(new Error("dtmf: unknown call"));
     return dtmf.send(digits);
+  }
+
+  /**
+   * Records what the remote side of an answered call says (8 kHz 16-bit mono WAV) until hang-up,
+   * silence, a limit, a stop key or stop(); `finished` never rejects. Throws when the call is not
+   * active and answered, or already records.
+   */
+  record(callId: string, options: RecordOptions = {}): RecordingHandle {
+    const c = this.calls.get(callId);
+    if (!c || !c.active) throw new Error(`record: no active call with id ${callId}`);
+    if (c.state !== "ANSWERED" || !c.sdh) throw new Error(`record: the call is ${c.state}, not ANSWERED`);
+    if (this.recordings.get(callId)?.active) throw new Error("record: this call is already being recorded");
+    const rec = new CallRecording(c, options);
+    this.recordings.set(callId, rec);
+    const dtmf = this.dtmfByCall.get(c);
+    const onDigit = (d: { digit: string }) => rec.key(d.digit);
+    dtmf?.on("digit", onDigit);
+    void rec.finished.then(() => {
+      dtmf?.off("digit", onDigit);
+      if (this.recordings.get(callId) === rec) this.recordings.delete(callId);
+    });
+    return { finished: rec.finished, stop: () => rec.stop() };
+  }
+
+  /** Stops the call's recording (reason "stop"); false when it has none. */
+  stopRecording(callId: string): boolean {
+    const rec = this.recordings.get(callId);
+    if (!rec) return false;
+    rec.stop();
+    return true;
+  }
+
+  /** The call has a recording running. */
+  isRecording(callId: string): boolean {
+    return !!this.recordings.get(callId)?.active;
   }
 
   /**

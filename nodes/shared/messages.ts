@@ -13,11 +13,13 @@ import type {
   DtmfDigit,
   DoctorReport,
   DtmfMethod,
+  RecordingResult,
   RegistrationDetail,
   RegistrationState,
   RingbackPlan,
   TextMessageInfo,
   TextMessageOutcome,
+  VoicemailResult,
   TransferEvent,
   TransferState,
 } from "../../src";
@@ -107,7 +109,44 @@ export type TransferMsg = {
   call: CallInfo;
 };
 
-export type SipCallOutput = RegistrationMsg | CallMsg | PlaybackMsg | MediaMsg | TextMsg | MessageStatusMsg | DiagnoseMsg | TransferMsg;
+export type SipCallOutput =
+  RegistrationMsg | CallMsg | PlaybackMsg | MediaMsg | TextMsg | MessageStatusMsg | DiagnoseMsg | TransferMsg | RecordingMsg | VoicemailMsg;
+
+/** A message left in voicemail mode: one per call, after the hang-up (and the transcription). */
+export type VoicemailMsg = {
+  topic: "voicemail";
+  /** The recording: WAV, 8 kHz 16-bit mono PCM. */
+  payload: Buffer;
+  /** The speech-to-text result ("" = nothing recognised); absent when no engine is configured or it failed. */
+  transcript?: string;
+  /** Why there is no transcript (the engine failed); the message is delivered anyway. */
+  transcriptError?: string;
+  /** receivedAt: ISO time recording started; reason: hangup, silence, max, key or stop; path: the WAV file written; fileError: why it was not. */
+  voicemail: { durationMs: number; reason: string; receivedAt: string; bytes: number; path?: string; fileError?: string };
+  call: CallInfo;
+};
+
+/** A finished recording (topic "record", or the node's "record every answered call"): one message per recording. */
+export type RecordingMsg = {
+  topic: "recording";
+  /** The WAV: 8 kHz 16-bit mono PCM of what the remote side said. */
+  payload: Buffer;
+  recording: {
+    durationMs: number;
+    /** Size of the WAV, bytes. */
+    bytes: number;
+    reason: RecordingResult["reason"];
+    /** ISO time the recording started. */
+    startedAt: string;
+    /** The stop key, with reason "key". */
+    key?: string;
+    /** The file written, when one was asked for and written. */
+    path?: string;
+    /** Why the file could not be written. */
+    error?: string;
+  };
+  call: CallInfo;
+};
 
 export function registrationMsg(state: RegistrationState, detail: RegistrationDetail): RegistrationMsg {
   const msg: RegistrationMsg = { topic: "registration", payload: state };
@@ -142,8 +181,27 @@ export function diagnoseMsg(report: DoctorReport): DiagnoseMsg {
   return { topic: "diagnose", payload: report };
 }
 
+export function recordingMsg(r: RecordingResult): RecordingMsg {
+  const recording: RecordingMsg["recording"] = { durationMs: r.durationMs, bytes: r.bytes, reason: r.reason, startedAt: r.startedAt.toISOString() };
+  if (r.key !== undefined) recording.key = r.key;
+  if (r.path !== undefined) recording.path = r.path;
+  if (r.error !== undefined) recording.error = r.error;
+  return { topic: "recording", payload: r.wav, recording, call: r.call };
+}
+
 export function messageStatusMsg(o: TextMessageOutcome): MessageStatusMsg {
   return { topic: "message-status", payload: o.delivered ? "delivered" : "failed", statusCode: o.statusCode, reason: o.reason, to: o.to };
+}
+
+export function voicemailMsg(v: VoicemailResult, call: CallInfo): VoicemailMsg {
+  const r = v.recording;
+  const voicemail: VoicemailMsg["voicemail"] = { durationMs: r.durationMs, reason: r.reason, receivedAt: v.receivedAt.toISOString(), bytes: r.bytes };
+  if (r.path) voicemail.path = r.path;
+  if (r.error) voicemail.fileError = r.error;
+  const msg: VoicemailMsg = { topic: "voicemail", payload: r.wav, voicemail, call };
+  if (v.transcript !== undefined) msg.transcript = v.transcript;
+  if (v.transcriptError) msg.transcriptError = v.transcriptError;
+  return msg;
 }
 
 // ---- sip-call: in ----
@@ -230,7 +288,19 @@ export type SipCallInput =
   | MessageInput
   | DiagnoseInput
   | TransferInput
-  | ProgressInput;
+  | ProgressInput
+  | RecordInput;
+
+/** Start or stop recording a call; the options come from msg.record (seconds, as the editor). */
+export interface RecordInput extends ForCall {
+  topic: "record";
+  payload: "start" | "stop";
+  maxSeconds?: number;
+  silenceSeconds?: number;
+  stopKeys?: string;
+  path?: string;
+}
+
 export type SipCallTopic = SipCallInput["topic"];
 export const SIP_CALL_INPUT_TOPICS: readonly SipCallTopic[] = [
   "dial",
@@ -246,6 +316,7 @@ export const SIP_CALL_INPUT_TOPICS: readonly SipCallTopic[] = [
   "diagnose",
   "transfer",
   "progress",
+  "record",
 ];
 export const SIP_CALL_OUTPUT_TOPICS: readonly SipCallOutput["topic"][] = [
   "registration",
@@ -256,6 +327,8 @@ export const SIP_CALL_OUTPUT_TOPICS: readonly SipCallOutput["topic"][] = [
   "message-status",
   "diagnose",
   "transfer",
+  "recording",
+  "voicemail",
 ];
 
 /** Default SIP status of a rejection. */
@@ -335,9 +408,45 @@ export function parseSipCallInput(raw: unknown): SipCallInput {
       if (!isRingbackPlan(plan)) throw new Error(`progress: msg.ringback must be ${RINGBACK_PLANS.join(", ")} or off`);
       return { topic, callId, ringback: plan };
     }
+    case "record":
+      return parseRecordInput(msg, callId);
     default:
       throw new Error(`unknown topic "${primitiveText(msg.topic) ?? ""}": use ${orList(SIP_CALL_INPUT_TOPICS)}`);
   }
+}
+
+/** msg.payload "start" (default) or "stop", options in msg.record { maxSeconds, silenceSeconds, stopKeys, path }. */
+function parseRecordInput(msg: Record<string, unknown>, callId: string | undefined): RecordInput {
+  const p = msg.payload;
+  const action = p === undefined || p === null || p === "" ? "start" : (primitiveText(p) ?? "").trim().toLowerCase();
+  if (action !== "start" && action !== "stop") throw new Error('record: msg.payload must be "start" or "stop"');
+  if (action === "stop") return { topic: "record", callId, payload: "stop" };
+  const o = msg.record;
+  if (o !== undefined && o !== null && (typeof o !== "object" || Array.isArray(o))) {
+    throw new Error("record: msg.record must be an object { maxSeconds, silenceSeconds, stopKeys, path }");
+  }
+  const opts = (o ?? {}) as Record<string, unknown>;
+  const cmd: RecordInput = { topic: "record", callId, payload: "start" };
+  const seconds = (name: "maxSeconds" | "silenceSeconds", min: number) => {
+    const v = opts[name];
+    if (v === undefined || v === null || v === "") return;
+    const n = Number(v);
+    if (typeof v === "boolean" || !Number.isFinite(n) || n < min)
+      throw new Error(`record: msg.record.${name} must be a number of seconds${min > 0 ? " above 0" : ""}`);
+    cmd[name] = n;
+  };
+  seconds("maxSeconds", Number.MIN_VALUE);
+  seconds("silenceSeconds", 0);
+  if (opts.stopKeys !== undefined && opts.stopKeys !== null && opts.stopKeys !== "") {
+    const keys = primitiveText(opts.stopKeys) ?? "";
+    if (!/^[0-9*#A-Da-d]+$/.test(keys)) throw new Error('record: msg.record.stopKeys must be DTMF keys (0-9, *, #, A-D), e.g. "#"');
+    cmd.stopKeys = keys.toUpperCase();
+  }
+  if (opts.path !== undefined && opts.path !== null && opts.path !== "") {
+    if (typeof opts.path !== "string" || !opts.path.trim()) throw new Error("record: msg.record.path must be a file path");
+    cmd.path = opts.path.trim();
+  }
+  return cmd;
 }
 
 /** The id given with a command (msg.call.id, else msg.callId), or undefined. */

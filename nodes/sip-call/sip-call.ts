@@ -1,4 +1,5 @@
-// sip-call: registration, call, playback, media (audio path) and text-message events out; dial/say/play/hangup/answer/reject/dtmf/hold/resume/message/transfer/progress/diagnose in; transfer steps out.
+// sip-call: registration, call, playback, media (audio path), text-message, recording, voicemail, transfer and
+// diagnose events out; dial/say/play/hangup/answer/reject/dtmf/hold/resume/message/record/transfer/progress/diagnose in.
 import type { NodeAPI, NodeDef, Node } from "node-red";
 import type { SipClientNode, ClientUser } from "../shared/client-api";
 import type {
@@ -9,6 +10,7 @@ import type {
   CallState,
   Greeting,
   InboundPolicy,
+  RecordOptions,
   Softphone,
   TextMessageInfo,
   TransferEvent,
@@ -26,6 +28,8 @@ import {
   parseSipCallInput,
   PlayInput,
   playbackMsg,
+  RecordInput,
+  recordingMsg,
   registrationMsg,
   SayInput,
   SipCallInput,
@@ -33,11 +37,12 @@ import {
   transferMsg,
 } from "../shared/messages";
 import { num } from "../shared/values";
+import { voicemailMode, type VoicemailConfig } from "./voicemail";
 
 /** The editor's default time limit of a call (s). */
 const DEFAULT_MAX_DURATION_SECONDS = 3600;
 
-interface SipCallConfig extends NodeDef {
+interface SipCallConfig extends NodeDef, VoicemailConfig {
   client: string;
   autoAnswer?: boolean;
   answerDelay?: string | number;
@@ -54,6 +59,24 @@ interface SipCallConfig extends NodeDef {
   earlyMedia?: boolean;
   /** Ringback tone during the answer delay: off, eu, us, uk. */
   ringback?: string;
+  /** Record every answered call this node handles (incoming) or dialed. */
+  record?: boolean;
+  recordMaxSeconds?: string | number;
+  recordSilenceSeconds?: string | number;
+  recordStopKeys?: string;
+}
+
+/** The editor's default length of a recording (s). */
+const DEFAULT_RECORD_MAX_SECONDS = 120;
+
+/** Recording options in the core's units (ms) from seconds given by the editor or msg.record. */
+function recordOptions(o: { maxSeconds?: number; silenceSeconds?: number; stopKeys?: string; path?: string }): RecordOptions {
+  const opts: RecordOptions = {};
+  if (o.maxSeconds) opts.maxMs = o.maxSeconds * 1000;
+  if (o.silenceSeconds) opts.silenceMs = o.silenceSeconds * 1000;
+  if (o.stopKeys) opts.stopKeys = o.stopKeys;
+  if (o.path) opts.path = o.path;
+  return opts;
 }
 
 export = function (RED: NodeAPI): void {
@@ -84,7 +107,33 @@ export = function (RED: NodeAPI): void {
       earlyMedia: config.earlyMedia === true,
       ringback: isRingbackPlan(config.ringback) ? config.ringback : "off",
     };
+    // Voicemail mode plays its own greeting (then the beep): the greeting table is not used.
+    const voicemail = voicemailMode(config, (m) => node.send(m), { warn: (t) => node.warn(t), error: (t) => node.error(t) });
+    if (voicemail) policy.greetings = [];
     let phone: Softphone | undefined;
+    let handlesInbound = false;
+    /** Calls this node dialed (for "record every answered call"); removed at ENDED. */
+    const dialed = new Set<string>();
+    /** Recordings this node started, by call id: stopped when the node closes. */
+    const recordings = new Set<string>();
+    let closed = false;
+    const autoRecord: RecordOptions | undefined =
+      config.record && !voicemail // voicemail records by itself
+        ? recordOptions({
+            maxSeconds: num(config.recordMaxSeconds, DEFAULT_RECORD_MAX_SECONDS),
+            silenceSeconds: num(config.recordSilenceSeconds, 0),
+            stopKeys: String(config.recordStopKeys ?? "").replace(/[^0-9*#A-Da-d]/g, ""),
+          })
+        : undefined;
+    /** Starts a recording; its one result message goes out when it ends. */
+    const startRecording = (p: Softphone, id: string, options: RecordOptions) => {
+      const handle = p.record(id, options);
+      recordings.add(id);
+      void handle.finished.then((r) => {
+        recordings.delete(id);
+        if (!closed) node.send(recordingMsg(r));
+      });
+    };
     let regStatus = registrationStatus("INACTIVE");
     const showStatus = () => {
       const active = phone?.activeCalls() ?? [];
@@ -101,6 +150,18 @@ export = function (RED: NodeAPI): void {
     const onCall = (state: CallState, call: CallInfo) => {
       node.send(callMsg(state, call));
       showStatus();
+      if (voicemail && phone && handlesInbound) voicemail.onCall(phone, state, call);
+    };
+    // "Record every answered call": the incoming calls this node handles and the calls it dialed.
+    const onCallRecord = (state: CallState, call: CallInfo) => {
+      if (state === "ENDED") dialed.delete(call.id);
+      if (state !== "ANSWERED" || !autoRecord || !phone) return;
+      if (call.direction === "inbound" ? !handlesInbound : !dialed.has(call.id)) return;
+      try {
+        if (!phone.isRecording(call.id)) startRecording(phone, call.id, autoRecord);
+      } catch (err) {
+        node.warn(`could not record the call: ${(err as Error).message}`);
+      }
     };
     // A hold change is reported as a call message in the state the call is in (ANSWERED), with call.hold.
     const onHold = (call: CallInfo) => onCall(call.state, call);
@@ -125,9 +186,11 @@ export = function (RED: NodeAPI): void {
       },
       onPhone(p) {
         phone = p;
-        if (!p.claimInbound(node.id, policy, limits))
+        handlesInbound = p.claimInbound(node.id, policy, limits);
+        if (!handlesInbound)
           node.warn("another sip-call node already handles incoming calls of this account; this one only reports and sends commands");
         p.on("call", onCall);
+        p.on("call", onCallRecord);
         p.on("playback", onPlayback);
         p.on("hold", onHold);
         p.on("message", onText);
@@ -154,9 +217,11 @@ export = function (RED: NodeAPI): void {
     const run = async (p: Softphone, msg: unknown, send: (m: MessageStatusMsg | DiagnoseMsg) => void): Promise<void> => {
       const cmd: SipCallInput = parseSipCallInput(msg);
       switch (cmd.topic) {
-        case "dial":
-          p.dial(cmd.payload, { message: cmd.message, language: cmd.language, ringTimeoutSeconds: cmd.ringTimeout, limits });
+        case "dial": {
+          const call = p.dial(cmd.payload, { message: cmd.message, language: cmd.language, ringTimeoutSeconds: cmd.ringTimeout, limits });
+          if (autoRecord && call.state !== "ENDED") dialed.add(call.id);
           return;
+        }
         case "say":
         case "play":
           await inOrder(() => playback(p, cmd));
@@ -200,7 +265,16 @@ export = function (RED: NodeAPI): void {
             throw new Error(`transfer to ${end.target} failed${end.status ? `: ${end.status}` : ""}${end.reason ? ` ${end.reason}` : ""}`);
           return;
         }
+        case "record":
+          record(p, cmd);
+          return;
       }
+    };
+    // start: done at once, the "recording" message follows when it ends; stop: that message follows.
+    const record = (p: Softphone, cmd: RecordInput) => {
+      const id = targetCallId(p, cmd.callId);
+      if (cmd.payload === "start") startRecording(p, id, recordOptions(cmd));
+      else if (!p.stopRecording(id)) throw new Error("record: this call is not being recorded");
     };
     node.on("input", (msg, send, done) => {
       const p = phone;
@@ -215,8 +289,12 @@ export = function (RED: NodeAPI): void {
     });
     node.on("close", (done: () => void) => {
       client.deregister(user);
+      voicemail?.close();
+      closed = true;
       if (phone) {
+        for (const id of recordings) phone.stopRecording(id);
         phone.off("call", onCall);
+        phone.off("call", onCallRecord);
         phone.off("playback", onPlayback);
         phone.off("hold", onHold);
         phone.off("message", onText);

@@ -182,6 +182,8 @@ describe("call transfer from a flow", function () {
       const placed = t.f.calls().find((m) => m.call?.id === newCall && m.payload === "ANSWERED")!.call!;
       assert.strictEqual(placed.direction, "outbound");
       assert.strictEqual(placed.to.number, "carol");
+      // Kamailio's request log is read from its output: give the line time to arrive.
+      await waitFor(() => t.invitesToCarol().length > 0, 5000, "Kamailio's log of the INVITE to carol").catch(() => undefined);
       assert.strictEqual(t.invitesToCarol().length, 1, "one INVITE to carol");
       await t.carol.waitEvent("CALL_ESTABLISHED", 10_000);
       // The new call is a normal call: its greeting plays.

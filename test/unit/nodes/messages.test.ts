@@ -18,12 +18,14 @@ import {
   transferMsg,
   parseSipDtmfInput,
   playbackMsg,
+  recordingMsg,
   registrationMsg,
   SIP_CALL_INPUT_TOPICS,
   SIP_CALL_OUTPUT_TOPICS,
   SIP_DTMF_INPUT_TOPICS,
   SIP_DTMF_OUTPUT_TOPICS,
   textMsg,
+  voicemailMsg,
 } from "../../../nodes/shared/messages";
 
 const call: CallInfo = {
@@ -104,6 +106,46 @@ describe("nodes/shared/messages: sip-call", () => {
     assert.deepStrictEqual(parseSipCallInput({ topic: "RESUME", callId: "c1" }), { topic: "resume", callId: "c1" });
   });
 
+  it("parses record start/stop with msg.record options, and builds the one recording message", () => {
+    assert.deepStrictEqual(parseSipCallInput({ topic: "record" }), { topic: "record", callId: undefined, payload: "start" });
+    assert.deepStrictEqual(parseSipCallInput({ topic: "record", payload: " STOP ", call: { id: "c1" } }), {
+      topic: "record",
+      callId: "c1",
+      payload: "stop",
+    });
+    assert.deepStrictEqual(
+      parseSipCallInput({
+        topic: "record",
+        payload: "start",
+        record: { maxSeconds: "60", silenceSeconds: 2.5, stopKeys: "#*a", path: " /tmp/v.wav " },
+      }),
+      { topic: "record", callId: undefined, payload: "start", maxSeconds: 60, silenceSeconds: 2.5, stopKeys: "#*A", path: "/tmp/v.wav" },
+    );
+    const err = (m: unknown) =>
+      assert.throws(
+        () => parseSipCallInput(m),
+        (e: Error) => e.message.startsWith("record: msg."),
+      );
+    err({ topic: "record", payload: "pause" });
+    err({ topic: "record", record: "60" });
+    err({ topic: "record", record: { maxSeconds: 0 } });
+    err({ topic: "record", record: { maxSeconds: "abc" } });
+    err({ topic: "record", record: { silenceSeconds: -1 } });
+    err({ topic: "record", record: { stopKeys: "#x" } });
+    err({ topic: "record", record: { path: 5 } });
+    const wav = Buffer.from("RIFF");
+    const startedAt = new Date("2026-01-01T00:00:01.000Z");
+    same(recordingMsg({ wav, durationMs: 1500, bytes: 4, reason: "key", key: "#", path: "/tmp/v.wav", startedAt, call }), {
+      topic: "recording",
+      payload: wav,
+      recording: { durationMs: 1500, bytes: 4, reason: "key", startedAt: "2026-01-01T00:00:01.000Z", key: "#", path: "/tmp/v.wav" },
+      call,
+    });
+    const failed = recordingMsg({ wav, durationMs: 0, bytes: 4, reason: "hangup", error: "EACCES", startedAt, call });
+    same(failed.recording, { durationMs: 0, bytes: 4, reason: "hangup", startedAt: "2026-01-01T00:00:01.000Z", error: "EACCES" });
+    assert.strictEqual(failed.payload, wav);
+  });
+
   it("refuses bad commands with the errors users know", () => {
     const err = (m: unknown) => {
       try {
@@ -115,11 +157,11 @@ describe("nodes/shared/messages: sip-call", () => {
     };
     assert.strictEqual(
       err({ topic: "fly" }),
-      'unknown topic "fly": use dial, say, play, hangup, answer, reject, dtmf, hold, resume, message, diagnose, transfer or progress',
+      'unknown topic "fly": use dial, say, play, hangup, answer, reject, dtmf, hold, resume, message, diagnose, transfer, progress or record',
     );
     assert.strictEqual(
       err(null),
-      'unknown topic "": use dial, say, play, hangup, answer, reject, dtmf, hold, resume, message, diagnose, transfer or progress',
+      'unknown topic "": use dial, say, play, hangup, answer, reject, dtmf, hold, resume, message, diagnose, transfer, progress or record',
     );
     assert.strictEqual(err({ topic: "dial", payload: { not: "a number" } }), "dial: msg.payload must be a number or a SIP URI");
     assert.strictEqual(err({ topic: "say", payload: "  " }), "say: msg.payload must be the text to speak");
@@ -178,6 +220,32 @@ describe("nodes/shared/messages: sip-call", () => {
     assert.strictEqual(err({ topic: "transfer", to: { a: 1 } }), "transfer: msg.to (or msg.payload) must be a number or a SIP URI");
     const e = { direction: "outbound" as const, state: "failed" as const, target: "sip:2001@pbx", status: 486, reason: "Busy Here" };
     same(transferMsg(e, call), { topic: "transfer", payload: "failed", transfer: e, call });
+  });
+
+  it("voicemail: payload WAV, transcript only when there is one, transcriptError when the engine failed", () => {
+    const wav = Buffer.from("RIFF");
+    const recording = {
+      wav,
+      durationMs: 1500,
+      bytes: 24044,
+      reason: "key" as const,
+      key: "#",
+      startedAt: new Date("2026-01-01T00:00:01.000Z"),
+      call,
+    };
+    const receivedAt = recording.startedAt;
+    same(voicemailMsg({ recording, receivedAt }, call), {
+      topic: "voicemail",
+      payload: wav,
+      voicemail: { durationMs: 1500, reason: "key", receivedAt: "2026-01-01T00:00:01.000Z", bytes: 24044 },
+      call,
+    });
+    const withText = voicemailMsg({ recording: { ...recording, path: "/tmp/v.wav" }, receivedAt, transcript: "" }, call);
+    assert.strictEqual(withText.transcript, "");
+    assert.strictEqual(withText.voicemail.path, "/tmp/v.wav");
+    const failed = voicemailMsg({ recording, receivedAt, transcriptError: "speech-to-text (command) failed: x" }, call);
+    assert.ok(!("transcript" in failed));
+    assert.strictEqual(failed.transcriptError, "speech-to-text (command) failed: x");
   });
 });
 
