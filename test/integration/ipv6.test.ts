@@ -11,6 +11,8 @@ import { startBaresip, Baresip } from "../support/baresip";
 import { waitFor, sleep } from "../support/wait";
 import { speechMatch } from "../support/audio-match";
 import { Softphone } from "../../src/softphone";
+import type { AccountOptions } from "../../src/phone/account";
+import { startDnsmasq } from "../support/dnsmasq";
 import { Phone } from "../../src/phone/phone";
 import { SpeechService } from "../../src/speech";
 import type { Call } from "../../src/call/call";
@@ -47,9 +49,13 @@ describe("IPv6 end to end (Kamailio and baresip on ::1)", function () {
     });
 
   /** A Softphone registered at Kamailio; its calls' SDP answers and offers recorded. */
-  async function softphone(user: string, server: string): Promise<{ phone: Softphone; events: Seen[]; keys: DtmfDigit[]; sdp: string[] }> {
+  async function softphone(
+    user: string,
+    server: string,
+    extra: Partial<AccountOptions> = {},
+  ): Promise<{ phone: Softphone; events: Seen[]; keys: DtmfDigit[]; sdp: string[] }> {
     const phone = new Softphone({
-      account: { server, port: kam.ports.udp, username: user, password: "pw-" + user },
+      account: { server, port: kam.ports.udp, username: user, password: "pw-" + user, ...extra },
       speech,
       media: { codecs: ["PCMA", "PCMU"] },
       logSip: true,
@@ -232,5 +238,29 @@ describe("IPv6 end to end (Kamailio and baresip on ::1)", function () {
     await sleep(500);
     const m = speechMatch(await speech.synthesize({ text: ALARM, language: "en-US" }), await received(gina));
     assert.ok(m.score > 0.9, `message found in baresip's recording: ${m.score.toFixed(2)}`);
+  });
+
+  it("an IPv6-only LAN: the server by a name with only an AAAA record (dnsmasq) → registered over [::1], a call answered with c=IN IP6", async () => {
+    const dns = await startDnsmasq({ hosts: [{ name: "pbx6.test", address: "::1" }] });
+    try {
+      const a = await softphone("carol", "pbx6.test", { dnsServers: [dns.server] });
+      assert.deepStrictEqual(a.phone.phone.transport.nextHop, { address: "::1", port: kam.ports.udp });
+      assert.ok(dns.queries().includes("AAAA pbx6.test"), dns.queries().join(", "));
+      const dave = peers.find((p) => p.user === "dave") ?? (await baresip("dave"));
+      a.phone.calls.setInboundPolicy({ autoAnswer: true, greetings: [{ number: "", message: GREETING, language: "en-US" }], afterGreeting: "stay" });
+      let call: Call | undefined;
+      a.phone.once("created", (c: Call) => {
+        call = c;
+      });
+      await dave.dial(kam.uri6("carol"));
+      await waitFor(() => a.events.some((e) => e.state === "ANSWERED"), 15_000, "ANSWERED");
+      await waitFor(() => !!call && played.has(call.id), 30_000, "the greeting played");
+      assertRtp(call!, "udp6");
+      assert.match(a.sdp[0], /\r\nc=IN IP6 ::1\r\n/, a.sdp[0]);
+      await call!.hangup();
+      await waitFor(() => a.events.some((e) => e.state === "ENDED"), 5000, "ENDED");
+    } finally {
+      await dns.stop();
+    }
   });
 });
