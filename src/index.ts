@@ -21,6 +21,7 @@ export type { TextMessageOutcome } from "./call/text-message";
 
 // The account
 export type { AccountOptions, AcceptFrom } from "./phone/account";
+export type { ListenMode } from "./sip/transports/stream-listener";
 export type { RegistrationDetail } from "./phone/registration";
 
 // Calls

@@ -1,0 +1,237 @@
+// Issue 10 item 5: inbound TCP/TLS. Real peers on 127.0.0.1: Kamailio (the account's registrar, UDP),
+// baresip calling our listening port straight over TCP and over TLS (it verifies our certificate).
+// Raw sockets only for what no peer produces: a source on 127.0.0.2, a flood, a TLS slowloris.
+import assert from "assert";
+import fs from "fs";
+import net from "net";
+import { startKamailio, Kamailio, makeCert } from "../support/kamailio";
+import { startBaresip, Baresip } from "../support/baresip";
+import { freePort } from "../support/ports";
+import { makeTempDir } from "../support/process";
+import { waitFor, sleep } from "../support/wait";
+import { Softphone } from "../../src/softphone";
+import { SpeechService } from "../../src/speech";
+import type { AccountOptions } from "../../src/phone/account";
+import type { CallInfo, CallState } from "../../src/types";
+import type { Endpoint } from "../../src/sip/endpoint";
+import { MAX_INBOUND_CONNECTIONS_PER_ADDRESS, TLS_HANDSHAKE_TIMEOUT_MS } from "../../src/sip/transports/stream-listener";
+
+interface Seen {
+  state: CallState;
+  call: CallInfo;
+}
+interface SipLine {
+  dir: "in" | "out";
+  text: string;
+  peer: Endpoint;
+}
+
+/** Resolves "closed" when the server closes the connection before `ms`, else "open" (and closes it). */
+function connectionFate(opts: { port: number; localAddress?: string; ms: number; send?: string }): Promise<"closed" | "open" | "refused"> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: "127.0.0.1", port: opts.port, localAddress: opts.localAddress });
+    let settled = false;
+    const done = (v: "closed" | "open" | "refused") => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(t);
+      s.destroy();
+      resolve(v);
+    };
+    const t = setTimeout(() => done("open"), opts.ms);
+    s.on("connect", () => {
+      if (opts.send) s.write(opts.send);
+    });
+    s.on("error", (e: NodeJS.ErrnoException) => done(e.code === "ECONNREFUSED" ? "refused" : "closed"));
+    s.on("close", () => done("closed"));
+  });
+}
+
+describe("inbound TCP/TLS listener (issue 10 item 5)", function () {
+  this.timeout(120_000);
+  let kam: Kamailio;
+  let speech: SpeechService;
+  let cert: { certPath: string; keyPath: string };
+  const peers: Baresip[] = [];
+  const phones: Softphone[] = [];
+
+  before(async () => {
+    kam = await startKamailio({ users: { alice: "secret" } });
+    speech = new SpeechService({});
+    cert = await makeCert(makeTempDir("listener-cert"));
+  });
+  after(async () => {
+    for (const p of phones) await p.stop();
+    await speech?.close();
+    await kam?.stop();
+  });
+  afterEach(async () => {
+    for (const b of peers.splice(0)) await b.stop();
+  });
+
+  async function phoneWith(account: Partial<AccountOptions>) {
+    const events: Seen[] = [];
+    const sip: SipLine[] = [];
+    const logs: string[] = [];
+    const phone = new Softphone({
+      account: { server: "127.0.0.1", port: kam.ports.udp, username: "alice", password: "secret", localAddress: "127.0.0.1", ...account },
+      speech,
+      media: { codecs: ["PCMU", "PCMA"] },
+      logSip: true,
+    });
+    phones.push(phone);
+    phone.on("call", (state, call) => events.push({ state, call }));
+    phone.on("sip", (dir, text, peer) => sip.push({ dir, text, peer }));
+    phone.on("log", (level, text) => logs.push(`${level}: ${text}`));
+    await phone.start();
+    await waitFor(() => phone.phone.registrationState === "REGISTERED", 10_000, "alice REGISTERED");
+    return { phone, events, sip, logs };
+  }
+  const stopPhone = async (p: Softphone) => {
+    phones.splice(phones.indexOf(p), 1);
+    await p.stop();
+  };
+
+  it("listening off (the default): no TCP port is open", async () => {
+    const port = await freePort("tcp");
+    const { phone } = await phoneWith({ listenPort: port });
+    try {
+      assert.deepStrictEqual(phone.phone.transport.listeningPorts, {});
+      assert.strictEqual(await connectionFate({ port, ms: 1000 }), "refused");
+    } finally {
+      await stopPhone(phone);
+    }
+  });
+
+  it("baresip calls our TCP port directly: answered; responses and BYEs on the peer's connection; a second call reuses it", async () => {
+    const port = await freePort("tcp");
+    const { phone, events, sip } = await phoneWith({ listen: "tcp", listenPort: port });
+    try {
+      assert.deepStrictEqual(phone.phone.transport.listeningPorts, { tcp: port });
+      phone.calls.setInboundPolicy({ autoAnswer: true });
+      const bob = await startBaresip({ user: "bob", answerMode: "auto", transport: "tcp" });
+      peers.push(bob);
+      for (const hungUpBy of ["remote", "local"] as const) {
+        const since = events.length;
+        const sipSince = sip.length;
+        const mark = bob.mark();
+        await bob.dial(`sip:alice@127.0.0.1:${port};transport=tcp`);
+        await bob.waitEvent("CALL_ESTABLISHED", 15_000, { since: mark });
+        const answered = await waitFor(() => events.slice(since).find((e) => e.state === "ANSWERED"), 10_000, "ANSWERED");
+        await sleep(500);
+        if (hungUpBy === "remote") await bob.hangup();
+        else await phone.hangup(answered.call.id);
+        await bob.waitEvent("CALL_CLOSED", 15_000, { since: mark });
+        const ended = await waitFor(() => events.slice(since).find((e) => e.state === "ENDED" && e.call.id === answered.call.id), 10_000, "ENDED");
+        assert.strictEqual(ended.call.hungUpBy, hungUpBy);
+        const lines = sip.slice(sipSince).filter((l) => /Call-ID/i.test(l.text));
+        assert.ok(lines.some((l) => l.dir === "in" && l.text.startsWith("INVITE ")));
+        assert.ok(
+          lines.some((l) => l.dir === "out" && l.text.startsWith("SIP/2.0 200")),
+          "we answered 200",
+        );
+        if (hungUpBy === "local") {
+          const bye = lines.find((l) => l.dir === "out" && l.text.startsWith("BYE "));
+          assert.ok(bye, "we sent a BYE");
+          assert.match(bye.text, /^Via: SIP\/2\.0\/TCP 127\.0\.0\.1:\d+/m, "our BYE's Via says TCP");
+        } else assert.ok(lines.some((l) => l.dir === "in" && l.text.startsWith("BYE ")));
+        // Our 200 (a UDP account answering over TCP) names TCP and the listening port in its Contact.
+        const ok = lines.find((l) => l.dir === "out" && l.text.startsWith("SIP/2.0 200") && /CSeq:\s*\d+ INVITE/i.test(l.text))!;
+        assert.match(ok.text, new RegExp(`^Contact: .*127\\.0\\.0\\.1:${port};transport=tcp`, "im"));
+        // Every message of the call, both ways, went through one connection: the one baresip opened.
+        if (process.env.SHOW_SIP)
+          console.log(
+            lines
+              .map(
+                (l) =>
+                  `${l.dir} ${l.peer.address}:${l.peer.port} ${l.text
+                    .split("\r\n")
+                    .filter((h) => /^(INVITE|BYE|ACK|SIP|Via|Contact)/.test(h))
+                    .join(" | ")}`,
+              )
+              .join("\n"),
+          );
+        const peersSeen = new Set(lines.map((l) => `${l.peer.address}:${l.peer.port}`));
+        assert.strictEqual(peersSeen.size, 1, `one connection: ${[...peersSeen].join(", ")}`);
+        assert.notStrictEqual([...peersSeen][0], `127.0.0.1:${kam.ports.udp}`, "not through the registrar");
+      }
+      assert.strictEqual(phone.phone.transport.listenerCounters?.accepted, 1, "the second call reused the first connection");
+    } finally {
+      await stopPhone(phone);
+    }
+  });
+
+  it("a connection from 127.0.0.2 (acceptFrom registrar) is closed at accept; a flood stops at the per-address limit; the phone still takes calls", async () => {
+    const port = await freePort("tcp");
+    const { phone, events } = await phoneWith({ listen: "tcp", listenPort: port });
+    try {
+      const options = "OPTIONS sip:alice@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.2:5060;branch=z9hG4bKx1\r\nContent-Length: 0\r\n\r\n";
+      assert.strictEqual(await connectionFate({ port, localAddress: "127.0.0.2", ms: 2000, send: options }), "closed");
+      assert.strictEqual(phone.phone.transport.listenerCounters?.untrusted, 1);
+      assert.strictEqual(phone.phone.transport.listenerCounters?.accepted, 0);
+      // From a trusted address (the registrar's, 127.0.0.1): the first connections stay, the rest are closed.
+      const flood: net.Socket[] = [];
+      try {
+        for (let i = 0; i < MAX_INBOUND_CONNECTIONS_PER_ADDRESS + 6; i++) {
+          const s = net.connect({ host: "127.0.0.1", port });
+          s.on("error", () => undefined);
+          flood.push(s);
+        }
+        await waitFor(() => (phone.phone.transport.listenerCounters?.overLimit ?? 0) >= 6, 5000, "connections over the limit closed");
+        assert.strictEqual(phone.phone.transport.listenerCounters?.accepted, MAX_INBOUND_CONNECTIONS_PER_ADDRESS);
+        // The phone keeps working: a call over its registrar (UDP) is still answered.
+        phone.calls.setInboundPolicy({ autoAnswer: true });
+        const bob = await startBaresip({ user: "bob", answerMode: "auto" });
+        peers.push(bob);
+        const since = events.length;
+        await bob.dial(kam.uri("alice"));
+        await waitFor(() => events.slice(since).some((e) => e.state === "ANSWERED"), 15_000, "ANSWERED during the flood");
+        await bob.hangup();
+      } finally {
+        for (const s of flood) s.destroy();
+      }
+    } finally {
+      await stopPhone(phone);
+    }
+  });
+
+  it("TLS: baresip calls our TLS port (checking our certificate); a TLS handshake that never comes is cut after the timeout", async () => {
+    const port = await freePort("tcp");
+    const { phone, events, sip } = await phoneWith({
+      listen: "tls",
+      listenPort: port,
+      tlsCert: fs.readFileSync(cert.certPath, "utf8"),
+      tlsKey: fs.readFileSync(cert.keyPath, "utf8"),
+    });
+    try {
+      assert.deepStrictEqual(phone.phone.transport.listeningPorts, { tls: port });
+      phone.calls.setInboundPolicy({ autoAnswer: true });
+      const bob = await startBaresip({
+        user: "bob",
+        answerMode: "auto",
+        transport: "tls",
+        extraConfig: `sip_cafile\t\t${cert.certPath}\nsip_verify_server\tyes\n`,
+      });
+      peers.push(bob);
+      const since = events.length;
+      const sipSince = sip.length;
+      const mark = bob.mark();
+      await bob.dial(`sip:alice@127.0.0.1:${port};transport=tls`);
+      await bob.waitEvent("CALL_ESTABLISHED", 15_000, { since: mark });
+      const answered = await waitFor(() => events.slice(since).find((e) => e.state === "ANSWERED"), 10_000, "ANSWERED");
+      await phone.hangup(answered.call.id);
+      await bob.waitEvent("CALL_CLOSED", 15_000, { since: mark });
+      const lines = sip.slice(sipSince);
+      const bye = lines.find((l) => l.dir === "out" && l.text.startsWith("BYE "));
+      assert.ok(bye, "we sent a BYE");
+      assert.match(bye.text, /^Via: SIP\/2\.0\/TLS /m);
+      assert.strictEqual(new Set(lines.map((l) => `${l.peer.address}:${l.peer.port}`)).size, 1, "one connection");
+      // Slowloris: a TCP connection that never starts its handshake is closed after TLS_HANDSHAKE_TIMEOUT_MS.
+      const before = phone.phone.transport.listenerCounters!.handshakeFailures;
+      assert.strictEqual(await connectionFate({ port, ms: TLS_HANDSHAKE_TIMEOUT_MS + 3000 }), "closed");
+      assert.strictEqual(phone.phone.transport.listenerCounters!.handshakeFailures, before + 1);
+    } finally {
+      await stopPhone(phone);
+    }
+  });
+});
