@@ -14,7 +14,21 @@ import { SpeechService } from "../../src/speech";
 import type { AccountOptions } from "../../src/phone/account";
 import type { CallInfo, CallState } from "../../src/types";
 import type { Endpoint } from "../../src/sip/endpoint";
+import helper from "node-red-node-test-helper";
+import { startRed, stopRed } from "../support/node-red-runtime";
 import { MAX_INBOUND_CONNECTIONS_PER_ADDRESS, TLS_HANDSHAKE_TIMEOUT_MS } from "../../src/sip/transports/stream-listener";
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+const sipClient = require("../../nodes/sip-client/sip-client.js");
+const sipCall = require("../../nodes/sip-call/sip-call.js");
+/* eslint-enable @typescript-eslint/no-require-imports */
+helper.init(require.resolve("node-red"));
+
+interface Msg {
+  topic?: string;
+  payload?: unknown;
+  call?: CallInfo;
+}
 
 interface Seen {
   state: CallState;
@@ -233,5 +247,76 @@ describe("inbound TCP/TLS listener (issue 10 item 5)", function () {
     } finally {
       await stopPhone(phone);
     }
+  });
+
+  describe("from a Node-RED flow (sip-client on TCP, listen tcp)", () => {
+    let got: Msg[];
+    const errors: string[] = [];
+    let port: number;
+    beforeEach(async () => {
+      port = await freePort("tcp");
+      await startRed();
+      await helper.load(
+        [sipClient, sipCall],
+        [
+          {
+            id: "acct",
+            type: "sip-client",
+            server: "127.0.0.1",
+            port: String(kam.ports.tcp),
+            transport: "tcp",
+            username: "alice",
+            expires: "60",
+            localAddress: "127.0.0.1",
+            listen: "tcp",
+            listenPort: String(port),
+          },
+          { id: "call", type: "sip-call", client: "acct", wires: [["out"]] },
+          { id: "out", type: "helper" },
+        ],
+        { acct: { password: "secret" } },
+      );
+      got = [];
+      errors.length = 0;
+      helper.getNode("out").on("input", (m: Msg) => got.push(m));
+      const call = helper.getNode("call");
+      const origError = call.error.bind(call);
+      call.error = (e: unknown, msg?: unknown) => {
+        errors.push(String((e as Error)?.message ?? e));
+        return origError(e, msg);
+      };
+      await waitFor(() => got.some((m) => m.payload === "REGISTERED"), 10_000, "REGISTERED");
+    });
+    afterEach(async () => {
+      await stopRed();
+    });
+
+    it("baresip calls the listening port: the flow sees the call, its hangup reaches baresip over the same connection", async () => {
+      const bob = await startBaresip({ user: "bob", answerMode: "auto", transport: "tcp" });
+      peers.push(bob);
+      const mark = bob.mark();
+      const byes = kam.requests("BYE").length;
+      await bob.dial(`sip:alice@127.0.0.1:${port};transport=tcp`);
+      await bob.waitEvent("CALL_ESTABLISHED", 15_000, { since: mark });
+      const answered = await waitFor(() => got.find((m) => m.topic === "call" && m.payload === "ANSWERED"), 10_000, "ANSWERED in the flow");
+      assert.strictEqual(answered.call?.direction, "inbound");
+      assert.strictEqual(answered.call?.from.number, "bob");
+      helper.getNode("call").receive({ topic: "hangup" });
+      await bob.waitEvent("CALL_CLOSED", 15_000, { since: mark });
+      const ended = await waitFor(() => got.find((m) => m.topic === "call" && m.payload === "ENDED"), 10_000, "ENDED in the flow");
+      assert.strictEqual(ended.call?.hungUpBy, "local");
+      assert.strictEqual(kam.requests("BYE").length, byes, "the BYE went straight over baresip's connection, not through the registrar");
+      assert.deepStrictEqual(errors, []);
+    });
+
+    it("a sips: address is never dialled over TCP: the input fails with a clear error and nothing is sent", async () => {
+      const invites = kam.requests("INVITE").length;
+      helper.getNode("call").receive({ topic: "dial", payload: "sips:bob@127.0.0.1" });
+      await waitFor(() => errors.length > 0, 5000, "done(err)");
+      assert.match(errors[0], /sips: address needs the TLS transport \(this account uses tcp\)/);
+      await sleep(500);
+      assert.strictEqual(kam.requests("INVITE").length, invites, "no INVITE left");
+      assert.ok(!got.some((m) => m.topic === "call" && m.payload === "DIALING"));
+    });
   });
 });
