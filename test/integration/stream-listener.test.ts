@@ -249,6 +249,49 @@ describe("inbound TCP/TLS listener (issue 10 item 5)", function () {
     }
   });
 
+  it("a sips: address is dialled over TLS: Via SIP/2.0/TLS, Contact transport=tls, the peer's certificate checked", async () => {
+    // baresip as a TLS server (its certificate from makeCert); the account talks TLS to it directly.
+    const both = `${cert.certPath}.both.pem`;
+    fs.writeFileSync(both, fs.readFileSync(cert.certPath, "utf8") + fs.readFileSync(cert.keyPath, "utf8"));
+    const bob = await startBaresip({ user: "bob", answerMode: "auto", transport: "tls", extraConfig: `sip_certificate\t${both}\n` });
+    peers.push(bob);
+    const tlsPort = bob.sipPort + 1;
+    const events: Seen[] = [];
+    const sip: SipLine[] = [];
+    const phone = new Softphone({
+      account: {
+        server: "127.0.0.1",
+        port: tlsPort,
+        transport: "tls",
+        username: "alice",
+        register: false,
+        localAddress: "127.0.0.1",
+        tlsCa: fs.readFileSync(cert.certPath, "utf8"),
+      },
+      speech,
+      media: { codecs: ["PCMU"] },
+      logSip: true,
+    });
+    phones.push(phone);
+    phone.on("call", (state, call) => events.push({ state, call }));
+    phone.on("sip", (dir, text, peer) => sip.push({ dir, text, peer }));
+    try {
+      await phone.start();
+      const mark = bob.mark();
+      const call = phone.dial(`sips:bob@127.0.0.1:${tlsPort}`);
+      await waitFor(() => events.some((e) => e.state === "ANSWERED" && e.call.id === call.id), 15_000, "ANSWERED");
+      await bob.waitEvent("CALL_ESTABLISHED", 10_000, { since: mark });
+      const invite = sip.find((l) => l.dir === "out" && l.text.startsWith("INVITE "))!;
+      assert.match(invite.text, new RegExp(`^INVITE sips:bob@127\\.0\\.0\\.1:${tlsPort} SIP/2\\.0`));
+      assert.match(invite.text, /^Via: SIP\/2\.0\/TLS 127\.0\.0\.1:\d+;/m);
+      assert.match(invite.text, /^Contact: <sip:[^>]*;transport=tls[;>]/m);
+      await phone.hangup(call.id);
+      await bob.waitEvent("CALL_CLOSED", 10_000, { since: mark });
+    } finally {
+      await stopPhone(phone);
+    }
+  });
+
   describe("from a Node-RED flow (sip-client on TCP, listen tcp)", () => {
     let got: Msg[];
     const errors: string[] = [];
