@@ -79,7 +79,7 @@ export class InboundConnection {
     listenPort: number,
   ) {
     this.stream = socket;
-    this.remote = { address: canonicalAddress(socket.remoteAddress ?? ""), port: socket.remotePort ?? 0 };
+    this.remote = { address: canonicalAddress(socket.remoteAddress ?? "") /* "::ffff:a.b.c.d" → "a.b.c.d" */, port: socket.remotePort ?? 0 };
     this.local = { address: (socket.localAddress ?? "0.0.0.0").replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, "$1"), port: listenPort };
   }
   get open(): boolean {
@@ -205,7 +205,7 @@ export class StreamListener extends EventEmitter<StreamListenerEvents> {
 
   private accept(kind: StreamKind, socket: net.Socket): void {
     socket.on("error", () => undefined); // reported through close; never thrown
-    const address = canonicalAddress(socket.remoteAddress ?? "");
+    const address = canonicalAddress(socket.remoteAddress ?? ""); /* "::ffff:a.b.c.d" → "a.b.c.d" */
     let admitted = false;
     try {
       admitted = this.opts.admit(address);

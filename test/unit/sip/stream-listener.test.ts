@@ -1,4 +1,5 @@
 import assert from "assert";
+import net from "net";
 import { listenPorts, retargetTransport, uriEndpoint, uriStreamKind, StreamListener } from "../../../src/sip/transports/stream-listener";
 import { parseWireMessage } from "../../../src/sip/wire-message";
 import { Phone } from "../../../src/phone/phone";
@@ -53,6 +54,31 @@ describe("stream listener: pure parts", () => {
     assert.match(out.raw, new RegExp(`^Contact: <sip:nr-x@${PH.replace(/\./g, "\\.")};transport=tls>$`, "m"));
     assert.match(out.raw, /^Record-Route: <sip:10\.0\.0\.9;transport=udp;lr>$/m);
     assert.strictEqual(parseWireMessage(out.raw)?.topVia?.protocol, "TLS");
+  });
+
+  it("a dual-stack listener sees an IPv4 peer as a.b.c.d (not ::ffff:a.b.c.d), so the registrar's address matches", async () => {
+    const seen: string[] = [];
+    const listener = new StreamListener({
+      mode: "tcp",
+      port: 0,
+      address: "::ffff:127.0.0.1", // an IPv6 socket: IPv4 peers arrive mapped, as on the default "::"
+      admit: (a) => {
+        seen.push(a);
+        return a === "127.0.0.1";
+      },
+    });
+    await listener.listen();
+    try {
+      const s = net.connect({ host: "127.0.0.1", port: listener.ports.tcp! });
+      s.on("error", () => undefined);
+      await new Promise((r) => s.once("connect", r));
+      for (let i = 0; i < 50 && listener.counters.accepted + listener.counters.untrusted === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      s.destroy();
+      assert.deepStrictEqual(seen, ["127.0.0.1"]);
+      assert.strictEqual(listener.counters.accepted, 1);
+    } finally {
+      await listener.close();
+    }
   });
 
   it("TLS without certificate and key, or an unknown mode, is refused when built", () => {
