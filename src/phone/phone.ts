@@ -73,7 +73,7 @@ export class Phone extends EventEmitter<PhoneEvents> {
       throw new Error(`listening for TLS needs a TLS certificate and key (tlsCert, tlsKey)`);
     const listenPort =
       account.listenPort === undefined || String(account.listenPort) === "" ? (listen === "tls" ? 5061 : 5060) : Number(account.listenPort);
-    if (!Number.isInteger(listenPort) || listenPort < 0 || listenPort > 65535)
+    if (!Number.isInteger(listenPort) || listenPort < 0 || listenPort > (listen === "both" ? 65534 : 65535))
       throw new Error(`listenPort must be a port number, not "${String(account.listenPort)}"`);
     const placeholder = `nr${crypto.randomBytes(6).toString("hex")}.invalid`;
     const transportOptions: SipTransportOptions = {

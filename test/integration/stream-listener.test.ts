@@ -4,6 +4,7 @@
 import assert from "assert";
 import fs from "fs";
 import net from "net";
+import tls from "tls";
 import { startKamailio, Kamailio, makeCert } from "../support/kamailio";
 import { startBaresip, Baresip } from "../support/baresip";
 import { freePort } from "../support/ports";
@@ -16,7 +17,7 @@ import type { CallInfo, CallState } from "../../src/types";
 import type { Endpoint } from "../../src/sip/endpoint";
 import helper from "node-red-node-test-helper";
 import { startRed, stopRed } from "../support/node-red-runtime";
-import { MAX_INBOUND_CONNECTIONS_PER_ADDRESS, TLS_HANDSHAKE_TIMEOUT_MS } from "../../src/sip/transports/stream-listener";
+import { MAX_INBOUND_CONNECTIONS, MAX_INBOUND_CONNECTIONS_PER_ADDRESS, TLS_HANDSHAKE_TIMEOUT_MS } from "../../src/sip/transports/stream-listener";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const sipClient = require("../../nodes/sip-client/sip-client.js");
@@ -209,6 +210,32 @@ describe("inbound TCP/TLS listener (issue 10 item 5)", function () {
     }
   });
 
+  it("acceptFrom anyone: connections from many addresses stop at MAX_INBOUND_CONNECTIONS; closed ones free their places", async () => {
+    const port = await freePort("tcp");
+    const { phone } = await phoneWith({ listen: "tcp", listenPort: port, acceptFrom: "anyone" });
+    const flood: net.Socket[] = [];
+    const counters = () => phone.phone.transport.listenerCounters!;
+    try {
+      const addresses = Math.ceil(MAX_INBOUND_CONNECTIONS / MAX_INBOUND_CONNECTIONS_PER_ADDRESS) + 2;
+      for (let a = 0; a < addresses; a++)
+        for (let i = 0; i < MAX_INBOUND_CONNECTIONS_PER_ADDRESS; i++) {
+          const s = net.connect({ host: "127.0.0.1", port, localAddress: `127.0.0.${11 + a}` });
+          s.on("error", () => undefined);
+          flood.push(s);
+        }
+      const total = addresses * MAX_INBOUND_CONNECTIONS_PER_ADDRESS;
+      await waitFor(() => counters().accepted + counters().overLimit === total, 5000, "every connection accepted or closed");
+      assert.strictEqual(counters().accepted, MAX_INBOUND_CONNECTIONS);
+      assert.strictEqual(counters().overLimit, total - MAX_INBOUND_CONNECTIONS);
+      for (const s of flood.splice(0)) s.destroy();
+      await sleep(300);
+      assert.strictEqual(await connectionFate({ port, localAddress: "127.0.0.50", ms: 500 }), "open", "a place is free again");
+    } finally {
+      for (const s of flood) s.destroy();
+      await stopPhone(phone);
+    }
+  });
+
   it("TLS: baresip calls our TLS port (checking our certificate); a TLS handshake that never comes is cut after the timeout", async () => {
     const port = await freePort("tcp");
     const { phone, events, sip } = await phoneWith({
@@ -240,6 +267,20 @@ describe("inbound TCP/TLS listener (issue 10 item 5)", function () {
       assert.ok(bye, "we sent a BYE");
       assert.match(bye.text, /^Via: SIP\/2\.0\/TLS /m);
       assert.strictEqual(new Set(lines.map((l) => `${l.peer.address}:${l.peer.port}`)).size, 1, "one connection");
+      // From 127.0.0.2 (not the registrar): closed at accept, before any handshake.
+      const untrusted = phone.phone.transport.listenerCounters!.untrusted;
+      const handshakes = phone.phone.transport.listenerCounters!.handshakeFailures;
+      const refused = await new Promise<string>((resolve) => {
+        const raw = net.connect({ host: "127.0.0.1", port, localAddress: "127.0.0.2" });
+        raw.on("error", () => undefined);
+        const s = tls.connect({ socket: raw, servername: undefined, ca: fs.readFileSync(cert.certPath) });
+        s.on("secureConnect", () => resolve("handshake done"));
+        s.on("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+        s.on("close", () => resolve("closed"));
+      });
+      assert.notStrictEqual(refused, "handshake done");
+      assert.strictEqual(phone.phone.transport.listenerCounters!.untrusted, untrusted + 1);
+      assert.strictEqual(phone.phone.transport.listenerCounters!.handshakeFailures, handshakes, "no handshake was started");
       // Slowloris: a TCP connection that never starts its handshake is closed after TLS_HANDSHAKE_TIMEOUT_MS.
       const before = phone.phone.transport.listenerCounters!.handshakeFailures;
       assert.strictEqual(await connectionFate({ port, ms: TLS_HANDSHAKE_TIMEOUT_MS + 3000 }), "closed");
