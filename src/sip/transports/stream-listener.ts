@@ -140,7 +140,8 @@ export class StreamListener extends EventEmitter<StreamListenerEvents> {
         const port = wanted[kind];
         if (port === undefined) continue;
         const server = net.createServer({ pauseOnConnect: true }, (socket) => this.accept(kind, socket));
-        server.maxConnections = MAX_INBOUND_CONNECTIONS + 1; // the kernel-level backstop; ours is counted below
+        // A backstop only (connections refused there are not counted); the limits are enforced in accept().
+        server.maxConnections = 2 * MAX_INBOUND_CONNECTIONS;
         await new Promise<void>((resolve, reject) => {
           server.once("error", reject);
           server.listen({ port, host: this.opts.address || undefined }, () => {
