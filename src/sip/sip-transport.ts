@@ -329,6 +329,7 @@ export class SipTransport implements Transport {
 
   async send(message: string): Promise<void> {
     const inbound = this.listener && this.inboundRoute(message);
+    if (inbound === "gone") return; // the peer closed the connection its request came on: nowhere to answer
     if (inbound) return this.sendInbound(inbound.parsed, inbound.conn);
     const conn = this.connection;
     if (!conn) throw new Error(`not connected (${this.lastError?.message ?? "transport down"})`);
@@ -355,13 +356,13 @@ export class SipTransport implements Transport {
    * A message that goes over a connection a peer opened to us: a response to a request that came in
    * on it, or an in-dialog request to a peer (Route or remote target, an IP address) that has one open.
    */
-  private inboundRoute(message: string): { parsed: WireMessage; conn: InboundConnection } | undefined {
+  private inboundRoute(message: string): { parsed: WireMessage; conn: InboundConnection } | "gone" | undefined {
     const listener = this.listener!;
     const parsed = parseWireMessage(message);
     if (!parsed) return undefined;
     if (!parsed.isRequest) {
       const conn = listener.connectionForResponse(parsed);
-      return conn ? { parsed, conn } : undefined;
+      return conn === "gone" ? conn : conn ? { parsed, conn } : undefined;
     }
     if (!parsed.toTag || parsed.method === "CANCEL") return undefined; // out of dialog: the next hop
     const route = parsed.headers.find((l) => headerName(l) === "route");
@@ -521,6 +522,7 @@ export class SipTransport implements Transport {
     // Known to the retransmission layer (a request that got that far): a retransmitted request gets the same answer.
     const parsed = parseWireMessage(raw);
     const inbound = parsed && this.listener?.connectionForResponse(parsed);
+    if (inbound === "gone") return;
     if (inbound) {
       this.opts.logMessage?.("out", maskCredentials(raw), inbound.remote);
       inbound.send(raw).catch(() => undefined);

@@ -210,6 +210,61 @@ describe("inbound TCP/TLS listener (issue 10 item 5)", function () {
     }
   });
 
+  it("an answer to a request whose connection has closed is dropped, not sent to the server (raw TCP peer)", async () => {
+    const port = await freePort("tcp");
+    const { phone, events, sip } = await phoneWith({ listen: "tcp", listenPort: port });
+    try {
+      phone.calls.setInboundPolicy({ autoAnswer: false });
+      const sock = net.connect({ host: "127.0.0.1", port });
+      sock.on("error", () => undefined);
+      await new Promise((r) => sock.once("connect", r));
+      const local = `127.0.0.1:${sock.localPort}`;
+      const sdp = [
+        "v=0",
+        "o=- 1 1 IN IP4 127.0.0.1",
+        "s=-",
+        "c=IN IP4 127.0.0.1",
+        "t=0 0",
+        "m=audio 40000 RTP/AVP 0",
+        "a=rtpmap:0 PCMU/8000",
+        "",
+      ].join("\r\n");
+      const invite = [
+        `INVITE sip:alice@127.0.0.1:${port};transport=tcp SIP/2.0`,
+        `Via: SIP/2.0/TCP ${local};branch=z9hG4bKgone${Date.now()}`,
+        "Max-Forwards: 70",
+        `From: <sip:raw@${local}>;tag=r1`,
+        `To: <sip:alice@127.0.0.1>`,
+        `Call-ID: gone-${Date.now()}@127.0.0.1`,
+        "CSeq: 1 INVITE",
+        `Contact: <sip:raw@${local};transport=tcp>`,
+        "Content-Type: application/sdp",
+        `Content-Length: ${Buffer.byteLength(sdp)}`,
+        "",
+        sdp,
+      ].join("\r\n");
+      const got: string[] = [];
+      sock.on("data", (d) => got.push(d.toString()));
+      sock.write(invite);
+      const ringing = await waitFor(() => events.find((e) => e.state === "RINGING"), 10_000, "RINGING");
+      await waitFor(() => got.join("").includes("SIP/2.0 180"), 5000, "the 180 on the connection");
+      sock.destroy();
+      await sleep(300);
+      const since = sip.length;
+      await phone.reject(ringing.call.id, 486).catch(() => undefined);
+      await sleep(1000);
+      const stray = sip.slice(since).filter((l) => l.dir === "out" && l.text.startsWith("SIP/2.0 486"));
+      assert.deepStrictEqual(
+        stray.map((l) => `${l.peer.address}:${l.peer.port}`),
+        [],
+        "no 486 sent anywhere once the caller's connection was gone",
+      );
+      await waitFor(() => events.some((e) => e.state === "ENDED" && e.call.id === ringing.call.id), 5000, "ENDED");
+    } finally {
+      await stopPhone(phone);
+    }
+  });
+
   it("acceptFrom anyone: connections from many addresses stop at MAX_INBOUND_CONNECTIONS; closed ones free their places", async () => {
     const port = await freePort("tcp");
     const { phone } = await phoneWith({ listen: "tcp", listenPort: port, acceptFrom: "anyone" });

@@ -183,7 +183,7 @@ export class StreamListener extends EventEmitter<StreamListenerEvents> {
 
   /** A request came in on `conn`: remember its branch, and the peer's Via sent-by and Contact as aliases. */
   received(conn: InboundConnection, msg: WireMessage): void {
-    const branch = msg.topVia?.branch;
+    const branch = transactionOf(msg);
     if (branch) {
       this.transactions.delete(branch);
       if (this.transactions.size >= MAX_INBOUND_TRANSACTIONS) this.transactions.delete(this.transactions.keys().next().value as string);
@@ -197,11 +197,14 @@ export class StreamListener extends EventEmitter<StreamListenerEvents> {
     if (ep) this.addAlias(conn, ep);
   }
 
-  /** The connection a response goes back on: the one its request came in on, if still open. */
-  connectionForResponse(msg: WireMessage): InboundConnection | undefined {
-    const branch = msg.topVia?.branch;
+  /**
+   * The connection a response goes back on: the one its request came in on; "gone" when that
+   * connection has closed (the response is dropped: it must not go to the server instead).
+   */
+  connectionForResponse(msg: WireMessage): InboundConnection | "gone" | undefined {
+    const branch = transactionOf(msg);
     const c = branch ? this.transactions.get(branch) : undefined;
-    return c?.open ? c : undefined;
+    return c && (c.open ? c : "gone");
   }
 
   private accept(kind: StreamKind, socket: net.Socket): void {
@@ -287,6 +290,12 @@ export class StreamListener extends EventEmitter<StreamListenerEvents> {
     this.connections.delete(conn);
     for (const key of [keyOf(conn.kind, conn.remote), ...conn.aliases]) if (this.byKey.get(key) === conn) this.byKey.delete(key);
   }
+}
+
+/** A request's top Via branch with its sent-by: the same in its responses, and not taken over by another peer's branch. */
+function transactionOf(msg: WireMessage): string | undefined {
+  const via = msg.topVia;
+  return via?.branch ? `${via.branch}|${via.host.toLowerCase()}|${via.port ?? ""}` : undefined;
 }
 
 /** The IP host:port of the first SIP URI in a header value (names are ignored: no DNS on the receive path). */
