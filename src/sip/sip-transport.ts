@@ -399,7 +399,7 @@ export class SipTransport implements Transport {
     let msg: WireMessage | undefined;
     try {
       msg = this.accept(raw, source, inbound);
-      if (msg) this.deliver(msg, source);
+      if (msg) this.deliver(msg, source, inbound ? inbound.kind === "tls" : this.opts.kind === "tls" || this.opts.kind === "wss");
     } catch (err) {
       // Only a request that passed the trust boundary (msg set) may be answered.
       this.failed(err, msg, source);
@@ -455,7 +455,7 @@ export class SipTransport implements Transport {
   private malformedPeer: Endpoint = { address: "", port: 0 };
 
   /** Hands a screened message to sip.js; a request whose handling throws gets a 500. */
-  private deliver(msg: WireMessage, source: Endpoint): void {
+  private deliver(msg: WireMessage, source: Endpoint, overTls = false): void {
     if (!msg.isRequest) {
       try {
         this.events.emit("response", msg);
@@ -463,7 +463,10 @@ export class SipTransport implements Transport {
         this.failed(err, undefined, source);
       }
     }
-    const raw = this.addressedToUs(this.rewriter.incoming(msg), msg);
+    let raw = this.addressedToUs(this.rewriter.incoming(msg), msg);
+    // sip.js answers 416 to any sips: Request-URI: one that came over TLS is ours (RFC 3261 §26.2.2);
+    // over anything else the 416 stands (a sips: request is never taken unencrypted).
+    if (overTls && msg.isRequest) raw = raw.replace(/^(\S+) sips:/i, "$1 sip:");
     if (msg.isRequest) {
       const problem = unhandledRequestProblem(raw, msg);
       if (problem) {

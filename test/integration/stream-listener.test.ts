@@ -265,6 +265,69 @@ describe("inbound TCP/TLS listener (issue 10 item 5)", function () {
     }
   });
 
+  it("listen both: a sips: INVITE is taken over TLS and answered 416 over plain TCP (raw peers; baresip does not dial sips: to an IP)", async () => {
+    const { phone, events } = await phoneWith({
+      listen: "both",
+      listenPort: 0,
+      tlsCert: fs.readFileSync(cert.certPath, "utf8"),
+      tlsKey: fs.readFileSync(cert.keyPath, "utf8"),
+    });
+    try {
+      phone.calls.setInboundPolicy({ autoAnswer: false });
+      const ports = phone.phone.transport.listeningPorts;
+      assert.ok(ports.tcp && ports.tls && ports.tcp !== ports.tls, JSON.stringify(ports));
+      const sdp = [
+        "v=0",
+        "o=- 1 1 IN IP4 127.0.0.1",
+        "s=-",
+        "c=IN IP4 127.0.0.1",
+        "t=0 0",
+        "m=audio 40000 RTP/AVP 0",
+        "a=rtpmap:0 PCMU/8000",
+        "",
+      ].join("\r\n");
+      const invite = (proto: string, local: string, port: number, id: string) =>
+        [
+          `INVITE sips:alice@127.0.0.1:${port} SIP/2.0`,
+          `Via: SIP/2.0/${proto} ${local};branch=z9hG4bK${id}`,
+          "Max-Forwards: 70",
+          `From: <sips:raw@${local}>;tag=r1`,
+          "To: <sips:alice@127.0.0.1>",
+          `Call-ID: ${id}@127.0.0.1`,
+          "CSeq: 1 INVITE",
+          `Contact: <sips:raw@${local}>`,
+          "Content-Type: application/sdp",
+          `Content-Length: ${Buffer.byteLength(sdp)}`,
+          "",
+          sdp,
+        ].join("\r\n");
+      const exchange = async (sock: net.Socket, proto: string, port: number, id: string, until: RegExp) => {
+        const got: string[] = [];
+        sock.on("data", (d) => got.push(d.toString()));
+        sock.write(invite(proto, `127.0.0.1:${sock.localPort}`, port, id));
+        await waitFor(() => until.test(got.join("")), 10_000, `${until} over ${proto}`);
+        return got.join("");
+      };
+      const secure = tls.connect({ host: "127.0.0.1", port: ports.tls, ca: fs.readFileSync(cert.certPath) });
+      secure.on("error", () => undefined);
+      await new Promise((r) => secure.once("secureConnect", r));
+      const overTls = await exchange(secure, "TLS", ports.tls, `sipstls${Date.now()}`, /SIP\/2\.0 180/);
+      assert.doesNotMatch(overTls, /SIP\/2\.0 416/);
+      const ringing = await waitFor(() => events.find((e) => e.state === "RINGING"), 5000, "RINGING");
+      assert.strictEqual(ringing.call.to.uri, "sips:alice@127.0.0.1");
+      await phone.reject(ringing.call.id, 486);
+      const plain = net.connect({ host: "127.0.0.1", port: ports.tcp });
+      plain.on("error", () => undefined);
+      await new Promise((r) => plain.once("connect", r));
+      await exchange(plain, "TCP", ports.tcp, `sipstcp${Date.now()}`, /SIP\/2\.0 416/);
+      assert.strictEqual(events.filter((e) => e.state === "RINGING").length, 1, "no call over plain TCP");
+      secure.destroy();
+      plain.destroy();
+    } finally {
+      await stopPhone(phone);
+    }
+  });
+
   it("acceptFrom anyone: connections from many addresses stop at MAX_INBOUND_CONNECTIONS; closed ones free their places", async () => {
     const port = await freePort("tcp");
     const { phone } = await phoneWith({ listen: "tcp", listenPort: port, acceptFrom: "anyone" });
