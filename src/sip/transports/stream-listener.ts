@@ -43,6 +43,8 @@ export interface StreamListenerOptions {
   /** The trust check: false closes the connection at accept, before any TLS handshake. */
   admit: (address: string) => boolean;
   log?: (level: "debug" | "warn", text: string) => void;
+  /** INBOUND_IDLE_TIMEOUT_MS, shorter in tests. */
+  idleTimeoutMs?: number;
 }
 
 export interface StreamListenerCounters {
@@ -233,7 +235,7 @@ export class StreamListener extends EventEmitter<StreamListenerEvents> {
     const conn = new InboundConnection(kind, socket, this.boundPorts[kind] ?? 0);
     this.connections.add(conn);
     socket.once("close", () => this.forget(conn));
-    socket.setTimeout(INBOUND_IDLE_TIMEOUT_MS, () => {
+    socket.setTimeout(this.opts.idleTimeoutMs ?? INBOUND_IDLE_TIMEOUT_MS, () => {
       this.counters.idle++;
       socket.destroy();
     });

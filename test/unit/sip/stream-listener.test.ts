@@ -1,5 +1,6 @@
 import assert from "assert";
 import net from "net";
+import { MAX_SIP_MESSAGE_BYTES } from "../../../src/sip/transports/stream-framer";
 import { listenPorts, retargetTransport, uriEndpoint, uriStreamKind, StreamListener } from "../../../src/sip/transports/stream-listener";
 import { parseWireMessage } from "../../../src/sip/wire-message";
 import { Phone } from "../../../src/phone/phone";
@@ -7,7 +8,7 @@ import { accountFromConfig, listenFromConfig, SipClientConfig } from "../../../n
 
 const PH = "nr0123456789ab.invalid";
 
-describe("stream listener: pure parts", () => {
+describe("stream listener (pure parts, and loopback sockets on 127.0.0.1)", () => {
   it("ports per mode: TLS on port + 1 with both, on the port itself with tls, none when off", () => {
     assert.deepStrictEqual(listenPorts("off", 5060), {});
     assert.deepStrictEqual(listenPorts("tcp", 5060), { tcp: 5060 });
@@ -79,6 +80,42 @@ describe("stream listener: pure parts", () => {
     } finally {
       await listener.close();
     }
+  });
+
+  /** A listener on 127.0.0.1 that admits everyone; `fn` gets a connected client. */
+  async function withClient(opts: { idleTimeoutMs?: number }, fn: (s: net.Socket, l: StreamListener, closed: Promise<void>) => Promise<void>) {
+    const listener = new StreamListener({ mode: "tcp", port: 0, address: "127.0.0.1", admit: () => true, ...opts });
+    await listener.listen();
+    const s = net.connect({ host: "127.0.0.1", port: listener.ports.tcp! });
+    s.on("error", () => undefined);
+    const closed = new Promise<void>((r) => s.once("close", () => r()));
+    try {
+      await new Promise((r) => s.once("connect", r));
+      await fn(s, listener, closed);
+    } finally {
+      s.destroy();
+      await listener.close();
+    }
+  }
+
+  it("an inbound connection that stays silent is closed after the idle timeout", async () => {
+    await withClient({ idleTimeoutMs: 200 }, async (_s, listener, closed) => {
+      await closed;
+      assert.strictEqual(listener.counters.idle, 1);
+      for (let i = 0; i < 50 && listener.connectionCount > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.strictEqual(listener.connectionCount, 0, "forgotten");
+    });
+  });
+
+  it("a message head larger than MAX_SIP_MESSAGE_BYTES closes the connection; keep-alive pings are answered", async () => {
+    await withClient({}, async (s, listener, closed) => {
+      const pong = new Promise<string>((r) => s.once("data", (d) => r(d.toString())));
+      s.write("\r\n\r\n");
+      assert.strictEqual(await pong, "\r\n", "RFC 5626 pong");
+      s.write("OPTIONS sip:a@127.0.0.1 SIP/2.0\r\nX-Pad: " + "a".repeat(MAX_SIP_MESSAGE_BYTES + 10));
+      await closed;
+      assert.strictEqual(listener.counters.idle, 0, "closed for its size, not idleness");
+    });
   });
 
   it("TLS without certificate and key, or an unknown mode, is refused when built", () => {
