@@ -367,10 +367,17 @@ export class SipTransport implements Transport {
     if (!parsed.toTag || parsed.method === "CANCEL") return undefined; // out of dialog: the next hop
     const route = parsed.headers.find((l) => headerName(l) === "route");
     const target = route ? headerValue(route).split(",")[0] : parsed.requestUri!;
-    const kind = uriStreamKind(target.replace(/^<|>.*$/g, "")) ?? (this.opts.kind === "tcp" || this.opts.kind === "tls" ? this.opts.kind : undefined);
-    const ep = kind && uriEndpoint(target, kind === "tls" ? 5061 : 5060);
-    const conn = ep ? listener.find(kind, ep) : undefined;
-    return conn ? { parsed, conn } : undefined;
+    const uri = target.replace(/^<|>.*$/g, "");
+    if (/;\s*transport=(?!tcp\b|tls\b)/i.test(uri)) return undefined; // udp, ws…: not a stream of ours
+    // No transport named (a phone may leave it out): the peer's live connection of either kind, ours first.
+    const named = uriStreamKind(uri);
+    const kinds: Array<"tcp" | "tls"> = named ? [named] : this.opts.kind === "tls" ? ["tls", "tcp"] : ["tcp", "tls"];
+    for (const kind of kinds) {
+      const ep = uriEndpoint(target, kind === "tls" ? 5061 : 5060);
+      const conn = ep && listener.find(kind, ep);
+      if (conn) return { parsed, conn };
+    }
+    return undefined;
   }
 
   private async sendInbound(parsed: WireMessage, conn: InboundConnection): Promise<void> {

@@ -265,6 +265,51 @@ describe("inbound TCP/TLS listener (issue 10 item 5)", function () {
     }
   });
 
+  it("a peer whose Contact names no transport: our BYE still goes over its TCP connection (raw TCP peer)", async () => {
+    const port = await freePort("tcp");
+    const { phone, events } = await phoneWith({ listen: "tcp", listenPort: port });
+    try {
+      phone.calls.setInboundPolicy({ autoAnswer: true });
+      const sock = net.connect({ host: "127.0.0.1", port });
+      sock.on("error", () => undefined);
+      await new Promise((r) => sock.once("connect", r));
+      const local = `127.0.0.1:${sock.localPort}`;
+      const got: string[] = [];
+      sock.on("data", (d) => got.push(d.toString()));
+      const sdp = [
+        "v=0",
+        "o=- 1 1 IN IP4 127.0.0.1",
+        "s=-",
+        "c=IN IP4 127.0.0.1",
+        "t=0 0",
+        "m=audio 40000 RTP/AVP 0",
+        "a=rtpmap:0 PCMU/8000",
+        "",
+      ].join("\r\n");
+      const callId = `notransport-${Date.now()}@127.0.0.1`;
+      const head = (method: string, cseq: number, branch: string, toTag = "") => [
+        `${method} sip:alice@127.0.0.1:${port};transport=tcp SIP/2.0`,
+        `Via: SIP/2.0/TCP ${local};branch=z9hG4bK${branch}`,
+        "Max-Forwards: 70",
+        `From: <sip:raw@${local}>;tag=r1`,
+        `To: <sip:alice@127.0.0.1>${toTag}`,
+        `Call-ID: ${callId}`,
+        `CSeq: ${cseq} ${method}`,
+        `Contact: <sip:raw@${local}>`, // no ;transport=tcp
+      ];
+      sock.write([...head("INVITE", 1, "nt1"), "Content-Type: application/sdp", `Content-Length: ${Buffer.byteLength(sdp)}`, "", sdp].join("\r\n"));
+      const ok = await waitFor(() => got.join("").match(/SIP\/2\.0 200[\s\S]*?\r\nTo:[^\r]*?(;tag=[^;\s\r]+)/), 10_000, "200 OK");
+      sock.write([...head("ACK", 1, "nt2", ok[1]), "Content-Length: 0", "", ""].join("\r\n"));
+      const answered = await waitFor(() => events.find((e) => e.state === "ANSWERED"), 5000, "ANSWERED");
+      await sleep(300);
+      await phone.hangup(answered.call.id);
+      await waitFor(() => /(^|\n)BYE sip:raw@/.test(got.join("")), 5000, "our BYE on the peer's connection");
+      sock.destroy();
+    } finally {
+      await stopPhone(phone);
+    }
+  });
+
   it("listen both: a sips: INVITE is taken over TLS and answered 416 over plain TCP (raw peers; baresip does not dial sips: to an IP)", async () => {
     const { phone, events } = await phoneWith({
       listen: "both",
