@@ -210,6 +210,21 @@ describe("inbound TCP/TLS listener (issue 10 item 5)", function () {
     }
   });
 
+  it("acceptFrom networks: a listed network may connect, an address outside it is closed at accept", async () => {
+    const port = await freePort("tcp");
+    const { phone } = await phoneWith({ listen: "tcp", listenPort: port, acceptFrom: "networks", trustedNetworks: ["127.0.0.2/32"] });
+    try {
+      assert.strictEqual(await connectionFate({ port, localAddress: "127.0.0.2", ms: 1000 }), "open");
+      assert.strictEqual(await connectionFate({ port, localAddress: "127.0.0.3", ms: 1000 }), "closed");
+      assert.deepStrictEqual(
+        { accepted: phone.phone.transport.listenerCounters?.accepted, untrusted: phone.phone.transport.listenerCounters?.untrusted },
+        { accepted: 1, untrusted: 1 },
+      );
+    } finally {
+      await stopPhone(phone);
+    }
+  });
+
   it("an answer to a request whose connection has closed is dropped, not sent to the server (raw TCP peer)", async () => {
     const port = await freePort("tcp");
     const { phone, events, sip } = await phoneWith({ listen: "tcp", listenPort: port });
