@@ -26,6 +26,7 @@ export type { TransferEvent, TransferHandle, TransferState } from "./call/transf
 
 // The account
 export type { AccountOptions, AcceptFrom } from "./phone/account";
+export type { ListenMode } from "./sip/transports/stream-listener";
 export type { RegistrationDetail } from "./phone/registration";
 
 // Calls

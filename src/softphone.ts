@@ -212,6 +212,7 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
 
   /** Dials a number (in the account's domain) or a SIP URI; `options.limits` are the dialing node's. */
   dial(target: string, options: DialOptions = {}): CallInfo {
+    this.phone.transport.assertCanReach(String(target ?? "").trim()); // sips: only over TLS
     return this.calls.dial(target, options).snapshot();
   }
 

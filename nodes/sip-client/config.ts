@@ -1,6 +1,6 @@
 // sip-client editor properties → core options. The property names are the user-facing contract.
 import { DTMF_METHODS, isDtmfMethod } from "../../src";
-import type { AcceptFrom, AccountOptions, CodecOrder, DtmfMethod, RtpSecurity, TransportKind } from "../../src";
+import type { AcceptFrom, AccountOptions, CodecOrder, DtmfMethod, ListenMode, RtpSecurity, TransportKind } from "../../src";
 import { num } from "../shared/values";
 
 export interface SipClientConfig {
@@ -29,6 +29,10 @@ export interface SipClientConfig {
   trustedNetworks?: string;
   /** An extra digest realm answered besides the registrar's. */
   authRealm?: string;
+  /** Listen for SIP over TCP/TLS from peers: "off" (default), "tcp", "tls", "both". */
+  listen?: string;
+  /** Port of the listener (TLS on port + 1 with "both"); empty = 5060 (5061 for "tls"). */
+  listenPort?: string | number;
   /** RTP source policy: "latch" (default) or "strict". */
   rtpSecurity?: string;
   wsPath?: string;
@@ -96,6 +100,19 @@ export function codecOrderFromConfig(c: Pick<SipClientConfig, "codecOrder">): Co
   return c.codecOrder === "mine" ? "mine" : "caller";
 }
 
+const LISTEN: readonly ListenMode[] = ["off", "tcp", "tls", "both"];
+
+/** Old flows have no listen: off. An unknown value is refused. */
+export function listenFromConfig(c: Pick<SipClientConfig, "listen" | "listenPort">): { listen: ListenMode; listenPort?: number } {
+  const v = (c.listen ?? "").trim() || "off";
+  if (!(LISTEN as readonly string[]).includes(v)) throw new Error(`"Listen for TCP/TLS" has an unknown value "${v}" (use off, tcp, tls or both)`);
+  const text = String(c.listenPort ?? "").trim();
+  const port = text === "" ? undefined : Number(text);
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535))
+    throw new Error(`"Listen port" must be a port number (0 to 65535)`);
+  return { listen: v as ListenMode, listenPort: port };
+}
+
 export function rtpSecurityFromConfig(c: Pick<SipClientConfig, "rtpSecurity">): RtpSecurity {
   return c.rtpSecurity === "strict" ? "strict" : "latch";
 }
@@ -134,6 +151,11 @@ export function accountFromConfig(c: SipClientConfig, cred: SipClientCredentials
   if (!!tlsCert !== !!tlsKey) {
     throw new Error(tlsCert ? "TLS client certificate given without its key" : "TLS client key given without its certificate");
   }
+  const listen = listenFromConfig(c);
+  if ((listen.listen === "tls" || listen.listen === "both") && !tlsCert)
+    throw new Error(
+      `"Listen for TCP/TLS" with TLS needs a certificate and its key (Security tab: client cert. / client key serve as the server certificate)`,
+    );
   return {
     server: (c.server ?? "").trim(),
     port: num(c.port, 0) || undefined,
@@ -155,6 +177,7 @@ export function accountFromConfig(c: SipClientConfig, cred: SipClientCredentials
     acceptFrom,
     trustedNetworks: trustedNetworks.length ? trustedNetworks : undefined,
     authRealm: c.authRealm?.trim() || undefined,
+    ...listen,
     wsPath: c.wsPath || undefined,
     userAgent: c.userAgent || undefined,
     // Stable per config node: a restart replaces its own binding.

@@ -1,5 +1,6 @@
 // The SIP account as the core sees it (the Node-RED config node maps its properties onto this).
 import { TransportKind } from "../types";
+import type { ListenMode } from "../sip/transports/stream-listener";
 
 /**
  * Who may send us out-of-dialog requests (INVITE, OPTIONS, MESSAGE…):
@@ -47,6 +48,14 @@ export interface AccountOptions {
   contactUser?: string;
   /** DNS servers ("127.0.0.1:5353") FOR TESTS ONLY (not in the editor): unset = the system resolver. */
   dnsServers?: string[];
+  /**
+   * Listen for SIP over TCP and/or TLS from peers (a phone or PBX calling us directly); default "off".
+   * Connections pass the acceptFrom/trustedNetworks check at accept (an untrusted source is closed
+   * before any TLS handshake). TLS uses tlsCert/tlsKey as the server certificate.
+   */
+  listen?: ListenMode;
+  /** TCP port of the listener (TLS too with listen "tls"; with "both" TLS uses listenPort + 1). Default 5060 (5061 for "tls"). */
+  listenPort?: number;
   /** false = stay INACTIVE (calls out only through the proxy). Default true. */
   register?: boolean;
 }

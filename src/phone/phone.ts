@@ -8,6 +8,7 @@ import { SipTransport, SipTransportOptions } from "../sip/sip-transport";
 import { assertSipJsInternals, failClientTransaction } from "../sip/sipjs-internals";
 import { guardDelegate } from "../sip/delegate-guard";
 import { DEFAULT_PORTS } from "../sip/transports";
+import { LISTEN_MODES } from "../sip/transports/stream-listener";
 import { hasPort, splitHostPort } from "../sip/dns-resolve";
 import { bareHost, formatHostPort, unsupportedDigestAlgorithm, uriHost } from "../sip/wire-rewriter";
 import type { Endpoint } from "../sip/endpoint";
@@ -66,6 +67,14 @@ export class Phone extends EventEmitter<PhoneEvents> {
     const nextHop = account.outboundProxy?.trim()
       ? { ...splitHostPort(account.outboundProxy, DEFAULT_PORTS[transport]), portGiven: hasPort(account.outboundProxy) }
       : { host: bareHost(account.server), port, portGiven: Number(account.port) > 0 };
+    const listen = account.listen || "off";
+    if (!LISTEN_MODES.includes(listen)) throw new Error(`listen must be "off", "tcp", "tls" or "both", not "${String(listen)}"`);
+    if ((listen === "tls" || listen === "both") && !(account.tlsCert && account.tlsKey))
+      throw new Error(`listening for TLS needs a TLS certificate and key (tlsCert, tlsKey)`);
+    const listenPort =
+      account.listenPort === undefined || String(account.listenPort) === "" ? (listen === "tls" ? 5061 : 5060) : Number(account.listenPort);
+    if (!Number.isInteger(listenPort) || listenPort < 0 || listenPort > (listen === "both" ? 65534 : 65535))
+      throw new Error(`listenPort must be a port number, not "${String(account.listenPort)}"`);
     const placeholder = `nr${crypto.randomBytes(6).toString("hex")}.invalid`;
     const transportOptions: SipTransportOptions = {
       kind: transport,
@@ -87,6 +96,7 @@ export class Phone extends EventEmitter<PhoneEvents> {
       authRealm: account.authRealm,
       trustedHosts: [{ host: account.server.trim(), port, portGiven: Number(account.port) > 0 }],
       dnsServers: account.dnsServers,
+      listen: { mode: listen, port: listenPort, address: account.localAddress ? bareHost(account.localAddress) || undefined : undefined },
       log: (level, text) => this.emit("log", level, text),
     };
 
@@ -163,6 +173,8 @@ export class Phone extends EventEmitter<PhoneEvents> {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
+    // A port that cannot be bound is reported, and the account still registers and dials.
+    await this.transport.listen().catch((err: Error) => this.emit("log", "error", err.message));
     await this.userAgent.start().catch((err: Error) => {
       this.emit("log", "debug", `initial connection failed: ${err.message}`);
     });
@@ -180,6 +192,7 @@ export class Phone extends EventEmitter<PhoneEvents> {
     await this.registration?.stop(timeoutMs);
     await Promise.race([this.userAgent.stop().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
     await this.transport.disconnect().catch(() => undefined);
+    await this.transport.stopListening().catch(() => undefined);
   }
 
   /**

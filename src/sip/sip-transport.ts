@@ -23,6 +23,15 @@ import { RateLimitedLog } from "./rate-limited-log";
 import { statelessResponse } from "./stateless-response";
 import { canonicalAddress } from "./cidr";
 import { AcceptFrom } from "../phone/account";
+import {
+  InboundConnection,
+  ListenMode,
+  StreamListener,
+  StreamListenerCounters,
+  retargetTransport,
+  uriEndpoint,
+  uriStreamKind,
+} from "./transports/stream-listener";
 
 /** Connection settings (minus the resolved next hop), plus what the SIP layer adds. */
 export interface SipTransportOptions extends Omit<ConnectionOptions, "remote" | "remoteHost"> {
@@ -54,6 +63,8 @@ export interface SipTransportOptions extends Omit<ConnectionOptions, "remote" | 
   log?: (level: "debug" | "warn", text: string) => void;
   /** Injectable clock for the limits (tests). */
   now?: () => number;
+  /** Inbound TCP/TLS (stream-listener.ts): off by default; TLS uses tlsCert/tlsKey. */
+  listen?: { mode: ListenMode; port: number; address?: string };
 }
 
 /** Counters of what the receive path refused or failed on (diagnostics and tests). */
@@ -132,6 +143,8 @@ export class SipTransport implements Transport {
   private readonly failLog: RateLimitedLog;
   private readonly malformedLog: RateLimitedLog;
   readonly securityCounters: SecurityCounters = { untrusted: 0, throttled: 0, refusedChallenges: 0, failures: 0, malformed: 0 };
+  /** Connections peers open to us (listen option); undefined when off. */
+  private readonly listener?: StreamListener;
 
   constructor(private readonly opts: SipTransportOptions) {
     this.protocol = opts.kind.toUpperCase();
@@ -147,6 +160,38 @@ export class SipTransport implements Transport {
     this.malformedLog = new RateLimitedLog((text) => this.opts.onMalformed?.(text, this.malformedPeer), { now });
     this.dns = systemDns(opts.dnsServers);
     this.locator = this.locatorFor(opts.nextHop);
+    if (opts.listen && opts.listen.mode !== "off") {
+      this.listener = new StreamListener({
+        ...opts.listen,
+        tlsCert: opts.tlsCert,
+        tlsKey: opts.tlsKey,
+        admit: (address) => this.trust.isTrusted(address),
+        log: (level, text) => (level === "warn" ? this.warnLog : this.dropLog).log(text),
+      });
+      this.listener.on("message", (raw, source, conn) => this.receive(raw, source, conn));
+    }
+  }
+
+  /** Opens the listening sockets, if any (Phone.start). Throws when a port cannot be bound. */
+  async listen(): Promise<void> {
+    await this.listener?.listen();
+  }
+  /** Closes the listening sockets and every inbound connection (Phone.stop). */
+  async stopListening(): Promise<void> {
+    await this.listener?.close();
+  }
+  /** The ports the listener bound (empty when off). */
+  get listeningPorts(): { tcp?: number; tls?: number } {
+    return this.listener?.ports ?? {};
+  }
+  get listenerCounters(): StreamListenerCounters | undefined {
+    return this.listener?.counters;
+  }
+
+  /** sips: needs TLS all the way (RFC 3261 §26.2.2): never sent over anything else. */
+  assertCanReach(target: string): void {
+    if (/^\s*<?\s*sips:/i.test(target) && this.opts.kind !== "tls" && this.opts.kind !== "wss")
+      throw new Error(`a sips: address needs the TLS transport (this account uses ${this.opts.kind}): not dialled over an unencrypted connection`);
   }
 
   get state(): TransportState {
@@ -202,6 +247,7 @@ export class SipTransport implements Transport {
         now,
         dnsServers,
         random,
+        listen,
         ...connection
       } = this.opts;
       const conn = createConnection({ ...connection, remote: this.nextHopResolved, remoteHost: nextHop.host });
@@ -286,6 +332,9 @@ export class SipTransport implements Transport {
   }
 
   async send(message: string): Promise<void> {
+    const inbound = this.listener && this.inboundRoute(message);
+    if (inbound === "gone") return; // the peer closed the connection its request came on: nowhere to answer
+    if (inbound) return this.sendInbound(inbound.parsed, inbound.conn);
     const conn = this.connection;
     if (!conn) throw new Error(`not connected (${this.lastError?.message ?? "transport down"})`);
     const parsed = parseWireMessage(message);
@@ -293,6 +342,8 @@ export class SipTransport implements Transport {
     const wire = this.rewriter.outgoingMessage(parsed, conn.local);
     const raw = wire.raw;
     const dest = conn.reliable ? this.nextHopResolved! : await this.destinationOf(wire);
+    if (wire.isRequest && !wire.toTag && /^sips:/i.test(wire.requestUri ?? "") && this.opts.kind !== "tls" && this.opts.kind !== "wss")
+      throw new Error(`refusing to send a request for a sips: URI over ${this.opts.kind}`);
     if (wire.isRequest) {
       // On a stream everything goes to the next hop; on UDP compare the destination.
       this.digest.outgoingRequest(wire, conn.reliable || this.isConfiguredEndpoint(dest));
@@ -303,6 +354,45 @@ export class SipTransport implements Transport {
       else this.reliability.outgoingResponse(wire);
     }
     await this.write(raw, dest);
+  }
+
+  /**
+   * A message that goes over a connection a peer opened to us: a response to a request that came in
+   * on it, or an in-dialog request to a peer (Route or remote target, an IP address) that has one open.
+   */
+  private inboundRoute(message: string): { parsed: WireMessage; conn: InboundConnection } | "gone" | undefined {
+    const listener = this.listener!;
+    const parsed = parseWireMessage(message);
+    if (!parsed) return undefined;
+    if (!parsed.isRequest) {
+      const conn = listener.connectionForResponse(parsed);
+      return conn === "gone" ? conn : conn ? { parsed, conn } : undefined;
+    }
+    if (!parsed.toTag || parsed.method === "CANCEL") return undefined; // out of dialog: the next hop
+    const route = parsed.headers.find((l) => headerName(l) === "route");
+    const target = route ? headerValue(route).split(",")[0] : parsed.requestUri!;
+    const uri = target.replace(/^<|>.*$/g, "");
+    if (/;\s*transport=(?!tcp\b|tls\b)/i.test(uri)) return undefined; // udp, ws…: not a stream of ours
+    // No transport named (a phone may leave it out): the peer's live connection of either kind, ours first.
+    const named = uriStreamKind(uri);
+    const kinds: Array<"tcp" | "tls"> = named ? [named] : this.opts.kind === "tls" ? ["tls", "tcp"] : ["tcp", "tls"];
+    for (const kind of kinds) {
+      const ep = uriEndpoint(target, kind === "tls" ? 5061 : 5060);
+      const conn = ep && listener.find(kind, ep);
+      if (conn) return { parsed, conn };
+    }
+    return undefined;
+  }
+
+  private async sendInbound(parsed: WireMessage, conn: InboundConnection): Promise<void> {
+    const own = this.opts.kind === conn.kind ? parsed : retargetTransport(parsed, this.opts.placeholder, conn.kind);
+    const wire = this.rewriter.outgoingMessage(own, conn.local);
+    if (wire.isRequest) {
+      this.digest.outgoingRequest(wire, false);
+      if (wire.method === "INVITE") this.trust.outgoingInvite(wire);
+    }
+    this.opts.logMessage?.("out", maskCredentials(wire.raw), conn.remote);
+    await conn.send(wire.raw);
   }
 
   private async write(raw: string, dest: Endpoint): Promise<void> {
@@ -316,11 +406,11 @@ export class SipTransport implements Transport {
    * Every message from the network enters here. Nothing may escape: an exception would
    * reach the socket's event handler and kill the host process (Node-RED).
    */
-  private receive(raw: string, source: Endpoint): void {
+  private receive(raw: string, source: Endpoint, inbound?: InboundConnection): void {
     let msg: WireMessage | undefined;
     try {
-      msg = this.accept(raw, source);
-      if (msg) this.deliver(msg, source);
+      msg = this.accept(raw, source, inbound);
+      if (msg) this.deliver(msg, source, inbound ? inbound.kind === "tls" : this.opts.kind === "tls" || this.opts.kind === "wss");
     } catch (err) {
       // Only a request that passed the trust boundary (msg set) may be answered.
       this.failed(err, msg, source);
@@ -328,7 +418,7 @@ export class SipTransport implements Transport {
   }
 
   /** Parses and screens a message; undefined when it must not reach sip.js. */
-  private accept(raw: string, source: Endpoint): WireMessage | undefined {
+  private accept(raw: string, source: Endpoint, inbound?: InboundConnection): WireMessage | undefined {
     this.opts.logMessage?.("in", maskCredentials(raw), source);
     let msg = parseWireMessage(raw);
     if (!msg) {
@@ -343,6 +433,8 @@ export class SipTransport implements Transport {
         this.dropLog.log(`dropped ${msg.method} from untrusted ${formatHostPort(source)} (accept from: ${this.trust.acceptFrom})`);
         return undefined;
       }
+      // Its answers go back on this connection; the peer's Via/Contact name it for our requests.
+      if (inbound) this.listener?.received(inbound, msg);
       const limited = msg.method === "INVITE" || msg.method === "MESSAGE"; // RFC 3428 text messages too, in a bucket of their own (admitInvite)
       if (limited && !msg.toTag && !this.reliability?.isRetransmission(msg) && !this.admitInvite(msg, source)) return undefined;
       // Caller ID (RFC 3325): an identity is asserted only by the registrar/proxy or a listed network.
@@ -364,7 +456,7 @@ export class SipTransport implements Transport {
       if (sent?.method === "REGISTER" && sent.toNextHop && code >= 200 && code < 300) this.trust.learnRegistrarSource(source.address);
       if (code === 401 || code === 407) msg = this.screenChallenge(msg, source);
     }
-    if (this.reliability) {
+    if (this.reliability && !inbound) {
       const pass = msg.isRequest ? this.reliability.incomingRequest(msg, source) : this.reliability.incomingResponse(msg);
       if (!pass) return undefined;
     }
@@ -374,7 +466,7 @@ export class SipTransport implements Transport {
   private malformedPeer: Endpoint = { address: "", port: 0 };
 
   /** Hands a screened message to sip.js; a request whose handling throws gets a 500. */
-  private deliver(msg: WireMessage, source: Endpoint): void {
+  private deliver(msg: WireMessage, source: Endpoint, overTls = false): void {
     if (!msg.isRequest) {
       try {
         this.events.emit("response", msg);
@@ -382,7 +474,10 @@ export class SipTransport implements Transport {
         this.failed(err, undefined, source);
       }
     }
-    const raw = this.addressedToUs(this.rewriter.incoming(msg), msg);
+    let raw = this.addressedToUs(this.rewriter.incoming(msg), msg);
+    // sip.js answers 416 to any sips: Request-URI: one that came over TLS is ours (RFC 3261 §26.2.2);
+    // over anything else the 416 stands (a sips: request is never taken unencrypted).
+    if (overTls && msg.isRequest) raw = raw.replace(/^(\S+) sips:/i, "$1 sip:");
     if (msg.isRequest) {
       const problem = unhandledRequestProblem(raw, msg);
       if (problem) {
@@ -440,6 +535,13 @@ export class SipTransport implements Transport {
     if (!raw) return;
     // Known to the retransmission layer (a request that got that far): a retransmitted request gets the same answer.
     const parsed = parseWireMessage(raw);
+    const inbound = parsed && this.listener?.connectionForResponse(parsed);
+    if (inbound === "gone") return;
+    if (inbound) {
+      this.opts.logMessage?.("out", maskCredentials(raw), inbound.remote);
+      inbound.send(raw).catch(() => undefined);
+      return;
+    }
     if (parsed) this.reliability?.outgoingResponse(parsed);
     this.write(raw, source).catch(() => undefined);
   }
