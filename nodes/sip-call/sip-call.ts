@@ -200,14 +200,7 @@ export = function (RED: NodeAPI): void {
     };
     client.register(user);
 
-    // say and play are queued in the order they arrive: a text still being synthesised, or a file
-    // still being read, must not let a later message play first. Other commands do not wait.
-    let audioChain: Promise<unknown> = Promise.resolve();
-    const inOrder = (queue: () => Promise<unknown>): Promise<unknown> => {
-      const next = audioChain.then(queue);
-      audioChain = next.catch(() => undefined);
-      return next;
-    };
+    // say and play keep their order per call in the core (CallManager.say/play).
     const playback = (p: Softphone, cmd: SayInput | PlayInput) =>
       cmd.topic === "say"
         ? p.say(targetCallId(p, cmd.callId), cmd.payload, { language: cmd.language, engine: cmd.engine, voice: cmd.voice, interrupt: cmd.interrupt })
@@ -224,7 +217,7 @@ export = function (RED: NodeAPI): void {
         }
         case "say":
         case "play":
-          await inOrder(() => playback(p, cmd));
+          await playback(p, cmd);
           return;
         case "hangup":
           await p.hangup(targetCallId(p, cmd.callId));

@@ -33,6 +33,8 @@ export const REFER_LOG_MAX = 5;
 export const REFER_LOG_WINDOW_MS = 60_000;
 
 type SpeechRequest = { text: string; language?: string; engine?: string; voice?: string };
+type SayRequestOptions = { language?: string; interrupt?: boolean; engine?: string; voice?: string };
+type PlayRequestOptions = { interrupt?: boolean; format?: "wav" | "pcmu" | "pcma" };
 
 export interface Speaker {
   synthesize(req: SpeechRequest): Promise<Int16Array>;
@@ -143,6 +145,8 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
   private readonly dialing = new Map<string, Call>();
   private readonly wire?: SipTransport;
   /** Our transfer in progress, per call (one at a time). */
+  /** The last say/play asked for, per call: the next one is queued after it. */
+  private readonly audioOrder = new WeakMap<Call, Promise<unknown>>();
   private readonly transfers = new WeakMap<Call, OutgoingTransfer>();
   /** REFERs received per call (bounded by MAX_REFERS_PER_CALL), and the calls whose REFER we follow now. */
   private readonly refersReceived = new WeakMap<Call, number>();
@@ -422,8 +426,30 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     return t;
   }
 
-  /** Speaks text into an answered call; resolves when its first piece is queued (the rest follows). */
-  async say(call: Call, text: string, o: { language?: string; interrupt?: boolean; engine?: string; voice?: string } = {}): Promise<PlaybackItem> {
+  /**
+   * Speaks text into an answered call; resolves when its first piece is queued (the rest follows).
+   * say and play of one call are queued in the order they were asked for: a text still being
+   * synthesised, or a file still being read, never lets a later one play first.
+   */
+  say(call: Call, text: string, o: SayRequestOptions = {}): Promise<PlaybackItem> {
+    return this.inOrder(call, () => this.sayNow(call, text, o));
+  }
+
+  /** Plays a WAV (Buffer or path), or raw G.711 bytes with `format` "pcmu"/"pcma", into a call; in order with say. */
+  play(call: Call, audio: Buffer | string, o: PlayRequestOptions = {}): Promise<PlaybackItem> {
+    return this.inOrder(call, () => this.playNow(call, audio, o));
+  }
+
+  private inOrder(call: Call, prepare: () => Promise<PlaybackItem>): Promise<PlaybackItem> {
+    const next = (this.audioOrder.get(call) ?? Promise.resolve()).then(prepare);
+    this.audioOrder.set(
+      call,
+      next.catch(() => undefined),
+    );
+    return next;
+  }
+
+  private async sayNow(call: Call, text: string, o: SayRequestOptions): Promise<PlaybackItem> {
     if (typeof text !== "string" || !text.trim()) throw new Error("nothing to say: the text is empty");
     if (!call.active) throw new Error("the call has ended");
     const req = { text, language: o.language || this.opts.defaultLanguage, engine: o.engine, voice: o.voice };
@@ -454,8 +480,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     return clip.item;
   }
 
-  /** Plays a WAV (Buffer or path), or raw G.711 bytes with `format` "pcmu"/"pcma", into a call. */
-  async play(call: Call, audio: Buffer | string, o: { interrupt?: boolean; format?: "wav" | "pcmu" | "pcma" } = {}): Promise<PlaybackItem> {
+  private async playNow(call: Call, audio: Buffer | string, o: PlayRequestOptions): Promise<PlaybackItem> {
     if (!call.active) throw new Error("the call has ended");
     const raw = o.format === "pcmu" || o.format === "pcma";
     if (raw && !Buffer.isBuffer(audio)) throw new Error(`play: raw ${o.format} audio must be a Buffer`);

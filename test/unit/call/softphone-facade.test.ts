@@ -96,4 +96,27 @@ describe("Softphone: calls by id", () => {
     await assert.rejects(phone.answer("nope"), /no active call with id nope/);
     await assert.rejects(phone.sendDtmf("nope", "1"), /dtmf: unknown call/);
   });
+
+  it("say and play of one call are queued in the order asked for, even when the earlier takes longer to prepare", async () => {
+    const slow = new Softphone({
+      account: { server: "127.0.0.1", username: "alice", password: "pw", register: false },
+      speech: {
+        synthesize: () => new Promise<Int16Array>((r) => setTimeout(() => r(new Int16Array(8000)), 50)),
+        loadAudio: () => Promise.resolve(new Int16Array(8000)),
+      },
+    });
+    try {
+      slow.claimInbound("A", { autoAnswer: false });
+      slow.calls.onInvite(fakeInvitation("bob") as never);
+      const [bob] = slow.activeCalls();
+      slow.calls.get(bob.id)!.setState("ANSWERED");
+      const order: string[] = [];
+      const said = slow.say(bob.id, "slow text").then((h) => order.push(h.label));
+      const played = slow.play(bob.id, "/tmp/fast.wav").then((h) => order.push(h.label));
+      await Promise.all([said, played]);
+      assert.deepStrictEqual(order, ["slow text", "/tmp/fast.wav"]);
+    } finally {
+      await slow.stop();
+    }
+  });
 });
