@@ -8,6 +8,7 @@ import type { Invitation, Message } from "sip.js";
 import { Phone, PhoneEvents } from "./phone/phone";
 import { AccountOptions } from "./phone/account";
 import { createRtpSdhFactory, RtpSessionDescriptionHandler } from "./media/session-description-handler";
+import { srtpPolicyFor } from "./media/srtp-policy";
 import { CallLimits, CallManager, CallManagerEvents, DialOptions, InboundPolicy, Speaker } from "./call/call-manager";
 import type { CallInfo, CallParty, CallState, Codec, CodecOrder, DtmfDigit, DtmfMethod, RegistrationState, RtpSecurity } from "./types";
 import type { RegistrationDetail } from "./phone/registration";
@@ -132,6 +133,8 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
     this.dtmfOptions = { ...DEFAULT_DTMF, ...opts.dtmf };
     // Built in order: media handlers and the INVITE delegate are methods of this object, which
     // sip.js calls only once the phone has started, when phone and calls both exist.
+    // One transport per account: its kind says whether SDES keys may travel (srtp-policy.ts).
+    const srtp = srtpPolicyFor(opts.account.srtp, opts.account.transport, opts.account.srtpOverInsecure);
     const mediaFactory = createRtpSdhFactory(
       {
         codecs,
@@ -144,6 +147,7 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
         rtpTimeoutMs: opts.media?.rtpTimeoutMs ?? 60_000,
         rtpSecurity: opts.media?.rtpSecurity ?? "latch",
         signallingHosts: () => this.signallingHosts(opts.account),
+        srtp: () => srtp,
       },
       { onSession: (sdh) => this.onMediaHandler(sdh) },
     );
@@ -162,6 +166,7 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
       maxCalls: opts.maxCalls,
       maxDurationSeconds: opts.maxDurationSeconds,
       ringTimeoutSeconds: opts.ringTimeoutSeconds,
+      srtp: () => srtp,
     });
     this.forward(this.phone, ["registration", "log", "sip"]);
     this.forward(this.calls, ["call", "playback", "log"]);
