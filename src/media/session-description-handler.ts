@@ -290,7 +290,16 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
       const direction = this.localDirection();
       const telephoneEventPt = this.options.telephoneEventPt === undefined ? DEFAULT_TELEPHONE_EVENT_PT : this.options.telephoneEventPt;
       const { proto, cryptos } = this.offerProfile();
-      sdp = buildOffer({ address, port: rtp.localPort, direction, origin: this.origin, codecs: this.options.codecs, telephoneEventPt, proto, cryptos });
+      sdp = buildOffer({
+        address,
+        port: rtp.localPort,
+        direction,
+        origin: this.origin,
+        codecs: this.options.codecs,
+        telephoneEventPt,
+        proto,
+        cryptos,
+      });
       this.pendingLocalOffer = { codecs: this.options.codecs, direction, cryptos };
       this.holdBeforeOffer = heldBefore;
       type = "offer";

@@ -70,7 +70,8 @@ export function judgeOffer(p: SrtpPolicy, proto: string, cryptos: readonly strin
   }
   const crypto = selectOfferedCrypto(cryptos);
   if (crypto) return { srtp: crypto };
-  if (secure) return { refuse: "srtp refused", detail: `${proto} offered without a usable a=crypto (AES_CM_128_HMAC_SHA1_80 or _32, inline key)` };
+  if (secure)
+    return { refuse: "srtp refused", detail: `${proto} offered without a usable a=crypto (AES_CM_128_HMAC_SHA1_80 or _32 with an inline key)` };
   if (p.mode === "mandatory") return { refuse: "srtp required", detail: "plain RTP offered (no usable a=crypto), and SRTP is mandatory" };
   return { srtp: null };
 }
