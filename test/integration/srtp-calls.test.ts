@@ -18,6 +18,7 @@ import { Softphone } from "../../src/softphone";
 import { SpeechService } from "../../src/speech";
 import type { AccountOptions } from "../../src/phone/account";
 import type { CallInfo, CallState } from "../../src/types";
+import type { RtpSession } from "../../src/media/rtp-session";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const sipClient = require("../../nodes/sip-client/sip-client.js");
@@ -34,7 +35,9 @@ async function captureAsPlain(ports: [number, number]): Promise<{ stop(): Promis
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "srtp-cap-"));
   const file = path.join(dir, "rtp.pcap");
   const range = `${ports[0]}-${ports[1]}`;
-  const p = spawn("tshark", ["-i", "lo", "-f", `udp dst portrange ${range} and dst host 127.0.0.1`, "-w", file], { stdio: ["ignore", "ignore", "pipe"] });
+  const p = spawn("tshark", ["-i", "lo", "-f", `udp dst portrange ${range} and dst host 127.0.0.1`, "-w", file], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let err = "";
   p.stderr.on("data", (d: Buffer) => (err += d.toString()));
   await waitFor(() => err.includes("Capturing on"), 10_000, "tshark capturing");
@@ -94,7 +97,9 @@ describe("SRTP calls over TLS through Kamailio (baresip's srtp module)", functio
   const phones: Softphone[] = [];
 
   before(async () => {
-    kam = await startKamailio({ users: { alice: "secret", amy: "pw-amy", uma: "pw-uma", bob: "pw-bob", carol: "pw-carol", dave: "pw-dave", erin: "pw-erin" } });
+    kam = await startKamailio({
+      users: { alice: "secret", amy: "pw-amy", uma: "pw-uma", bob: "pw-bob", carol: "pw-carol", dave: "pw-dave", erin: "pw-erin" },
+    });
     caPem = fs.readFileSync(kam.certPath, "utf8");
     cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), "srtp-tts-"));
     speech = new SpeechService({ cacheDir });
@@ -128,10 +133,20 @@ describe("SRTP calls over TLS through Kamailio (baresip's srtp module)", functio
   }
 
   /** A core Softphone (our side), registered. */
-  async function softphone(user: string, account: Partial<AccountOptions>): Promise<{ phone: Softphone; events: Array<{ state: CallState; call: CallInfo }>; trace: string[] }> {
+  async function softphone(
+    user: string,
+    account: Partial<AccountOptions>,
+  ): Promise<{ phone: Softphone; events: Array<{ state: CallState; call: CallInfo }>; trace: string[] }> {
     const tls = account.transport === "tls";
     const phone = new Softphone({
-      account: { server: "127.0.0.1", port: tls ? kam.ports.tls : kam.ports.udp, username: user, password: `pw-${user}`, tlsCa: tls ? caPem : undefined, ...account },
+      account: {
+        server: "127.0.0.1",
+        port: tls ? kam.ports.tls : kam.ports.udp,
+        username: user,
+        password: `pw-${user}`,
+        tlsCa: tls ? caPem : undefined,
+        ...account,
+      },
       speech,
       media: { codecs: ["PCMU"] },
       logSip: true,
@@ -225,11 +240,18 @@ describe("SRTP calls over TLS through Kamailio (baresip's srtp module)", functio
     const info = phone.dial("carol", { message: MESSAGE, language: "en-US" });
     const call = phone.calls.get(info.id)!;
     const heardHere: Int16Array[] = [];
-    call.sdh?.rtp?.on("audio", (pcm) => heardHere.push(pcm));
-    call.on("media", (sdh) => sdh.on("rtp", (rtp) => rtp.on("audio", (pcm) => heardHere.push(pcm))));
-    if (call.sdh && !call.sdh.rtp) call.sdh.on("rtp", (rtp) => rtp.on("audio", (pcm) => heardHere.push(pcm)));
+    // The media handler exists once the INVITE is built; its RTP session opens with the offer.
+    const sdh = call.sdh!;
+    const listen = (rtp: RtpSession) => rtp.on("audio", (pcm) => heardHere.push(pcm));
+    if (sdh.rtp) listen(sdh.rtp);
+    else sdh.once("rtp", listen);
     await waitFor(() => events.some((e) => e.call.id === info.id && e.state === "ANSWERED"), 20_000, "ANSWERED");
-    await waitFor(() => !call.playback.playing && Date.now() - Date.parse(call.info.answeredAt!) > 1500, 30_000, "the message played");
+    let played = false;
+    phone.on("playback", (what, c) => {
+      if (what === "finished" && c.id === info.id) played = true;
+    });
+    await waitFor(() => played, 30_000, "the message played");
+    await sleep(500);
     await phone.hangup(info.id);
     await waitFor(() => events.some((e) => e.call.id === info.id && e.state === "ENDED"), 10_000, "ENDED");
     const wire = await capture.stop();
@@ -244,7 +266,8 @@ describe("SRTP calls over TLS through Kamailio (baresip's srtp module)", functio
     assert.ok(toneRatio(here, BARESIP_TONE_HZ) > 0.5, `baresip's ${BARESIP_TONE_HZ} Hz tone heard: ${toneRatio(here, BARESIP_TONE_HZ).toFixed(2)}`);
     // us → baresip: the message, in its recording; not on the wire in the clear.
     const message = await speech.synthesize({ text: MESSAGE, language: "en-US" });
-    const heard = speechMatch(message, await received(carol));
+    const carolHeard = await received(carol);
+    const heard = speechMatch(message, carolHeard);
     assert.ok(heard.score > 0.9, `baresip heard our message: ${heard.score.toFixed(2)}`);
     assert.ok(wire.packets > 50);
     assert.ok(speechMatch(message, wire.pcm).score < 0.5, "the wire's payload is not plain G.711");
