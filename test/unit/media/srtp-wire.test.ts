@@ -221,10 +221,14 @@ describe("media/session-description-handler: SRTP between two handlers", () => {
       assert.ok(!theirs.crypto.masterKey.equals(ours.crypto.masterKey), "the answerer's own key");
       assert.ok(caller.srtp && callee.srtp && caller.rtp?.secure && callee.rtp?.secure);
 
+      // A constant level each way: what arrives must decrypt to it, not to noise.
+      caller.setFrameSource({ nextFrame: () => ({ kind: "audio", pcm: new Int16Array(160).fill(4000) }) });
+      callee.setFrameSource({ nextFrame: () => ({ kind: "audio", pcm: new Int16Array(160).fill(-4000) }) });
       let heardByCallee = 0;
       let heardByCaller = 0;
-      callee.rtp.on("audio", () => heardByCallee++);
-      caller.rtp.on("audio", () => heardByCaller++);
+      const near = (pcm: Int16Array, level: number) => pcm.every((x) => Math.abs(x - level) < 200);
+      callee.rtp.on("audio", (pcm) => near(pcm, 4000) && heardByCallee++);
+      caller.rtp.on("audio", (pcm) => near(pcm, -4000) && heardByCaller++);
       for (let i = 0; i < 5; i++) {
         caller.rtp.tick(0);
         callee.rtp.tick(0);
