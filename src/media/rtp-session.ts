@@ -438,9 +438,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
     unprotect: (packet) => {
       const c = this.srtp;
       if (!c) return packet;
-      const plain = c.inbound.unprotectRtcp(packet);
-      if (!plain) this.counters.srtpFailed++;
-      return plain;
+      // Not counted in srtpFailed: peers send some RTCP in the clear (libre: before SRTP is up, its BYE).
+      return c.inbound.unprotectRtcp(packet);
     },
   };
 

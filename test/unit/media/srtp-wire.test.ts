@@ -240,6 +240,20 @@ describe("media/session-description-handler: SRTP between two handlers", () => {
     });
   }
 
+  it("rtcpTransform: SRTCP under the call's keys once SRTP is on, the packet unchanged before; forgeries null", async () => {
+    const caller = sdh("optional");
+    const callee = sdh("optional");
+    const rr = Buffer.from([0x80, 201, 0, 1, 0, 0, 0x12, 0x34]); // an empty receiver report
+    await caller.openRtp();
+    assert.equal(caller.rtp!.rtcpTransform.protect(rr), rr, "plain RTP: RTCP goes as it is");
+    await exchange(caller, callee);
+    const wire = caller.rtp!.rtcpTransform.protect(rr);
+    assert.ok(wire && wire.length > rr.length, "SRTCP: index and tag appended");
+    assert.deepEqual(callee.rtp!.rtcpTransform.unprotect(wire), rr);
+    assert.equal(callee.rtp!.rtcpTransform.unprotect(wire), null, "a replay is refused");
+    assert.equal(callee.rtp!.rtcpTransform.unprotect(rr), null, "plain RTCP is refused under SRTP");
+  });
+
   it("a hold re-INVITE keeps the keys and the SRTP state: audio still decrypts", async () => {
     const caller = sdh("optional");
     const callee = sdh("optional");
