@@ -279,7 +279,7 @@ describe("SRTP calls over TLS through Kamailio (baresip's srtp module)", functio
     assert.ok(sdp.every((t) => /inline:\[redacted\]/.test(t)));
   });
 
-  it("a=crypto over UDP is refused by default: baresip's SRTP offer gets 488 (optional and off alike)", async () => {
+  it("a=crypto over UDP is refused by default: baresip's SRTP offer gets 488 with srtp optional (off refuses it as before)", async () => {
     const { events } = await softphone("uma", { transport: "udp", srtp: "optional" });
     const dave = await baresip("dave", "udp", "srtp-mand");
     await dave.dial(kam.uri("uma"));
