@@ -10,6 +10,7 @@ import { AccountOptions } from "./phone/account";
 import { runDoctor, type DoctorReport } from "./doctor/doctor";
 import { doctorLanguage } from "./doctor/texts";
 import { createRtpSdhFactory, RtpSessionDescriptionHandler } from "./media/session-description-handler";
+import { srtpPolicyFor } from "./media/srtp-policy";
 import { CallLimits, CallManager, CallManagerEvents, DialOptions, InboundPolicy, Speaker } from "./call/call-manager";
 import type { CallInfo, CallParty, CallState, Codec, CodecOrder, DtmfDigit, DtmfMethod, RegistrationState, RtpSecurity } from "./types";
 import type { RegistrationDetail } from "./phone/registration";
@@ -145,6 +146,8 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
     this.dtmfOptions = { ...DEFAULT_DTMF, ...opts.dtmf };
     // Built in order: media handlers and the INVITE delegate are methods of this object, which
     // sip.js calls only once the phone has started, when phone and calls both exist.
+    // One transport per account: its kind says whether SDES keys may travel (srtp-policy.ts).
+    const srtp = srtpPolicyFor(opts.account.srtp, opts.account.transport, opts.account.srtpOverInsecure);
     const mediaFactory = createRtpSdhFactory(
       {
         codecs,
@@ -157,6 +160,7 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
         rtpTimeoutMs: opts.media?.rtpTimeoutMs ?? 60_000,
         rtpSecurity: opts.media?.rtpSecurity ?? "latch",
         signallingHosts: () => this.signallingHosts(opts.account),
+        srtp: () => srtp,
       },
       { onSession: (sdh) => this.onMediaHandler(sdh) },
     );
@@ -175,6 +179,7 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
       maxCalls: opts.maxCalls,
       maxDurationSeconds: opts.maxDurationSeconds,
       ringTimeoutSeconds: opts.ringTimeoutSeconds,
+      srtp: () => srtp,
     });
     this.forward(this.phone, ["registration", "log", "sip"]);
     this.forward(this.calls, ["call", "playback", "log", "transfer"]);

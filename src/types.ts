@@ -16,6 +16,8 @@ export type Codec = "PCMU" | "PCMA";
 export type TransportKind = "udp" | "tcp" | "tls" | "ws" | "wss";
 /** RTP source policy: "strict" = only the SDP's address:port; "latch" = NAT latching after the answer (see MediaOptions). */
 export type RtpSecurity = "strict" | "latch";
+/** SRTP per account (AccountOptions.srtp): "off" (plain RTP), "optional" (best effort), "mandatory" (refuse plain). */
+export type SrtpMode = "off" | "optional" | "mandatory";
 /** Whose codec order picks the codec when we answer an offer (see MediaOptions.codecOrder). */
 export type CodecOrder = "caller" | "mine";
 
@@ -86,6 +88,8 @@ export interface CallInfo {
   hungUpBy?: "local" | "remote";
   reason?: string;
   statusCode?: number;
+  /** The media is SRTP (set once the offer/answer completed; false = plain RTP). */
+  srtp?: boolean;
   /** At ENDED, when the call had media: RTP packets sent/received/lost and jitter. */
   stats?: CallStats;
 }
@@ -100,4 +104,6 @@ export interface CallStats {
   jitterMs: number;
   /** Dropped: from another source than the peer's (see rtpSecurity). */
   packetsIgnored: number;
+  /** SRTP calls only: packets dropped because they failed authentication or were replayed. */
+  srtpFailed?: number;
 }

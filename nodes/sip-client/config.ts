@@ -1,6 +1,6 @@
 // sip-client editor properties → core options. The property names are the user-facing contract.
 import { DTMF_METHODS, isDtmfMethod } from "../../src";
-import type { AcceptFrom, AccountOptions, CodecOrder, DtmfMethod, ListenMode, RtpSecurity, TransportKind } from "../../src";
+import type { AcceptFrom, AccountOptions, CodecOrder, DtmfMethod, ListenMode, RtpSecurity, SrtpMode, TransportKind } from "../../src";
 import { num } from "../shared/values";
 
 export interface SipClientConfig {
@@ -35,6 +35,10 @@ export interface SipClientConfig {
   listenPort?: string | number;
   /** RTP source policy: "latch" (default) or "strict". */
   rtpSecurity?: string;
+  /** SRTP: "off" (default), "optional", "mandatory". */
+  srtp?: string;
+  /** Send and accept SRTP keys over UDP/TCP signalling too (default false: TLS/WSS only). */
+  srtpOverInsecure?: boolean;
   wsPath?: string;
   logSip?: boolean;
   userAgent?: string;
@@ -117,6 +121,16 @@ export function rtpSecurityFromConfig(c: Pick<SipClientConfig, "rtpSecurity">): 
   return c.rtpSecurity === "strict" ? "strict" : "latch";
 }
 
+const SRTP_MODES: readonly SrtpMode[] = ["off", "optional", "mandatory"];
+
+/** Old flows have no srtp: off. An unknown value is refused rather than guessed. */
+export function srtpModeFromConfig(c: Pick<SipClientConfig, "srtp">): SrtpMode {
+  const v = (c.srtp ?? "").trim();
+  if (!v) return "off";
+  if ((SRTP_MODES as readonly string[]).includes(v)) return v as SrtpMode;
+  throw new Error(`"SRTP" has an unknown value "${v}" (use off, optional or mandatory)`);
+}
+
 /** PEM text from the editor, or undefined when empty. `what` names the field in errors (never the content). */
 function pem(text: string | undefined, what: string, kind: RegExp): string | undefined {
   const t = (text ?? "").trim();
@@ -178,6 +192,8 @@ export function accountFromConfig(c: SipClientConfig, cred: SipClientCredentials
     trustedNetworks: trustedNetworks.length ? trustedNetworks : undefined,
     authRealm: c.authRealm?.trim() || undefined,
     ...listen,
+    srtp: srtpModeFromConfig(c),
+    srtpOverInsecure: c.srtpOverInsecure === true,
     wsPath: c.wsPath || undefined,
     userAgent: c.userAgent || undefined,
     // Stable per config node: a restart replaces its own binding.

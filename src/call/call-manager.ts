@@ -5,6 +5,7 @@ import { EventEmitter } from "events";
 import crypto from "crypto";
 import { Invitation, Inviter, UserAgent, Core, type Referral } from "sip.js";
 import { precheckOffer, RtpSessionDescriptionHandler } from "../media/session-description-handler";
+import type { SrtpPolicy } from "../media/srtp-policy";
 import type { Codec, CallInfo, CallState } from "../types";
 import { Call, printable, REFER_TO_LOG_MAX } from "./call";
 import { callerParty, Greeting, isCallerAllowed, partyFromUri, pickGreeting } from "./caller-match";
@@ -103,6 +104,8 @@ export interface CallManagerOptions extends CallLimits {
   endTimeoutMs?: number;
   /** Bound of an incoming call's early media phase (tests shorten it); default EARLY_MEDIA_MAX_SECONDS. */
   earlyMediaMaxMs?: number;
+  /** SRTP policy of an incoming call, for the 488 pre-check (see RtpSdhOptions.srtp); default off. */
+  srtp?: (session: Invitation) => SrtpPolicy;
 }
 
 export interface DialOptions {
@@ -261,8 +264,9 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     if (this.list().length >= (limits.maxCalls ?? DEFAULT_MAX_CALLS)) return refuse(486, "rejected", "maximum number of calls reached");
     // sip.js would turn a media failure into 480; a clear 488 needs the offer checked first.
     if (req.body && /application\/sdp/i.test(req.getHeader("content-type") ?? "")) {
-      const check = precheckOffer(req.body, this.opts.codecs);
-      if (!check.ok) return refuse(488, "codec-mismatch", check.reason);
+      const check = precheckOffer(req.body, this.opts.codecs, this.opts.srtp?.(invitation));
+      // SRTP refusals say why (keys only over TLS, SRTP mandatory); the detail holds no key.
+      if (!check.ok) return refuse(488, "codec-mismatch", check.reason.startsWith("srtp") ? `${check.reason}: ${check.detail}` : check.reason);
     }
     if (!isCallerAllowed(policy.filterMode, policy.filterList ?? [], from.number, from.anonymous))
       return refuse(603, "rejected", "caller not allowed");

@@ -118,7 +118,12 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
     sdh.setFrameSource(this);
     sdh.on("negotiated", (media) => {
       this.info.codec = media.codec;
+      this.info.srtp = media.sdes !== null;
       this.updateHold();
+    });
+    // The answer to our INVITE was refused (e.g. plain with SRTP mandatory): sip.js ends the call.
+    sdh.on("refused", (e) => {
+      if (this.state !== "ANSWERED") this.markEnd({ outcome: "codec-mismatch", reason: e.message });
     });
     sdh.on("rtp", (rtp) => {
       rtp.on("timeout", () => {

@@ -10,7 +10,8 @@ import { SAMPLES_PER_FRAME } from "./audio-format";
 import { codecOfPayloadType, decodeFrame, encodeFrame, silenceFrame } from "./g711";
 import { canReceive, canSend, type MediaDirection } from "./direction";
 import { defaultPacer, type PacedStream, type Pacer } from "./pacer";
-import { parseRtp, serializeRtp } from "./rtp-packet";
+import { RTP_HEADER_BYTES, parseRtp, serializeRtp, type RtpPacket } from "./rtp-packet";
+import type { SrtpContext } from "./srtp";
 import { RtpReceiveStats } from "./rtp-receive-stats";
 
 export type { MediaDirection } from "./direction";
@@ -96,6 +97,23 @@ export interface RtpSessionStats {
   skippedFrames: number;
   eventsDropped: number;
   sendErrors: number;
+  /** SRTP only: dropped because they failed authentication, were replayed or malformed. */
+  srtpFailed: number;
+}
+
+/** The two SRTP contexts of a call (sdes.ts srtpContexts): ours protects what we send. */
+export interface SrtpContexts {
+  outbound: SrtpContext;
+  inbound: SrtpContext;
+}
+
+/**
+ * SRTCP for the RTCP sender/receiver of the call: `protect` before sending, `unprotect` on receipt.
+ * Without SRTP both return the packet unchanged; null means drop it (failed, or not SRTCP). Never throw.
+ */
+export interface RtcpTransform {
+  protect(packet: Buffer): Buffer | null;
+  unprotect(packet: Buffer): Buffer | null;
 }
 
 const CN_PAYLOAD_TYPE = 13; // comfort noise: proves the peer's media path, but we do not render it
@@ -292,7 +310,10 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
     skippedFrames: 0,
     eventsDropped: 0,
     sendErrors: 0,
+    srtpFailed: 0,
   };
+  /** SRTP contexts while the media is SRTP (setSrtp); null = plain RTP. */
+  private srtp: SrtpContexts | null = null;
   /** Loss and jitter of the peer's audio stream. */
   private readonly receiveStats = new RtpReceiveStats();
 
@@ -403,6 +424,37 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
     this.lastRxAt = this.clock.now();
   }
 
+  /** Protect what we send and unprotect what we receive from now on (null: plain RTP). */
+  setSrtp(contexts: SrtpContexts | null): void {
+    this.srtp = contexts;
+  }
+
+  /** The media is SRTP. */
+  get secure(): boolean {
+    return this.srtp !== null;
+  }
+
+  /** SRTCP for this call's RTCP (see RtcpTransform); follows setSrtp, so it can be taken once. */
+  readonly rtcpTransform: RtcpTransform = {
+    protect: (packet) => {
+      const c = this.srtp;
+      if (!c) return packet;
+      try {
+        // A libre (baresip) peer tags SRTCP with 32 bits under _32: answer in kind once seen.
+        c.outbound.srtcpShortTag = c.inbound.shortSrtcpTagSeen;
+        return c.outbound.protectRtcp(packet);
+      } catch {
+        return null;
+      }
+    },
+    unprotect: (packet) => {
+      const c = this.srtp;
+      if (!c) return packet;
+      // Not counted in srtpFailed: peers send some RTCP in the clear (libre: before SRTP is up, its BYE).
+      return c.inbound.unprotectRtcp(packet);
+    },
+  };
+
   setFrameSource(source: FrameSource | null): void {
     this.source = source;
   }
@@ -421,6 +473,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
       packetsLost: rx ? Math.max(0, rx.packetsLost) : 0,
       jitterMs: rx ? Math.round(rx.jitterMs * 10) / 10 : 0,
       packetsIgnored: c.ignoredFromOtherSources + c.ignoredSsrc,
+      ...(this.srtp ? { srtpFailed: c.srtpFailed } : {}),
     };
   }
 
@@ -510,8 +563,17 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
       }
     }
 
-    const packet = serializeRtp({ marker, payloadType, sequenceNumber: this.sequence, timestamp, ssrc: this.ssrc }, payload);
+    let packet = serializeRtp({ marker, payloadType, sequenceNumber: this.sequence, timestamp, ssrc: this.ssrc }, payload);
     this.sequence = (this.sequence + 1) & 0xffff;
+    if (this.srtp) {
+      try {
+        packet = this.srtp.outbound.protectRtp(packet);
+      } catch {
+        // Only an exhausted key (2^48 packets) gets here: never send such a packet in the clear.
+        this.counters.sendErrors++;
+        return;
+      }
+    }
     this.needMarker = false;
     this.counters.packetsSent++;
     this.counters.bytesSent += packet.length;
@@ -546,8 +608,11 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
   }
 
   private receive(msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    const packet = parseRtp(msg);
-    if (!packet) {
+    const srtp = this.srtp;
+    // SRTP: the header is in the clear but padding is not, so only the fixed header is read
+    // before the packet authenticates (after the cheap source and payload type checks).
+    let packet = srtp ? null : parseRtp(msg);
+    if (srtp ? msg.length < RTP_HEADER_BYTES || msg[0] >> 6 !== 2 : !packet) {
       this.counters.malformed++;
       return;
     }
@@ -569,7 +634,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
       return;
     }
 
-    const pt = packet.payloadType;
+    const pt = msg[1] & 0x7f;
     const codec = codecOfPayloadType(pt);
     const eventPt = remote?.telephoneEventPt ?? null;
     const isEvent = codec === null && eventPt !== null && pt === eventPt;
@@ -578,6 +643,16 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
       this.counters.ignoredPayloadType++;
       return;
     }
+    if (srtp) {
+      // Nothing of a packet that fails here may latch, lock an SSRC or count as media.
+      const plain = srtp.inbound.unprotectRtp(msg);
+      packet = plain && parseRtp(plain);
+      if (!packet) {
+        this.counters.srtpFailed++;
+        return;
+      }
+    }
+    const rtp = packet as RtpPacket;
     const now = this.clock.now();
     if (verdict === "latch") {
       // Latching picks one source and, with the packet below, locks its SSRCs.
@@ -585,7 +660,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
       this.audioSsrc = null;
       this.eventSsrc = null;
     }
-    if (!this.ssrcAllowed(packet.ssrc >>> 0, isEvent, now)) {
+    if (!this.ssrcAllowed(rtp.ssrc >>> 0, isEvent, now)) {
       this.counters.ignoredSsrc++;
       return;
     }
@@ -594,17 +669,17 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
     this.lastRxAt = now;
     this.mediaSeen = true;
     // Loss and jitter follow the audio stream's sequence (events count when they share its SSRC).
-    if (!isEvent || this.audioSsrc?.ssrc === packet.ssrc >>> 0) {
-      this.receiveStats.onPacket({ ssrc: packet.ssrc, sequenceNumber: packet.sequenceNumber, timestamp: packet.timestamp });
+    if (!isEvent || this.audioSsrc?.ssrc === rtp.ssrc >>> 0) {
+      this.receiveStats.onPacket({ ssrc: rtp.ssrc, sequenceNumber: rtp.sequenceNumber, timestamp: rtp.timestamp });
     }
     if (verdict === "latch") this.safeEmit("latched", { ...from });
 
-    const info = { ssrc: packet.ssrc, seq: packet.sequenceNumber, timestamp: packet.timestamp, marker: packet.marker };
+    const info = { ssrc: rtp.ssrc, seq: rtp.sequenceNumber, timestamp: rtp.timestamp, marker: rtp.marker };
     if (codec !== null) {
       // Decoding costs per packet: only when someone (the in-band DTMF detector) listens.
-      if (this.listenerCount("audio") > 0) this.safeEmit("audio", decodeFrame(codec, packet.payload), info);
+      if (this.listenerCount("audio") > 0) this.safeEmit("audio", decodeFrame(codec, rtp.payload), info);
     } else if (isEvent) {
-      this.safeEmit("event", Buffer.from(packet.payload), { ...info, payloadType: pt });
+      this.safeEmit("event", Buffer.from(rtp.payload), { ...info, payloadType: pt });
     } else {
       this.counters.ignoredPayloadType++;
     }

@@ -4,6 +4,8 @@ import type { Codec, CodecOrder } from "../types";
 import { type MediaDirection, intersectDirections, isMediaDirection, reverseDirection } from "./direction";
 import { FRAME_MS, SAMPLE_RATE } from "./audio-format";
 import { payloadTypeOf } from "./g711";
+import type { SdesCrypto } from "./sdes";
+import { PLAIN_PROFILE, SECURE_PROFILE, SRTP_OFF, isRefusal, judgeAnswer, judgeOffer, type SrtpPolicy, type SrtpRefusalReason } from "./srtp-policy";
 
 export interface SdpConnection {
   netType: string;
@@ -208,7 +210,7 @@ export function remoteDirectionOf(sd: SessionDescription, media: SdpMedia): Medi
 
 // ---------------------------------------------------------------- negotiation
 
-export type NegotiationFailureReason = "no common codec" | "no audio stream" | "malformed";
+export type NegotiationFailureReason = "no common codec" | "no audio stream" | "malformed" | SrtpRefusalReason;
 
 export interface NegotiatedMedia {
   codec: Codec;
@@ -228,6 +230,13 @@ export interface NegotiatedMedia {
   mediaIndex: number;
   /** The peer's a=ptime, if any (we always send 20 ms). */
   remotePtime: number | null;
+  /** The chosen m= line's profile (RTP/AVP or RTP/SAVP): an answer repeats it. */
+  proto: string;
+  /**
+   * SRTP keys (see srtp-policy.ts), null for plain RTP: `remote` protects what the peer sends; `local`
+   * (ours) is set when this is the answer to our offer, and chosen by the answerer otherwise.
+   */
+  sdes: { remote: SdesCrypto; local?: SdesCrypto } | null;
 }
 
 export type NegotiationResult = ({ ok: true } & NegotiatedMedia) | { ok: false; reason: NegotiationFailureReason; detail?: string };
@@ -271,6 +280,27 @@ function findTelephoneEvent(media: SdpMedia): number | null {
   return null;
 }
 
+/** The a=crypto values of a media section, at most SDP_MAX_CRYPTO_VALUES of them. */
+export function cryptoValues(media: SdpMedia): string[] {
+  const out: string[] = [];
+  for (const a of media.attributes) {
+    if (a.name === "crypto" && a.value !== null && out.length < SDP_MAX_CRYPTO_VALUES) out.push(a.value);
+  }
+  return out;
+}
+
+/** Most a=crypto values read per media section (sdes.ts looks at SDES_MAX_OFFERED_ATTRIBUTES of them). */
+export const SDP_MAX_CRYPTO_VALUES = 16;
+
+/**
+ * SRTP for `negotiate`: the account's policy and, when the description is the answer to our
+ * offer, the keys that offer carried (`offered`, empty for a plain offer; undefined = an offer).
+ */
+export interface SrtpNegotiation {
+  policy: SrtpPolicy;
+  offered?: readonly SdesCrypto[];
+}
+
 /**
  * Picks the first usable plain-RTP audio stream of a remote description and
  * our preferred codec among those it lists. `localDirection` narrows the
@@ -282,21 +312,34 @@ export function negotiate(
   preferredCodecs: Codec[],
   localDirection: MediaDirection = "sendrecv",
   order: CodecOrder = "mine",
+  srtp: SrtpNegotiation = { policy: SRTP_OFF },
 ): NegotiationResult {
   const sd = typeof remote === "string" ? parseSdp(remote) : remote;
   if (!sd) return { ok: false, reason: "malformed", detail: "not parseable SDP" };
 
   let sawAudio = false;
   let sawUnsupportedProfile: string | null = null;
+  let srtpRefusal: { refuse: SrtpRefusalReason; detail: string } | null = null;
   let sawNoCodec = false;
   for (let i = 0; i < sd.media.length; i++) {
     const media = sd.media[i];
     if (media.type !== "audio" || media.port === 0) continue;
     sawAudio = true;
-    if (media.proto.toUpperCase() !== SUPPORTED_PROTO) {
+    const proto = media.proto.toUpperCase();
+    if (proto !== PLAIN_PROFILE && proto !== SECURE_PROFILE) {
       sawUnsupportedProfile = media.proto;
       continue;
     }
+    const verdict =
+      srtp.offered === undefined
+        ? judgeOffer(srtp.policy, media.proto, cryptoValues(media))
+        : judgeAnswer(srtp.policy, srtp.offered, media.proto, cryptoValues(media));
+    if (isRefusal(verdict)) {
+      if (verdict.refuse === "no audio stream") sawUnsupportedProfile = media.proto;
+      else srtpRefusal = verdict;
+      continue;
+    }
+    const sdes = verdict.srtp === null ? null : "local" in verdict.srtp ? verdict.srtp : { remote: verdict.srtp };
     const codec = findCodec(media, preferredCodecs, order);
     if (!codec) {
       sawNoCodec = true;
@@ -317,8 +360,11 @@ export function negotiate(
       hold: remoteDirection === "sendonly" || remoteDirection === "inactive",
       mediaIndex: i,
       remotePtime: media.ptime,
+      proto: sdes ? media.proto : PLAIN_PROFILE,
+      sdes,
     };
   }
+  if (srtpRefusal) return { ok: false, reason: srtpRefusal.refuse, detail: srtpRefusal.detail };
   if (sawNoCodec) return { ok: false, reason: "no common codec", detail: `none of ${preferredCodecs.join(", ")} offered` };
   if (sawUnsupportedProfile) {
     return { ok: false, reason: "no audio stream", detail: `only unsupported profile ${sawUnsupportedProfile} (plain RTP/AVP required)` };
@@ -330,11 +376,13 @@ export function negotiate(
 export interface LocalOffer {
   codecs: Codec[];
   direction: MediaDirection;
+  /** The a=crypto keys it carried (none for a plain offer). */
+  cryptos?: readonly SdesCrypto[];
 }
 
 /** Processes the answer to our offer: the same rules, limited to what we offered. */
-export function acceptAnswer(answer: string | SessionDescription, offer: LocalOffer): NegotiationResult {
-  return negotiate(answer, offer.codecs, offer.direction);
+export function acceptAnswer(answer: string | SessionDescription, offer: LocalOffer, policy: SrtpPolicy = SRTP_OFF): NegotiationResult {
+  return negotiate(answer, offer.codecs, offer.direction, "mine", { policy, offered: offer.cryptos ?? [] });
 }
 
 // ---------------------------------------------------------------- building
@@ -403,12 +451,21 @@ function assemble(p: LocalDescriptionParams, mediaSections: string[][]): string 
   return ["v=0", `o=${p.origin.stamp(p.address, body)}`, body].join("\r\n") + "\r\n";
 }
 
-function audioSection(port: number, codecs: { pt: number; codec: Codec }[], eventPt: number | null, direction: MediaDirection): string[] {
+function audioSection(
+  port: number,
+  codecs: { pt: number; codec: Codec }[],
+  eventPt: number | null,
+  direction: MediaDirection,
+  proto = SUPPORTED_PROTO,
+  cryptos: readonly SdesCrypto[] = [],
+): string[] {
   const pts = codecs.map((c) => c.pt);
   if (eventPt !== null) pts.push(eventPt);
-  const lines = [`m=audio ${port} ${SUPPORTED_PROTO} ${pts.join(" ")}`];
+  const lines = [`m=audio ${port} ${proto} ${pts.join(" ")}`];
   for (const c of codecs) lines.push(rtpmapLine(c.pt, c.codec));
   if (eventPt !== null) lines.push(rtpmapLine(eventPt, "telephone-event"), `a=fmtp:${eventPt} 0-16`);
+  // The keys: never log this SDP unredacted (sdes.ts redactSdesKeys).
+  for (const c of cryptos) lines.push(`a=crypto:${c.toAttributeValue()}`);
   lines.push(`a=ptime:${PTIME_MS}`, `a=${direction}`);
   return lines;
 }
@@ -417,18 +474,24 @@ export interface OfferParams extends LocalDescriptionParams {
   codecs: Codec[];
   /** Payload type we receive DTMF events on; null to not offer RFC 4733. Default 101. */
   telephoneEventPt?: number | null;
+  /** RTP/AVP (default) or RTP/SAVP. */
+  proto?: string;
+  /** SDES key lines to offer (see srtp-policy.ts planOffer). */
+  cryptos?: readonly SdesCrypto[];
 }
 
 export function buildOffer(p: OfferParams): string {
   if (p.codecs.length === 0) throw new Error("buildOffer: at least one codec required");
   const codecs = [...new Set(p.codecs)].map((codec) => ({ codec, pt: payloadTypeOf(codec) }));
   const eventPt = p.telephoneEventPt === undefined ? DEFAULT_TELEPHONE_EVENT_PT : p.telephoneEventPt;
-  return assemble(p, [audioSection(p.port, codecs, eventPt, p.direction)]);
+  return assemble(p, [audioSection(p.port, codecs, eventPt, p.direction, p.proto, p.cryptos)]);
 }
 
 export interface AnswerParams extends LocalDescriptionParams {
   offer: SessionDescription;
   negotiated: NegotiatedMedia;
+  /** Our key line when the media is SRTP (same tag and suite as the peer's chosen line). */
+  crypto?: SdesCrypto | null;
 }
 
 /** Answers with the chosen codec only; other m= lines are kept with port 0 as RFC 3264 requires. */
@@ -436,7 +499,7 @@ export function buildAnswer(p: AnswerParams): string {
   const n = p.negotiated;
   const sections = p.offer.media.map((m, i) => {
     if (i === n.mediaIndex) {
-      return audioSection(p.port, [{ codec: n.codec, pt: n.payloadType }], n.telephoneEventPt, p.direction);
+      return audioSection(p.port, [{ codec: n.codec, pt: n.payloadType }], n.telephoneEventPt, p.direction, n.proto, p.crypto ? [p.crypto] : []);
     }
     return [`m=${m.type} 0 ${m.proto} ${m.formats.join(" ")}`.trimEnd()];
   });

@@ -22,6 +22,8 @@ import type { MediaDirection } from "./direction";
 import type { Pacer } from "./pacer";
 import { isIPv6 } from "net";
 import { type FrameSource, RtpSession, isUnspecified, normalizeIp } from "./rtp-session";
+import { createCrypto, createOfferCryptos, srtpContexts, type SdesAgreement, type SdesCrypto } from "./sdes";
+import { PLAIN_PROFILE, SRTP_OFF, isRefusal, planOffer, type SrtpPolicy } from "./srtp-policy";
 
 import {
   type LocalOffer,
@@ -69,6 +71,8 @@ export interface RtpSdhOptions {
   pacer?: Pacer;
   /** Payload type we offer for RFC 4733 events (default 101; null = none). */
   telephoneEventPt?: number | null;
+  /** SRTP policy of a call (srtp-policy.ts srtpPolicyFor: mode, and whether its signalling may carry keys); default off. */
+  srtp?: (session: Session | null) => SrtpPolicy;
 }
 
 export interface RtpSdhHooks {
@@ -87,6 +91,8 @@ export interface RtpSdhEvents {
   rtp: [rtp: RtpSession];
   /** An offer/answer exchange completed or a new offer was applied. */
   negotiated: [media: NegotiatedMedia];
+  /** The answer to our offer was refused (sip.js then ACKs and sends BYE): why, for the call's reason. */
+  refused: [error: NoCommonCodecError];
   close: [];
 }
 
@@ -110,8 +116,8 @@ export class ClosedSessionDescriptionHandlerError extends Error {
 }
 
 /** Lets the call layer answer 488 before accepting an INVITE. */
-export function precheckOffer(sdp: string, codecs: Codec[]): NegotiationResult {
-  return negotiate(sdp, codecs);
+export function precheckOffer(sdp: string, codecs: Codec[], srtp: SrtpPolicy = SRTP_OFF): NegotiationResult {
+  return negotiate(sdp, codecs, "sendrecv", "mine", { policy: srtp });
 }
 
 type ModifiableDescription = { type: string; sdp?: string };
@@ -137,6 +143,8 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
   private holdBeforeOffer: boolean | null = null;
   private closed = false;
   private confirmedDialog = false;
+  /** The SRTP keys in use (ours and the peer's), null for plain RTP. */
+  private sdes: SdesAgreement | null = null;
 
   /** The sip.js session this handler belongs to, if created by the factory. */
   readonly session: Session | null;
@@ -199,6 +207,11 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
   /** Result of the last completed offer/answer. */
   get negotiated(): NegotiatedMedia | null {
     return this.current;
+  }
+
+  /** The media is SRTP (msg.call.srtp). */
+  get srtp(): boolean {
+    return this.sdes !== null;
   }
 
   /** Whether we hold the peer (set through the `hold` description option). */
@@ -265,18 +278,29 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
     if (this.pendingRemoteOffer) {
       // Re-run so a hold option given with this call is honoured.
       const offer = this.pendingRemoteOffer;
-      const result = negotiate(offer, this.options.codecs, this.localDirection(), this.codecOrder());
+      const result = negotiate(offer, this.options.codecs, this.localDirection(), this.codecOrder(), { policy: this.srtpPolicy() });
       if (!result.ok) throw new NoCommonCodecError(result.reason, result.detail);
       this.apply(rtp, result);
       this.pendingRemoteOffer = null;
       const own = await this.answerAddress(address, result.remoteAddress);
-      sdp = buildAnswer({ address: own, port: rtp.localPort, direction: result.direction, origin: this.origin, offer, negotiated: result });
+      const crypto = this.sdes?.local ?? null;
+      sdp = buildAnswer({ address: own, port: rtp.localPort, direction: result.direction, origin: this.origin, offer, negotiated: result, crypto });
       type = "answer";
     } else {
       const direction = this.localDirection();
       const telephoneEventPt = this.options.telephoneEventPt === undefined ? DEFAULT_TELEPHONE_EVENT_PT : this.options.telephoneEventPt;
-      sdp = buildOffer({ address, port: rtp.localPort, direction, origin: this.origin, codecs: this.options.codecs, telephoneEventPt });
-      this.pendingLocalOffer = { codecs: this.options.codecs, direction };
+      const { proto, cryptos } = this.offerProfile();
+      sdp = buildOffer({
+        address,
+        port: rtp.localPort,
+        direction,
+        origin: this.origin,
+        codecs: this.options.codecs,
+        telephoneEventPt,
+        proto,
+        cryptos,
+      });
+      this.pendingLocalOffer = { codecs: this.options.codecs, direction, cryptos };
       this.holdBeforeOffer = heldBefore;
       type = "offer";
     }
@@ -294,12 +318,17 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
     const offered = this.pendingLocalOffer;
     this.pendingLocalOffer = null;
     this.holdBeforeOffer = null;
+    const policy = this.srtpPolicy();
     const result: NegotiationResult = !parsed
       ? { ok: false, reason: "malformed" }
       : offered
-        ? acceptAnswer(parsed, offered)
-        : negotiate(parsed, this.options.codecs, this.localDirection(), this.codecOrder());
-    if (!result.ok) throw new NoCommonCodecError(result.reason, result.detail);
+        ? acceptAnswer(parsed, offered, policy)
+        : negotiate(parsed, this.options.codecs, this.localDirection(), this.codecOrder(), { policy });
+    if (!result.ok) {
+      const error = new NoCommonCodecError(result.reason, result.detail);
+      if (offered) this.emit("refused", error);
+      throw error;
+    }
     const rtp = await this.openRtp(offered ? undefined : result.remoteAddress);
     this.assertOpen();
     assertReachable(rtp, result);
@@ -393,7 +422,45 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
     return this.localHold ? "sendonly" : "sendrecv";
   }
 
+  private srtpPolicy(): SrtpPolicy {
+    try {
+      return this.options.srtp?.(this.session) ?? SRTP_OFF;
+    } catch {
+      return SRTP_OFF;
+    }
+  }
+
+  /**
+   * Profile and keys of our offer: a re-offer (hold, resume) keeps what the call has (our current
+   * key, RFC 4568 section 7.1.4); a first offer follows the policy (mandatory without TLS: refused).
+   */
+  private offerProfile(): { proto: string; cryptos: SdesCrypto[] } {
+    if (this.current) return this.sdes ? { proto: this.current.proto, cryptos: [this.sdes.local] } : { proto: PLAIN_PROFILE, cryptos: [] };
+    const plan = planOffer(this.srtpPolicy());
+    if (isRefusal(plan)) throw new NoCommonCodecError(plan.refuse, plan.detail);
+    return { proto: plan.proto, cryptos: plan.crypto ? createOfferCryptos() : [] };
+  }
+
+  /** The keys of a negotiation: unchanged ones are kept (their SRTP state with them), new ones replace them. */
+  private agreementFor(media: NegotiatedMedia): SdesAgreement | null {
+    const sdes = media.sdes;
+    if (!sdes) return null;
+    const current = this.sdes;
+    if (sdes.local) {
+      const next = { local: sdes.local, remote: sdes.remote };
+      return current && sameKey(current.local, next.local) && sameKey(current.remote, next.remote) ? current : next;
+    }
+    // An offer: our answer keeps our key while the peer keeps its line, else a fresh key of the chosen suite.
+    if (current && sameKey(current.remote, sdes.remote)) return current;
+    return { local: createCrypto(sdes.remote.tag, sdes.remote.suite), remote: sdes.remote };
+  }
+
   private apply(rtp: RtpSession, media: NegotiatedMedia): void {
+    const agreement = this.agreementFor(media);
+    if (agreement !== this.sdes) {
+      this.sdes = agreement;
+      rtp.setSrtp(agreement ? srtpContexts(agreement) : null);
+    }
     rtp.setRemote({
       address: media.remoteAddress,
       port: media.remotePort,
@@ -419,6 +486,10 @@ function assertReachable(rtp: RtpSession, media: NegotiatedMedia): void {
     "no audio stream",
     `the peer's media address ${a} is of another IP family than this call's RTP socket (${rtp.socketType} on ${rtp.localAddress})`,
   );
+}
+
+function sameKey(a: SdesCrypto, b: SdesCrypto): boolean {
+  return a.tag === b.tag && a.toAttributeValue() === b.toAttributeValue();
 }
 
 /** Builds the factory to put in sip.js's UserAgentOptions.sessionDescriptionHandlerFactory. */

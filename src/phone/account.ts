@@ -1,5 +1,5 @@
 // The SIP account as the core sees it (the Node-RED config node maps its properties onto this).
-import { TransportKind } from "../types";
+import { SrtpMode, TransportKind } from "../types";
 import type { ListenMode } from "../sip/transports/stream-listener";
 
 /**
@@ -42,6 +42,17 @@ export interface AccountOptions {
   trustedNetworks?: string[];
   /** A digest realm answered besides the one the registrar used; nothing else is ever answered. */
   authRealm?: string;
+  /**
+   * SRTP with SDES keys (RFC 3711, RFC 4568): "off" (default; plain RTP, an RTP/SAVP offer gets 488),
+   * "optional" (offer RTP/AVP with a=crypto, take SRTP when the peer does), "mandatory" (offer
+   * RTP/SAVP, refuse plain offers and answers with 488 / an ended call).
+   */
+  srtp?: SrtpMode;
+  /**
+   * Send and accept SDES keys over plain UDP/TCP signalling. Default false: keys only over TLS/WSS,
+   * because anyone who can read the SIP messages can then decrypt the call.
+   */
+  srtpOverInsecure?: boolean;
   wsPath?: string;
   userAgent?: string;
   /** Stable Contact user so a restart replaces its own binding instead of adding one. */

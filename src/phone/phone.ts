@@ -14,6 +14,7 @@ import { bareHost, formatHostPort, unsupportedDigestAlgorithm, uriHost } from ".
 import type { Endpoint } from "../sip/endpoint";
 import { RegistrationState, TransportKind } from "../types";
 import { AccountOptions, DEFAULT_EXPIRES, DEFAULT_KEEPALIVE } from "./account";
+import { redactSdesKeys } from "../media/sdes";
 import { MAX_STALE_CONTACTS_PER_REGISTER, Registration, RegistrationDetail } from "./registration";
 
 export interface PhoneEvents {
@@ -89,7 +90,8 @@ export class Phone extends EventEmitter<PhoneEvents> {
       tlsKey: account.tlsKey,
       wsPath: account.wsPath,
       localUser: () => this.userAgent?.contact.uri.user,
-      logMessage: ext.logSip ? (dir, raw, peer) => this.emit("sip", dir, raw, peer) : undefined,
+      // SDES keys (a=crypto inline:) never reach the trace.
+      logMessage: ext.logSip ? (dir, raw, peer) => this.emit("sip", dir, redactSdesKeys(raw), peer) : undefined,
       onMalformed: (reason, peer) => this.emit("log", "warn", `dropped a malformed SIP message from ${formatHostPort(peer)}: ${reason}`),
       acceptFrom: account.acceptFrom,
       trustedNetworks: account.trustedNetworks,
@@ -120,7 +122,7 @@ export class Phone extends EventEmitter<PhoneEvents> {
       logBuiltinEnabled: false,
       logLevel: "warn",
       logConnector: (level, category, _label, content) => {
-        if (level === "error" || level === "warn") this.emit("log", "debug", `sip.js ${category}: ${content}`);
+        if (level === "error" || level === "warn") this.emit("log", "debug", `sip.js ${category}: ${redactSdesKeys(content)}`);
       },
       sessionDescriptionHandlerFactory: ext.sessionDescriptionHandlerFactory,
       // A throwing delegate must not become an unhandled rejection inside sip.js (see delegate-guard.ts).
