@@ -4,13 +4,13 @@
 // (CallInfo), so no node holds a Call or the CallManager.
 
 import { EventEmitter } from "events";
-import type { Invitation, Message } from "sip.js";
+import { Invitation, type Message, type Session } from "sip.js";
 import { Phone, PhoneEvents } from "./phone/phone";
 import { AccountOptions } from "./phone/account";
 import { runDoctor, type DoctorReport } from "./doctor/doctor";
 import { doctorLanguage } from "./doctor/texts";
 import { createRtpSdhFactory, RtpSessionDescriptionHandler } from "./media/session-description-handler";
-import { srtpPolicyFor } from "./media/srtp-policy";
+import { srtpPolicyFor, type SrtpPolicy } from "./media/srtp-policy";
 import { CallLimits, CallManager, CallManagerEvents, DialOptions, InboundPolicy, Speaker } from "./call/call-manager";
 import type { CallInfo, CallParty, CallState, Codec, CodecOrder, DtmfDigit, DtmfMethod, RegistrationState, RtpSecurity } from "./types";
 import type { RegistrationDetail } from "./phone/registration";
@@ -146,8 +146,15 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
     this.dtmfOptions = { ...DEFAULT_DTMF, ...opts.dtmf };
     // Built in order: media handlers and the INVITE delegate are methods of this object, which
     // sip.js calls only once the phone has started, when phone and calls both exist.
-    // One transport per account: its kind says whether SDES keys may travel (srtp-policy.ts).
-    const srtp = srtpPolicyFor(opts.account.srtp, opts.account.transport, opts.account.srtpOverInsecure);
+    // Whether SDES keys may travel (srtp-policy.ts): our calls go over the account's transport; an
+    // incoming call over the hop its INVITE actually came on (an inbound listener may differ).
+    const a = opts.account;
+    const accountSrtp = srtpPolicyFor(a.srtp, a.transport, a.srtpOverInsecure);
+    const srtp = (session: Session | null): SrtpPolicy => {
+      if (!(session instanceof Invitation)) return accountSrtp;
+      const secure = this.phone.transport.arrivedSecurely(session.request.callId);
+      return secure === undefined ? accountSrtp : srtpPolicyFor(a.srtp, secure ? "tls" : "tcp", a.srtpOverInsecure);
+    };
     const mediaFactory = createRtpSdhFactory(
       {
         codecs,
@@ -160,7 +167,7 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
         rtpTimeoutMs: opts.media?.rtpTimeoutMs ?? 60_000,
         rtpSecurity: opts.media?.rtpSecurity ?? "latch",
         signallingHosts: () => this.signallingHosts(opts.account),
-        srtp: () => srtp,
+        srtp,
       },
       { onSession: (sdh) => this.onMediaHandler(sdh) },
     );
@@ -179,7 +186,7 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
       maxCalls: opts.maxCalls,
       maxDurationSeconds: opts.maxDurationSeconds,
       ringTimeoutSeconds: opts.ringTimeoutSeconds,
-      srtp: () => srtp,
+      srtp,
     });
     this.forward(this.phone, ["registration", "log", "sip"]);
     this.forward(this.calls, ["call", "playback", "log", "transfer"]);

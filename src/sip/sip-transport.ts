@@ -34,6 +34,9 @@ import {
 } from "./transports/stream-listener";
 
 /** Connection settings (minus the resolved next hop), plus what the SIP layer adds. */
+/** INVITEs whose arrival transport is remembered (a call's SRTP decision reads it at once). */
+export const MAX_REMEMBERED_ARRIVALS = 256;
+
 export interface SipTransportOptions extends Omit<ConnectionOptions, "remote" | "remoteHost"> {
   /**
    * Where out-of-dialog requests go: outbound proxy or server. `portGiven: false` = the user gave
@@ -137,6 +140,8 @@ export class SipTransport implements Transport {
   lastError?: Error;
   readonly trust: TrustPolicy;
   private readonly digest: DigestGuard;
+  /** How each recent INVITE arrived (arrivedSecurely), oldest dropped first. */
+  private readonly arrivals = new Map<string, boolean>();
   private readonly inviteRate: RateLimiter;
   private readonly dropLog: RateLimitedLog;
   private readonly warnLog: RateLimitedLog;
@@ -200,6 +205,19 @@ export class SipTransport implements Transport {
   get local(): Endpoint | undefined {
     return this.connection?.local;
   }
+  /**
+   * Whether the INVITE of this call came over TLS/WSS (true), another transport (false), or is not
+   * known (undefined: not ours, or forgotten). SDES keys may only travel over a secure hop, and with
+   * an inbound listener that hop need not be the account's transport (srtp-policy.ts).
+   */
+  arrivedSecurely(callId: string): boolean | undefined {
+    return this.arrivals.get(callId);
+  }
+  private noteArrival(callId: string, secure: boolean): void {
+    if (this.arrivals.size >= MAX_REMEMBERED_ARRIVALS) this.arrivals.delete(this.arrivals.keys().next().value!);
+    this.arrivals.set(callId, secure);
+  }
+
   /** Realms the registrar challenged us with (for the SIP doctor; no secret). */
   get registrarRealms(): string[] {
     return this.digest.registrarRealms;
@@ -467,6 +485,7 @@ export class SipTransport implements Transport {
 
   /** Hands a screened message to sip.js; a request whose handling throws gets a 500. */
   private deliver(msg: WireMessage, source: Endpoint, overTls = false): void {
+    if (msg.isRequest && msg.method === "INVITE" && !msg.toTag) this.noteArrival(msg.callId, overTls);
     if (!msg.isRequest) {
       try {
         this.events.emit("response", msg);

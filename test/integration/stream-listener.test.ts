@@ -176,6 +176,38 @@ describe("inbound TCP/TLS listener (issue 10 item 5)", function () {
     }
   });
 
+  it("SRTP keys are judged by the hop a call came on: a TLS account takes no a=crypto over its plain TCP listener", async () => {
+    const port = await freePort("tcp");
+    const { phone, events } = await phoneWith({
+      transport: "tls",
+      port: kam.ports.tls,
+      tlsRejectUnauthorized: false,
+      srtp: "optional",
+      listen: "tcp",
+      listenPort: port,
+    });
+    try {
+      phone.calls.setInboundPolicy({ autoAnswer: true });
+      const bob = await startBaresip({
+        user: "bob",
+        answerMode: "auto",
+        transport: "tcp",
+        accountParams: ";mediaenc=srtp",
+        extraConfig: "module\t\t\tsrtp.so",
+      });
+      peers.push(bob);
+      const mark = bob.mark();
+      await bob.dial(`sip:alice@127.0.0.1:${port};transport=tcp`);
+      await bob.waitEvent("CALL_ESTABLISHED", 15_000, { since: mark });
+      const answered = await waitFor(() => events.find((e) => e.state === "ANSWERED"), 10_000, "ANSWERED");
+      assert.strictEqual(answered.call.srtp, false, "keys offered over plain TCP are not taken, though the account uses TLS");
+      await phone.hangup(answered.call.id);
+      await bob.waitEvent("CALL_CLOSED", 15_000, { since: mark });
+    } finally {
+      await stopPhone(phone);
+    }
+  });
+
   it("a connection from 127.0.0.2 (acceptFrom registrar) is closed at accept; a flood stops at the per-address limit; the phone still takes calls", async () => {
     const port = await freePort("tcp");
     const { phone, events } = await phoneWith({ listen: "tcp", listenPort: port });
