@@ -29,6 +29,8 @@ export type { InboundPolicy, DialOptions, AfterGreeting, CallLimits, Speaker } f
 export { parsePatternList, normalizeNumber } from "./call/caller-match";
 export type { Greeting } from "./call/caller-match";
 export type { DtmfOptions } from "./call/call-dtmf";
+export { Escalation, checkAlertOptions, ALERT_DEFAULTS, ALERT_MAX_NUMBERS, ALERT_MAX_ATTEMPTS, ALERT_MAX_DEADLINE_SECONDS } from "./call/escalation";
+export type { AlertOptions, AlertResult, AlertAttempt, AlertAttemptOutcome } from "./call/escalation";
 
 // Keys and codes (the sip-dtmf node)
 export { DigitCollector } from "./dtmf/collector";

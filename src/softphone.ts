@@ -20,6 +20,7 @@ import { uriHost } from "./sip/wire-rewriter";
 import { routeSourceToward } from "./sip/local-address";
 import { addSessionDelegate } from "./sip/session-delegates";
 import { answerMessage, isRefusal, readIncomingMessage, sendTextMessage, TextMessageOutcome } from "./call/text-message";
+import { AlertOptions, AlertResult, Escalation } from "./call/escalation";
 
 export interface MediaOptions {
   codecs?: Codec[];
@@ -273,6 +274,14 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
 
   releaseInbound(owner: string): void {
     this.calls.releaseInboundPolicy(owner);
+  }
+
+  /**
+   * Escalation: calls `options.numbers` in turn, round after round, each through dial() with
+   * `limits`, until someone presses the confirm key; `done` gets the one result. See call/escalation.ts.
+   */
+  startAlert(options: AlertOptions, done: (result: AlertResult) => void, limits: CallLimits = {}): Escalation {
+    return new Escalation(this, options, done, limits, undefined, (t) => this.emit("log", "warn", t));
   }
 
   /** Listens to the events of one call; returns the function that stops listening (call it on ENDED at the latest). */
