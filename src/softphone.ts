@@ -277,10 +277,11 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
   }
 
   /**
-   * Escalation: calls `options.numbers` in turn, round after round, each through dial() with
-   * `limits`, until someone presses the confirm key; `done` gets the one result. See call/escalation.ts.
+   * Escalation: once start()ed, calls `options.numbers` in turn, round after round, each through
+   * dial() with `limits`, until someone presses the confirm key; `done` gets the one result.
+   * See call/escalation.ts.
    */
-  startAlert(options: AlertOptions, done: (result: AlertResult) => void, limits: CallLimits = {}): Escalation {
+  alert(options: AlertOptions, done: (result: AlertResult) => void, limits: CallLimits = {}): Escalation {
     return new Escalation(this, options, done, limits, undefined, (t) => this.emit("log", "warn", t));
   }
 

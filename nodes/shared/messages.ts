@@ -4,6 +4,8 @@
 // Output types are type literals (not interfaces) so that they are Node-RED NodeMessages as they are.
 // The en-US help of each node documents every topic here (test/unit/nodes/messages.test.ts).
 import type {
+  AlertOptions,
+  AlertResult,
   AudioPathEvent,
   AudioPathState,
   CallInfo,
@@ -17,7 +19,7 @@ import type {
   TextMessageInfo,
   TextMessageOutcome,
 } from "../../src";
-import { DEFAULT_ONE_TIME_VALID_MS, DEFAULT_RING_TIMEOUT_SECONDS, KEY_MASK, normalizeNumber, primitiveText } from "../../src";
+import { checkAlertOptions, DEFAULT_ONE_TIME_VALID_MS, DEFAULT_RING_TIMEOUT_SECONDS, KEY_MASK, normalizeNumber, primitiveText } from "../../src";
 import { num } from "./values";
 
 // ---- sip-call: out ----
@@ -77,7 +79,15 @@ export type MediaMsg = {
   call: CallInfo;
 };
 
-export type SipCallOutput = RegistrationMsg | CallMsg | PlaybackMsg | MediaMsg | TextMsg | MessageStatusMsg;
+/** The one result of an escalation (topic "alert" in): confirmed, by, at, attempts. */
+export type AlertMsg = {
+  topic: "alert";
+  payload: AlertResult;
+  /** The alert's id, as in msg.call.alertId of its calls. */
+  alertId: string;
+};
+
+export type SipCallOutput = RegistrationMsg | CallMsg | PlaybackMsg | MediaMsg | TextMsg | MessageStatusMsg | AlertMsg;
 
 export function registrationMsg(state: RegistrationState, detail: RegistrationDetail): RegistrationMsg {
   const msg: RegistrationMsg = { topic: "registration", payload: state };
@@ -88,6 +98,10 @@ export function registrationMsg(state: RegistrationState, detail: RegistrationDe
 
 export function callMsg(state: CallState, call: CallInfo): CallMsg {
   return { topic: "call", payload: state, call };
+}
+
+export function alertMsg(alertId: string, result: AlertResult): AlertMsg {
+  return { topic: "alert", payload: result, alertId };
 }
 
 export function mediaMsg(event: AudioPathEvent, call: CallInfo): MediaMsg {
@@ -162,7 +176,11 @@ export interface MessageInput {
   to: string;
 }
 
-export type SipCallInput = DialInput | SayInput | PlayInput | HangupInput | AnswerInput | RejectInput | DtmfSendInput | HoldInput | MessageInput;
+/** Escalation: call msg.alert.numbers until someone presses the confirm key; payload "cancel" stops it. */
+export type AlertInput = { topic: "alert"; cancel: true } | { topic: "alert"; cancel?: false; options: AlertOptions };
+
+export type SipCallInput =
+  DialInput | SayInput | PlayInput | HangupInput | AnswerInput | RejectInput | DtmfSendInput | HoldInput | MessageInput | AlertInput;
 export type SipCallTopic = SipCallInput["topic"];
 export const SIP_CALL_INPUT_TOPICS: readonly SipCallTopic[] = [
   "dial",
@@ -175,8 +193,17 @@ export const SIP_CALL_INPUT_TOPICS: readonly SipCallTopic[] = [
   "hold",
   "resume",
   "message",
+  "alert",
 ];
-export const SIP_CALL_OUTPUT_TOPICS: readonly SipCallOutput["topic"][] = ["registration", "call", "playback", "media", "message", "message-status"];
+export const SIP_CALL_OUTPUT_TOPICS: readonly SipCallOutput["topic"][] = [
+  "registration",
+  "call",
+  "playback",
+  "media",
+  "message",
+  "message-status",
+  "alert",
+];
 
 /** Default SIP status of a rejection. */
 const REJECT_STATUS = 486;
@@ -235,6 +262,9 @@ export function parseSipCallInput(raw: unknown): SipCallInput {
       if ((typeof to !== "string" && typeof to !== "number") || !String(to).trim()) throw new Error("message: msg.to must be a number or a SIP URI");
       return { topic, payload: p, to: String(to).trim() };
     }
+    case "alert":
+      if (typeof p === "string" && p.trim().toLowerCase() === "cancel") return { topic, cancel: true };
+      return { topic, options: checkAlertOptions(p, msg.alert) };
     default:
       throw new Error(
         `unknown topic "${primitiveText(msg.topic) ?? ""}": use dial, say, play, hangup, answer, reject, dtmf, hold, resume or message`,

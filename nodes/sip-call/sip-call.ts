@@ -1,11 +1,24 @@
-// sip-call: registration, call, playback, media (audio path) and text-message events out; dial/say/play/hangup/answer/reject/dtmf/hold/resume/message in.
+// sip-call: registration, call, playback, media (audio path) and text-message events out; dial/say/play/hangup/answer/reject/dtmf/hold/resume/message/alert in.
+import crypto from "crypto";
 import type { NodeAPI, NodeDef, Node } from "node-red";
 import type { SipClientNode, ClientUser } from "../shared/client-api";
-import type { AfterGreeting, AudioPathEvent, CallInfo, CallLimits, CallState, Greeting, InboundPolicy, Softphone, TextMessageInfo } from "../../src";
+import type {
+  AfterGreeting,
+  AudioPathEvent,
+  CallInfo,
+  CallLimits,
+  CallState,
+  Escalation,
+  Greeting,
+  InboundPolicy,
+  Softphone,
+  TextMessageInfo,
+} from "../../src";
 import { DEFAULT_MAX_CALLS, DEFAULT_RING_TIMEOUT_SECONDS, parsePatternList } from "../../src";
 import { registrationStatus, truncate } from "../shared/status";
 import { targetCallId } from "../shared/target-call";
 import {
+  alertMsg,
   callMsg,
   mediaMsg,
   MessageStatusMsg,
@@ -74,14 +87,24 @@ export = function (RED: NodeAPI): void {
       const held = c.hold ? " (hold)" : "";
       node.status({ fill: c.state === "ANSWERED" ? "green" : "yellow", shape: "dot", text: truncate(`${c.state}${held} ${who}${more}`) });
     };
+    // Escalation (topic "alert"): one running alert per node; its calls' messages carry msg.call.alertId.
+    let alert: { id: string; run: Escalation } | undefined;
+    /** Active calls of an alert → its id (an entry goes at ENDED; bounded by the account's calls). */
+    const alertCalls = new Map<string, string>();
+    const mark = (call: CallInfo): CallInfo => {
+      if (alert?.run.dialingNow && call.state === "DIALING") alertCalls.set(call.id, alert.id);
+      const alertId = alertCalls.get(call.id);
+      if (call.state === "ENDED") alertCalls.delete(call.id);
+      return alertId ? ({ ...call, alertId } as CallInfo) : call;
+    };
     const onCall = (state: CallState, call: CallInfo) => {
-      node.send(callMsg(state, call));
+      node.send(callMsg(state, mark(call)));
       showStatus();
     };
     // A hold change is reported as a call message in the state the call is in (ANSWERED), with call.hold.
     const onHold = (call: CallInfo) => onCall(call.state, call);
     const onPlayback = (what: "started" | "finished", call: CallInfo, label: string, interrupted: boolean) => {
-      node.send(playbackMsg(what, call, label, interrupted));
+      node.send(playbackMsg(what, mark(call), label, interrupted));
     };
     const onText = (m: TextMessageInfo) => {
       node.send(textMsg(m));
@@ -158,6 +181,18 @@ export = function (RED: NodeAPI): void {
           if (!outcome.delivered) throw new Error(`message to ${outcome.to} not delivered: ${outcome.statusCode} ${outcome.reason}`);
           return;
         }
+        case "alert": {
+          if (cmd.cancel) {
+            alert?.run.cancel();
+            return;
+          }
+          if (alert?.run.running) throw new Error(`alert: alert ${alert.id} is still running; send payload "cancel" first`);
+          const id = crypto.randomUUID();
+          const run = p.alert(cmd.options, (result) => node.send(alertMsg(id, result)), limits);
+          alert = { id, run };
+          run.start();
+          return;
+        }
       }
     };
     node.on("input", (msg, send, done) => {
@@ -172,6 +207,7 @@ export = function (RED: NodeAPI): void {
       );
     });
     node.on("close", (done: () => void) => {
+      alert?.run.cancel();
       client.deregister(user);
       if (phone) {
         phone.off("call", onCall);

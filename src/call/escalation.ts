@@ -8,6 +8,7 @@ import type { Clock } from "../clock";
 import { wallClock } from "../clock";
 import type { CallInfo, CallState, DtmfDigit } from "../types";
 import { isDtmfDigit } from "../types";
+import { primitiveText } from "../primitive-text";
 import type { CallLimits } from "./call-manager";
 
 /** Numbers one alert may call at most. */
@@ -115,7 +116,10 @@ export function checkAlertOptions(text: unknown, raw: unknown): AlertOptions {
       throw new Error(`alert: msg.alert.numbers[${i}] must be a number or a SIP URI`);
     return String(n).trim();
   });
-  const key = a.confirmKey === undefined || a.confirmKey === null || a.confirmKey === "" ? ALERT_DEFAULTS.confirmKey : String(a.confirmKey).toUpperCase();
+  const key =
+    a.confirmKey === undefined || a.confirmKey === null || a.confirmKey === ""
+      ? ALERT_DEFAULTS.confirmKey
+      : (primitiveText(a.confirmKey) ?? "").toUpperCase();
   if (!isDtmfDigit(key)) throw new Error("alert: msg.alert.confirmKey must be one key: 0-9, *, #, A-D");
   const count = (name: string, def: number, min: number, max: number, integer = false): number => {
     const v = a[name];
@@ -153,8 +157,9 @@ interface Current {
 }
 
 /**
- * One running alert. Starts at once; `done` is called exactly once with the result (confirmed,
- * all rounds done, deadline, or cancel()). Never throws into the caller's event loop.
+ * One alert. start() dials the first number (its DIALING event comes while `dialingNow` is true,
+ * so a listener can tell the alert's calls from others); `done` is called exactly once with the
+ * result (confirmed, all rounds done, deadline, or cancel()). Never throws into the caller's event loop.
  */
 export class Escalation {
   readonly attempts: AlertAttempt[] = [];
@@ -163,7 +168,8 @@ export class Escalation {
   private index = 0;
   private finished = false;
   private waitTimer?: unknown;
-  private readonly deadlineTimer: unknown;
+  private deadlineTimer: unknown;
+  private started = false;
   /** True while dial() runs: the DIALING event it emits belongs to this alert. */
   dialingNow = false;
   private readonly callIds = new Set<string>();
@@ -175,9 +181,15 @@ export class Escalation {
     private readonly limits: CallLimits = {},
     private readonly clock: Clock = wallClock,
     private readonly log: (text: string) => void = () => undefined,
-  ) {
-    this.deadlineTimer = clock.setTimeout(() => this.stop("deadline"), opts.deadlineSeconds * 1000);
+  ) {}
+
+  /** Starts the deadline and dials the first number (once). */
+  start(): this {
+    if (this.started || this.finished) return this;
+    this.started = true;
+    this.deadlineTimer = this.clock.setTimeout(() => this.stop("deadline"), this.opts.deadlineSeconds * 1000);
     this.next();
+    return this;
   }
 
   /** This alert's calls (to mark their messages). */
@@ -283,7 +295,7 @@ export class Escalation {
     if (!this.opts.thanks) return hangup();
     // Thanks, then hang up once it has been said (bounded by ALERT_THANKS_MAX_MS).
     const bound = this.clock.setTimeout(hangup, ALERT_THANKS_MAX_MS);
-    this.phone
+    void this.phone
       .say(id, this.opts.thanks, { language: this.opts.language, interrupt: true })
       .then((h) => h.finished)
       .catch(() => true)
@@ -325,7 +337,7 @@ export class Escalation {
   private finish(r: Omit<AlertResult, "attempts">): void {
     if (this.finished) return;
     this.finished = true;
-    this.clock.clearTimeout(this.deadlineTimer);
+    if (this.deadlineTimer !== undefined) this.clock.clearTimeout(this.deadlineTimer);
     if (this.waitTimer !== undefined) this.clock.clearTimeout(this.waitTimer);
     const cur = this.current;
     if (cur?.timer !== undefined) this.clock.clearTimeout(cur.timer);

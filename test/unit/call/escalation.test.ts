@@ -2,7 +2,15 @@
 // what is said, what ends an attempt, and the one result.
 import assert from "assert";
 import { ManualClock } from "../../support/manual-clock";
-import { AlertOptions, AlertPhone, AlertResult, checkAlertOptions, Escalation, ALERT_MAX_NUMBERS, ALERT_NEXT_CALL_GAP_MS } from "../../../src/call/escalation";
+import {
+  AlertOptions,
+  AlertPhone,
+  AlertResult,
+  checkAlertOptions,
+  Escalation,
+  ALERT_MAX_NUMBERS,
+  ALERT_NEXT_CALL_GAP_MS,
+} from "../../../src/call/escalation";
 import type { CallInfo, CallState, DtmfDigit } from "../../../src/types";
 
 const flush = () => new Promise((r) => setImmediate(r));
@@ -81,7 +89,7 @@ describe("call/escalation: call until someone confirms", () => {
   let clock: ManualClock;
   let phone: FakePhone;
   let results: AlertResult[];
-  const start = (o: Partial<AlertOptions> = {}) => new Escalation(phone, options(o), (r) => results.push(r), { maxCalls: 2 }, clock);
+  const start = (o: Partial<AlertOptions> = {}) => new Escalation(phone, options(o), (r) => results.push(r), { maxCalls: 2 }, clock).start();
 
   beforeEach(() => {
     clock = new ManualClock();
@@ -209,10 +217,7 @@ describe("call/escalation: call until someone confirms", () => {
     alert.cancel();
     phone.key("1");
     assert.strictEqual(results.length, 1);
-    assert.deepStrictEqual(
-      [results[0].confirmed, results[0].reason, results[0].attempts[0].outcome],
-      [false, "cancelled", "cancelled"],
-    );
+    assert.deepStrictEqual([results[0].confirmed, results[0].reason, results[0].attempts[0].outcome], [false, "cancelled", "cancelled"]);
     assert.strictEqual(phone.last().hungUp, "alert cancelled");
   });
 
@@ -283,5 +288,6 @@ describe("call/escalation: checkAlertOptions", () => {
     ["x".repeat(1001), { numbers: ["1"] }, /longer than 1000/],
   ];
   for (const [text, alert, err] of bad)
-    it(`refuses ${JSON.stringify(alert)?.slice(0, 60)} / ${String(text).slice(0, 10)}`, () => assert.throws(() => checkAlertOptions(text, alert), err));
+    it(`refuses ${JSON.stringify(alert)?.slice(0, 60)} / ${String(text).slice(0, 10)}`, () =>
+      assert.throws(() => checkAlertOptions(text, alert), err));
 });
