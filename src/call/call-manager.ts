@@ -7,7 +7,8 @@ import { Invitation, Inviter, UserAgent, Core } from "sip.js";
 import { precheckOffer, RtpSessionDescriptionHandler } from "../media/session-description-handler";
 import type { Codec, CallInfo, CallState } from "../types";
 import { Call, printable, REFER_TO_LOG_MAX } from "./call";
-import { callerParty, Greeting, isCallerAllowed, partyFromUri, pickGreeting } from "./caller-match";
+import { callerParty, Greeting, isCallerAllowed, matchedRule, matchGreeting, partyFromUri } from "./caller-match";
+import type { RuleContext } from "./time-rules";
 import { PlaybackItem, silence } from "./playback-queue";
 import { decodeFrame as decodeG711 } from "../media/g711";
 import { SipTransport } from "../sip/sip-transport";
@@ -33,6 +34,8 @@ export interface InboundPolicy {
   filterList?: string[];
   greetings?: Greeting[];
   afterGreeting?: AfterGreeting;
+  /** Time, time zone and mode for the greeting rows' conditions (default: now, the system's zone, no mode). */
+  ruleContext?: () => RuleContext;
 }
 
 /**
@@ -184,7 +187,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     const req = invitation.request;
     const from = callerParty(invitation.remoteIdentity.uri, invitation.remoteIdentity.displayName, (name) => req.getHeaders(name));
     const to = partyFromUri(invitation.localIdentity.uri, invitation.localIdentity.displayName);
-    const refuse = (statusCode: number, outcome: CallInfo["outcome"], reason: string) => {
+    const refuse = (statusCode: number, outcome: CallInfo["outcome"], reason: string, rule?: CallInfo["rule"]) => {
       invitation.reject({ statusCode }).catch(() => undefined);
       const now = new Date().toISOString();
       this.emit("log", "info", `refused call from ${from.number || (from.anonymous ? "anonymous" : from.uri)}: ${reason} (${statusCode})`);
@@ -200,6 +203,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
         outcome,
         reason,
         statusCode,
+        ...(rule ? { rule } : {}),
       });
     };
     if (this.closed) return refuse(503, "rejected", "shutting down");
@@ -214,8 +218,14 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     }
     if (!isCallerAllowed(policy.filterMode, policy.filterList ?? [], from.number, from.anonymous))
       return refuse(603, "rejected", "caller not allowed");
+    // The greeting row for this caller, now (time window, mode): it may also refuse the call.
+    const ctx = policy.ruleContext?.() ?? { now: Date.now() };
+    const match = matchGreeting(policy.greetings, from.number, from.anonymous, ctx);
+    const rule = match ? matchedRule(match, ctx) : undefined;
+    if (match?.greeting.action === "reject") return refuse(603, "rejected", `rejected by rule ${rule!.index}`, rule);
 
     const call = this.track(new Call(invitation, "inbound", from, to, { endTimeoutMs: this.opts.endTimeoutMs }), limits);
+    if (rule) call.info.rule = rule;
     this.emit("call", "RINGING", call.snapshot());
     invitation.progress().catch(() => undefined);
     if (policy.autoAnswer) {
@@ -227,7 +237,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     const greetOnAnswer = (s: CallState) => {
       if (s !== "ANSWERED") return;
       call.off("state", greetOnAnswer);
-      this.greet(call, policy);
+      this.greet(call, policy, match?.greeting);
     };
     call.on("state", greetOnAnswer);
   }
@@ -358,9 +368,9 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     this.emit("log", "warn", `refused a call transfer (REFER to "${referTo}") in the call with ${who} (603): transfer is not supported`);
   }
 
-  private greet(call: Call, policy: InboundPolicy): void {
-    const greeting = pickGreeting(policy.greetings, call.info.from.number, call.info.from.anonymous);
-    if (!greeting) return;
+  /** Speaks the greeting row chosen when the call arrived (matchGreeting). */
+  private greet(call: Call, policy: InboundPolicy, greeting: Greeting | undefined): void {
+    if (!greeting || !greeting.message?.trim()) return;
     const after = policy.afterGreeting ?? "stay";
     this.say(call, greeting.message, { language: greeting.language })
       .then((item) => {
