@@ -27,6 +27,8 @@ export type { RegistrationDetail } from "./phone/registration";
 export { DEFAULT_MAX_CALLS, DEFAULT_RING_TIMEOUT_SECONDS } from "./call/call-manager";
 export type { InboundPolicy, DialOptions, AfterGreeting, CallLimits, Speaker } from "./call/call-manager";
 export { parsePatternList, normalizeNumber } from "./call/caller-match";
+export { checkMode, conditionsError, isValidTimeZone, MAX_MODE_LENGTH } from "./call/time-rules";
+export type { RuleConditions, RuleContext } from "./call/time-rules";
 export type { Greeting } from "./call/caller-match";
 export type { DtmfOptions } from "./call/call-dtmf";
 export { Escalation, checkAlertOptions, ALERT_DEFAULTS, ALERT_MAX_NUMBERS, ALERT_MAX_ATTEMPTS, ALERT_MAX_DEADLINE_SECONDS } from "./call/escalation";

@@ -19,7 +19,15 @@ import type {
   TextMessageInfo,
   TextMessageOutcome,
 } from "../../src";
-import { checkAlertOptions, DEFAULT_ONE_TIME_VALID_MS, DEFAULT_RING_TIMEOUT_SECONDS, KEY_MASK, normalizeNumber, primitiveText } from "../../src";
+import {
+  checkAlertOptions,
+  checkMode,
+  DEFAULT_ONE_TIME_VALID_MS,
+  DEFAULT_RING_TIMEOUT_SECONDS,
+  KEY_MASK,
+  normalizeNumber,
+  primitiveText,
+} from "../../src";
 import { num } from "./values";
 
 // ---- sip-call: out ----
@@ -87,7 +95,13 @@ export type AlertMsg = {
   alertId: string;
 };
 
-export type SipCallOutput = RegistrationMsg | CallMsg | PlaybackMsg | MediaMsg | TextMsg | MessageStatusMsg | AlertMsg;
+/** The current mode of the node's caller rules, after a "mode" command ("" = none). */
+export type ModeMsg = {
+  topic: "mode";
+  payload: string;
+};
+
+export type SipCallOutput = RegistrationMsg | CallMsg | PlaybackMsg | MediaMsg | TextMsg | MessageStatusMsg | AlertMsg | ModeMsg;
 
 export function registrationMsg(state: RegistrationState, detail: RegistrationDetail): RegistrationMsg {
   const msg: RegistrationMsg = { topic: "registration", payload: state };
@@ -102,6 +116,10 @@ export function callMsg(state: CallState, call: CallInfo): CallMsg {
 
 export function alertMsg(alertId: string, result: AlertResult): AlertMsg {
   return { topic: "alert", payload: result, alertId };
+}
+
+export function modeMsg(mode: string): ModeMsg {
+  return { topic: "mode", payload: mode };
 }
 
 export function mediaMsg(event: AudioPathEvent, call: CallInfo): MediaMsg {
@@ -179,8 +197,14 @@ export interface MessageInput {
 /** Escalation: call msg.alert.numbers until someone presses the confirm key; payload "cancel" stops it. */
 export type AlertInput = { topic: "alert"; cancel: true } | { topic: "alert"; cancel?: false; options: AlertOptions };
 
+/** Sets the mode of the caller rules (home, away, night...; "" clears it); no payload: only report it. */
+export interface ModeInput {
+  topic: "mode";
+  payload?: string;
+}
+
 export type SipCallInput =
-  DialInput | SayInput | PlayInput | HangupInput | AnswerInput | RejectInput | DtmfSendInput | HoldInput | MessageInput | AlertInput;
+  DialInput | SayInput | PlayInput | HangupInput | AnswerInput | RejectInput | DtmfSendInput | HoldInput | MessageInput | AlertInput | ModeInput;
 export type SipCallTopic = SipCallInput["topic"];
 export const SIP_CALL_INPUT_TOPICS: readonly SipCallTopic[] = [
   "dial",
@@ -194,6 +218,7 @@ export const SIP_CALL_INPUT_TOPICS: readonly SipCallTopic[] = [
   "resume",
   "message",
   "alert",
+  "mode",
 ];
 export const SIP_CALL_OUTPUT_TOPICS: readonly SipCallOutput["topic"][] = [
   "registration",
@@ -203,6 +228,7 @@ export const SIP_CALL_OUTPUT_TOPICS: readonly SipCallOutput["topic"][] = [
   "message",
   "message-status",
   "alert",
+  "mode",
 ];
 
 /** Default SIP status of a rejection. */
@@ -265,6 +291,8 @@ export function parseSipCallInput(raw: unknown): SipCallInput {
     case "alert":
       if (typeof p === "string" && p.trim().toLowerCase() === "cancel") return { topic, cancel: true };
       return { topic, options: checkAlertOptions(p, msg.alert) };
+    case "mode":
+      return p === undefined ? { topic } : { topic, payload: checkMode(p) };
     default:
       throw new Error(
         `unknown topic "${primitiveText(msg.topic) ?? ""}": use dial, say, play, hangup, answer, reject, dtmf, hold, resume or message`,

@@ -14,15 +14,17 @@ import type {
   Softphone,
   TextMessageInfo,
 } from "../../src";
-import { DEFAULT_MAX_CALLS, DEFAULT_RING_TIMEOUT_SECONDS, parsePatternList } from "../../src";
+import { conditionsError, DEFAULT_MAX_CALLS, DEFAULT_RING_TIMEOUT_SECONDS, isValidTimeZone, parsePatternList } from "../../src";
 import { registrationStatus, truncate } from "../shared/status";
 import { targetCallId } from "../shared/target-call";
 import {
   alertMsg,
   callMsg,
+  modeMsg,
   mediaMsg,
   MessageStatusMsg,
   messageStatusMsg,
+  ModeMsg,
   parseSipCallInput,
   PlayInput,
   playbackMsg,
@@ -47,6 +49,8 @@ interface SipCallConfig extends NodeDef {
   maxCalls?: string | number;
   maxDuration?: string | number;
   ringTimeout?: string | number;
+  /** Time zone of the greeting rows' time windows ("" = the system's). */
+  timeZone?: string;
 }
 
 export = function (RED: NodeAPI): void {
@@ -65,13 +69,33 @@ export = function (RED: NodeAPI): void {
       maxDurationSeconds: num(config.maxDuration, DEFAULT_MAX_DURATION_SECONDS),
       ringTimeoutSeconds: num(config.ringTimeout, DEFAULT_RING_TIMEOUT_SECONDS),
     };
+    // Time rules: the greeting rows' windows in this time zone, their modes against the current
+    // mode, which a flow sets (topic "mode") and the node context keeps across a redeploy.
+    let timeZone = typeof config.timeZone === "string" ? config.timeZone.trim() : "";
+    if (!isValidTimeZone(timeZone)) {
+      node.warn(`unknown time zone "${timeZone.slice(0, 60)}": the system's time zone is used`);
+      timeZone = "";
+    }
+    let mode = "";
+    try {
+      const kept: unknown = node.context().get("mode");
+      if (typeof kept === "string") mode = kept;
+    } catch {
+      // A context store that cannot be read synchronously: start without a mode.
+    }
+    const greetings: Greeting[] = Array.isArray(config.greetings) ? config.greetings : [];
+    greetings.forEach((g, i) => {
+      const err = g ? conditionsError(g) : undefined;
+      if (err) node.warn(`greeting ${i + 1} never applies: ${err}`);
+    });
     const policy: InboundPolicy = {
       autoAnswer: config.autoAnswer !== false,
       answerDelaySeconds: num(config.answerDelay, 0),
       filterMode: config.filterMode || "off",
       filterList: parsePatternList(config.filterList),
-      greetings: Array.isArray(config.greetings) ? config.greetings : [],
+      greetings,
       afterGreeting: config.afterGreeting || "stay",
+      ruleContext: () => ({ now: Date.now(), timeZone: timeZone || undefined, mode }),
     };
     let phone: Softphone | undefined;
     let regStatus = registrationStatus("INACTIVE");
@@ -146,7 +170,7 @@ export = function (RED: NodeAPI): void {
         : p.play(targetCallId(p, cmd.callId), cmd.payload, { interrupt: cmd.interrupt, format: cmd.format });
 
     // Parsed inside the promise: every outcome, a bad message too, reaches done() in the order received.
-    const run = async (p: Softphone, msg: unknown, send: (m: MessageStatusMsg) => void): Promise<void> => {
+    const run = async (p: Softphone, msg: unknown, send: (m: MessageStatusMsg | ModeMsg) => void): Promise<void> => {
       const cmd: SipCallInput = parseSipCallInput(msg);
       switch (cmd.topic) {
         case "dial":
@@ -181,6 +205,13 @@ export = function (RED: NodeAPI): void {
           if (!outcome.delivered) throw new Error(`message to ${outcome.to} not delivered: ${outcome.statusCode} ${outcome.reason}`);
           return;
         }
+        case "mode":
+          if (cmd.payload !== undefined) {
+            mode = cmd.payload;
+            node.context().set("mode", mode);
+          }
+          send(modeMsg(mode));
+          return;
         case "alert": {
           if (cmd.cancel) {
             alert?.run.cancel();

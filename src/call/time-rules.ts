@@ -82,7 +82,10 @@ export function parseClock(text: string | undefined): number | undefined {
 
 /** "mon-fri,sun" / "1-5" → the set of days (1-7); undefined when empty (every day); throws when unreadable. */
 export function parseDays(text: string | undefined): Set<number> | undefined {
-  const t = (text ?? "").trim().toLowerCase();
+  const t = (text ?? "")
+    .trim()
+    .toLowerCase()
+    .replace(/\s*-\s*/g, "-");
   if (!t || t === "*") return undefined;
   const day = (s: string): number => {
     const v = s.trim();

@@ -25,6 +25,7 @@ describe("call/time-rules: local time in the user's zone", () => {
     assert.deepStrictEqual([...parseDays("Sat, sun")!], [6, 7]);
     assert.deepStrictEqual([...parseDays("fri-mon")!], [5, 6, 7, 1], "a range over the week's end");
     assert.deepStrictEqual([...parseDays("1-3 7")!], [1, 2, 3, 7]);
+    assert.deepStrictEqual([...parseDays("Monday - Wednesday")!], [1, 2, 3]);
     assert.strictEqual(parseDays(""), undefined);
     assert.throws(() => parseDays("mon-xyz"), /unknown day "xyz"/);
     assert.throws(() => parseDays("8"), /unknown day "8"/);
