@@ -9,6 +9,7 @@ import {
   actionMsg,
   alertMsg,
   callMsg,
+  modeMsg,
   dtmfCodeMsg,
   dtmfLockedMsg,
   dtmfMsg,
@@ -262,6 +263,20 @@ describe("nodes/shared/messages: alert (escalation)", () => {
     const result = { confirmed: false, reason: "deadline", attempts: [] };
     same(alertMsg("a1", result), { topic: "alert", payload: result, alertId: "a1" });
     same(callMsg("DIALING", { ...call, alertId: "a1" } as CallInfo).call, { ...call, alertId: "a1" });
+  });
+});
+
+describe("nodes/shared/messages: mode (time and mode rules)", () => {
+  it("parses a mode (lower case), a clear, a query, and refuses junk", () => {
+    assert.deepStrictEqual(parseSipCallInput({ topic: "mode", payload: " Night " }), { topic: "mode", payload: "night" });
+    assert.deepStrictEqual(parseSipCallInput({ topic: "mode", payload: "" }), { topic: "mode", payload: "" });
+    assert.deepStrictEqual(parseSipCallInput({ topic: "mode" }), { topic: "mode" });
+    assert.throws(
+      () => parseSipCallInput({ topic: "mode", payload: "x".repeat(33) }),
+      /^Error: mode: msg.payload must be letters, digits, - or _ \(at most 32\)$/,
+    );
+    assert.throws(() => parseSipCallInput({ topic: "mode", payload: { a: 1 } }), /mode: msg.payload must be a mode name/);
+    same(modeMsg("away"), { topic: "mode", payload: "away" });
   });
 });
 
