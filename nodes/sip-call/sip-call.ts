@@ -54,6 +54,11 @@ interface SipCallConfig extends NodeDef {
 }
 
 export = function (RED: NodeAPI): void {
+  // The mode of each sip-call node (topic "mode"), by node id: a redeploy recreates the node and,
+  // without a configured context store, Node-RED deletes its context then. One entry per node,
+  // removed with the node. The node context keeps it too, for a restart with a persistent store.
+  const modes = new Map<string, string>();
+
   function SipCall(this: Node, config: SipCallConfig) {
     RED.nodes.createNode(this, config);
     const node = this;
@@ -76,13 +81,14 @@ export = function (RED: NodeAPI): void {
       node.warn(`unknown time zone "${timeZone.slice(0, 60)}": the system's time zone is used`);
       timeZone = "";
     }
-    let mode = "";
-    try {
-      const kept: unknown = node.context().get("mode");
-      if (typeof kept === "string") mode = kept;
-    } catch {
-      // A context store that cannot be read synchronously: start without a mode.
-    }
+    let mode = modes.get(node.id) ?? "";
+    if (!modes.has(node.id))
+      try {
+        const kept: unknown = node.context().get("mode");
+        if (typeof kept === "string") mode = kept;
+      } catch {
+        // A context store that cannot be read synchronously: start without a mode.
+      }
     const greetings: Greeting[] = Array.isArray(config.greetings) ? config.greetings : [];
     greetings.forEach((g, i) => {
       const err = g ? conditionsError(g) : undefined;
@@ -206,11 +212,7 @@ export = function (RED: NodeAPI): void {
           return;
         }
         case "mode":
-          if (cmd.payload !== undefined) {
-            mode = cmd.payload;
-            node.context().set("mode", mode);
-          }
-          send(modeMsg(mode));
+          setMode(cmd.payload, send);
           return;
         case "alert": {
           if (cmd.cancel) {
@@ -226,8 +228,27 @@ export = function (RED: NodeAPI): void {
         }
       }
     };
+    /** topic "mode": needs no SIP account, so it also works before the account has started. */
+    const setMode = (value: string | undefined, send: (m: ModeMsg) => void) => {
+      if (value !== undefined) {
+        mode = value;
+        modes.set(node.id, mode);
+        node.context().set("mode", mode);
+      }
+      send(modeMsg(mode));
+    };
     node.on("input", (msg, send, done) => {
       const p = phone;
+      if (!p && (msg as { topic?: unknown }).topic === "mode") {
+        try {
+          const cmd = parseSipCallInput(msg);
+          if (cmd.topic === "mode") setMode(cmd.payload, (m) => send(m));
+          done();
+        } catch (err) {
+          done(err as Error);
+        }
+        return;
+      }
       if (!p) {
         done(new Error(`the SIP account is not started (${client.registrationState})`));
         return;
@@ -237,7 +258,8 @@ export = function (RED: NodeAPI): void {
         (err: Error) => done(err),
       );
     });
-    node.on("close", (done: () => void) => {
+    node.on("close", (removed: boolean, done: () => void) => {
+      if (removed) modes.delete(node.id);
       alert?.run.cancel();
       client.deregister(user);
       if (phone) {

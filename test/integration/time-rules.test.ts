@@ -129,4 +129,29 @@ describe("time and mode rules from a flow", function () {
       window: { days: nearDays, from: "00:00", to: "24:00" },
     });
   });
+
+  it("the mode set by a flow survives a redeploy", async () => {
+    const nodes = [
+      { id: "tab", type: "tab", label: "rules" },
+      { id: "acct", type: "sip-client", server: "127.0.0.1", port: String(kam.ports.udp), transport: "udp", username: "alice" },
+      { id: "call", type: "sip-call", z: "tab", client: "acct", wires: [["out"]] },
+      { id: "out", type: "helper", z: "tab" },
+    ];
+    await helper.load([sipClient, sipCall], nodes, { acct: { password: "secret" } });
+    const modes = (): Promise<unknown> =>
+      new Promise((resolve) => {
+        helper.getNode("out").on("input", (m: Msg) => {
+          if (m.topic === "mode") resolve(m.payload);
+        });
+      });
+    let next = modes();
+    helper.getNode("call").receive({ topic: "mode", payload: "holiday" });
+    assert.strictEqual(await next, "holiday");
+    // A full deploy stops and recreates every node; the helper only waits 300 ms for the restart.
+    await helper.setFlows(nodes, "full", { acct: { password: "secret" } }).catch(() => undefined);
+    await waitFor(() => !!helper.getNode("call"), 5000, "the redeployed node");
+    next = modes();
+    helper.getNode("call").receive({ topic: "mode" });
+    assert.strictEqual(await next, "holiday");
+  });
 });
