@@ -140,7 +140,7 @@ export = function (RED: NodeAPI): void {
       node.send(textMsg(m));
     };
     const onMedia = (event: AudioPathEvent, call: CallInfo) => {
-      node.send(mediaMsg(event, call));
+      node.send(mediaMsg(event, mark(call)));
     };
     const user: ClientUser = {
       id: node.id,
