@@ -239,7 +239,8 @@ export = function (RED: NodeAPI): void {
     };
     node.on("input", (msg, send, done) => {
       const p = phone;
-      if (!p && (msg as { topic?: unknown }).topic === "mode") {
+      const topic = (msg as { topic?: unknown }).topic;
+      if (!p && typeof topic === "string" && topic.trim().toLowerCase() === "mode") {
         try {
           const cmd = parseSipCallInput(msg);
           if (cmd.topic === "mode") setMode(cmd.payload, (m) => send(m));

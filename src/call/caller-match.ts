@@ -106,13 +106,17 @@ export function matchGreeting(
 /** msg.call.rule for a matched greeting row (index 1 = first row, as in the editor). */
 export function matchedRule(m: { greeting: Greeting; index: number }, ctx?: RuleContext): MatchedRule {
   const g = m.greeting;
-  const rule: MatchedRule = { table: "greetings", index: m.index + 1, pattern: g.number ?? "", action: g.action === "reject" ? "reject" : "greet" };
-  if (g.mode?.trim()) rule.mode = ctx?.mode ?? "";
-  if (g.days?.trim() || g.from?.trim() || g.to?.trim()) {
+  const text = (v: unknown): string => (typeof v === "string" ? v.trim() : "");
+  const rule: MatchedRule = { table: "greetings", index: m.index + 1, pattern: text(g.number), action: g.action === "reject" ? "reject" : "greet" };
+  if (text(g.mode)) rule.mode = ctx?.mode ?? "";
+  const days = text(g.days);
+  const from = text(g.from);
+  const to = text(g.to);
+  if (days || from || to) {
     rule.window = {};
-    if (g.days?.trim()) rule.window.days = g.days.trim();
-    if (g.from?.trim()) rule.window.from = g.from.trim();
-    if (g.to?.trim()) rule.window.to = g.to.trim();
+    if (days) rule.window.days = days;
+    if (from) rule.window.from = from;
+    if (to) rule.window.to = to;
   }
   return rule;
 }

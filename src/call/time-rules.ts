@@ -38,6 +38,9 @@ export interface LocalTime {
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
+/** A condition field as text: a hand-edited flow may hold anything there. */
+const text = (v: unknown): string => (typeof v === "string" ? v.trim() : "");
+
 function formatter(timeZone: string | undefined): Intl.DateTimeFormat {
   const key = timeZone ?? "";
   let f = formatters.get(key);
@@ -108,8 +111,8 @@ export function parseDays(text: string | undefined): Set<number> | undefined {
 }
 
 /** The modes a rule asks for, lower case; undefined = any. */
-export function parseModes(text: string | undefined): string[] | undefined {
-  const list = (text ?? "")
+export function parseModes(value: string | undefined): string[] | undefined {
+  const list = text(value)
     .split(/[,;\s]+/)
     .map((m) => m.trim().toLowerCase())
     .filter(Boolean);
@@ -129,17 +132,17 @@ export function checkMode(value: unknown): string {
 /** Why a rule's conditions cannot be read (for the editor and the node's start), or undefined. */
 export function conditionsError(c: RuleConditions): string | undefined {
   try {
-    parseDays(c.days);
+    parseDays(text(c.days));
   } catch (err) {
     return (err as Error).message;
   }
-  for (const t of [c.from, c.to]) if (Number.isNaN(parseClock(t))) return `"${String(t).slice(0, 12)}" is not a time (HH:MM)`;
+  for (const t of [text(c.from), text(c.to)]) if (Number.isNaN(parseClock(t))) return `"${t.slice(0, 12)}" is not a time (HH:MM)`;
   return undefined;
 }
 
 /** The rule has a time or mode condition. */
 export function hasConditions(c: RuleConditions): boolean {
-  return !!(c.days?.trim() || c.from?.trim() || c.to?.trim() || c.mode?.trim());
+  return !!(text(c.days) || text(c.from) || text(c.to) || text(c.mode));
 }
 
 /**
@@ -148,16 +151,16 @@ export function hasConditions(c: RuleConditions): boolean {
  */
 export function conditionsHold(c: RuleConditions, ctx: RuleContext): boolean {
   const modes = parseModes(c.mode);
-  if (modes && !modes.includes((ctx.mode ?? "").toLowerCase())) return false;
-  if (!c.days?.trim() && !c.from?.trim() && !c.to?.trim()) return true;
+  if (modes && !modes.includes(text(ctx.mode).toLowerCase())) return false;
+  if (!text(c.days) && !text(c.from) && !text(c.to)) return true;
   let days: Set<number> | undefined;
   try {
-    days = parseDays(c.days);
+    days = parseDays(text(c.days));
   } catch {
     return false;
   }
-  const from = parseClock(c.from) ?? 0;
-  const to = parseClock(c.to) ?? MINUTES_PER_DAY;
+  const from = parseClock(text(c.from)) ?? 0;
+  const to = parseClock(text(c.to)) ?? MINUTES_PER_DAY;
   if (Number.isNaN(from) || Number.isNaN(to)) return false;
   let local: LocalTime;
   try {

@@ -126,5 +126,9 @@ describe("call/caller-match: greeting rows with time windows and modes", () => {
       assert.strictEqual(matchGreeting(old, "0700", false, ctx)?.index, 0);
     }
     assert.strictEqual(pickGreeting(table, "bob")?.message, "Hi Bob", "without a context, rows with conditions are skipped");
+    // A hand-edited flow with non-text values in the new fields: they are ignored, nothing throws.
+    const junk = [{ number: "", message: "x", days: 5, from: {}, mode: ["a"] } as unknown as Greeting, { number: "", message: "plain" }];
+    assert.strictEqual(pickGreeting(junk, "bob", false, at("2026-12-04T12:00:00Z"))?.message, "x");
+    assert.strictEqual(conditionsError(junk[0]), undefined);
   });
 });
