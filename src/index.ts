@@ -35,8 +35,12 @@ export { RINGBACK_PLANS, isRingbackPlan } from "./media/ringback";
 export type { RingbackPlan } from "./media/ringback";
 export type { InboundPolicy, DialOptions, AfterGreeting, CallLimits, Speaker } from "./call/call-manager";
 export { parsePatternList, normalizeNumber } from "./call/caller-match";
+export { checkMode, conditionsError, isValidTimeZone, MAX_MODE_LENGTH } from "./call/time-rules";
+export type { RuleConditions, RuleContext } from "./call/time-rules";
 export type { Greeting } from "./call/caller-match";
 export type { DtmfOptions } from "./call/call-dtmf";
+export { Escalation, checkAlertOptions, ALERT_DEFAULTS, ALERT_MAX_NUMBERS, ALERT_MAX_ATTEMPTS, ALERT_MAX_DEADLINE_SECONDS } from "./call/escalation";
+export type { AlertOptions, AlertResult, AlertAttempt, AlertAttemptOutcome } from "./call/escalation";
 
 // Keys and codes (the sip-dtmf node)
 export { DigitCollector } from "./dtmf/collector";

@@ -26,6 +26,7 @@ import { addSessionDelegate } from "./sip/session-delegates";
 import { CallRecording, type RecordOptions, type RecordingHandle } from "./call/call-recording";
 import { answerMessage, isRefusal, readIncomingMessage, sendTextMessage, TextMessageOutcome } from "./call/text-message";
 import type { TransferEvent, TransferHandle } from "./call/transfer";
+import { AlertOptions, AlertResult, Escalation } from "./call/escalation";
 
 export interface MediaOptions {
   codecs?: Codec[];
@@ -391,6 +392,15 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
 
   releaseInbound(owner: string): void {
     this.calls.releaseInboundPolicy(owner);
+  }
+
+  /**
+   * Escalation: once start()ed, calls `options.numbers` in turn, round after round, each through
+   * dial() with `limits`, until someone presses the confirm key; `done` gets the one result.
+   * See call/escalation.ts.
+   */
+  alert(options: AlertOptions, done: (result: AlertResult) => void, limits: CallLimits = {}): Escalation {
+    return new Escalation(this, options, done, limits, undefined, (t) => this.emit("log", "warn", t));
   }
 
   /** Listens to the events of one call; returns the function that stops listening (call it on ENDED at the latest). */

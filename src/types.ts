@@ -92,6 +92,22 @@ export interface CallInfo {
   srtp?: boolean;
   /** At ENDED, when the call had media: RTP packets sent/received/lost and jitter. */
   stats?: CallStats;
+  /** Inbound: the greeting table row that matched the caller (time, mode), if any. */
+  rule?: MatchedRule;
+}
+
+/** `msg.call.rule`: the caller rule (greeting table row) that decided an incoming call. */
+export interface MatchedRule {
+  table: "greetings";
+  /** 1 = first row. */
+  index: number;
+  /** The row's number pattern ("" = everybody). */
+  pattern: string;
+  action: "greet" | "reject";
+  /** The current mode, when the row asks for one. */
+  mode?: string;
+  /** The row's time window, when it has one. */
+  window?: { days?: string; from?: string; to?: string };
 }
 
 /** `msg.call.stats` at ENDED (RtpSession.callStats()). */

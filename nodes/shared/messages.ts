@@ -4,6 +4,8 @@
 // Output types are type literals (not interfaces) so that they are Node-RED NodeMessages as they are.
 // The en-US help of each node documents every topic here (test/unit/nodes/messages.test.ts).
 import type {
+  AlertOptions,
+  AlertResult,
   AudioPathEvent,
   AudioPathState,
   CallInfo,
@@ -24,6 +26,8 @@ import type {
   TransferState,
 } from "../../src";
 import {
+  checkAlertOptions,
+  checkMode,
   DEFAULT_ONE_TIME_VALID_MS,
   DEFAULT_RING_TIMEOUT_SECONDS,
   KEY_MASK,
@@ -110,7 +114,18 @@ export type TransferMsg = {
 };
 
 export type SipCallOutput =
-  RegistrationMsg | CallMsg | PlaybackMsg | MediaMsg | TextMsg | MessageStatusMsg | DiagnoseMsg | TransferMsg | RecordingMsg | VoicemailMsg;
+  | RegistrationMsg
+  | CallMsg
+  | PlaybackMsg
+  | MediaMsg
+  | TextMsg
+  | MessageStatusMsg
+  | DiagnoseMsg
+  | TransferMsg
+  | RecordingMsg
+  | VoicemailMsg
+  | AlertMsg
+  | ModeMsg;
 
 /** A message left in voicemail mode: one per call, after the hang-up (and the transcription). */
 export type VoicemailMsg = {
@@ -148,6 +163,20 @@ export type RecordingMsg = {
   call: CallInfo;
 };
 
+/** The one result of an escalation (topic "alert" in): confirmed, by, at, attempts. */
+export type AlertMsg = {
+  topic: "alert";
+  payload: AlertResult;
+  /** The alert's id, as in msg.call.alertId of its calls. */
+  alertId: string;
+};
+
+/** The current mode of the node's caller rules, after a "mode" command ("" = none). */
+export type ModeMsg = {
+  topic: "mode";
+  payload: string;
+};
+
 export function registrationMsg(state: RegistrationState, detail: RegistrationDetail): RegistrationMsg {
   const msg: RegistrationMsg = { topic: "registration", payload: state };
   if (state === "FAILED") msg.reason = detail.reason;
@@ -157,6 +186,14 @@ export function registrationMsg(state: RegistrationState, detail: RegistrationDe
 
 export function callMsg(state: CallState, call: CallInfo): CallMsg {
   return { topic: "call", payload: state, call };
+}
+
+export function alertMsg(alertId: string, result: AlertResult): AlertMsg {
+  return { topic: "alert", payload: result, alertId };
+}
+
+export function modeMsg(mode: string): ModeMsg {
+  return { topic: "mode", payload: mode };
 }
 
 export function mediaMsg(event: AudioPathEvent, call: CallInfo): MediaMsg {
@@ -289,7 +326,9 @@ export type SipCallInput =
   | DiagnoseInput
   | TransferInput
   | ProgressInput
-  | RecordInput;
+  | RecordInput
+  | AlertInput
+  | ModeInput;
 
 /** Start or stop recording a call; the options come from msg.record (seconds, as the editor). */
 export interface RecordInput extends ForCall {
@@ -299,6 +338,15 @@ export interface RecordInput extends ForCall {
   silenceSeconds?: number;
   stopKeys?: string;
   path?: string;
+}
+
+/** Escalation: call msg.alert.numbers until someone presses the confirm key; payload "cancel" stops it. */
+export type AlertInput = { topic: "alert"; cancel: true } | { topic: "alert"; cancel?: false; options: AlertOptions };
+
+/** Sets the mode of the caller rules (home, away, night...; "" clears it); no payload: only report it. */
+export interface ModeInput {
+  topic: "mode";
+  payload?: string;
 }
 
 export type SipCallTopic = SipCallInput["topic"];
@@ -317,6 +365,8 @@ export const SIP_CALL_INPUT_TOPICS: readonly SipCallTopic[] = [
   "transfer",
   "progress",
   "record",
+  "alert",
+  "mode",
 ];
 export const SIP_CALL_OUTPUT_TOPICS: readonly SipCallOutput["topic"][] = [
   "registration",
@@ -329,6 +379,8 @@ export const SIP_CALL_OUTPUT_TOPICS: readonly SipCallOutput["topic"][] = [
   "transfer",
   "recording",
   "voicemail",
+  "alert",
+  "mode",
 ];
 
 /** Default SIP status of a rejection. */
@@ -410,6 +462,11 @@ export function parseSipCallInput(raw: unknown): SipCallInput {
     }
     case "record":
       return parseRecordInput(msg, callId);
+    case "alert":
+      if (typeof p === "string" && p.trim().toLowerCase() === "cancel") return { topic, cancel: true };
+      return { topic, options: checkAlertOptions(p, msg.alert) };
+    case "mode":
+      return p === undefined ? { topic } : { topic, payload: checkMode(p) };
     default:
       throw new Error(`unknown topic "${primitiveText(msg.topic) ?? ""}": use ${orList(SIP_CALL_INPUT_TOPICS)}`);
   }

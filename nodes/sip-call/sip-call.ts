@@ -1,5 +1,7 @@
-// sip-call: registration, call, playback, media (audio path), text-message, recording, voicemail, transfer and
-// diagnose events out; dial/say/play/hangup/answer/reject/dtmf/hold/resume/message/record/transfer/progress/diagnose in.
+// sip-call: registration, call, playback, media (audio path), text-message, recording, voicemail, transfer,
+// diagnose, alert and mode events out; dial/say/play/hangup/answer/reject/dtmf/hold/resume/message/record/
+// transfer/progress/diagnose/alert/mode in.
+import crypto from "crypto";
 import type { NodeAPI, NodeDef, Node } from "node-red";
 import type { SipClientNode, ClientUser } from "../shared/client-api";
 import type {
@@ -8,6 +10,7 @@ import type {
   CallInfo,
   CallLimits,
   CallState,
+  Escalation,
   Greeting,
   InboundPolicy,
   RecordOptions,
@@ -15,16 +18,19 @@ import type {
   TextMessageInfo,
   TransferEvent,
 } from "../../src";
-import { DEFAULT_MAX_CALLS, DEFAULT_RING_TIMEOUT_SECONDS, isRingbackPlan, parsePatternList } from "../../src";
+import { conditionsError, DEFAULT_MAX_CALLS, DEFAULT_RING_TIMEOUT_SECONDS, isRingbackPlan, isValidTimeZone, parsePatternList } from "../../src";
 import { registrationStatus, truncate } from "../shared/status";
 import { targetCallId } from "../shared/target-call";
 import {
+  alertMsg,
   callMsg,
   DiagnoseMsg,
   diagnoseMsg,
+  modeMsg,
   mediaMsg,
   MessageStatusMsg,
   messageStatusMsg,
+  ModeMsg,
   parseSipCallInput,
   PlayInput,
   playbackMsg,
@@ -64,6 +70,8 @@ interface SipCallConfig extends NodeDef, VoicemailConfig {
   recordMaxSeconds?: string | number;
   recordSilenceSeconds?: string | number;
   recordStopKeys?: string;
+  /** Time zone of the greeting rows' time windows ("" = the system's). */
+  timeZone?: string;
 }
 
 /** The editor's default length of a recording (s). */
@@ -80,6 +88,11 @@ function recordOptions(o: { maxSeconds?: number; silenceSeconds?: number; stopKe
 }
 
 export = function (RED: NodeAPI): void {
+  // The mode of each sip-call node (topic "mode"), by node id: a redeploy recreates the node and,
+  // without a configured context store, Node-RED deletes its context then. One entry per node,
+  // removed with the node. The node context keeps it too, for a restart with a persistent store.
+  const modes = new Map<string, string>();
+
   function SipCall(this: Node, config: SipCallConfig) {
     RED.nodes.createNode(this, config);
     const node = this;
@@ -95,17 +108,38 @@ export = function (RED: NodeAPI): void {
       maxDurationSeconds: num(config.maxDuration, DEFAULT_MAX_DURATION_SECONDS),
       ringTimeoutSeconds: num(config.ringTimeout, DEFAULT_RING_TIMEOUT_SECONDS),
     };
+    // Time rules: the greeting rows' windows in this time zone, their modes against the current
+    // mode, which a flow sets (topic "mode") and the node context keeps across a redeploy.
+    let timeZone = typeof config.timeZone === "string" ? config.timeZone.trim() : "";
+    if (!isValidTimeZone(timeZone)) {
+      node.warn(`unknown time zone "${timeZone.slice(0, 60)}": the system's time zone is used`);
+      timeZone = "";
+    }
+    let mode = modes.get(node.id) ?? "";
+    if (!modes.has(node.id))
+      try {
+        const kept: unknown = node.context().get("mode");
+        if (typeof kept === "string") mode = kept;
+      } catch {
+        // A context store that cannot be read synchronously: start without a mode.
+      }
+    const greetings: Greeting[] = Array.isArray(config.greetings) ? config.greetings : [];
+    greetings.forEach((g, i) => {
+      const err = g ? conditionsError(g) : undefined;
+      if (err) node.warn(`greeting ${i + 1} never applies: ${err}`);
+    });
     const policy: InboundPolicy = {
       autoAnswer: config.autoAnswer !== false,
       answerDelaySeconds: num(config.answerDelay, 0),
       filterMode: config.filterMode || "off",
       filterList: parsePatternList(config.filterList),
-      greetings: Array.isArray(config.greetings) ? config.greetings : [],
+      greetings,
       afterGreeting: config.afterGreeting || "stay",
       allowTransfer: config.allowTransfer === true,
       transferAllowList: parsePatternList(config.transferAllowList),
       earlyMedia: config.earlyMedia === true,
       ringback: isRingbackPlan(config.ringback) ? config.ringback : "off",
+      ruleContext: () => ({ now: Date.now(), timeZone: timeZone || undefined, mode }),
     };
     // Voicemail mode plays its own greeting (then the beep): the greeting table is not used.
     const voicemail = voicemailMode(config, (m) => node.send(m), { warn: (t) => node.warn(t), error: (t) => node.error(t) });
@@ -147,8 +181,18 @@ export = function (RED: NodeAPI): void {
       const held = c.hold ? " (hold)" : "";
       node.status({ fill: c.state === "ANSWERED" ? "green" : "yellow", shape: "dot", text: truncate(`${c.state}${held} ${who}${more}`) });
     };
+    // Escalation (topic "alert"): one running alert per node; its calls' messages carry msg.call.alertId.
+    let alert: { id: string; run: Escalation } | undefined;
+    /** Active calls of an alert → its id (an entry goes at ENDED; bounded by the account's calls). */
+    const alertCalls = new Map<string, string>();
+    const mark = (call: CallInfo): CallInfo => {
+      if (alert?.run.dialingNow && call.state === "DIALING") alertCalls.set(call.id, alert.id);
+      const alertId = alertCalls.get(call.id);
+      if (call.state === "ENDED") alertCalls.delete(call.id);
+      return alertId ? ({ ...call, alertId } as CallInfo) : call;
+    };
     const onCall = (state: CallState, call: CallInfo) => {
-      node.send(callMsg(state, call));
+      node.send(callMsg(state, mark(call)));
       showStatus();
       if (voicemail && phone && handlesInbound) voicemail.onCall(phone, state, call);
     };
@@ -166,13 +210,13 @@ export = function (RED: NodeAPI): void {
     // A hold change is reported as a call message in the state the call is in (ANSWERED), with call.hold.
     const onHold = (call: CallInfo) => onCall(call.state, call);
     const onPlayback = (what: "started" | "finished", call: CallInfo, label: string, interrupted: boolean) => {
-      node.send(playbackMsg(what, call, label, interrupted));
+      node.send(playbackMsg(what, mark(call), label, interrupted));
     };
     const onText = (m: TextMessageInfo) => {
       node.send(textMsg(m));
     };
     const onMedia = (event: AudioPathEvent, call: CallInfo) => {
-      node.send(mediaMsg(event, call));
+      node.send(mediaMsg(event, mark(call)));
     };
     const onTransfer = (event: TransferEvent, call: CallInfo) => {
       node.send(transferMsg(event, call));
@@ -207,7 +251,7 @@ export = function (RED: NodeAPI): void {
         : p.play(targetCallId(p, cmd.callId), cmd.payload, { interrupt: cmd.interrupt, format: cmd.format });
 
     // Parsed inside the promise: every outcome, a bad message too, reaches done() in the order received.
-    const run = async (p: Softphone, msg: unknown, send: (m: MessageStatusMsg | DiagnoseMsg) => void): Promise<void> => {
+    const run = async (p: Softphone, msg: unknown, send: (m: MessageStatusMsg | DiagnoseMsg | ModeMsg) => void): Promise<void> => {
       const cmd: SipCallInput = parseSipCallInput(msg);
       switch (cmd.topic) {
         case "dial": {
@@ -261,6 +305,21 @@ export = function (RED: NodeAPI): void {
         case "record":
           record(p, cmd);
           return;
+        case "mode":
+          setMode(cmd.payload, send);
+          return;
+        case "alert": {
+          if (cmd.cancel) {
+            alert?.run.cancel();
+            return;
+          }
+          if (alert?.run.running) throw new Error(`alert: alert ${alert.id} is still running; send payload "cancel" first`);
+          const id = crypto.randomUUID();
+          const run = p.alert(cmd.options, (result) => node.send(alertMsg(id, result)), limits);
+          alert = { id, run };
+          run.start();
+          return;
+        }
       }
     };
     // start: done at once, the "recording" message follows when it ends; stop: that message follows.
@@ -269,8 +328,28 @@ export = function (RED: NodeAPI): void {
       if (cmd.payload === "start") startRecording(p, id, recordOptions(cmd));
       else if (!p.stopRecording(id)) throw new Error("record: this call is not being recorded");
     };
+    /** topic "mode": needs no SIP account, so it also works before the account has started. */
+    const setMode = (value: string | undefined, send: (m: ModeMsg) => void) => {
+      if (value !== undefined) {
+        mode = value;
+        modes.set(node.id, mode);
+        node.context().set("mode", mode);
+      }
+      send(modeMsg(mode));
+    };
     node.on("input", (msg, send, done) => {
       const p = phone;
+      const topic = (msg as { topic?: unknown }).topic;
+      if (!p && typeof topic === "string" && topic.trim().toLowerCase() === "mode") {
+        try {
+          const cmd = parseSipCallInput(msg);
+          if (cmd.topic === "mode") setMode(cmd.payload, (m) => send(m));
+          done();
+        } catch (err) {
+          done(err as Error);
+        }
+        return;
+      }
       if (!p) {
         done(new Error(`the SIP account is not started (${client.registrationState})`));
         return;
@@ -280,7 +359,9 @@ export = function (RED: NodeAPI): void {
         (err: Error) => done(err),
       );
     });
-    node.on("close", (done: () => void) => {
+    node.on("close", (removed: boolean, done: () => void) => {
+      if (removed) modes.delete(node.id);
+      alert?.run.cancel();
       client.deregister(user);
       voicemail?.close();
       closed = true;

@@ -8,7 +8,8 @@ import { precheckOffer, RtpSessionDescriptionHandler } from "../media/session-de
 import type { SrtpPolicy } from "../media/srtp-policy";
 import type { Codec, CallInfo, CallState } from "../types";
 import { Call, printable, REFER_TO_LOG_MAX } from "./call";
-import { callerParty, Greeting, isCallerAllowed, partyFromUri, pickGreeting } from "./caller-match";
+import { callerParty, Greeting, isCallerAllowed, matchedRule, matchGreeting, partyFromUri } from "./caller-match";
+import type { RuleContext } from "./time-rules";
 import { PlaybackItem, silence } from "./playback-queue";
 import { decodeFrame as decodeG711 } from "../media/g711";
 import { SipTransport } from "../sip/sip-transport";
@@ -61,6 +62,8 @@ export interface InboundPolicy {
   earlyMedia?: boolean;
   /** With autoAnswer and an answer delay: 183 + SDP at once and this ringback tone until the answer ("off" = none). */
   ringback?: RingbackPlan | "off";
+  /** Time, time zone and mode for the greeting rows' conditions (default: now, the system's zone, no mode). */
+  ruleContext?: () => RuleContext;
 }
 
 /**
@@ -239,7 +242,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     const req = invitation.request;
     const from = callerParty(invitation.remoteIdentity.uri, invitation.remoteIdentity.displayName, (name) => req.getHeaders(name));
     const to = partyFromUri(invitation.localIdentity.uri, invitation.localIdentity.displayName);
-    const refuse = (statusCode: number, outcome: CallInfo["outcome"], reason: string) => {
+    const refuse = (statusCode: number, outcome: CallInfo["outcome"], reason: string, rule?: CallInfo["rule"]) => {
       invitation.reject({ statusCode }).catch(() => undefined);
       const now = new Date().toISOString();
       this.emit("log", "info", `refused call from ${from.number || (from.anonymous ? "anonymous" : from.uri)}: ${reason} (${statusCode})`);
@@ -255,6 +258,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
         outcome,
         reason,
         statusCode,
+        ...(rule ? { rule } : {}),
       });
     };
     if (this.closed) return refuse(503, "rejected", "shutting down");
@@ -270,6 +274,11 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     }
     if (!isCallerAllowed(policy.filterMode, policy.filterList ?? [], from.number, from.anonymous))
       return refuse(603, "rejected", "caller not allowed");
+    // The greeting row for this caller, now (time window, mode): it may also refuse the call.
+    const ctx = policy.ruleContext?.() ?? { now: Date.now() };
+    const match = matchGreeting(policy.greetings, from.number, from.anonymous, ctx);
+    const rule = match ? matchedRule(match, ctx) : undefined;
+    if (match?.greeting.action === "reject") return refuse(603, "rejected", `rejected by rule ${rule!.index}`, rule);
 
     const call = this.track(new Call(invitation, "inbound", from, to, { endTimeoutMs: this.opts.endTimeoutMs }), limits);
     const delay = Math.max(0, Number(policy.answerDelaySeconds) || 0) * 1000;
@@ -277,6 +286,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     const early = policy.earlyMedia === true || !!ringback;
     // Early media from the start: one RINGING message, that says so (the 183 replaces the 180).
     if (early) call.markEarlyMedia(false);
+    if (rule) call.info.rule = rule;
     this.emit("call", "RINGING", call.snapshot());
     if (early) this.startEarlyMedia(call, ringback).catch((e: Error) => this.emit("log", "warn", `early media failed: ${e.message}`));
     else invitation.progress().catch(() => undefined);
@@ -288,7 +298,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     const greetOnAnswer = (s: CallState) => {
       if (s !== "ANSWERED") return;
       call.off("state", greetOnAnswer);
-      this.greet(call, policy);
+      this.greet(call, policy, match?.greeting);
     };
     call.on("state", greetOnAnswer);
   }
@@ -605,7 +615,11 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
       placed.off("state", onState);
       this.following.delete(original);
       if (s === "ANSWERED") {
-        this.greet(placed, policy);
+        this.greet(
+          placed,
+          policy,
+          matchGreeting(policy.greetings, placed.info.to.number, placed.info.to.anonymous, policy.ruleContext?.() ?? { now: Date.now() })?.greeting,
+        );
         const end = () => void original.hangup({ reason: "transferred" }).catch(() => undefined);
         original.after(TRANSFER_HANGUP_WAIT_MS, end);
         sendReferNotify(original.session, 200, "OK", true, end);
@@ -633,11 +647,9 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     return [domainHost, aorHost].filter(Boolean).map((h) => h.toLowerCase());
   }
 
-  private greet(call: Call, policy: InboundPolicy): void {
-    // The remote party: the caller of an incoming call, the target of a call placed for a transfer.
-    const party = call.info.direction === "inbound" ? call.info.from : call.info.to;
-    const greeting = pickGreeting(policy.greetings, party.number, party.anonymous);
-    if (!greeting) return;
+  /** Speaks the greeting row chosen when the call arrived (matchGreeting). */
+  private greet(call: Call, policy: InboundPolicy, greeting: Greeting | undefined): void {
+    if (!greeting || !greeting.message?.trim()) return;
     const after = policy.afterGreeting ?? "stay";
     this.say(call, greeting.message, { language: greeting.language })
       .then((item) => {

@@ -3,7 +3,8 @@
 
 import { safeDecodeURIComponent } from "../sip/safe-decode";
 import { callerId } from "../sip/caller-id";
-import type { CallParty } from "../types";
+import type { CallParty, MatchedRule } from "../types";
+import { conditionsHold, hasConditions, RuleConditions, RuleContext } from "./time-rules";
 
 export type Party = CallParty;
 
@@ -52,28 +53,72 @@ export function isCallerAllowed(mode: "off" | "allow" | "block" | undefined, lis
   return mode === "allow" ? hit : !hit;
 }
 
-export interface Greeting {
+/**
+ * A row of the greeting table. Optional time window and mode (see time-rules.ts): the row applies
+ * only then. `action` "reject" refuses the caller (603) instead of greeting them.
+ */
+export interface Greeting extends RuleConditions {
   number?: string;
   message: string;
   language?: string;
+  action?: "greet" | "reject";
 }
 
 /**
  * The greeting for a caller: an exact number first, then (anonymous callers) the "anonymous"
- * entry, then the most specific wildcard, then the generic entry.
+ * entry, then the most specific wildcard, then the generic entry. Rows with time or mode
+ * conditions count only when they hold (see matchGreeting); without a context they are skipped.
  */
-export function pickGreeting(greetings: Greeting[] | undefined, number: string, anonymous = false): Greeting | undefined {
-  const list = (greetings ?? []).filter((g) => g && typeof g.message === "string" && g.message.trim());
+export function pickGreeting(greetings: Greeting[] | undefined, number: string, anonymous = false, ctx?: RuleContext): Greeting | undefined {
+  return matchGreeting(greetings, number, anonymous, ctx)?.greeting;
+}
+
+/**
+ * The greeting row for a caller and its index (0 = first row). Only rows whose conditions hold at
+ * ctx (time, zone, mode) take part; at the same level of precedence a row with conditions wins over
+ * one without, else table order. Rows without conditions match as they always did.
+ */
+export function matchGreeting(
+  greetings: Greeting[] | undefined,
+  number: string,
+  anonymous = false,
+  ctx?: RuleContext,
+): { greeting: Greeting; index: number } | undefined {
+  const rows = (greetings ?? [])
+    .map((greeting, index) => ({ greeting, index }))
+    .filter(({ greeting: g }) => g && ((typeof g.message === "string" && g.message.trim()) || g.action === "reject"))
+    .filter(({ greeting: g }) => (hasConditions(g) ? !!ctx && conditionsHold(g, ctx) : true));
+  const first = (list: typeof rows) => list.find((r) => hasConditions(r.greeting)) ?? list[0];
   const n = normalizeNumber(number);
-  const exact = list.find((g) => g.number && !isAnonymousPattern(g.number) && n && normalizeNumber(g.number) === n && !/[*?]/.test(g.number));
+  const exact = first(
+    rows.filter(({ greeting: g }) => g.number && !isAnonymousPattern(g.number) && n && normalizeNumber(g.number) === n && !/[*?]/.test(g.number)),
+  );
   if (exact) return exact;
-  const anon = anonymous ? list.find((g) => isAnonymousPattern(g.number)) : undefined;
+  const anon = anonymous ? first(rows.filter(({ greeting: g }) => isAnonymousPattern(g.number))) : undefined;
   if (anon) return anon;
-  const wild = list
-    .filter((g) => g.number && /[*?]/.test(g.number) && patternMatches(g.number, number))
-    .sort((a, b) => specificity(b.number!) - specificity(a.number!));
-  if (wild.length) return wild[0];
-  return list.find((g) => !g.number || !g.number.trim());
+  const wild = rows
+    .filter(({ greeting: g }) => g.number && /[*?]/.test(g.number) && patternMatches(g.number, number))
+    .sort((a, b) => specificity(b.greeting.number!) - specificity(a.greeting.number!));
+  if (wild.length) return first(wild.filter((w) => specificity(w.greeting.number!) === specificity(wild[0].greeting.number!)));
+  return first(rows.filter(({ greeting: g }) => !g.number || !g.number.trim()));
+}
+
+/** msg.call.rule for a matched greeting row (index 1 = first row, as in the editor). */
+export function matchedRule(m: { greeting: Greeting; index: number }, ctx?: RuleContext): MatchedRule {
+  const g = m.greeting;
+  const text = (v: unknown): string => (typeof v === "string" ? v.trim() : "");
+  const rule: MatchedRule = { table: "greetings", index: m.index + 1, pattern: text(g.number), action: g.action === "reject" ? "reject" : "greet" };
+  if (text(g.mode)) rule.mode = ctx?.mode ?? "";
+  const days = text(g.days);
+  const from = text(g.from);
+  const to = text(g.to);
+  if (days || from || to) {
+    rule.window = {};
+    if (days) rule.window.days = days;
+    if (from) rule.window.from = from;
+    if (to) rule.window.to = to;
+  }
+  return rule;
 }
 
 function specificity(pattern: string): number {

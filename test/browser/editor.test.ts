@@ -913,6 +913,63 @@ describe("Node-RED editor (real browser)", function () {
       await page.waitForSelector("#node-dialog-cancel", { state: "detached" });
     });
 
+    it("greeting rows: time rule fields (action, days, from, to, mode) are saved only when set, load back, and are checked", async function () {
+      const id = await dragFromPalette(page, "sip-call", 300, 420);
+      await openNodeEditor(page, id);
+      await page.locator(".red-ui-editableList-addButton").first().click();
+      await page.locator("#node-input-greetings-container li").first().locator(".node-input-greeting-message").fill("Hello, this is Node-RED.");
+      await page.locator(".red-ui-editableList-addButton").first().click();
+      const row = page.locator("#node-input-greetings-container li").nth(1);
+      await row.locator(".node-input-greeting-number").fill("bob");
+      await row.locator(".node-input-greeting-action").selectOption("reject");
+      await row.locator(".node-input-greeting-days").fill("fri");
+      await row.locator(".node-input-greeting-from").fill("22:00");
+      await row.locator(".node-input-greeting-to").fill("07:00");
+      await row.locator(".node-input-greeting-mode").fill("night");
+      await page.fill("#node-input-timeZone", "Europe/Paris");
+      await shot(page, "sip-call-dialog-time-rules");
+      await page.click("#node-dialog-ok");
+      await page.waitForSelector("#node-dialog-ok", { state: "detached" });
+      const saved = await page.evaluate((id) => {
+        const n = RED.nodes.node(id);
+        return { greetings: n.greetings, timeZone: n.timeZone, errors: ((n.validationErrors ?? []) as string[]).filter((e) => e !== "client") };
+      }, id);
+      assert.deepEqual(saved.greetings, [
+        { number: "", message: "Hello, this is Node-RED.", language: "" },
+        { number: "bob", message: "", language: "", days: "fri", from: "22:00", to: "07:00", mode: "night", action: "reject" },
+      ]);
+      assert.equal(saved.timeZone, "Europe/Paris");
+      assert.deepEqual(saved.errors, [], "a reject row needs no message");
+
+      await openNodeEditor(page, id);
+      const again = page.locator("#node-input-greetings-container li").nth(1);
+      assert.equal(await again.locator(".node-input-greeting-action").inputValue(), "reject");
+      assert.equal(await again.locator(".node-input-greeting-from").inputValue(), "22:00");
+      assert.equal(await again.locator(".node-input-greeting-mode").inputValue(), "night");
+      assert.equal(await page.locator("#node-input-greetings-container li").first().locator(".node-input-greeting-action").inputValue(), "greet");
+      await page.click("#node-dialog-cancel");
+      await page.waitForSelector("#node-dialog-cancel", { state: "detached" });
+
+      const errors = await page.evaluate(() => {
+        const check = (greetings: unknown[]) => {
+          const def = RED.nodes.getType("sip-call");
+          const n: any = { id: "check-rules", type: "sip-call", _def: def, z: RED.workspaces.active() };
+          for (const k of Object.keys(def.defaults)) n[k] = def.defaults[k].value;
+          n.greetings = greetings;
+          RED.editor.validateNode(n);
+          return (n.validationErrors as string[]).filter((e) => e !== "client");
+        };
+        return {
+          time: check([{ number: "", message: "hi", from: "25:00" }]),
+          day: check([{ number: "", message: "hi", days: "someday" }]),
+          ok: check([{ number: "", message: "hi", days: "mon - fri, sun", from: "8", to: "24:00", mode: "away" }]),
+        };
+      });
+      assert.equal(errors.time.length, 1, "from 25:00: " + errors.time.join(","));
+      assert.equal(errors.day.length, 1, "days someday: " + errors.day.join(","));
+      assert.deepEqual(errors.ok, []);
+    });
+
     it("had no script errors in the editor page", async function () {
       assert.deepEqual(editor.errors, []);
     });

@@ -7,7 +7,9 @@ import path from "path";
 import type { CallInfo } from "../../../src";
 import {
   actionMsg,
+  alertMsg,
   callMsg,
+  modeMsg,
   dtmfCodeMsg,
   dtmfLockedMsg,
   dtmfMsg,
@@ -157,11 +159,11 @@ describe("nodes/shared/messages: sip-call", () => {
     };
     assert.strictEqual(
       err({ topic: "fly" }),
-      'unknown topic "fly": use dial, say, play, hangup, answer, reject, dtmf, hold, resume, message, diagnose, transfer, progress or record',
+      'unknown topic "fly": use dial, say, play, hangup, answer, reject, dtmf, hold, resume, message, diagnose, transfer, progress, record, alert or mode',
     );
     assert.strictEqual(
       err(null),
-      'unknown topic "": use dial, say, play, hangup, answer, reject, dtmf, hold, resume, message, diagnose, transfer, progress or record',
+      'unknown topic "": use dial, say, play, hangup, answer, reject, dtmf, hold, resume, message, diagnose, transfer, progress, record, alert or mode',
     );
     assert.strictEqual(err({ topic: "dial", payload: { not: "a number" } }), "dial: msg.payload must be a number or a SIP URI");
     assert.strictEqual(err({ topic: "say", payload: "  " }), "say: msg.payload must be the text to speak");
@@ -319,6 +321,67 @@ describe("nodes/shared/messages: sip-dtmf", () => {
       err({ topic: "PIN-" + "x".repeat(60) }),
       `unknown topic "${("pin-" + "x".repeat(60)).slice(0, 40)}": use code, clear-codes or unlock`,
     );
+  });
+});
+
+describe("nodes/shared/messages: alert (escalation)", () => {
+  it("parses an alert with its defaults, and payload cancel", () => {
+    const cmd = parseSipCallInput({ topic: "alert", payload: "Fire", alert: { numbers: ["101", 102], confirmKey: 5, attempts: 3 } });
+    assert.ok(cmd.topic === "alert" && !cmd.cancel);
+    assert.deepStrictEqual(cmd.options, {
+      text: "Fire",
+      numbers: ["101", "102"],
+      confirmKey: "5",
+      attempts: 3,
+      pauseSeconds: 60,
+      deadlineSeconds: 900,
+      ringSeconds: 30,
+      repeat: 5,
+      repeatPauseSeconds: 2,
+    });
+    assert.deepStrictEqual(parseSipCallInput({ topic: "alert", payload: " Cancel " }), { topic: "alert", cancel: true });
+    assert.throws(
+      () => parseSipCallInput({ topic: "alert", payload: "Fire" }),
+      /^Error: alert: msg.alert.numbers must be a list of numbers to call$/,
+    );
+    assert.throws(
+      () => parseSipCallInput({ topic: "alert", payload: "Fire", alert: { numbers: ["1"], confirmKey: {} } }),
+      /confirmKey must be one key/,
+    );
+  });
+
+  it("the alarm-call-me example's inject node sends a valid alert, and its cancel node a cancel", () => {
+    const flow = JSON.parse(fs.readFileSync(path.join(repoRoot(), "examples", "alarm-call-me.json"), "utf8")) as Array<Record<string, unknown>>;
+    const injects = flow.filter((n) => n.type === "inject");
+    const msgOf = (n: Record<string, unknown>) => {
+      const msg: Record<string, unknown> = { topic: n.topic, payload: n.payload };
+      for (const p of n.props as Array<{ p: string; v?: string; vt?: string }>) if (p.vt === "json") msg[p.p] = JSON.parse(p.v!);
+      return msg;
+    };
+    const [alarm, cancel] = injects.map((n) => parseSipCallInput(msgOf(n)));
+    assert.ok(alarm.topic === "alert" && !alarm.cancel && alarm.options.numbers.length === 3 && alarm.options.confirmKey === "1");
+    assert.deepStrictEqual(cancel, { topic: "alert", cancel: true });
+    assert.ok(!flow.some((n) => n.type === "function"), "no function nodes");
+  });
+
+  it("builds the one result message, and call messages keep msg.call.alertId", () => {
+    const result = { confirmed: false, reason: "deadline", attempts: [] };
+    same(alertMsg("a1", result), { topic: "alert", payload: result, alertId: "a1" });
+    same(callMsg("DIALING", { ...call, alertId: "a1" } as CallInfo).call, { ...call, alertId: "a1" });
+  });
+});
+
+describe("nodes/shared/messages: mode (time and mode rules)", () => {
+  it("parses a mode (lower case), a clear, a query, and refuses junk", () => {
+    assert.deepStrictEqual(parseSipCallInput({ topic: "mode", payload: " Night " }), { topic: "mode", payload: "night" });
+    assert.deepStrictEqual(parseSipCallInput({ topic: "mode", payload: "" }), { topic: "mode", payload: "" });
+    assert.deepStrictEqual(parseSipCallInput({ topic: "mode" }), { topic: "mode" });
+    assert.throws(
+      () => parseSipCallInput({ topic: "mode", payload: "x".repeat(33) }),
+      /^Error: mode: msg.payload must be letters, digits, - or _ \(at most 32\)$/,
+    );
+    assert.throws(() => parseSipCallInput({ topic: "mode", payload: { a: 1 } }), /mode: msg.payload must be a mode name/);
+    same(modeMsg("away"), { topic: "mode", payload: "away" });
   });
 });
 
