@@ -65,6 +65,11 @@ export type {
 export { AUDIO_PATH_WINDOW_MS, AUDIO_PATH_CHECK_MS, AUDIO_PATH_MAX_EVENTS } from "./media/audio-path";
 export type { AudioPathEvent, AudioPathState, OneWayDirection, AudioPathEndpoint } from "./media/audio-path";
 
+// Call quality (the "quality" media message; RTCP)
+export { CALL_QUALITY_INTERVAL_MS } from "./call/call";
+export { IDENTITY_RTCP_TRANSFORM, RtcpSession } from "./media/rtcp-session";
+export type { RtcpTransform, RtcpPeer } from "./media/rtcp-session";
+
 // Speech
 export { SpeechService, registerEngine, encodeWav } from "./speech";
 export type { SpeechServiceOptions, SpeechLanguage } from "./speech";

@@ -9,7 +9,18 @@ import { Phone, PhoneEvents } from "./phone/phone";
 import { AccountOptions } from "./phone/account";
 import { createRtpSdhFactory, RtpSessionDescriptionHandler } from "./media/session-description-handler";
 import { CallLimits, CallManager, CallManagerEvents, DialOptions, InboundPolicy, Speaker } from "./call/call-manager";
-import type { CallInfo, CallParty, CallState, Codec, CodecOrder, DtmfDigit, DtmfMethod, RegistrationState, RtpSecurity } from "./types";
+import type {
+  CallInfo,
+  CallParty,
+  CallQualityInfo,
+  CallState,
+  Codec,
+  CodecOrder,
+  DtmfDigit,
+  DtmfMethod,
+  RegistrationState,
+  RtpSecurity,
+} from "./types";
 import type { RegistrationDetail } from "./phone/registration";
 import { Call } from "./call/call";
 import type { PlaybackItem } from "./call/playback-queue";
@@ -65,6 +76,8 @@ export interface SoftphoneEvents {
   hold: [call: CallInfo];
   /** An answered call's audio path changed: flowing, one-way or no-rtp (on change only, bounded per call). */
   media: [event: AudioPathEvent, call: CallInfo];
+  /** An answered call's quality (RTCP loss, jitter, RTT, MOS), every CALL_QUALITY_INTERVAL_MS, not while held. */
+  quality: [quality: CallQualityInfo, call: CallInfo];
 }
 
 /** Everything a Softphone emits: registration, log, sip, call, playback, created, dtmf, message, hold, media. */
@@ -86,6 +99,7 @@ export interface CallWatcher {
   playback?(what: "started" | "finished", call: CallInfo, label: string, interrupted: boolean): void;
   dtmf?(digit: DtmfDigit, method: DtmfMethod, call: CallInfo): void;
   media?(event: AudioPathEvent, call: CallInfo): void;
+  quality?(quality: CallQualityInfo, call: CallInfo): void;
 }
 
 export interface SayOptions {
@@ -289,6 +303,10 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
     const onMedia = (e: AudioPathEvent, c: CallInfo) => {
       if (c.id === id) watcher.media?.(e, c);
     };
+    const onQuality = (q: CallQualityInfo, c: CallInfo) => {
+      if (c.id === id) watcher.quality?.(q, c);
+    };
+    this.on("quality", onQuality);
     this.on("call", onState);
     this.on("playback", onPlayback);
     this.on("dtmf", onDtmf);
@@ -298,6 +316,7 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
       this.off("playback", onPlayback);
       this.off("dtmf", onDtmf);
       this.off("media", onMedia);
+      this.off("quality", onQuality);
     };
   }
 
@@ -336,6 +355,7 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
     dtmf.on("warning", (t) => this.emit("log", "warn", t));
     call.on("hold", (_hold, info) => this.emit("hold", info));
     call.on("audioPath", (e, info) => this.emit("media", e, info));
+    call.on("quality", (q, info) => this.emit("quality", q, info));
     const waiters = new Map<number, (interrupted: boolean) => void>();
     this.playbackWaiters.set(call, waiters);
     call.on("playback", (what, item, _info, interrupted) => {

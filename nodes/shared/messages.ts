@@ -8,6 +8,7 @@ import type {
   AudioPathState,
   CallInfo,
   CallParty,
+  CallQualityInfo,
   CallState,
   CodeEnd,
   DtmfDigit,
@@ -77,7 +78,16 @@ export type MediaMsg = {
   call: CallInfo;
 };
 
-export type SipCallOutput = RegistrationMsg | CallMsg | PlaybackMsg | MediaMsg | TextMsg | MessageStatusMsg;
+/** Every CALL_QUALITY_INTERVAL_MS (5 s) of an answered call, not while held: RTCP loss, jitter, RTT and estimated MOS. */
+export type MediaQualityMsg = {
+  topic: "media";
+  payload: "quality";
+  /** mos, mosIn, mosOut, lossPercent, jitterMs, rttMs, remoteLossPercent, remoteJitterMs, packet and RTCP counters (as msg.call.quality at ENDED). */
+  quality: CallQualityInfo;
+  call: CallInfo;
+};
+
+export type SipCallOutput = RegistrationMsg | CallMsg | PlaybackMsg | MediaMsg | MediaQualityMsg | TextMsg | MessageStatusMsg;
 
 export function registrationMsg(state: RegistrationState, detail: RegistrationDetail): RegistrationMsg {
   const msg: RegistrationMsg = { topic: "registration", payload: state };
@@ -92,6 +102,10 @@ export function callMsg(state: CallState, call: CallInfo): CallMsg {
 
 export function mediaMsg(event: AudioPathEvent, call: CallInfo): MediaMsg {
   return { topic: "media", payload: event.state, media: event, call };
+}
+
+export function mediaQualityMsg(quality: CallQualityInfo, call: CallInfo): MediaQualityMsg {
+  return { topic: "media", payload: "quality", quality, call };
 }
 
 export function playbackMsg(what: "started" | "finished", call: CallInfo, label: string, interrupted: boolean): PlaybackMsg {

@@ -1,13 +1,25 @@
 // sip-call: registration, call, playback, media (audio path) and text-message events out; dial/say/play/hangup/answer/reject/dtmf/hold/resume/message in.
 import type { NodeAPI, NodeDef, Node } from "node-red";
 import type { SipClientNode, ClientUser } from "../shared/client-api";
-import type { AfterGreeting, AudioPathEvent, CallInfo, CallLimits, CallState, Greeting, InboundPolicy, Softphone, TextMessageInfo } from "../../src";
+import type {
+  AfterGreeting,
+  AudioPathEvent,
+  CallInfo,
+  CallLimits,
+  CallQualityInfo,
+  CallState,
+  Greeting,
+  InboundPolicy,
+  Softphone,
+  TextMessageInfo,
+} from "../../src";
 import { DEFAULT_MAX_CALLS, DEFAULT_RING_TIMEOUT_SECONDS, parsePatternList } from "../../src";
 import { registrationStatus, truncate } from "../shared/status";
 import { targetCallId } from "../shared/target-call";
 import {
   callMsg,
   mediaMsg,
+  mediaQualityMsg,
   MessageStatusMsg,
   messageStatusMsg,
   parseSipCallInput,
@@ -89,6 +101,9 @@ export = function (RED: NodeAPI): void {
     const onMedia = (event: AudioPathEvent, call: CallInfo) => {
       node.send(mediaMsg(event, call));
     };
+    const onQuality = (quality: CallQualityInfo, call: CallInfo) => {
+      node.send(mediaQualityMsg(quality, call));
+    };
     const user: ClientUser = {
       id: node.id,
       onRegistration(state, detail) {
@@ -105,6 +120,7 @@ export = function (RED: NodeAPI): void {
         p.on("hold", onHold);
         p.on("message", onText);
         p.on("media", onMedia);
+        p.on("quality", onQuality);
       },
     };
     client.register(user);
@@ -179,6 +195,7 @@ export = function (RED: NodeAPI): void {
         phone.off("hold", onHold);
         phone.off("message", onText);
         phone.off("media", onMedia);
+        phone.off("quality", onQuality);
         phone.releaseInbound(node.id);
       }
       done();

@@ -228,6 +228,32 @@ export interface NegotiatedMedia {
   mediaIndex: number;
   /** The peer's a=ptime, if any (we always send 20 ms). */
   remotePtime: number | null;
+  /** Where the peer's RTCP goes (RFC 3550 port + 1, RFC 3605 a=rtcp, RFC 5761 a=rtcp-mux). */
+  rtcp: RemoteRtcp;
+}
+
+/** The peer's RTCP address: with mux its RTP address and port; else a=rtcp, or the RTP address and port + 1. */
+export interface RemoteRtcp {
+  mux: boolean;
+  address: string;
+  port: number;
+}
+
+/**
+ * The RTCP address of an audio stream. a=rtcp (RFC 3605) gives the port and maybe an address; an
+ * unusable one (bad port, unknown address type) falls back to port + 1 on the RTP address.
+ */
+export function remoteRtcpOf(media: SdpMedia, rtpAddress: string): RemoteRtcp {
+  const mux = media.attributes.some((a) => a.name === "rtcp-mux");
+  if (mux) return { mux, address: rtpAddress, port: media.port };
+  const fallback = { mux, address: rtpAddress, port: media.port + 1 };
+  const value = media.attributes.find((a) => a.name === "rtcp")?.value;
+  if (value == null) return fallback;
+  const m = /^\s*(\d{1,5})(?:\s+IN\s+(IP4|IP6)\s+(\S+))?\s*$/.exec(value);
+  if (!m) return fallback;
+  const port = Number(m[1]);
+  if (port < 1 || port > 65535) return fallback;
+  return { mux, address: m[3] ? m[3].replace(/^\[(.*)\]$/, "$1") : rtpAddress, port };
 }
 
 export type NegotiationResult = ({ ok: true } & NegotiatedMedia) | { ok: false; reason: NegotiationFailureReason; detail?: string };
@@ -317,6 +343,7 @@ export function negotiate(
       hold: remoteDirection === "sendonly" || remoteDirection === "inactive",
       mediaIndex: i,
       remotePtime: media.ptime,
+      rtcp: remoteRtcpOf(media, conn.address),
     };
   }
   if (sawNoCodec) return { ok: false, reason: "no common codec", detail: `none of ${preferredCodecs.join(", ")} offered` };
@@ -330,11 +357,17 @@ export function negotiate(
 export interface LocalOffer {
   codecs: Codec[];
   direction: MediaDirection;
+  /** We offered a=rtcp-mux (default true). */
+  rtcpMux?: boolean;
 }
 
 /** Processes the answer to our offer: the same rules, limited to what we offered. */
 export function acceptAnswer(answer: string | SessionDescription, offer: LocalOffer): NegotiationResult {
-  return negotiate(answer, offer.codecs, offer.direction);
+  const result = negotiate(answer, offer.codecs, offer.direction);
+  // rtcp-mux in an answer counts only when we offered it (we always do: buildOffer).
+  if (result.ok && result.rtcp.mux && offer.rtcpMux === false)
+    result.rtcp = { mux: false, address: result.remoteAddress, port: result.remotePort + 1 };
+  return result;
 }
 
 // ---------------------------------------------------------------- building
@@ -403,13 +436,21 @@ function assemble(p: LocalDescriptionParams, mediaSections: string[][]): string 
   return ["v=0", `o=${p.origin.stamp(p.address, body)}`, body].join("\r\n") + "\r\n";
 }
 
-function audioSection(port: number, codecs: { pt: number; codec: Codec }[], eventPt: number | null, direction: MediaDirection): string[] {
+function audioSection(
+  port: number,
+  codecs: { pt: number; codec: Codec }[],
+  eventPt: number | null,
+  direction: MediaDirection,
+  rtcpMux: boolean,
+): string[] {
   const pts = codecs.map((c) => c.pt);
   if (eventPt !== null) pts.push(eventPt);
   const lines = [`m=audio ${port} ${SUPPORTED_PROTO} ${pts.join(" ")}`];
   for (const c of codecs) lines.push(rtpmapLine(c.pt, c.codec));
   if (eventPt !== null) lines.push(rtpmapLine(eventPt, "telephone-event"), `a=fmtp:${eventPt} 0-16`);
   lines.push(`a=ptime:${PTIME_MS}`, `a=${direction}`);
+  // RFC 5761: offered always (RTP port + 1 stays bound in case the answer declines it); answered when offered.
+  if (rtcpMux) lines.push("a=rtcp-mux");
   return lines;
 }
 
@@ -417,13 +458,15 @@ export interface OfferParams extends LocalDescriptionParams {
   codecs: Codec[];
   /** Payload type we receive DTMF events on; null to not offer RFC 4733. Default 101. */
   telephoneEventPt?: number | null;
+  /** Offer a=rtcp-mux (RFC 5761); default true. */
+  rtcpMux?: boolean;
 }
 
 export function buildOffer(p: OfferParams): string {
   if (p.codecs.length === 0) throw new Error("buildOffer: at least one codec required");
   const codecs = [...new Set(p.codecs)].map((codec) => ({ codec, pt: payloadTypeOf(codec) }));
   const eventPt = p.telephoneEventPt === undefined ? DEFAULT_TELEPHONE_EVENT_PT : p.telephoneEventPt;
-  return assemble(p, [audioSection(p.port, codecs, eventPt, p.direction)]);
+  return assemble(p, [audioSection(p.port, codecs, eventPt, p.direction, p.rtcpMux !== false)]);
 }
 
 export interface AnswerParams extends LocalDescriptionParams {
@@ -436,7 +479,7 @@ export function buildAnswer(p: AnswerParams): string {
   const n = p.negotiated;
   const sections = p.offer.media.map((m, i) => {
     if (i === n.mediaIndex) {
-      return audioSection(p.port, [{ codec: n.codec, pt: n.payloadType }], n.telephoneEventPt, p.direction);
+      return audioSection(p.port, [{ codec: n.codec, pt: n.payloadType }], n.telephoneEventPt, p.direction, n.rtcp.mux);
     }
     return [`m=${m.type} 0 ${m.proto} ${m.formats.join(" ")}`.trimEnd()];
   });
