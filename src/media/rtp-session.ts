@@ -164,6 +164,9 @@ export function socketAddressFor(type: "udp4" | "udp6", address: string): string
   return isIPv4(ip) ? ip : null;
 }
 
+/** Longest close() waits for a queued RTCP send (the final BYE) before closing the sockets anyway. */
+export const RTCP_CLOSE_GRACE_MS = 250;
+
 export type SourceVerdict = "accept" | "latch" | "drop";
 
 /**
@@ -270,6 +273,9 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
   private readonly rtcpSocket: dgram.Socket;
   /** Gets every RTCP datagram (the RTCP layer judges its source); none = dropped. */
   rtcpReceiver: RtcpReceiver | null = null;
+  /** RTCP sends not yet handed to the system; close() waits for them (the BYE). */
+  private pendingRtcp = 0;
+  private closeSocketsTimer: NodeJS.Timeout | null = null;
   /** udp4 reaches IPv4 peers only; udp6 (bound to "::" dual-stack, or an IPv6 address) IPv6 ones too. */
   readonly socketType: "udp4" | "udp6";
   private readonly pacer: Pacer;
@@ -445,6 +451,19 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
     this.closed = true;
     this.pacer.unregister(this);
     this.source = null;
+    // A send still queued (the RTCP BYE sent just before) would be lost by closing now: wait for it, a bounded moment.
+    if (this.pendingRtcp > 0) {
+      this.closeSocketsTimer = setTimeout(() => this.closeSockets(), RTCP_CLOSE_GRACE_MS);
+      this.closeSocketsTimer.unref();
+    } else {
+      this.closeSockets();
+    }
+    this.emit("close");
+  }
+
+  private closeSockets(): void {
+    if (this.closeSocketsTimer) clearTimeout(this.closeSocketsTimer);
+    this.closeSocketsTimer = null;
     for (const s of [this.socket, this.rtcpSocket]) {
       try {
         s.close();
@@ -452,7 +471,6 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
         // socket already closed
       }
     }
-    this.emit("close");
   }
 
   /** Pacer callback: one 20 ms frame. */
@@ -554,11 +572,15 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
     const to = this.wireAddress(target.address);
     if (this.closed || to === null || target.port <= 0 || target.port > 65535) return false;
     try {
+      this.pendingRtcp++;
       (muxed ? this.socket : this.rtcpSocket).send(packet, target.port, to, (err) => {
+        this.pendingRtcp--;
         if (err) this.counters.sendErrors++;
+        if (this.closed && this.pendingRtcp === 0 && this.closeSocketsTimer) this.closeSockets();
       });
       return true;
     } catch {
+      this.pendingRtcp--;
       this.counters.sendErrors++;
       return false;
     }

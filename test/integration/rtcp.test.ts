@@ -187,7 +187,7 @@ describe("RTCP and call quality from a flow (baresip)", function () {
     assert.ok(final.rttMs !== null);
     const rows = await cap.stop();
     const ours = rows.filter((r) => r.srcPort === rtpMin + 1);
-    assert.ok(ours.length >= 2, `our RTCP: ${JSON.stringify(rows)}`);
+    assert.ok(ours.length >= 2, `our RTCP (${final.rtcpSent} sent): ${JSON.stringify(rows)}`);
     assert.ok(!ours.some((r) => r.malformed), `well formed: ${JSON.stringify(ours)}`);
     assert.ok(
       ours.every((r) => r.types[0] === "200" && r.types[1] === "202"),
