@@ -13,10 +13,12 @@ import helper from "node-red-node-test-helper";
 import { startRed, stopRed } from "../support/node-red-runtime";
 import { startKamailio, Kamailio } from "../support/kamailio";
 import { startBaresip, Baresip } from "../support/baresip";
+import { startSipp, describeSipp } from "../support/sipp";
 import { freePortRange, releasePort } from "../support/ports";
 import { waitFor, sleep } from "../support/wait";
 import type { CallInfo, CallQualityInfo, Softphone } from "../../src";
 import { serializeRtcp } from "../../src/media/rtcp";
+import { serializeRtp } from "../../src/media/rtp-packet";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const sipClient = require("../../nodes/sip-client/sip-client.js");
@@ -95,6 +97,52 @@ async function captureRtcp(rtpPort: number): Promise<{ stop(): Promise<RtcpRow[]
         });
     },
   };
+}
+
+/**
+ * A pcap of `count` PCMU packets, 20 ms apart, from one SSRC, with every `gap`-th sequence number
+ * missing (lost on the way): what SIPp's play_pcap_audio then sends us.
+ */
+function lossyRtpPcap(file: string, count: number, gap: number): number {
+  const parts: Buffer[] = [];
+  const head = Buffer.alloc(24);
+  head.writeUInt32LE(0xa1b2c3d4, 0);
+  head.writeUInt16LE(2, 4);
+  head.writeUInt16LE(4, 6);
+  head.writeUInt32LE(65535, 16);
+  head.writeUInt32LE(1, 20); // Ethernet
+  parts.push(head);
+  let missing = 0;
+  for (let i = 0; i < count; i++) {
+    if (i % gap === gap - 1) {
+      missing++;
+      continue;
+    }
+    const rtp = serializeRtp({ payloadType: 0, sequenceNumber: 1000 + i, timestamp: 160 * i, ssrc: 0x5eed }, Buffer.alloc(160, 0xff));
+    const udp = Buffer.alloc(8);
+    udp.writeUInt16BE(6000, 0);
+    udp.writeUInt16BE(6002, 2);
+    udp.writeUInt16BE(8 + rtp.length, 4);
+    const ip = Buffer.alloc(20);
+    ip[0] = 0x45;
+    ip.writeUInt16BE(20 + 8 + rtp.length, 2);
+    ip[8] = 64;
+    ip[9] = 17;
+    Buffer.from([127, 0, 0, 1]).copy(ip, 12);
+    Buffer.from([127, 0, 0, 1]).copy(ip, 16);
+    const eth = Buffer.alloc(14);
+    eth.writeUInt16BE(0x0800, 12);
+    const frame = Buffer.concat([eth, ip, udp, rtp]);
+    const rec = Buffer.alloc(16);
+    const us = i * 20_000;
+    rec.writeUInt32LE(Math.floor(us / 1e6), 0);
+    rec.writeUInt32LE(us % 1e6, 4);
+    rec.writeUInt32LE(frame.length, 8);
+    rec.writeUInt32LE(frame.length, 12);
+    parts.push(rec, frame);
+  }
+  fs.writeFileSync(file, Buffer.concat(parts));
+  return missing;
 }
 
 describe("RTCP and call quality from a flow (baresip)", function () {
@@ -262,6 +310,51 @@ describe("RTCP and call quality from a flow (baresip)", function () {
       assert.ok(final.mos !== null && final.mos > 4, `mos ${final.mos}`);
     } finally {
       attacker.close();
+    }
+  });
+
+  it("no quality message while the peer holds the call; they come again after resume", async () => {
+    bob = await startBaresip({ user: "bob", password: "pw-bob", kamailio: kam, answerMode: "auto" });
+    await bob.waitRegistered();
+    const out = await loadFlow();
+    const call = await dialBob(out);
+    await waitFor(() => qualities(out).length > 0, 15_000, "a first quality message");
+    await bob.command("hold");
+    await waitFor(() => out.some((m) => m.topic === "call" && m.call!.hold === "remote"), 10_000, "held by the peer");
+    const before = qualities(out).length;
+    await sleep(2 * 5000 + 1000);
+    assert.strictEqual(qualities(out).length, before, "nothing while held");
+    await bob.command("resume");
+    await waitFor(() => qualities(out).length > before, 15_000, "quality again after resume");
+    await hangup(out, call.id);
+  });
+
+  it("a lossy caller (SIPp plays RTP with every 10th packet missing): the quality message shows the loss", async () => {
+    const out = await loadFlow();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rtcp-loss-"));
+    const pcap = path.join(dir, "lossy.pcap");
+    const missing = lossyRtpPcap(pcap, 300, 10);
+    const uac = fs.readFileSync(path.join(__dirname, "../../../test/support/scenarios/uac-call.xml"), "utf8");
+    const xml = uac.replace(
+      '<label id="established"/>',
+      `<label id="established"/>\n  <nop><action><exec play_pcap_audio="${pcap}"/></action></nop>`,
+    );
+    assert.notStrictEqual(xml, uac, "the scenario plays the pcap");
+    const sipp = await startSipp({ scenario: { xml }, target: `127.0.0.1:${kam.ports.udp}`, service: "alice", holdMs: 7000, timeoutMs: 40_000 });
+    try {
+      await waitFor(() => qualities(out).some((m) => m.quality!.packetsLost > 0), 20_000, "a quality message with loss");
+      const q = qualities(out).find((m) => m.quality!.packetsLost > 0)!.quality!;
+      assert.ok(q.lossPercent > 5 && q.lossPercent < 15, `about 10 % lost: ${JSON.stringify(q)}`);
+      assert.ok(q.mosIn !== null && q.mosIn < 3, `mosIn ${q.mosIn} with 10 % loss`);
+      assert.strictEqual(q.rttMs, null, "SIPp sends no RTCP: no round-trip time");
+      const res = await sipp.done;
+      assert.ok(res.ok, `SIPp's call: ${describeSipp(res)}`);
+      await waitFor(() => !!ended(out), 10_000, "ENDED");
+      const final = ended(out)!.call!.quality!;
+      assert.strictEqual(final.packetsLost, missing - 1, `lost ${final.packetsLost}: the missing ones but the last (nothing after it)`);
+    } finally {
+      await sipp.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
