@@ -89,6 +89,11 @@ export type { VoicemailOptions, VoicemailResult, VoicemailRecording, VoicemailPh
 export { registerSpeechToTextEngine, createSpeechToTextEngine, registeredSpeechToTextEngines } from "./speech/stt";
 export type { SpeechToTextEngine, SpeechToTextEngineFactory, TranscribeOptions } from "./speech/stt";
 
+// Call quality (the "quality" media message; RTCP)
+export { CALL_QUALITY_INTERVAL_MS } from "./call/call";
+export { IDENTITY_RTCP_TRANSFORM, RtcpSession } from "./media/rtcp-session";
+export type { RtcpTransform, RtcpPeer } from "./media/rtcp-session";
+
 // Speech
 export { SpeechService, registerEngine, encodeWav } from "./speech";
 export type { SpeechServiceOptions, SpeechLanguage } from "./speech";

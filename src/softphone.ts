@@ -12,7 +12,18 @@ import { doctorLanguage } from "./doctor/texts";
 import { createRtpSdhFactory, RtpSessionDescriptionHandler } from "./media/session-description-handler";
 import { srtpPolicyFor, type SrtpPolicy } from "./media/srtp-policy";
 import { CallLimits, CallManager, CallManagerEvents, DialOptions, InboundPolicy, Speaker } from "./call/call-manager";
-import type { CallInfo, CallParty, CallState, Codec, CodecOrder, DtmfDigit, DtmfMethod, RegistrationState, RtpSecurity } from "./types";
+import type {
+  CallInfo,
+  CallParty,
+  CallQualityInfo,
+  CallState,
+  Codec,
+  CodecOrder,
+  DtmfDigit,
+  DtmfMethod,
+  RegistrationState,
+  RtpSecurity,
+} from "./types";
 import type { RegistrationDetail } from "./phone/registration";
 import { Call } from "./call/call";
 import type { PlaybackItem } from "./call/playback-queue";
@@ -72,6 +83,8 @@ export interface SoftphoneEvents {
   hold: [call: CallInfo];
   /** An answered call's audio path changed: flowing, one-way or no-rtp (on change only, bounded per call). */
   media: [event: AudioPathEvent, call: CallInfo];
+  /** An answered call's quality (RTCP loss, jitter, RTT, MOS), every CALL_QUALITY_INTERVAL_MS, not while held. */
+  quality: [quality: CallQualityInfo, call: CallInfo];
 }
 
 /** Everything a Softphone emits: registration, log, sip, call, playback, created, dtmf, message, hold, media. */
@@ -94,6 +107,7 @@ export interface CallWatcher {
   dtmf?(digit: DtmfDigit, method: DtmfMethod, call: CallInfo): void;
   media?(event: AudioPathEvent, call: CallInfo): void;
   transfer?(event: TransferEvent, call: CallInfo): void;
+  quality?(quality: CallQualityInfo, call: CallInfo): void;
 }
 
 export interface SayOptions {
@@ -421,6 +435,10 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
       if (c.id === id) watcher.transfer?.(e, c);
     };
     this.on("transfer", onTransfer);
+    const onQuality = (q: CallQualityInfo, c: CallInfo) => {
+      if (c.id === id) watcher.quality?.(q, c);
+    };
+    this.on("quality", onQuality);
     this.on("call", onState);
     this.on("playback", onPlayback);
     this.on("dtmf", onDtmf);
@@ -431,6 +449,7 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
       this.off("dtmf", onDtmf);
       this.off("media", onMedia);
       this.off("transfer", onTransfer);
+      this.off("quality", onQuality);
     };
   }
 
@@ -469,6 +488,7 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
     dtmf.on("warning", (t) => this.emit("log", "warn", t));
     call.on("hold", (_hold, info) => this.emit("hold", info));
     call.on("audioPath", (e, info) => this.emit("media", e, info));
+    call.on("quality", (q, info) => this.emit("quality", q, info));
     const waiters = new Map<number, (interrupted: boolean) => void>();
     this.playbackWaiters.set(call, waiters);
     call.on("playback", (what, item, _info, interrupted) => {

@@ -94,6 +94,40 @@ export interface CallInfo {
   stats?: CallStats;
   /** Inbound: the greeting table row that matched the caller (time, mode), if any. */
   rule?: MatchedRule;
+  /** At ENDED, when the call had media: loss, jitter, round-trip time and estimated MOS from RTP and RTCP. */
+  quality?: CallQualityInfo;
+}
+
+/**
+ * `msg.quality` (topic "media", payload "quality") and `msg.call.quality` at ENDED: RTCP
+ * (RFC 3550) statistics and an E-model MOS (ITU-T G.107, G.711; see docs/call-quality.md).
+ */
+export interface CallQualityInfo {
+  /** Estimated MOS of the worse direction, 1-4.5 (2 decimals); null before any statistics. */
+  mos: number | null;
+  /** MOS of what we receive (our statistics) and of what the peer receives (its reports). */
+  mosIn: number | null;
+  mosOut: number | null;
+  /** The stream we receive, since the call started: packets, lost (>= 0), loss in percent, jitter in ms. */
+  packetsReceived: number;
+  packetsLost: number;
+  lossPercent: number;
+  jitterMs: number;
+  /** Round-trip time from RTCP (LSR/DLSR), ms; null until the peer answered one of our sender reports. */
+  rttMs: number | null;
+  /** The peer's last report about our stream: loss (percent, last interval) and jitter (ms); null before one. */
+  remoteLossPercent: number | null;
+  remoteJitterMs: number | null;
+  /** RTP packets we sent. */
+  packetsSent: number;
+  /** RTCP compounds received and read, received but unparsable, sent by us. */
+  rtcpReceived: number;
+  rtcpInvalid: number;
+  rtcpSent: number;
+  /** RTCP datagrams dropped unread: not from the media peer (see rtpSecurity), wrong port, or refused by SRTCP. */
+  rtcpIgnored: number;
+  /** RTCP shares the RTP port (rtcp-mux, RFC 5761). */
+  rtcpMux: boolean;
 }
 
 /** `msg.call.rule`: the caller rule (greeting table row) that decided an incoming call. */

@@ -10,6 +10,7 @@ import type {
   AudioPathState,
   CallInfo,
   CallParty,
+  CallQualityInfo,
   CallState,
   CodeEnd,
   DtmfDigit,
@@ -125,7 +126,8 @@ export type SipCallOutput =
   | RecordingMsg
   | VoicemailMsg
   | AlertMsg
-  | ModeMsg;
+  | ModeMsg
+  | MediaQualityMsg;
 
 /** A message left in voicemail mode: one per call, after the hang-up (and the transcription). */
 export type VoicemailMsg = {
@@ -177,6 +179,15 @@ export type ModeMsg = {
   payload: string;
 };
 
+/** Every CALL_QUALITY_INTERVAL_MS (5 s) of an answered call, not while held: RTCP loss, jitter, RTT and estimated MOS. */
+export type MediaQualityMsg = {
+  topic: "media";
+  payload: "quality";
+  /** mos, mosIn, mosOut, lossPercent, jitterMs, rttMs, remoteLossPercent, remoteJitterMs, packet and RTCP counters (as msg.call.quality at ENDED). */
+  quality: CallQualityInfo;
+  call: CallInfo;
+};
+
 export function registrationMsg(state: RegistrationState, detail: RegistrationDetail): RegistrationMsg {
   const msg: RegistrationMsg = { topic: "registration", payload: state };
   if (state === "FAILED") msg.reason = detail.reason;
@@ -202,6 +213,10 @@ export function mediaMsg(event: AudioPathEvent, call: CallInfo): MediaMsg {
 
 export function transferMsg(event: TransferEvent, call: CallInfo): TransferMsg {
   return { topic: "transfer", payload: event.state, transfer: event, call };
+}
+
+export function mediaQualityMsg(quality: CallQualityInfo, call: CallInfo): MediaQualityMsg {
+  return { topic: "media", payload: "quality", quality, call };
 }
 
 export function playbackMsg(what: "started" | "finished", call: CallInfo, label: string, interrupted: boolean): PlaybackMsg {

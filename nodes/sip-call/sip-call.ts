@@ -9,6 +9,7 @@ import type {
   AudioPathEvent,
   CallInfo,
   CallLimits,
+  CallQualityInfo,
   CallState,
   Escalation,
   Greeting,
@@ -28,6 +29,7 @@ import {
   diagnoseMsg,
   modeMsg,
   mediaMsg,
+  mediaQualityMsg,
   MessageStatusMsg,
   messageStatusMsg,
   ModeMsg,
@@ -221,6 +223,9 @@ export = function (RED: NodeAPI): void {
     const onTransfer = (event: TransferEvent, call: CallInfo) => {
       node.send(transferMsg(event, call));
     };
+    const onQuality = (quality: CallQualityInfo, call: CallInfo) => {
+      node.send(mediaQualityMsg(quality, call));
+    };
     const user: ClientUser = {
       id: node.id,
       onRegistration(state, detail) {
@@ -240,6 +245,7 @@ export = function (RED: NodeAPI): void {
         p.on("message", onText);
         p.on("media", onMedia);
         p.on("transfer", onTransfer);
+        p.on("quality", onQuality);
       },
     };
     client.register(user);
@@ -374,6 +380,7 @@ export = function (RED: NodeAPI): void {
         phone.off("message", onText);
         phone.off("media", onMedia);
         phone.off("transfer", onTransfer);
+        phone.off("quality", onQuality);
         phone.releaseInbound(node.id);
       }
       done();

@@ -8,7 +8,7 @@ import type { RtpSdhDescriptionOptions, RtpSessionDescriptionHandler } from "../
 import { SAMPLES_PER_FRAME } from "../media/audio-format";
 import type { FrameSource, OutgoingFrame } from "../media/rtp-session";
 import { AudioPathWatcher, rtpAudioPathSample, type AudioPathEvent } from "../media/audio-path";
-import { CallDirection, CallHold, CallInfo, CallOutcome, CallParty, CallState } from "../types";
+import { CallDirection, CallHold, CallInfo, CallOutcome, CallParty, CallQualityInfo, CallState } from "../types";
 import { PlaybackItem, PlaybackQueue } from "./playback-queue";
 import { addSessionDelegate } from "../sip/session-delegates";
 import { interceptAckTimeout } from "../sip/sipjs-internals";
@@ -22,6 +22,11 @@ const T1_MS = 500;
 export const CALL_END_TIMEOUT_MS = 64 * T1_MS;
 /** Longest a hold/resume re-INVITE may wait for its final answer (64·T1, as any transaction). */
 export const HOLD_TIMEOUT_MS = 64 * T1_MS;
+/**
+ * How often an answered call reports its quality (loss, jitter, RTT, MOS; the "quality" media message):
+ * the RTCP minimum report interval (RFC 3550 §6.2), so each message can carry a new report. Not while held.
+ */
+export const CALL_QUALITY_INTERVAL_MS = 5000;
 /** Longest reason phrase of a refused re-INVITE put in an error (it is remote-controlled). */
 const REASON_MAX = 60;
 /** Longest Refer-To text put in a log line (it is remote-controlled). */
@@ -48,6 +53,8 @@ export interface CallEvents {
   hold: [hold: CallHold, call: CallInfo];
   /** The audio path changed (flowing, one-way, no-rtp); see media/audio-path.ts. */
   audioPath: [event: AudioPathEvent, call: CallInfo];
+  /** Every CALL_QUALITY_INTERVAL_MS while answered and not held: RTCP statistics and estimated MOS. */
+  quality: [quality: CallQualityInfo, call: CallInfo];
 }
 
 /** Audio that takes over the outgoing stream for a while (DTMF events or tones). */
@@ -70,6 +77,7 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
   private audioPath?: AudioPathWatcher;
   /** Decides about an incoming REFER (call-manager.ts, transfers allowed); without it every REFER gets 603. */
   referHandler?: (referral: Referral) => void;
+  private qualityTimer?: NodeJS.Timeout;
 
   constructor(
     readonly session: Session,
@@ -342,6 +350,27 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
       (event) => this.emit("audioPath", event, this.snapshot()),
     );
     this.audioPath.start();
+    this.watchQuality();
+  }
+
+  /** The periodic quality report of an answered call with media; none while either side holds (one-way RTP is normal then). */
+  private watchQuality(): void {
+    const sdh = this.sdh;
+    if (this.qualityTimer || !sdh) return;
+    this.qualityTimer = setInterval(() => {
+      const rtp = sdh.rtp;
+      const rtcp = sdh.rtcp;
+      if (!rtp || !rtcp || rtp.isClosed || !this.active) {
+        clearInterval(this.qualityTimer); // media gone: nothing more to report
+        return;
+      }
+      if (rtpAudioPathSample(rtp).held) return;
+      try {
+        this.emit("quality", rtcp.quality(), this.snapshot());
+      } catch {
+        // a failing listener must not escape into the timer (it would end the process)
+      }
+    }, CALL_QUALITY_INTERVAL_MS);
   }
 
   private ended(): void {
@@ -353,8 +382,11 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
     this.playback.stop();
     this.overrides = [];
     this.audioPath?.stop();
+    clearInterval(this.qualityTimer);
     const rtp = this.sdh?.rtp;
     if (rtp) this.info.stats = rtp.callStats();
+    const rtcp = this.sdh?.rtcp;
+    if (rtcp) this.info.quality = rtcp.quality();
     const end = this.endedBy ?? {};
     const wasAnswered = !!this.info.answeredAt;
     this.info.endedAt = new Date().toISOString();

@@ -2,7 +2,7 @@
 // 20 ms sending, symmetric RTP latching and receive-side demultiplexing.
 import dgram from "dgram";
 import { EventEmitter } from "events";
-import { randomInt } from "crypto";
+import { randomBytes, randomInt } from "crypto";
 import { isIPv4, isIPv6 } from "net";
 import { systemClock, type Clock } from "../clock";
 import type { CallStats, Codec, RtpSecurity } from "../types";
@@ -12,7 +12,8 @@ import { canReceive, canSend, type MediaDirection } from "./direction";
 import { defaultPacer, type PacedStream, type Pacer } from "./pacer";
 import { RTP_HEADER_BYTES, parseRtp, serializeRtp, type RtpPacket } from "./rtp-packet";
 import type { SrtpContext } from "./srtp";
-import { RtpReceiveStats } from "./rtp-receive-stats";
+import { isRtcp } from "./rtcp";
+import { RtcpMonitor } from "./rtcp-monitor";
 
 export type { MediaDirection } from "./direction";
 
@@ -181,6 +182,9 @@ export function socketAddressFor(type: "udp4" | "udp6", address: string): string
   return isIPv4(ip) ? ip : null;
 }
 
+/** Longest close() waits for a queued RTCP send (the final BYE) before closing the sockets anyway. */
+export const RTCP_CLOSE_GRACE_MS = 250;
+
 export type SourceVerdict = "accept" | "latch" | "drop";
 
 /**
@@ -237,8 +241,22 @@ function bindSocket(type: "udp4" | "udp6", address: string, port: number): Promi
   });
 }
 
+/** Binds the RTP port and RTCP on port + 1 (RFC 3550 §11); both or neither. */
+async function bindPair(type: "udp4" | "udp6", address: string, port: number): Promise<[dgram.Socket, dgram.Socket]> {
+  const rtp = await bindSocket(type, address, port);
+  try {
+    return [rtp, await bindSocket(type, address, port + 1)];
+  } catch (err) {
+    rtp.close();
+    throw err;
+  }
+}
+
+/** RTCP datagrams the RTP session receives for the RTCP layer (rtcp-session.ts): on RTP port + 1, or muxed on the RTP port. */
+export type RtcpReceiver = (packet: Buffer, from: RtpEndpoint, muxed: boolean) => void;
+
 export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedStream {
-  /** Binds one UDP socket on a free even port in [portMin, portMax], starting at a random one. */
+  /** Binds a free even port in [portMin, portMax] for RTP and the odd one above it for RTCP, starting at a random pair. */
   static async open(options: RtpSessionOptions): Promise<RtpSession> {
     const { portMin, portMax } = options;
     // "[2001:db8::1]" as typed in a URL-minded field is the address inside the brackets.
@@ -247,16 +265,17 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
       throw new Error(`invalid RTP port range ${portMin}-${portMax}`);
     }
     const first = portMin + (portMin % 2);
-    const last = portMax - (portMax % 2);
+    // The pair's odd port (RTCP) must be in the range too.
+    const last = portMax - 1 - ((portMax - 1) % 2);
     const count = last >= first ? (last - first) / 2 + 1 : 0;
-    if (count === 0) throw new Error(`RTP port range ${portMin}-${portMax} contains no even port`);
+    if (count === 0) throw new Error(`RTP port range ${portMin}-${portMax} contains no even port with port + 1 for RTCP`);
     const type = isIPv6(bindAddress) ? "udp6" : "udp4";
     const start = randomInt(count);
     for (let i = 0; i < count; i++) {
       const port = first + 2 * ((start + i) % count);
       try {
-        const socket = await bindSocket(type, bindAddress, port);
-        return new RtpSession(socket, type, options);
+        const [socket, rtcpSocket] = await bindPair(type, bindAddress, port);
+        return new RtpSession(socket, rtcpSocket, type, options);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === "EADDRINUSE" || code === "EACCES") continue;
@@ -268,6 +287,13 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
 
   readonly ssrc = randomInt(0x100000000);
   private readonly socket: dgram.Socket;
+  /** RTCP on RTP port + 1 (also bound when rtcp-mux is offered, in case the answer declines it). */
+  private readonly rtcpSocket: dgram.Socket;
+  /** Gets every RTCP datagram (the RTCP layer judges its source); none = dropped. */
+  rtcpReceiver: RtcpReceiver | null = null;
+  /** RTCP sends not yet handed to the system; close() waits for them (the BYE). */
+  private pendingRtcp = 0;
+  private closeSocketsTimer: NodeJS.Timeout | null = null;
   /** udp4 reaches IPv4 peers only; udp6 (bound to "::" dual-stack, or an IPv6 address) IPv6 ones too. */
   readonly socketType: "udp4" | "udp6";
   private readonly pacer: Pacer;
@@ -314,12 +340,17 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
   };
   /** SRTP contexts while the media is SRTP (setSrtp); null = plain RTP. */
   private srtp: SrtpContexts | null = null;
-  /** Loss and jitter of the peer's audio stream. */
-  private readonly receiveStats = new RtpReceiveStats();
+  /**
+   * Loss and jitter of the peer's audio stream, our sender counters, and what RTCP tells (RFC 3550).
+   * CNAME: a random 96-bit identifier per session (RFC 7022), nothing about the user or host.
+   */
+  readonly rtcpMonitor: RtcpMonitor;
 
-  private constructor(socket: dgram.Socket, type: "udp4" | "udp6", options: RtpSessionOptions) {
+  private constructor(socket: dgram.Socket, rtcpSocket: dgram.Socket, type: "udp4" | "udp6", options: RtpSessionOptions) {
     super();
     this.socket = socket;
+    this.rtcpSocket = rtcpSocket;
+    this.rtcpMonitor = new RtcpMonitor({ ssrc: this.ssrc, cname: randomBytes(12).toString("base64") });
     this.socketType = type;
     this.pacer = options.pacer ?? defaultPacer;
     this.rtpTimeoutMs = Math.max(0, options.rtpTimeoutMs ?? 0);
@@ -331,6 +362,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
     this.port = addr.port;
     socket.on("message", (msg, rinfo) => this.onMessage(msg, rinfo));
     socket.on("error", (err) => this.fail(err));
+    rtcpSocket.on("message", (msg, rinfo) => this.onRtcpMessage(msg, rinfo));
+    rtcpSocket.on("error", (err) => this.fail(err));
     // Registered from the start so the timestamp follows wall time even before sending.
     this.pacer.register(this);
   }
@@ -466,7 +499,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
   /** Sent, received, lost, jitter: what a user needs to judge the call's audio path. */
   callStats(): CallStats {
     const c = this.counters;
-    const rx = this.receiveStats.snapshot();
+    const rx = this.rtcpMonitor.rx.snapshot();
     return {
       packetsSent: c.packetsSent,
       packetsReceived: c.packetsReceived,
@@ -483,12 +516,26 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
     this.closed = true;
     this.pacer.unregister(this);
     this.source = null;
-    try {
-      this.socket.close();
-    } catch {
-      // socket already closed
+    // A send still queued (the RTCP BYE sent just before) would be lost by closing now: wait for it, a bounded moment.
+    if (this.pendingRtcp > 0) {
+      this.closeSocketsTimer = setTimeout(() => this.closeSockets(), RTCP_CLOSE_GRACE_MS);
+      this.closeSocketsTimer.unref();
+    } else {
+      this.closeSockets();
     }
     this.emit("close");
+  }
+
+  private closeSockets(): void {
+    if (this.closeSocketsTimer) clearTimeout(this.closeSocketsTimer);
+    this.closeSocketsTimer = null;
+    for (const s of [this.socket, this.rtcpSocket]) {
+      try {
+        s.close();
+      } catch {
+        // socket already closed
+      }
+    }
   }
 
   /** Pacer callback: one 20 ms frame. */
@@ -586,6 +633,44 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
     this.socket.send(packet, target.port, to, (err) => {
       if (err) this.counters.sendErrors++;
     });
+    this.rtcpMonitor.onRtpSent(payload.length, timestamp);
+  }
+
+  /** The port RTCP uses without rtcp-mux (RTP port + 1). */
+  get rtcpPort(): number {
+    return this.port + 1;
+  }
+
+  /** Sends an RTCP compound from the RTP socket (muxed) or the RTCP one; false when it cannot go. */
+  sendRtcp(packet: Buffer, target: RtpEndpoint, muxed: boolean): boolean {
+    const to = this.wireAddress(target.address);
+    if (this.closed || to === null || target.port <= 0 || target.port > 65535) return false;
+    try {
+      this.pendingRtcp++;
+      (muxed ? this.socket : this.rtcpSocket).send(packet, target.port, to, (err) => {
+        this.pendingRtcp--;
+        if (err) this.counters.sendErrors++;
+        if (this.closed && this.pendingRtcp === 0 && this.closeSocketsTimer) this.closeSockets();
+      });
+      return true;
+    } catch {
+      this.pendingRtcp--;
+      this.counters.sendErrors++;
+      return false;
+    }
+  }
+
+  private sourceOf(rinfo: dgram.RemoteInfo): RtpEndpoint {
+    return { address: rinfo.family === "IPv4" ? rinfo.address : normalizeIp(rinfo.address), port: rinfo.port };
+  }
+
+  private onRtcpMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (this.closed) return;
+    try {
+      this.rtcpReceiver?.(msg, this.sourceOf(rinfo), false);
+    } catch (err) {
+      this.fail(err);
+    }
   }
 
   private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
@@ -608,6 +693,12 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
   }
 
   private receive(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (isRtcp(msg)) {
+      // RFC 5761 §4: on a shared port, second octet 192-223 is RTCP; the RTCP layer judges it.
+      if (this.rtcpReceiver) this.rtcpReceiver(msg, this.sourceOf(rinfo), true);
+      else this.counters.ignoredPayloadType++;
+      return;
+    }
     const srtp = this.srtp;
     // SRTP: the header is in the clear but padding is not, so only the fixed header is read
     // before the packet authenticates (after the cheap source and payload type checks).
@@ -670,7 +761,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
     this.mediaSeen = true;
     // Loss and jitter follow the audio stream's sequence (events count when they share its SSRC).
     if (!isEvent || this.audioSsrc?.ssrc === rtp.ssrc >>> 0) {
-      this.receiveStats.onPacket({ ssrc: rtp.ssrc, sequenceNumber: rtp.sequenceNumber, timestamp: rtp.timestamp });
+      this.rtcpMonitor.onRtpReceived({ ssrc: rtp.ssrc, sequenceNumber: rtp.sequenceNumber, timestamp: rtp.timestamp });
     }
     if (verdict === "latch") this.safeEmit("latched", { ...from });
 

@@ -237,6 +237,32 @@ export interface NegotiatedMedia {
    * (ours) is set when this is the answer to our offer, and chosen by the answerer otherwise.
    */
   sdes: { remote: SdesCrypto; local?: SdesCrypto } | null;
+  /** Where the peer's RTCP goes (RFC 3550 port + 1, RFC 3605 a=rtcp, RFC 5761 a=rtcp-mux). */
+  rtcp: RemoteRtcp;
+}
+
+/** The peer's RTCP address: with mux its RTP address and port; else a=rtcp, or the RTP address and port + 1. */
+export interface RemoteRtcp {
+  mux: boolean;
+  address: string;
+  port: number;
+}
+
+/**
+ * The RTCP address of an audio stream. a=rtcp (RFC 3605) gives the port and maybe an address; an
+ * unusable one (bad port, unknown address type) falls back to port + 1 on the RTP address.
+ */
+export function remoteRtcpOf(media: SdpMedia, rtpAddress: string): RemoteRtcp {
+  const mux = media.attributes.some((a) => a.name === "rtcp-mux");
+  if (mux) return { mux, address: rtpAddress, port: media.port };
+  const fallback = { mux, address: rtpAddress, port: media.port + 1 };
+  const value = media.attributes.find((a) => a.name === "rtcp")?.value;
+  if (value == null) return fallback;
+  const m = /^\s*(\d{1,5})(?:\s+IN\s+(IP4|IP6)\s+(\S+))?\s*$/.exec(value);
+  if (!m) return fallback;
+  const port = Number(m[1]);
+  if (port < 1 || port > 65535) return fallback;
+  return { mux, address: m[3] ? m[3].replace(/^\[(.*)\]$/, "$1") : rtpAddress, port };
 }
 
 export type NegotiationResult = ({ ok: true } & NegotiatedMedia) | { ok: false; reason: NegotiationFailureReason; detail?: string };
@@ -362,6 +388,7 @@ export function negotiate(
       remotePtime: media.ptime,
       proto: sdes ? media.proto : PLAIN_PROFILE,
       sdes,
+      rtcp: remoteRtcpOf(media, conn.address),
     };
   }
   if (srtpRefusal) return { ok: false, reason: srtpRefusal.refuse, detail: srtpRefusal.detail };
@@ -378,11 +405,17 @@ export interface LocalOffer {
   direction: MediaDirection;
   /** The a=crypto keys it carried (none for a plain offer). */
   cryptos?: readonly SdesCrypto[];
+  /** We offered a=rtcp-mux (default true). */
+  rtcpMux?: boolean;
 }
 
 /** Processes the answer to our offer: the same rules, limited to what we offered. */
 export function acceptAnswer(answer: string | SessionDescription, offer: LocalOffer, policy: SrtpPolicy = SRTP_OFF): NegotiationResult {
-  return negotiate(answer, offer.codecs, offer.direction, "mine", { policy, offered: offer.cryptos ?? [] });
+  const result = negotiate(answer, offer.codecs, offer.direction, "mine", { policy, offered: offer.cryptos ?? [] });
+  // rtcp-mux in an answer counts only when we offered it (we always do: buildOffer).
+  if (result.ok && result.rtcp.mux && offer.rtcpMux === false)
+    result.rtcp = { mux: false, address: result.remoteAddress, port: result.remotePort + 1 };
+  return result;
 }
 
 // ---------------------------------------------------------------- building
@@ -456,6 +489,7 @@ function audioSection(
   codecs: { pt: number; codec: Codec }[],
   eventPt: number | null,
   direction: MediaDirection,
+  rtcpMux: boolean,
   proto = SUPPORTED_PROTO,
   cryptos: readonly SdesCrypto[] = [],
 ): string[] {
@@ -467,6 +501,8 @@ function audioSection(
   // The keys: never log this SDP unredacted (sdes.ts redactSdesKeys).
   for (const c of cryptos) lines.push(`a=crypto:${c.toAttributeValue()}`);
   lines.push(`a=ptime:${PTIME_MS}`, `a=${direction}`);
+  // RFC 5761: offered always (RTP port + 1 stays bound in case the answer declines it); answered when offered.
+  if (rtcpMux) lines.push("a=rtcp-mux");
   return lines;
 }
 
@@ -478,13 +514,15 @@ export interface OfferParams extends LocalDescriptionParams {
   proto?: string;
   /** SDES key lines to offer (see srtp-policy.ts planOffer). */
   cryptos?: readonly SdesCrypto[];
+  /** Offer a=rtcp-mux (RFC 5761); default true. */
+  rtcpMux?: boolean;
 }
 
 export function buildOffer(p: OfferParams): string {
   if (p.codecs.length === 0) throw new Error("buildOffer: at least one codec required");
   const codecs = [...new Set(p.codecs)].map((codec) => ({ codec, pt: payloadTypeOf(codec) }));
   const eventPt = p.telephoneEventPt === undefined ? DEFAULT_TELEPHONE_EVENT_PT : p.telephoneEventPt;
-  return assemble(p, [audioSection(p.port, codecs, eventPt, p.direction, p.proto, p.cryptos)]);
+  return assemble(p, [audioSection(p.port, codecs, eventPt, p.direction, p.rtcpMux !== false, p.proto, p.cryptos)]);
 }
 
 export interface AnswerParams extends LocalDescriptionParams {
@@ -499,7 +537,15 @@ export function buildAnswer(p: AnswerParams): string {
   const n = p.negotiated;
   const sections = p.offer.media.map((m, i) => {
     if (i === n.mediaIndex) {
-      return audioSection(p.port, [{ codec: n.codec, pt: n.payloadType }], n.telephoneEventPt, p.direction, n.proto, p.crypto ? [p.crypto] : []);
+      return audioSection(
+        p.port,
+        [{ codec: n.codec, pt: n.payloadType }],
+        n.telephoneEventPt,
+        p.direction,
+        n.rtcp.mux,
+        n.proto,
+        p.crypto ? [p.crypto] : [],
+      );
     }
     return [`m=${m.type} 0 ${m.proto} ${m.formats.join(" ")}`.trimEnd()];
   });

@@ -24,6 +24,7 @@ import { isIPv6 } from "net";
 import { type FrameSource, RtpSession, isUnspecified, normalizeIp } from "./rtp-session";
 import { createCrypto, createOfferCryptos, srtpContexts, type SdesAgreement, type SdesCrypto } from "./sdes";
 import { PLAIN_PROFILE, SRTP_OFF, isRefusal, planOffer, type SrtpPolicy } from "./srtp-policy";
+import { RtcpSession } from "./rtcp-session";
 
 import {
   type LocalOffer,
@@ -89,6 +90,8 @@ export interface RtpSdhDescriptionOptions extends SessionDescriptionHandlerOptio
 export interface RtpSdhEvents {
   /** The RTP socket was opened (lazily, on first offer/answer). */
   rtp: [rtp: RtpSession];
+  /** Its RTCP (right after "rtp"): where an SRTCP transform is set (RtcpSession.setTransform). */
+  rtcp: [rtcp: RtcpSession];
   /** An offer/answer exchange completed or a new offer was applied. */
   negotiated: [media: NegotiatedMedia];
   /** The answer to our offer was refused (sip.js then ACKs and sends BYE): why, for the call's reason. */
@@ -133,6 +136,7 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
   private readonly options: RtpSdhOptions;
   private readonly origin = new SdpOriginState();
   private rtpSession: RtpSession | null = null;
+  private rtcpSession: RtcpSession | null = null;
   private opening: Promise<RtpSession> | null = null;
   private frameSource: FrameSource | null = null;
   private pendingLocalOffer: LocalOffer | null = null;
@@ -204,6 +208,11 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
     return this.rtpSession;
   }
 
+  /** RTCP of the call (reports, quality), once RTP is open. */
+  get rtcp(): RtcpSession | null {
+    return this.rtcpSession;
+  }
+
   /** Result of the last completed offer/answer. */
   get negotiated(): NegotiatedMedia | null {
     return this.current;
@@ -249,9 +258,13 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
             throw new ClosedSessionDescriptionHandlerError();
           }
           this.rtpSession = rtp;
+          this.rtcpSession = new RtcpSession(rtp, { security: rtpSecurity, signallingHosts });
+          // SRTCP once the media is SRTP: the transform follows the RTP session's keys (setSrtp).
+          this.rtcpSession.setTransform(rtp.rtcpTransform);
           if (this.confirmedDialog) rtp.confirm();
           rtp.setFrameSource(this.frameSource);
           this.emit("rtp", rtp);
+          this.emit("rtcp", this.rtcpSession);
           return rtp;
         },
         (err: unknown) => {
@@ -379,6 +392,8 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
     this.closed = true;
     this.pendingLocalOffer = null;
     this.pendingRemoteOffer = null;
+    // The RTCP BYE goes out before the sockets close.
+    this.rtcpSession?.close();
     this.rtpSession?.close();
     this.emit("close");
   }
@@ -469,6 +484,7 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
       telephoneEventPt: media.telephoneEventPt,
       direction: media.direction,
     });
+    this.rtcpSession?.setPeer(media.rtcp);
     this.current = media;
     this.emit("negotiated", media);
   }

@@ -68,7 +68,8 @@ describe("sip-call media messages (audio path, call statistics)", function () {
     await waitFor(() => out.some((m) => m.payload === "REGISTERED"), 10_000, "REGISTERED");
     return out;
   }
-  const media = (out: Msg[]) => out.filter((m) => m.topic === "media");
+  // Audio-path messages; the periodic payload "quality" ones (rtcp.test.ts) are another kind.
+  const media = (out: Msg[]) => out.filter((m) => m.topic === "media" && m.payload !== "quality");
   const ended = (out: Msg[]) => out.find((m) => m.topic === "call" && m.payload === "ENDED");
 
   it("a call dialled from the flow to baresip reports 'flowing' once, and ENDED carries stats both ways", async () => {

@@ -86,6 +86,8 @@ export interface BaresipOptions {
   verbose?: boolean;
   /** Extra ";key=value" parameters appended to the account line. */
   accountParams?: string;
+  /** Offer and accept rtcp-mux (RFC 5761); default false. */
+  rtcpMux?: boolean;
   /** Extra config lines appended to the config file. */
   extraConfig?: string;
   name?: string;
@@ -381,7 +383,7 @@ export async function startBaresip(opts: BaresipOptions): Promise<Baresip> {
       "audio_buffer\t\t20-160",
       "rtp_tos\t\t\t0",
       `rtp_ports\t\t${rtpPorts[0]}-${rtpPorts[1]}`,
-      "rtcp_mux\t\tno",
+      `rtcp_mux\t\t${opts.rtcpMux ? "yes" : "no"}`,
       "jitter_buffer_delay\t1-10",
       "rtp_stats\t\tno",
       `dns_server\t\t${LOOPBACK}:53`,

@@ -327,7 +327,7 @@ describe("media/rtp-session", () => {
       const before = activeUdpHandles();
       const pacer = new Pacer();
       const s = await RtpSession.open({ ...PORTS, pacer });
-      assert.equal(activeUdpHandles(), before + 1);
+      assert.equal(activeUdpHandles(), before + 2, "RTP and RTCP (port + 1)");
       assert.equal(pacer.size, 1);
       let closes = 0;
       s.on("close", () => closes++);

@@ -227,6 +227,7 @@ describe("media/sdp", () => {
         "a=fmtp:101 0-16",
         "a=ptime:20",
         "a=sendrecv",
+        "a=rtcp-mux",
         "",
       ]);
     });

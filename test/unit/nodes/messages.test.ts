@@ -4,7 +4,7 @@
 import assert from "assert";
 import fs from "fs";
 import path from "path";
-import type { CallInfo } from "../../../src";
+import type { CallInfo, CallQualityInfo } from "../../../src";
 import {
   actionMsg,
   alertMsg,
@@ -15,6 +15,7 @@ import {
   dtmfMsg,
   dtmfTooManyMsg,
   mediaMsg,
+  mediaQualityMsg,
   parseSipCallInput,
   messageStatusMsg,
   transferMsg,
@@ -68,6 +69,28 @@ describe("nodes/shared/messages: sip-call", () => {
       received: 0,
     };
     same(mediaMsg(media, call), { topic: "media", payload: "one-way", media, call });
+  });
+
+  it("builds the periodic call-quality message (topic media, payload quality)", () => {
+    const quality: CallQualityInfo = {
+      mos: 4.38,
+      mosIn: 4.38,
+      mosOut: 4.4,
+      packetsReceived: 250,
+      packetsLost: 0,
+      lossPercent: 0,
+      jitterMs: 1.2,
+      rttMs: 0.8,
+      remoteLossPercent: 0,
+      remoteJitterMs: 0.5,
+      packetsSent: 250,
+      rtcpReceived: 1,
+      rtcpInvalid: 0,
+      rtcpSent: 2,
+      rtcpIgnored: 0,
+      rtcpMux: false,
+    };
+    same(mediaQualityMsg(quality, call), { topic: "media", payload: "quality", quality, call });
   });
 
   it("parses commands, normalised, with the call they are for", () => {
