@@ -10,6 +10,7 @@ import type {
   CallState,
   Greeting,
   InboundPolicy,
+  RecordingHandle,
   RecordOptions,
   Softphone,
   TextMessageInfo,
@@ -96,8 +97,8 @@ export = function (RED: NodeAPI): void {
     let handlesInbound = false;
     /** Calls this node dialed (for "record every answered call"); removed at ENDED. */
     const dialed = new Set<string>();
-    /** Recordings this node started, by call id: stopped when the node closes. */
-    const recordings = new Set<string>();
+    /** Recordings this node started and that run: stopped when the node closes. */
+    const recordings = new Set<RecordingHandle>();
     let closed = false;
     const autoRecord: RecordOptions | undefined = config.record
       ? recordOptions({
@@ -109,9 +110,9 @@ export = function (RED: NodeAPI): void {
     /** Starts a recording; its one result message goes out when it ends. */
     const startRecording = (p: Softphone, id: string, options: RecordOptions) => {
       const handle = p.record(id, options);
-      recordings.add(id);
+      recordings.add(handle);
       void handle.finished.then((r) => {
-        recordings.delete(id);
+        recordings.delete(handle);
         if (!closed) node.send(recordingMsg(r));
       });
     };
@@ -253,7 +254,7 @@ export = function (RED: NodeAPI): void {
       client.deregister(user);
       closed = true;
       if (phone) {
-        for (const id of recordings) phone.stopRecording(id);
+        for (const handle of recordings) handle.stop();
         phone.off("call", onCall);
         phone.off("call", onCallRecord);
         phone.off("playback", onPlayback);
