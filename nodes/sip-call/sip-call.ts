@@ -14,6 +14,7 @@ import type {
   Escalation,
   Greeting,
   InboundPolicy,
+  RecordingHandle,
   RecordOptions,
   Softphone,
   TextMessageInfo,
@@ -150,8 +151,8 @@ export = function (RED: NodeAPI): void {
     let handlesInbound = false;
     /** Calls this node dialed (for "record every answered call"); removed at ENDED. */
     const dialed = new Set<string>();
-    /** Recordings this node started, by call id: stopped when the node closes. */
-    const recordings = new Set<string>();
+    /** Recordings this node started and that run: stopped when the node closes. */
+    const recordings = new Set<RecordingHandle>();
     let closed = false;
     const autoRecord: RecordOptions | undefined =
       config.record && !voicemail // voicemail records by itself
@@ -164,9 +165,9 @@ export = function (RED: NodeAPI): void {
     /** Starts a recording; its one result message goes out when it ends. */
     const startRecording = (p: Softphone, id: string, options: RecordOptions) => {
       const handle = p.record(id, options);
-      recordings.add(id);
+      recordings.add(handle);
       void handle.finished.then((r) => {
-        recordings.delete(id);
+        recordings.delete(handle);
         if (!closed) node.send(recordingMsg(r));
       });
     };
@@ -372,7 +373,7 @@ export = function (RED: NodeAPI): void {
       voicemail?.close();
       closed = true;
       if (phone) {
-        for (const id of recordings) phone.stopRecording(id);
+        for (const handle of recordings) handle.stop();
         phone.off("call", onCall);
         phone.off("call", onCallRecord);
         phone.off("playback", onPlayback);

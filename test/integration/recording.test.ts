@@ -224,4 +224,22 @@ describe("sip-call recording from a flow (Kamailio + baresip)", function () {
     await sleep(300);
     assert.strictEqual(recordingsOf(call.id).length, 1, "one message, none more at the hang-up");
   });
+
+  it("record every answered call: a call the node dials is recorded too (baresip answers, speaks and hangs up)", async () => {
+    const bob = await caller("bob", 0);
+    await bob.setAnswerMode("auto");
+    const since = out.length;
+    helper.getNode("callC").receive({ topic: "dial", payload: "bob" });
+    const call = (
+      await waitFor(
+        () => out.slice(since).find((m) => m.topic === "call" && m.payload === "ANSWERED" && m.call?.direction === "outbound"),
+        10_000,
+        "ANSWERED",
+      )
+    ).call!;
+    const m = await recordingOf(call.id, since);
+    assert.strictEqual(m.recording!.reason, "hangup");
+    assert.strictEqual(m.call!.direction, "outbound");
+    assertHoldsTheSpeech(m);
+  });
 });
