@@ -2,40 +2,11 @@
 // inbound handling sets the limits of incoming calls; a dial uses the dialing node's limits; the
 // account's limits (options, configure()) apply only where no node gave one.
 import assert from "assert";
-import { SessionState } from "sip.js";
 import { CallManager } from "../../../src/call/call-manager";
 import type { CallInfo, CallState } from "../../../src/types";
+import { fakeInvitation } from "../../support/fake-invitation";
 
 /** The parts of a sip.js Invitation that the call manager and Call use. */
-function fakeInvitation(user: string) {
-  const listeners: Array<(s: SessionState) => void> = [];
-  const uri = { user, toString: () => `sip:${user}@127.0.0.1` };
-  const inv = {
-    rejected: 0,
-    request: { body: undefined, getHeader: () => undefined },
-    remoteIdentity: { uri, displayName: "" },
-    localIdentity: { uri: { user: "alice", toString: () => "sip:alice@127.0.0.1" }, displayName: "" },
-    state: SessionState.Initial,
-    delegate: undefined as unknown,
-    stateChange: { addListener: (fn: (s: SessionState) => void) => listeners.push(fn) },
-    progress: () => Promise.resolve(),
-    reject: () => {
-      inv.rejected++;
-      fire(SessionState.Terminated);
-      return Promise.resolve();
-    },
-    dispose: () => {
-      fire(SessionState.Terminated);
-      return Promise.resolve();
-    },
-  };
-  const fire = (s: SessionState) => {
-    inv.state = s;
-    listeners.forEach((fn) => fn(s));
-  };
-  return inv;
-}
-
 function manager(limits: { maxCalls?: number; maxDurationSeconds?: number } = {}) {
   const cm = new CallManager({
     userAgent: { transport: undefined } as never,

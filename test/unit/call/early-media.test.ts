@@ -2,7 +2,7 @@
 // early answer of a call we dial applied without completing the offer/answer, and the call
 // manager's 183, RINGING message and time limit.
 import assert from "assert";
-import { Invitation, SessionState } from "sip.js";
+import { SessionState } from "sip.js";
 import { RtpSession } from "../../../src/media/rtp-session";
 import { RtpSessionDescriptionHandler } from "../../../src/media/session-description-handler";
 import { CallManager } from "../../../src/call/call-manager";
@@ -11,6 +11,7 @@ import { RawPeer, manualPacer, waitFor } from "../media/helpers";
 import { ManualClock } from "../../support/manual-clock";
 import { EventEmitter } from "events";
 import { Call } from "../../../src/call/call";
+import { fakeInvitation as fakeInvite } from "../../support/fake-invitation";
 
 describe("early media", () => {
   const cleanup: (() => unknown)[] = [];
@@ -108,37 +109,8 @@ describe("early media", () => {
   });
 
   describe("CallManager", () => {
-    function fakeInvitation() {
-      const listeners: Array<(s: SessionState) => void> = [];
-      const uri = { user: "bob", toString: () => "sip:bob@127.0.0.1" };
-      const inv = {
-        progressed: [] as Array<number | undefined>,
-        rejectedWith: [] as number[],
-        request: { body: undefined, getHeader: () => undefined, getHeaders: () => [] },
-        remoteIdentity: { uri, displayName: "" },
-        localIdentity: { uri: { user: "alice", toString: () => "sip:alice@127.0.0.1" }, displayName: "" },
-        state: SessionState.Initial,
-        delegate: undefined as unknown,
-        stateChange: { addListener: (fn: (s: SessionState) => void) => listeners.push(fn) },
-        progress: (o?: { statusCode?: number }) => {
-          inv.progressed.push(o?.statusCode);
-          return Promise.resolve();
-        },
-        reject: (o?: { statusCode?: number }) => {
-          inv.rejectedWith.push(o?.statusCode ?? 0);
-          fire(SessionState.Terminated);
-          return Promise.resolve();
-        },
-        dispose: () => Promise.resolve(),
-      };
-      const fire = (s: SessionState) => {
-        inv.state = s;
-        listeners.forEach((fn) => fn(s));
-      };
-      // An Invitation to the call layer (hang-up rejects it); its own properties stand in for sip.js's.
-      Object.setPrototypeOf(inv, Invitation.prototype);
-      return inv;
-    }
+    const fakeInvitation = () => fakeInvite("bob", { disposeEnds: false, asInvitation: true });
+
     function manager(earlyMediaMaxMs?: number) {
       const cm = new CallManager({
         userAgent: { transport: undefined } as never,

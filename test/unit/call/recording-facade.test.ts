@@ -2,35 +2,9 @@
 // call's DTMF, "hangup" when the call ends. The incoming call is a stand-in for sip.js's Invitation.
 import assert from "assert";
 import { EventEmitter } from "events";
-import { SessionState } from "sip.js";
 import { Softphone } from "../../../src";
 import type { RtpSessionDescriptionHandler } from "../../../src/media/session-description-handler";
-
-function fakeInvitation(user: string) {
-  const listeners: Array<(s: SessionState) => void> = [];
-  const fire = (s: SessionState) => {
-    inv.state = s;
-    listeners.forEach((fn) => fn(s));
-  };
-  const inv = {
-    request: { body: undefined, getHeader: () => undefined },
-    remoteIdentity: { uri: { user, toString: () => `sip:${user}@127.0.0.1` }, displayName: "" },
-    localIdentity: { uri: { user: "alice", toString: () => "sip:alice@127.0.0.1" }, displayName: "" },
-    state: SessionState.Initial,
-    delegate: undefined as unknown,
-    stateChange: { addListener: (fn: (s: SessionState) => void) => listeners.push(fn) },
-    progress: () => Promise.resolve(),
-    reject: () => {
-      fire(SessionState.Terminated);
-      return Promise.resolve();
-    },
-    dispose: () => {
-      fire(SessionState.Terminated);
-      return Promise.resolve();
-    },
-  };
-  return inv;
-}
+import { fakeInvitation } from "../../support/fake-invitation";
 
 describe("Softphone: record by call id", () => {
   let phone: Softphone;

@@ -2,35 +2,9 @@
 // settle, per-call events by id. A Softphone that is never started opens no socket; the incoming
 // call is a stand-in for sip.js's Invitation.
 import assert from "assert";
-import { SessionState } from "sip.js";
 import { Softphone } from "../../../src";
 import type { CallInfo, CallState } from "../../../src";
-
-function fakeInvitation(user: string) {
-  const listeners: Array<(s: SessionState) => void> = [];
-  const fire = (s: SessionState) => {
-    inv.state = s;
-    listeners.forEach((fn) => fn(s));
-  };
-  const inv = {
-    request: { body: undefined, getHeader: () => undefined },
-    remoteIdentity: { uri: { user, toString: () => `sip:${user}@127.0.0.1` }, displayName: "" },
-    localIdentity: { uri: { user: "alice", toString: () => "sip:alice@127.0.0.1" }, displayName: "" },
-    state: SessionState.Initial,
-    delegate: undefined as unknown,
-    stateChange: { addListener: (fn: (s: SessionState) => void) => listeners.push(fn) },
-    progress: () => Promise.resolve(),
-    reject: () => {
-      fire(SessionState.Terminated);
-      return Promise.resolve();
-    },
-    dispose: () => {
-      fire(SessionState.Terminated);
-      return Promise.resolve();
-    },
-  };
-  return inv;
-}
+import { fakeInvitation } from "../../support/fake-invitation";
 
 describe("Softphone: calls by id", () => {
   let phone: Softphone;
