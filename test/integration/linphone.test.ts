@@ -89,8 +89,9 @@ describe("linphonec as a second phone (from a flow)", function () {
       const other = speechMatch(await speech.synthesize({ text: OTHER, language: "en-US" }), heard);
       if (process.env.SHOW_SCORES) console.log("scores", same, other);
       // linphone's jitter buffer and loss concealment reshape the envelope more than baresip's
-      // (0.76-0.88 seen, against 0.17 for another sentence), hence a lower bar with a wider gap.
-      assert.ok(same.score > 0.7, `greeting found in linphone's recording: ${same.score.toFixed(2)}`);
+      // (0.69-0.88 seen, 0.69 under a loaded CI run, against 0.11-0.17 for another sentence), hence
+      // a lower bar with a wider gap.
+      assert.ok(same.score > 0.6, `greeting found in linphone's recording: ${same.score.toFixed(2)}`);
       assert.ok(other.score < same.score - 0.4, `a different sentence scores lower: ${other.score.toFixed(2)} vs ${same.score.toFixed(2)}`);
     } finally {
       await speech.close();
