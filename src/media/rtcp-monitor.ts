@@ -4,6 +4,7 @@
 // rtcpIntervalMs(); nothing here touches the network, so it is tested with synthetic streams.
 
 import type { Clock } from "../clock";
+import type { CallQualityInfo } from "../types";
 import { estimateCallQuality } from "./call-quality";
 import { buildCompoundReport, parseRtcp, sdesCname, type RtcpReportBlock } from "./rtcp";
 import { RtpReceiveStats, RtpSendStats, type RtpPacketFacts } from "./rtp-receive-stats";
@@ -21,32 +22,11 @@ export interface RtcpMonitorOptions {
   frameMs?: number;
 }
 
-/** Call quality as reported in msg.call and the periodic "media" message. */
-export interface CallQualityReport {
-  /** Estimated MOS of the worse direction (1-4.5), or null before any statistics. */
-  mos: number | null;
-  /** Estimated MOS of what we receive, from our own statistics. */
-  mosIn: number | null;
-  /** Estimated MOS of what the peer receives, from its report blocks. */
-  mosOut: number | null;
-  /** RTP packets received from the peer, and lost on the way (expected - received, >= 0). */
-  packetsReceived: number;
-  packetsLost: number;
-  /** Loss of the received stream since the start of the call, percent. */
-  lossPercent: number;
-  /** Interarrival jitter of the received stream, ms. */
-  jitterMs: number;
-  /** Round-trip time from RTCP, ms; null until the peer answered one of our SRs. */
-  rttMs: number | null;
-  /** The peer's view of our stream from its last report: loss (last interval) and jitter. */
-  remoteLossPercent: number | null;
-  remoteJitterMs: number | null;
-  /** RTP packets we sent. */
-  packetsSent: number;
-  /** RTCP compounds received from the peer and ones we could not parse. */
-  rtcpReceived: number;
-  rtcpInvalid: number;
-}
+/**
+ * What the monitor knows of a call's quality: msg.call.quality (src/types.ts CallQualityInfo) less
+ * the RTCP transport's own counters, which the RTCP session adds.
+ */
+export type CallQualityReport = Omit<CallQualityInfo, "rtcpSent" | "rtcpIgnored" | "rtcpMux">;
 
 const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
 

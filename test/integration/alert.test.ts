@@ -8,11 +8,7 @@ import { startKamailio, Kamailio } from "../support/kamailio";
 import { startBaresip, Baresip } from "../support/baresip";
 import { waitFor, sleep } from "../support/wait";
 import type { AlertResult } from "../../src";
-
-/* eslint-disable @typescript-eslint/no-require-imports */
-const sipClient = require("../../nodes/sip-client/sip-client.js");
-const sipCall = require("../../nodes/sip-call/sip-call.js");
-/* eslint-enable @typescript-eslint/no-require-imports */
+import { loadCallFlow } from "../support/call-flow";
 
 helper.init(require.resolve("node-red"));
 
@@ -47,36 +43,7 @@ describe("escalation from a flow (topic alert)", function () {
     return b;
   }
 
-  async function load(): Promise<{ out: Msg[]; errors: string[] }> {
-    const errors: string[] = [];
-    await helper.load(
-      [sipClient, sipCall],
-      [
-        {
-          id: "acct",
-          type: "sip-client",
-          server: "127.0.0.1",
-          port: String(kam.ports.udp),
-          transport: "udp",
-          username: "alice",
-          ttsLanguage: "en-US",
-        },
-        { id: "call", type: "sip-call", client: "acct", autoAnswer: false, maxCalls: 2, wires: [["out"]] },
-        { id: "out", type: "helper" },
-      ],
-      { acct: { password: "secret" } },
-    );
-    const out: Msg[] = [];
-    helper.getNode("out").on("input", (m: Msg) => out.push(m));
-    const call = helper.getNode("call");
-    const origError = call.error.bind(call);
-    call.error = (e: unknown, msg?: unknown) => {
-      errors.push(String((e as Error)?.message ?? e));
-      return origError(e, msg);
-    };
-    await waitFor(() => out.some((m) => m.payload === "REGISTERED"), 10_000, "REGISTERED");
-    return { out, errors };
-  }
+  const load = () => loadCallFlow<Msg>(kam, { client: { ttsLanguage: "en-US" }, call: { autoAnswer: false, maxCalls: 2 } });
 
   it("no answer, answered without a key, confirmed with 1: one result, confirmed by the third", async () => {
     const bob = await phone("bob", { answerMode: "manual" });

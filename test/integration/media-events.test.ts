@@ -9,12 +9,9 @@ import { startBaresip, Baresip } from "../support/baresip";
 import { startSipp, describeSipp } from "../support/sipp";
 import { waitFor, sleep } from "../support/wait";
 import type { AudioPathEvent, CallInfo } from "../../src";
+import { loadCallFlow } from "../support/call-flow";
 
 // Node-RED's test helper loads the nodes as CommonJS modules.
-/* eslint-disable @typescript-eslint/no-require-imports */
-const sipClient = require("../../nodes/sip-client/sip-client.js");
-const sipCall = require("../../nodes/sip-call/sip-call.js");
-/* eslint-enable @typescript-eslint/no-require-imports */
 
 helper.init(require.resolve("node-red"));
 
@@ -45,29 +42,7 @@ describe("sip-call media messages (audio path, call statistics)", function () {
   });
 
   /** alice's account and one sip-call node (auto-answer) wired to "out"; resolves once REGISTERED. */
-  async function loadFlow(): Promise<Msg[]> {
-    await helper.load(
-      [sipClient, sipCall],
-      [
-        {
-          id: "acct",
-          type: "sip-client",
-          server: "127.0.0.1",
-          port: String(kam.ports.udp),
-          transport: "udp",
-          username: "alice",
-          codecs: "PCMU,PCMA",
-        },
-        { id: "call", type: "sip-call", client: "acct", wires: [["out"]] },
-        { id: "out", type: "helper" },
-      ],
-      { acct: { password: "secret" } },
-    );
-    const out: Msg[] = [];
-    helper.getNode("out").on("input", (m: Msg) => out.push(m));
-    await waitFor(() => out.some((m) => m.payload === "REGISTERED"), 10_000, "REGISTERED");
-    return out;
-  }
+  const loadFlow = async (): Promise<Msg[]> => (await loadCallFlow<Msg>(kam, { client: { codecs: "PCMU,PCMA" } })).out;
   // Audio-path messages; the periodic payload "quality" ones (rtcp.test.ts) are another kind.
   const media = (out: Msg[]) => out.filter((m) => m.topic === "media" && m.payload !== "quality");
   const ended = (out: Msg[]) => out.find((m) => m.topic === "call" && m.payload === "ENDED");

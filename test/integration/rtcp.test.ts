@@ -19,11 +19,7 @@ import { waitFor, sleep } from "../support/wait";
 import type { CallInfo, CallQualityInfo, Softphone } from "../../src";
 import { serializeRtcp } from "../../src/media/rtcp";
 import { serializeRtp } from "../../src/media/rtp-packet";
-
-/* eslint-disable @typescript-eslint/no-require-imports */
-const sipClient = require("../../nodes/sip-client/sip-client.js");
-const sipCall = require("../../nodes/sip-call/sip-call.js");
-/* eslint-enable @typescript-eslint/no-require-imports */
+import { loadCallFlow } from "../support/call-flow";
 
 helper.init(require.resolve("node-red"));
 
@@ -169,31 +165,8 @@ describe("RTCP and call quality from a flow (baresip)", function () {
     releasePort(rtpMin, rtpMin + 1);
   });
 
-  async function loadFlow(): Promise<Msg[]> {
-    await helper.load(
-      [sipClient, sipCall],
-      [
-        {
-          id: "acct",
-          type: "sip-client",
-          server: "127.0.0.1",
-          port: String(kam.ports.udp),
-          transport: "udp",
-          username: "alice",
-          codecs: "PCMU,PCMA",
-          rtpPortMin: String(rtpMin),
-          rtpPortMax: String(rtpMin + 1),
-        },
-        { id: "call", type: "sip-call", client: "acct", wires: [["out"]] },
-        { id: "out", type: "helper" },
-      ],
-      { acct: { password: "secret" } },
-    );
-    const out: Msg[] = [];
-    helper.getNode("out").on("input", (m: Msg) => out.push(m));
-    await waitFor(() => out.some((m) => m.payload === "REGISTERED"), 10_000, "REGISTERED");
-    return out;
-  }
+  const loadFlow = async (): Promise<Msg[]> =>
+    (await loadCallFlow<Msg>(kam, { client: { codecs: "PCMU,PCMA", rtpPortMin: String(rtpMin), rtpPortMax: String(rtpMin + 1) } })).out;
   const qualities = (out: Msg[]) => out.filter((m) => m.topic === "media" && m.payload === "quality");
   const ended = (out: Msg[]) => out.find((m) => m.topic === "call" && m.payload === "ENDED");
 

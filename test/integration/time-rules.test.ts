@@ -7,6 +7,7 @@ import { startRed, stopRed } from "../support/node-red-runtime";
 import { startKamailio, Kamailio } from "../support/kamailio";
 import { startBaresip, Baresip } from "../support/baresip";
 import { waitFor, sleep } from "../support/wait";
+import { loadCallFlow } from "../support/call-flow";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const sipClient = require("../../nodes/sip-client/sip-client.js");
@@ -43,40 +44,20 @@ describe("time and mode rules from a flow", function () {
     const otherDay = DAY_NAMES[(new Date().getUTCDay() + 3) % 7];
     // Today and tomorrow: still right if the test runs over midnight.
     const nearDays = `${DAY_NAMES[new Date().getUTCDay()]},${DAY_NAMES[(new Date().getUTCDay() + 1) % 7]}`;
-    await helper.load(
-      [sipClient, sipCall],
-      [
-        {
-          id: "acct",
-          type: "sip-client",
-          server: "127.0.0.1",
-          port: String(kam.ports.udp),
-          transport: "udp",
-          username: "alice",
-          ttsLanguage: "en-US",
-        },
-        {
-          id: "call",
-          type: "sip-call",
-          client: "acct",
-          timeZone: "UTC",
-          afterGreeting: "hangup",
-          greetings: [
-            { number: "", message: "Hello everybody", language: "" },
-            { number: "bob", message: "Hello Bob", language: "" },
-            { number: "bob", message: "", language: "", action: "reject", mode: "away,holiday" },
-            { number: "bob", message: "Not today", language: "", days: otherDay },
-            { number: "bob", message: "Good night Bob", language: "", days: nearDays, from: "00:00", to: "24:00", mode: "night" },
-          ],
-          wires: [["out"]],
-        },
-        { id: "out", type: "helper" },
-      ],
-      { acct: { password: "secret" } },
-    );
-    const out: Msg[] = [];
-    helper.getNode("out").on("input", (m: Msg) => out.push(m));
-    await waitFor(() => out.some((m) => m.payload === "REGISTERED"), 10_000, "REGISTERED");
+    const { out } = await loadCallFlow<Msg>(kam, {
+      client: { ttsLanguage: "en-US" },
+      call: {
+        timeZone: "UTC",
+        afterGreeting: "hangup",
+        greetings: [
+          { number: "", message: "Hello everybody", language: "" },
+          { number: "bob", message: "Hello Bob", language: "" },
+          { number: "bob", message: "", language: "", action: "reject", mode: "away,holiday" },
+          { number: "bob", message: "Not today", language: "", days: otherDay },
+          { number: "bob", message: "Good night Bob", language: "", days: nearDays, from: "00:00", to: "24:00", mode: "night" },
+        ],
+      },
+    });
     bob = await startBaresip({ user: "bob", password: "pw-bob", kamailio: kam, answerMode: "auto" });
     await bob.waitRegistered();
     const node = helper.getNode("call");
