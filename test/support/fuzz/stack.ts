@@ -170,7 +170,7 @@ export async function startFuzzStack(opts: StackOptions = {}): Promise<FuzzStack
         type: "function",
         name: `log ${a.kind}`,
         outputs: 0,
-        func: `node.warn("FUZZEV " + JSON.stringify({ a: ${JSON.stringify(a.id)}, t: msg.topic, p: (typeof msg.payload === "string" || typeof msg.payload === "number") ? msg.payload : null, c: msg.call && msg.call.id, r: msg.reason }));\nreturn null;`,
+        func: `node.warn("FUZZEV " + JSON.stringify({ a: ${JSON.stringify(a.id)}, t: msg.topic, p: (typeof msg.payload === "string" || typeof msg.payload === "number") ? msg.payload : null, c: msg.call && msg.call.id, r: msg.reason || (msg.call && [msg.call.outcome, msg.call.reason].filter(Boolean).join(" ")) || undefined }));\nreturn null;`,
       },
     );
     creds[a.id] = { password: a.password };

@@ -18,8 +18,12 @@ export interface Verdict {
 
 /** Re-registration after a reconnect may wait for back-off: give it this long. */
 export const RECOVER_MS = 60_000;
-/** A normal call is tried again (every 5 s) for this long. */
-export const CALL_RETRY_MS = 45_000;
+/**
+ * A normal call is tried again (every 5 s) for this long. Calls the fuzzer set up from the
+ * registrar's address hold call slots (maxCalls 4) until they end: unACKed ones after 64·T1
+ * (32 s), ACKed ones without audio at the RTP timeout (60 s, the default): cover the longer.
+ */
+export const CALL_RETRY_MS = 75_000;
 
 export async function verifyAfterFuzz(stack: FuzzStack, caller: Caller, recoverMs = RECOVER_MS): Promise<Verdict> {
   const deadline = Date.now() + recoverMs;
@@ -35,7 +39,7 @@ export async function verifyAfterFuzz(stack: FuzzStack, caller: Caller, recoverM
     if (good || Date.now() > deadline || !stack.alive()) break;
     await sleep(1000);
   }
-  // Calls the fuzzer answered but never ACKed may hold the call slots until 64·T1 (32 s): retry for CALL_RETRY_MS.
+  // Calls the fuzzer set up may still hold the call slots: retry for CALL_RETRY_MS (see there).
   let call = { answered: false, greeting: false, detail: "process dead" };
   for (const until = Date.now() + CALL_RETRY_MS; stack.alive();) {
     call = await caller.normalCall();
