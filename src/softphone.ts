@@ -8,6 +8,7 @@ import { Invitation, type Message, type Session } from "sip.js";
 import { Phone, PhoneEvents } from "./phone/phone";
 import { AccountOptions } from "./phone/account";
 import { runDoctor, type DoctorReport } from "./doctor/doctor";
+import { splitHostPort } from "./sip/dns-resolve";
 import { doctorLanguage } from "./doctor/texts";
 import { createRtpSdhFactory, RtpSessionDescriptionHandler } from "./media/session-description-handler";
 import { srtpPolicyFor, type SrtpPolicy } from "./media/srtp-policy";
@@ -303,11 +304,11 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
   diagnose(options: { language?: string } = {}): Promise<DoctorReport> {
     if (this.diagnosis) return this.diagnosis;
     const a = this.account; // as configured: no port means DNS SRV, as for registration
-    const proxy = a.outboundProxy?.trim() ? /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(a.outboundProxy.trim()) : null;
+    const proxy = a.outboundProxy?.trim() ? splitHostPort(a.outboundProxy, 0) : null;
     const run = runDoctor(
       {
-        server: proxy ? proxy[1] : a.server,
-        port: proxy ? Number(proxy[2]) || undefined : Number(a.port) || undefined,
+        server: proxy ? proxy.host : a.server,
+        port: (proxy ? proxy.port : Number(a.port)) || undefined,
         transport: a.transport ?? "udp",
         username: a.username,
         domain: a.domain,

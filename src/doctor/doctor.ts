@@ -8,6 +8,7 @@ import type { RegistrationDetail } from "../phone/registration";
 import type { RegistrationState } from "../types";
 import { srvName, systemDns, type DnsClient } from "../sip/server-location";
 import { isPrivateAddress } from "../sip/cidr";
+import { bareHost } from "../sip/wire-rewriter";
 import { probeOptions, type ProbeResult, type ProbeTransport } from "./sip-probe";
 import { renderFinding, renderReport, type DoctorLanguage } from "./texts";
 
@@ -79,7 +80,6 @@ export const SHORT_EXPIRY_SECONDS = 60;
 const DEFAULT_PORT: Record<ProbeTransport, number> = { udp: 5060, tcp: 5060, tls: 5061 };
 const LEVELS: FindingLevel[] = ["ok", "info", "warn", "fail"];
 const worst = (levels: FindingLevel[]): FindingLevel => levels.reduce((a, b) => (LEVELS.indexOf(b) > LEVELS.indexOf(a) ? b : a), "ok");
-const bare = (host: string): string => host.replace(/^\[(.*)\]$/, "$1");
 
 /** Where to send the probes: the SRV target (no port set) or the name's addresses. */
 async function locate(
@@ -87,7 +87,7 @@ async function locate(
   transport: ProbeTransport | undefined,
   dns: DnsClient,
 ): Promise<{ finding: Omit<DoctorFinding, "text">; address?: string; port: number; host: string }> {
-  const host = bare(input.server.trim());
+  const host = bareHost(input.server);
   const port = input.port || (transport ? DEFAULT_PORT[transport] : 0);
   if (isIP(host)) return { finding: { id: "dns", level: "ok", facts: { name: host, literal: true } }, address: host, port, host };
   try {
@@ -187,7 +187,7 @@ function natFindings(input: DoctorInput, probe: ProbeResult, transport: ProbeTra
   if (!seen || !local) {
     out.push({ id: "nat", level: "info", facts: {} });
   } else {
-    const addressChanged = !!seen.address && bare(seen.address) !== bare(local.address);
+    const addressChanged = !!seen.address && bareHost(seen.address) !== bareHost(local.address);
     const portChanged = transport === "udp" && !!seen.port && seen.port !== local.port;
     nat = addressChanged || portChanged;
     out.push({
