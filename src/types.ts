@@ -94,6 +94,8 @@ export interface CallInfo {
   stats?: CallStats;
   /** Inbound: the greeting table row that matched the caller (time, mode), if any. */
   rule?: MatchedRule;
+  /** Outbound: the escalation (sip-call topic "alert") that placed this call. */
+  alertId?: string;
   /** At ENDED, when the call had media: loss, jitter, round-trip time and estimated MOS from RTP and RTCP. */
   quality?: CallQualityInfo;
 }

@@ -1,7 +1,6 @@
 // sip-call: registration, call, playback, media (audio path), text-message, recording, voicemail, transfer,
 // diagnose, alert and mode events out; dial/say/play/hangup/answer/reject/dtmf/hold/resume/message/record/
 // transfer/progress/diagnose/alert/mode in.
-import crypto from "crypto";
 import type { NodeAPI, NodeDef, Node } from "node-red";
 import type { SipClientNode, ClientUser } from "../shared/client-api";
 import type {
@@ -184,18 +183,10 @@ export = function (RED: NodeAPI): void {
       const held = c.hold ? " (hold)" : "";
       node.status({ fill: c.state === "ANSWERED" ? "green" : "yellow", shape: "dot", text: truncate(`${c.state}${held} ${who}${more}`) });
     };
-    // Escalation (topic "alert"): one running alert per node; its calls' messages carry msg.call.alertId.
-    let alert: { id: string; run: Escalation } | undefined;
-    /** Active calls of an alert → its id (an entry goes at ENDED; bounded by the account's calls). */
-    const alertCalls = new Map<string, string>();
-    const mark = (call: CallInfo): CallInfo => {
-      if (alert?.run.dialingNow && call.state === "DIALING") alertCalls.set(call.id, alert.id);
-      const alertId = alertCalls.get(call.id);
-      if (call.state === "ENDED") alertCalls.delete(call.id);
-      return alertId ? ({ ...call, alertId } as CallInfo) : call;
-    };
+    // Escalation (topic "alert"): one running alert per node; the core puts its id in msg.call.alertId of its calls.
+    let alert: Escalation | undefined;
     const onCall = (state: CallState, call: CallInfo) => {
-      node.send(callMsg(state, mark(call)));
+      node.send(callMsg(state, call));
       showStatus();
       if (voicemail && phone && handlesInbound) voicemail.onCall(phone, state, call);
     };
@@ -213,13 +204,13 @@ export = function (RED: NodeAPI): void {
     // A hold change is reported as a call message in the state the call is in (ANSWERED), with call.hold.
     const onHold = (call: CallInfo) => onCall(call.state, call);
     const onPlayback = (what: "started" | "finished", call: CallInfo, label: string, interrupted: boolean) => {
-      node.send(playbackMsg(what, mark(call), label, interrupted));
+      node.send(playbackMsg(what, call, label, interrupted));
     };
     const onText = (m: TextMessageInfo) => {
       node.send(textMsg(m));
     };
     const onMedia = (event: AudioPathEvent, call: CallInfo) => {
-      node.send(mediaMsg(event, mark(call)));
+      node.send(mediaMsg(event, call));
     };
     const onTransfer = (event: TransferEvent, call: CallInfo) => {
       node.send(transferMsg(event, call));
@@ -317,13 +308,12 @@ export = function (RED: NodeAPI): void {
           return;
         case "alert": {
           if (cmd.cancel) {
-            alert?.run.cancel();
+            alert?.cancel();
             return;
           }
-          if (alert?.run.running) throw new Error(`alert: alert ${alert.id} is still running; send payload "cancel" first`);
-          const id = crypto.randomUUID();
-          const run = p.alert(cmd.options, (result) => node.send(alertMsg(id, result)), limits);
-          alert = { id, run };
+          if (alert?.running) throw new Error(`alert: alert ${alert.id} is still running; send payload "cancel" first`);
+          const run: Escalation = p.alert(cmd.options, (result) => node.send(alertMsg(run.id, result)), limits);
+          alert = run;
           run.start();
           return;
         }
@@ -368,7 +358,7 @@ export = function (RED: NodeAPI): void {
     });
     node.on("close", (removed: boolean, done: () => void) => {
       if (removed) modes.delete(node.id);
-      alert?.run.cancel();
+      alert?.cancel();
       client.deregister(user);
       voicemail?.close();
       closed = true;

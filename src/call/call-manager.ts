@@ -118,6 +118,8 @@ export interface DialOptions {
   ringTimeoutSeconds?: number;
   /** The dialing node's limits (see CallLimits); the account's where undefined. */
   limits?: CallLimits;
+  /** The escalation this call belongs to (msg.call.alertId). */
+  alertId?: string;
 }
 
 /** Who handles incoming calls: one flow node, with its policy and its limits. */
@@ -379,6 +381,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     const inviter = new Inviter(ua, uri, { earlyMedia: false });
     const from = partyFromUri(ua.configuration.uri, ua.configuration.displayName);
     const call = this.track(new Call(inviter, "outbound", from, partyFromUri(uri), { endTimeoutMs: this.opts.endTimeoutMs }), limits);
+    if (options.alertId) call.info.alertId = options.alertId;
     const callId = inviter.request.callId;
     this.dialing.set(callId, call);
     // Kept while RINGING: a 183 with SDP may follow a 180.

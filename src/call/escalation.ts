@@ -10,6 +10,7 @@ import type { CallInfo, CallState, DtmfDigit } from "../types";
 import { isDtmfDigit } from "../types";
 import { primitiveText } from "../primitive-text";
 import type { CallLimits } from "./call-manager";
+import { randomUUID } from "crypto";
 
 /** Numbers one alert may call at most. */
 export const ALERT_MAX_NUMBERS = 20;
@@ -90,7 +91,7 @@ export interface AlertResult {
 
 /** What an alert needs of the Softphone facade (its methods, same names). */
 export interface AlertPhone {
-  dial(target: string, options: { ringTimeoutSeconds?: number; limits?: CallLimits }): CallInfo;
+  dial(target: string, options: { ringTimeoutSeconds?: number; limits?: CallLimits; alertId?: string }): CallInfo;
   call(id: string): CallInfo | undefined;
   watchCall(
     id: string,
@@ -174,6 +175,9 @@ export class Escalation {
   dialingNow = false;
   private readonly callIds = new Set<string>();
 
+  /** This alert's id: in the result message and in msg.call.alertId of every message of its calls (sip-call's and sip-dtmf's). */
+  readonly id = randomUUID();
+
   constructor(
     private readonly phone: AlertPhone,
     private readonly opts: AlertOptions,
@@ -232,7 +236,7 @@ export class Escalation {
     let info: CallInfo;
     this.dialingNow = true;
     try {
-      info = this.phone.dial(number, { ringTimeoutSeconds: this.opts.ringSeconds, limits: this.limits });
+      info = this.phone.dial(number, { ringTimeoutSeconds: this.opts.ringSeconds, limits: this.limits, alertId: this.id });
     } catch (err) {
       this.endAttempt("failed", (err as Error)?.message ?? String(err));
       return;

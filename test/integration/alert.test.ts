@@ -43,13 +43,13 @@ describe("escalation from a flow (topic alert)", function () {
     return b;
   }
 
-  const load = () => loadCallFlow<Msg>(kam, { client: { ttsLanguage: "en-US" }, call: { autoAnswer: false, maxCalls: 2 } });
+  const load = () => loadCallFlow<Msg>(kam, { client: { ttsLanguage: "en-US" }, call: { autoAnswer: false, maxCalls: 2 }, dtmf: {} });
 
   it("no answer, answered without a key, confirmed with 1: one result, confirmed by the third", async () => {
     const bob = await phone("bob", { answerMode: "manual" });
     const carol = await phone("carol", { answerMode: "auto", toneSeconds: 4 });
     const dave = await phone("dave", { answerMode: "auto" });
-    const { out } = await load();
+    const { out, dtmf } = await load();
     const daveMark = dave.mark();
     helper.getNode("call").receive({
       topic: "alert",
@@ -96,6 +96,11 @@ describe("escalation from a flow (topic alert)", function () {
     assert.ok(
       out.some((m) => m.topic === "playback" && m.call?.to.number === "carol" && m.label === ALARM && m.call.alertId === alertId),
       "carol's call played the message",
+    );
+    // sip-dtmf's message of dave's key belongs to the alert too.
+    assert.ok(
+      dtmf.some((m) => m.payload === "1" && m.call?.to.number === "dave" && m.call.alertId === alertId),
+      `sip-dtmf's key 1 carries msg.call.alertId: ${JSON.stringify(dtmf.map((m) => [m.payload, m.call?.alertId]))}`,
     );
     await bob.waitEvent("CALL_CLOSED", 5000);
     await carol.waitEvent("CALL_CLOSED", 5000);
