@@ -20,7 +20,7 @@ import type {
   TransferEvent,
 } from "../../src";
 import { conditionsError, DEFAULT_MAX_CALLS, DEFAULT_RING_TIMEOUT_SECONDS, isRingbackPlan, isValidTimeZone, parsePatternList } from "../../src";
-import { registrationStatus, truncate } from "../shared/status";
+import { callStatus, registrationStatus } from "../shared/status";
 import { targetCallId } from "../shared/target-call";
 import {
   alertMsg,
@@ -165,8 +165,10 @@ export = function (RED: NodeAPI): void {
     const startRecording = (p: Softphone, id: string, options: RecordOptions) => {
       const handle = p.record(id, options);
       recordings.add(handle);
+      showStatus();
       void handle.finished.then((r) => {
         recordings.delete(handle);
+        if (!closed) showStatus();
         if (!closed) node.send(recordingMsg(r));
       });
     };
@@ -177,11 +179,7 @@ export = function (RED: NodeAPI): void {
         node.status(regStatus);
         return;
       }
-      const c = active[active.length - 1];
-      const who = c.direction === "inbound" ? c.from.name || c.from.number : c.to.number;
-      const more = active.length > 1 ? ` (+${active.length - 1})` : "";
-      const held = c.hold ? " (hold)" : "";
-      node.status({ fill: c.state === "ANSWERED" ? "green" : "yellow", shape: "dot", text: truncate(`${c.state}${held} ${who}${more}`) });
+      node.status(callStatus(active, (id) => phone?.isRecording(id) ?? false));
     };
     // Escalation (topic "alert"): one running alert per node; the core puts its id in msg.call.alertId of its calls.
     let alert: Escalation | undefined;
@@ -272,6 +270,7 @@ export = function (RED: NodeAPI): void {
           return;
         case "progress":
           await p.progress(targetCallId(p, cmd.callId), { ringback: cmd.ringback });
+          showStatus();
           return;
         case "dtmf":
           await p.sendDtmf(targetCallId(p, cmd.callId), cmd.payload);
