@@ -7,6 +7,7 @@ import { encodeWav } from "../speech/wav";
 import { transcribeSafely, type SpeechToTextEngine } from "../speech/stt";
 import type { CallInfo } from "../types";
 import type { RecordingHandle, RecordingResult, RecordOptions } from "./call-recording";
+import { fadeGain } from "../media/fade";
 
 /** The beep before recording: 1 kHz for 250 ms, at about -12 dBFS, with 5 ms fades against clicks. */
 export const BEEP_HZ = 1000;
@@ -67,8 +68,7 @@ export function beepWav(): Buffer {
   const fade = Math.round((SAMPLE_RATE * BEEP_FADE_MS) / 1000);
   const pcm = new Int16Array(n);
   for (let i = 0; i < n; i++) {
-    const edge = Math.min(1, i / fade, (n - 1 - i) / fade);
-    pcm[i] = Math.round(32767 * BEEP_PEAK * edge * Math.sin((2 * Math.PI * BEEP_HZ * i) / SAMPLE_RATE));
+    pcm[i] = Math.round(32767 * BEEP_PEAK * fadeGain(i, n, fade) * Math.sin((2 * Math.PI * BEEP_HZ * i) / SAMPLE_RATE));
   }
   return encodeWav(pcm, SAMPLE_RATE);
 }

@@ -4,6 +4,7 @@ import type { OutgoingFrame } from "../media/rtp-session";
 import { SAMPLE_RATE, SAMPLES_PER_FRAME } from "../media/audio-format";
 import { DTMF_HIGH_HZ, DTMF_KEYPAD, DTMF_LOW_HZ } from "./inband-detector";
 import { dbm0ToPeak } from "./levels";
+import { fadeGain } from "../media/fade";
 
 export interface DtmfToneLevel {
   /** Level of the low-group tone in dBm0. Default -10. */
@@ -59,10 +60,7 @@ export function generateDualTone(spec: DualToneSpec): Int16Array {
   const p2 = spec.highPhase ?? 0;
   const ramp = Math.min(Math.max(0, Math.round(spec.rampSamples ?? 0)), out.length >> 1);
   for (let n = 0; n < out.length; n++) {
-    let g = 1;
-    if (n < ramp) g = 0.5 - 0.5 * Math.cos((Math.PI * (n + 0.5)) / ramp);
-    else if (n >= out.length - ramp) g = 0.5 - 0.5 * Math.cos((Math.PI * (out.length - n - 0.5)) / ramp);
-    out[n] = clamp16(g * (a1 * Math.sin(w1 * n + p1) + a2 * Math.sin(w2 * n + p2)));
+    out[n] = clamp16(fadeGain(n, out.length, ramp) * (a1 * Math.sin(w1 * n + p1) + a2 * Math.sin(w2 * n + p2)));
   }
   return out;
 }

@@ -5,6 +5,7 @@
 import { SAMPLE_RATE, SAMPLES_PER_FRAME } from "./audio-format";
 import type { FrameSource, OutgoingFrame } from "./rtp-session";
 import { dbm0ToPeak } from "../dtmf/levels";
+import { fadeGain } from "./fade";
 
 /** A country's ringing tone: "eu" (CEPT), "us" (North America), "uk" (United Kingdom). */
 export type RingbackPlan = "eu" | "us" | "uk";
@@ -46,8 +47,7 @@ export function ringbackPeriod(plan: RingbackPlan): Int16Array {
     const len = Math.round((ms * SAMPLE_RATE) / 1000);
     if (i % 2 === 0) {
       for (let n = 0; n < len; n++) {
-        const edge = Math.min(n, len - 1 - n);
-        const g = edge < ramp ? 0.5 - 0.5 * Math.cos((Math.PI * (edge + 0.5)) / ramp) : 1;
+        const g = fadeGain(n, len, ramp);
         let v = 0;
         // Phase from the period's start: the tone is continuous across bursts, as from an oscillator.
         for (const hz of spec.frequencies) v += Math.sin((2 * Math.PI * hz * (start + n)) / SAMPLE_RATE);
