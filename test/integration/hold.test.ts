@@ -1,11 +1,6 @@
 // Hold and resume from a flow (issue 9 item 5): a real Node-RED, Kamailio and baresip on 127.0.0.1,
 // and SIPp for a peer that refuses the hold.
 import assert from "assert";
-import fs from "fs";
-import os from "os";
-import path from "path";
-import { spawn, execFileSync } from "child_process";
-import { alaw, mulaw } from "alawmulaw";
 import helper from "node-red-node-test-helper";
 import { startRed, stopRed } from "../support/node-red-runtime";
 import { startKamailio, Kamailio } from "../support/kamailio";
@@ -13,6 +8,7 @@ import { startBaresip, Baresip } from "../support/baresip";
 import { startSipp } from "../support/sipp";
 import { waitFor, sleep } from "../support/wait";
 import { speechMatch } from "../support/audio-match";
+import { captureOnLo, g711Payloads } from "../support/tshark";
 import { SpeechService } from "../../src/speech";
 import type { Softphone } from "../../src/softphone";
 import type { CallInfo } from "../../src/types";
@@ -35,38 +31,9 @@ interface Msg {
  * recording received audio after a re-INVITE, so its own recording cannot show what it got on hold).
  */
 async function captureRtp(port: number): Promise<{ stop(): Promise<Int16Array> }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hold-cap-"));
-  const file = path.join(dir, "rtp.pcap");
-  const p = spawn("tshark", ["-i", "lo", "-f", `udp dst port ${port} and dst host 127.0.0.1`, "-w", file], { stdio: ["ignore", "ignore", "pipe"] });
-  let err = "";
-  p.stderr.on("data", (d: Buffer) => (err += d.toString()));
-  await waitFor(() => err.includes("Capturing on"), 10_000, "tshark capturing");
+  const cap = await captureOnLo(`udp dst port ${port} and dst host 127.0.0.1`);
   return {
-    async stop() {
-      await sleep(300);
-      const exited = new Promise((r) => p.once("exit", r));
-      p.kill("SIGINT");
-      await exited;
-      const lines = execFileSync("tshark", ["-r", file, "-d", `udp.port==${port},rtp`, "-T", "fields", "-e", "rtp.p_type", "-e", "rtp.payload"], {
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "ignore"],
-      });
-      fs.rmSync(dir, { recursive: true, force: true });
-      const chunks: Int16Array[] = [];
-      for (const line of lines.split("\n")) {
-        const [pt, hex] = line.trim().split("\t");
-        if (!hex || (pt !== "0" && pt !== "8")) continue;
-        const bytes = Uint8Array.from(Buffer.from(hex.replace(/:/g, ""), "hex"));
-        chunks.push(pt === "8" ? alaw.decode(bytes) : mulaw.decode(bytes));
-      }
-      const pcm = new Int16Array(chunks.reduce((n, c) => n + c.length, 0));
-      let at = 0;
-      for (const c of chunks) {
-        pcm.set(c, at);
-        at += c.length;
-      }
-      return pcm;
-    },
+    stop: async () => g711Payloads(await cap.stop({ decodeAs: [`udp.port==${port},rtp`], fields: ["rtp.p_type", "rtp.payload"] }), ["0", "8"]).pcm,
   };
 }
 

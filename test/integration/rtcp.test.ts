@@ -8,13 +8,13 @@ import dgram from "dgram";
 import fs from "fs";
 import os from "os";
 import path from "path";
-import { spawn, execFileSync } from "child_process";
 import helper from "node-red-node-test-helper";
 import { startRed, stopRed } from "../support/node-red-runtime";
 import { startKamailio, Kamailio } from "../support/kamailio";
 import { startBaresip, Baresip } from "../support/baresip";
 import { startSipp, describeSipp } from "../support/sipp";
 import { freePortRange, releasePort } from "../support/ports";
+import { captureOnLo } from "../support/tshark";
 import { waitFor, sleep } from "../support/wait";
 import type { CallInfo, CallQualityInfo, Softphone } from "../../src";
 import { serializeRtcp } from "../../src/media/rtcp";
@@ -41,56 +41,22 @@ interface RtcpRow {
 
 /** RTCP on our two ports, captured with tshark on lo and decoded as RTCP. */
 async function captureRtcp(rtpPort: number): Promise<{ stop(): Promise<RtcpRow[]> }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rtcp-cap-"));
-  const file = path.join(dir, "rtcp.pcap");
-  const filter = `udp and (port ${rtpPort} or port ${rtpPort + 1})`;
-  const p = spawn("tshark", ["-i", "lo", "-f", filter, "-w", file], { stdio: ["ignore", "ignore", "pipe"] });
-  let err = "";
-  p.stderr.on("data", (d: Buffer) => (err += d.toString()));
-  await waitFor(() => err.includes("Capturing on"), 10_000, "tshark capturing");
+  const cap = await captureOnLo(`udp and (port ${rtpPort} or port ${rtpPort + 1})`);
   return {
     async stop() {
-      await sleep(300);
-      const exited = new Promise((r) => p.once("exit", r));
-      p.kill("SIGINT");
-      await exited;
       // Both ports decoded as RTCP (the RTP port for rtcp-mux): RTP read as RTCP has no packet type 200-204.
-      const out = execFileSync(
-        "tshark",
-        [
-          "-r",
-          file,
-          "-d",
-          `udp.port==${rtpPort + 1},rtcp`,
-          "-d",
-          `udp.port==${rtpPort},rtcp`,
-          "-Y",
-          "rtcp.pt >= 200 && rtcp.pt <= 204",
-          "-T",
-          "fields",
-          "-E",
-          "separator=;",
-          "-e",
-          "ip.src",
-          "-e",
-          "udp.srcport",
-          "-e",
-          "udp.dstport",
-          "-e",
-          "rtcp.pt",
-          "-e",
-          "_ws.malformed",
-        ],
-        { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] },
-      );
-      fs.rmSync(dir, { recursive: true, force: true });
-      return out
-        .split("\n")
-        .filter((l) => l.trim())
-        .map((l) => {
-          const [src, sp, dp, pts, malformed] = l.trim().split(";");
-          return { src, srcPort: Number(sp), dstPort: Number(dp), types: pts.split(","), malformed: !!malformed };
-        });
+      const rows = await cap.stop({
+        decodeAs: [`udp.port==${rtpPort + 1},rtcp`, `udp.port==${rtpPort},rtcp`],
+        display: "rtcp.pt >= 200 && rtcp.pt <= 204",
+        fields: ["ip.src", "udp.srcport", "udp.dstport", "rtcp.pt", "_ws.malformed"],
+      });
+      return rows.map(([src, sp, dp, pts, malformed]) => ({
+        src,
+        srcPort: Number(sp),
+        dstPort: Number(dp),
+        types: pts.split(","),
+        malformed: !!malformed,
+      }));
     },
   };
 }

@@ -11,6 +11,7 @@
 // loopback does not lose packets); it exists only to carry the SDP. Keys go
 // over plain UDP here because this tests the crypto, not the transport policy.
 
+import { concatPcm } from "../support/tshark";
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import { randomBytes } from "node:crypto";
@@ -292,16 +293,6 @@ function goertzelRatio(samples: Int16Array, hz: number): number {
   return total > 0 ? (2 * power) / (samples.length * total) : 0;
 }
 
-function concat(frames: Int16Array[]): Int16Array {
-  const out = new Int16Array(frames.reduce((n, f) => n + f.length, 0));
-  let o = 0;
-  for (const f of frames) {
-    out.set(f, o);
-    o += f.length;
-  }
-  return out;
-}
-
 describe("SRTP interop with baresip (srtp module, SDES)", function () {
   this.timeout(60000);
 
@@ -346,7 +337,7 @@ describe("SRTP interop with baresip (srtp module, SDES)", function () {
     assert.equal(m.rtpBad, 0, "SRTP packets from baresip refused");
     assert.ok(m.rtcpGood >= 1, `SRTCP from baresip accepted: ${m.rtcpGood}`);
     assert.equal(m.rtcpBad, 0, "SRTCP packets from baresip refused");
-    const heard = concat(m.received);
+    const heard = concatPcm(m.received);
     const stats = analyze(heard);
     assert.ok(stats.activeFraction > 0.8, `baresip's audio audible here: ${JSON.stringify(stats)}`);
     assert.ok(goertzelRatio(heard, BARESIP_TONE_HZ) > 0.8, "baresip's tone decrypted intact");

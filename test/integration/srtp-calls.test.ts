@@ -6,13 +6,12 @@ import assert from "assert";
 import fs from "fs";
 import os from "os";
 import path from "path";
-import { spawn, execFileSync } from "child_process";
 import helper from "node-red-node-test-helper";
-import { mulaw } from "alawmulaw";
 import { startRed, stopRed } from "../support/node-red-runtime";
 import { startKamailio, Kamailio } from "../support/kamailio";
 import { startBaresip, Baresip, BaresipOptions } from "../support/baresip";
 import { speechMatch } from "../support/audio-match";
+import { captureOnLo, g711Payloads } from "../support/tshark";
 import { waitFor, sleep } from "../support/wait";
 import { Softphone } from "../../src/softphone";
 import { SpeechService } from "../../src/speech";
@@ -32,42 +31,10 @@ const BARESIP_TONE_HZ = 440;
 
 /** What is sent to baresip's RTP ports, captured with tshark on lo, decoded as if it were plain PCMU. */
 async function captureAsPlain(ports: [number, number]): Promise<{ stop(): Promise<{ packets: number; pcm: Int16Array }> }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "srtp-cap-"));
-  const file = path.join(dir, "rtp.pcap");
   const range = `${ports[0]}-${ports[1]}`;
-  const p = spawn("tshark", ["-i", "lo", "-f", `udp dst portrange ${range} and dst host 127.0.0.1`, "-w", file], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let err = "";
-  p.stderr.on("data", (d: Buffer) => (err += d.toString()));
-  await waitFor(() => err.includes("Capturing on"), 10_000, "tshark capturing");
-  return {
-    async stop() {
-      await sleep(300);
-      const exited = new Promise((r) => p.once("exit", r));
-      p.kill("SIGINT");
-      await exited;
-      const lines = execFileSync("tshark", ["-r", file, "-d", `udp.port==${range},rtp`, "-T", "fields", "-e", "rtp.p_type", "-e", "rtp.payload"], {
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "ignore"],
-      });
-      fs.rmSync(dir, { recursive: true, force: true });
-      const chunks: Int16Array[] = [];
-      for (const line of lines.split("\n")) {
-        const [pt, hex] = line.trim().split("\t");
-        if (!hex || pt !== "0") continue;
-        // The payload as a plain decoder sees it (SRTP's tag included: it is part of the packet).
-        chunks.push(mulaw.decode(Uint8Array.from(Buffer.from(hex.replace(/:/g, ""), "hex"))));
-      }
-      const pcm = new Int16Array(chunks.reduce((n, c) => n + c.length, 0));
-      let at = 0;
-      for (const c of chunks) {
-        pcm.set(c, at);
-        at += c.length;
-      }
-      return { packets: chunks.length, pcm };
-    },
-  };
+  const cap = await captureOnLo(`udp dst portrange ${range} and dst host 127.0.0.1`);
+  // The payload as a plain decoder sees it (SRTP's tag included: it is part of the packet).
+  return { stop: async () => g711Payloads(await cap.stop({ decodeAs: [`udp.port==${range},rtp`], fields: ["rtp.p_type", "rtp.payload"] }), ["0"]) };
 }
 
 /** Energy at `hz` against total energy (1 = a pure tone). */

@@ -9,6 +9,7 @@ import helper from "node-red-node-test-helper";
 import { startRed, stopRed } from "../support/node-red-runtime";
 import { startKamailio, Kamailio } from "../support/kamailio";
 import { startBaresip, Baresip } from "../support/baresip";
+import { concatPcm } from "../support/tshark";
 import { waitFor } from "../support/wait";
 import { writeWav } from "../support/wav";
 import { speechMatch } from "../support/audio-match";
@@ -37,15 +38,6 @@ interface Msg {
 }
 
 const silence = (s: number) => new Int16Array(Math.round(8000 * s));
-function concat(...parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 describe("voicemail mode (flow, Kamailio, baresip, pocketsphinx)", function () {
   this.timeout(90_000);
@@ -94,7 +86,7 @@ describe("voicemail mode (flow, Kamailio, baresip, pocketsphinx)", function () {
     await flow({ vmSilenceSeconds: 3, vmFolder: folder, sttEngine: "command", sttCommand: POCKETSPHINX, sttSampleRate: 16000 });
     // The microphone: quiet while greeting and beep play, the sentence, then silence (our silence limit ends it).
     const mic = path.join(dir, "bob-mic.wav");
-    writeWav(mic, concat(silence(2.5), spoken, silence(8)), 8000, 1);
+    writeWav(mic, concatPcm([silence(2.5), spoken, silence(8)]), 8000, 1);
     const bob = await startBaresip({ user: "bob", password: "pw-bob", kamailio: kam, audioFile: mic });
     peers.push(bob);
     await bob.waitRegistered();
