@@ -11,7 +11,7 @@
 // loopback does not lose packets); it exists only to carry the SDP. Keys go
 // over plain UDP here because this tests the crypto, not the transport policy.
 
-import { concatPcm } from "../support/tshark";
+import { concatPcm } from "../support/pcm";
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import { randomBytes } from "node:crypto";

@@ -9,7 +9,7 @@ import helper from "node-red-node-test-helper";
 import { startRed, stopRed } from "../support/node-red-runtime";
 import { startKamailio, Kamailio } from "../support/kamailio";
 import { startBaresip, Baresip } from "../support/baresip";
-import { concatPcm } from "../support/tshark";
+import { concatPcm } from "../support/pcm";
 import { waitFor } from "../support/wait";
 import { writeWav } from "../support/wav";
 import { speechMatch } from "../support/audio-match";

@@ -11,6 +11,7 @@ import path from "path";
 import { spawn, execFileSync } from "child_process";
 import { alaw, mulaw } from "alawmulaw";
 import { waitFor, sleep } from "./wait";
+import { concatPcm } from "./pcm";
 
 export interface CaptureRead {
   /** tshark `-d` rules, e.g. "udp.port==4000,rtp". */
@@ -64,15 +65,4 @@ export function g711Payloads(rows: string[][], payloadTypes: readonly string[]):
     chunks.push(pt === "8" ? alaw.decode(bytes) : mulaw.decode(bytes));
   }
   return { packets: chunks.length, pcm: concatPcm(chunks) };
-}
-
-/** The parts one after the other. */
-export function concatPcm(parts: readonly Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

@@ -3,6 +3,7 @@
 import { alaw, mulaw } from "alawmulaw";
 import { InbandDtmfDetector, type DetectedDigit, type InbandDtmfDetectorOptions } from "../../../src/dtmf/inband-detector.js";
 import { dbm0ToPeak } from "../../../src/dtmf/levels.js";
+import { concatPcm } from "../../support/pcm";
 
 export const RATE = 8000;
 export type Law = "mulaw" | "alaw";
@@ -41,13 +42,7 @@ export function silence(samples: number): Int16Array {
 }
 
 export function concat(...parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatPcm(parts);
 }
 
 export function toInt16(f: ArrayLike<number>): Int16Array {
