@@ -3,6 +3,7 @@
 import assert from "assert";
 import helper from "node-red-node-test-helper";
 import { startRed, stopRed } from "../support/node-red-runtime";
+import { loadCallFlow } from "../support/call-flow";
 import { startKamailio, Kamailio } from "../support/kamailio";
 import { startBaresip, Baresip } from "../support/baresip";
 import { startSipp } from "../support/sipp";
@@ -12,11 +13,6 @@ import { captureOnLo, g711Payloads } from "../support/tshark";
 import { SpeechService } from "../../src/speech";
 import type { Softphone } from "../../src/softphone";
 import type { CallInfo } from "../../src/types";
-
-/* eslint-disable @typescript-eslint/no-require-imports */
-const sipClient = require("../../nodes/sip-client/sip-client.js");
-const sipCall = require("../../nodes/sip-call/sip-call.js");
-/* eslint-enable @typescript-eslint/no-require-imports */
 
 helper.init(require.resolve("node-red"));
 
@@ -53,22 +49,8 @@ describe("hold and resume from a flow", function () {
 
   /** A flow of one account (at `port`), a sip-call node and a helper on its output; resolves once REGISTERED. */
   async function flow(port: number) {
-    const nodes = [
-      { id: "acct", type: "sip-client", server: "127.0.0.1", port: String(port), transport: "udp", username: "alice", ttsLanguage: "en-US" },
-      { id: "call", type: "sip-call", client: "acct", wires: [["out"]] },
-      { id: "out", type: "helper" },
-    ];
-    await helper.load([sipClient, sipCall], nodes, { acct: { password: "secret" } });
-    const out: Msg[] = [];
-    helper.getNode("out").on("input", (m: Msg) => out.push(m));
+    const { out, errors } = await loadCallFlow<Msg>(kam, { client: { port: String(port), ttsLanguage: "en-US" } });
     const node = helper.getNode("call");
-    const errors: string[] = [];
-    const origError = node.error.bind(node);
-    node.error = (e: unknown, msg?: unknown) => {
-      errors.push(String((e as Error)?.message ?? e));
-      return origError(e, msg);
-    };
-    await waitFor(() => out.some((m) => m.payload === "REGISTERED"), 10_000, "REGISTERED");
     const phone = (helper.getNode("acct") as unknown as { phone: Softphone }).phone;
     /** The media of the call (for the RTP counters and the peer's SDP). */
     const media = (id: string) => phone.calls.get(id)?.sdh;

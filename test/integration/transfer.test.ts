@@ -3,17 +3,13 @@
 import assert from "assert";
 import helper from "node-red-node-test-helper";
 import { startRed, stopRed } from "../support/node-red-runtime";
+import { loadCallFlow } from "../support/call-flow";
 import { startKamailio, Kamailio } from "../support/kamailio";
 import { startBaresip, Baresip } from "../support/baresip";
 import { waitFor, sleep } from "../support/wait";
 import { runSipp, describeSipp } from "../support/sipp";
 import type { CallInfo } from "../../src/types";
 import type { TransferEvent } from "../../src/call/transfer";
-
-/* eslint-disable @typescript-eslint/no-require-imports */
-const sipClient = require("../../nodes/sip-client/sip-client.js");
-const sipCall = require("../../nodes/sip-call/sip-call.js");
-/* eslint-enable @typescript-eslint/no-require-imports */
 
 helper.init(require.resolve("node-red"));
 
@@ -38,22 +34,8 @@ describe("call transfer from a flow", function () {
 
   /** A flow of alice's account, a sip-call node (extra config) and a helper on its output; resolves once REGISTERED. */
   async function flow(callConfig: Record<string, unknown> = {}) {
-    const nodes = [
-      { id: "acct", type: "sip-client", server: "127.0.0.1", port: String(kam.ports.udp), transport: "udp", username: "alice", ttsLanguage: "en-US" },
-      { id: "call", type: "sip-call", client: "acct", wires: [["out"]], ...callConfig },
-      { id: "out", type: "helper" },
-    ];
-    await helper.load([sipClient, sipCall], nodes, { acct: { password: "secret" } });
-    const out: Msg[] = [];
-    helper.getNode("out").on("input", (m: Msg) => out.push(m));
+    const { out, errors } = await loadCallFlow<Msg>(kam, { client: { ttsLanguage: "en-US" }, call: callConfig });
     const node = helper.getNode("call");
-    const errors: string[] = [];
-    const origError = node.error.bind(node);
-    node.error = (e: unknown, msg?: unknown) => {
-      errors.push(String((e as Error)?.message ?? e));
-      return origError(e, msg);
-    };
-    await waitFor(() => out.some((m) => m.payload === "REGISTERED"), 10_000, "REGISTERED");
     const calls = () => out.filter((m) => m.topic === "call");
     const transfers = () => out.filter((m) => m.topic === "transfer").map((m) => m.transfer!);
     const ended = (id: string) => calls().find((m) => m.payload === "ENDED" && m.call?.id === id)?.call;
