@@ -47,6 +47,8 @@ const SIPP_HOLD_MS = 3_600_000;
 const LOOP_RESOLUTION_MS = 10;
 /** How long the bench waits for all N calls beyond N / SETUP_RATE before it captures what is up. */
 const SETUP_GRACE_MS = 60_000;
+/** Once N / SETUP_RATE has passed, a count that has not moved for this long ends the wait (a call failed). */
+const SETUP_STALL_MS = 15_000;
 
 function run(cmd: string, args: string[]): Promise<string> {
   // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- ExecFileException, an Omit<> of Error the rule does not see as one
@@ -133,7 +135,14 @@ async function main(): Promise<void> {
     await waitFor(() => phone.phone.registrationState === "REGISTERED", 10_000, "REGISTERED");
     if (BLOCK) stopBlock = blockLoop(BLOCK.blockMs, BLOCK.everyMs);
   }
-  const bob = await startBaresip({ user: "bob", password: "pw-bob", kamailio: kam, answerMode: "auto", codecs: ["PCMU"], toneSeconds: SECONDS + 60 });
+  const bob = await startBaresip({
+    user: "bob",
+    password: "pw-bob",
+    kamailio: kam,
+    answerMode: "auto",
+    codecs: ["PCMU"], // baresip's aufile stops at the end of its WAV: long enough for the slowest set-up and the capture.
+    toneSeconds: Math.ceil(N / SETUP_RATE + SETUP_GRACE_MS / 1000) + SECONDS + 60,
+  });
   await bob.waitRegistered();
   const bobPorts = bob.rtpPorts;
 
@@ -196,19 +205,28 @@ async function main(): Promise<void> {
         })
       : undefined;
   let lastReport = Date.now();
-  const allUp = await waitFor(
-    () => {
-      const n = answered();
-      if (Date.now() - lastReport >= 10_000) {
-        lastReport = Date.now();
-        console.log(`  set-up: ${n} of ${N} calls answered after ${((Date.now() - setupStart) / 1000).toFixed(0)} s`);
-      }
-      return n >= N;
-    },
-    setupMs + SETUP_GRACE_MS,
-    `${N} calls answered`,
-    { interval: 200 },
-  ).catch(() => false);
+  let lastCount = 0;
+  let lastChange = Date.now();
+  let allUp = false;
+  for (;;) {
+    const n = answered();
+    const now = Date.now();
+    if (n !== lastCount) {
+      lastCount = n;
+      lastChange = now;
+    }
+    if (n >= N) {
+      allUp = true;
+      break;
+    }
+    // Past the planned set-up: stop when the count stands still (a call failed) or at the deadline.
+    if (now - setupStart > setupMs && (now - lastChange > SETUP_STALL_MS || now - setupStart > setupMs + SETUP_GRACE_MS)) break;
+    if (now - lastReport >= 10_000) {
+      lastReport = now;
+      console.log(`  set-up: ${n} of ${N} calls answered after ${((now - setupStart) / 1000).toFixed(0)} s`);
+    }
+    await sleep(200);
+  }
   const upBefore = answered();
   console.log(
     `  set-up: ${upBefore} of ${N} calls answered after ${((Date.now() - setupStart) / 1000).toFixed(1)} s${allUp ? "" : " (NOT all: capturing those that are up)"}`,
@@ -282,7 +300,11 @@ async function main(): Promise<void> {
   console.log(
     `main-thread event loop delay during the capture: p50 ${lag(loop.percentile(50))} ms, p99 ${lag(loop.percentile(99))} ms, max ${lag(loop.max)} ms`,
   );
-  if (sippResult) console.log(`SIPp: ${sippResult.successful} calls ended well, ${sippResult.failed} failed (the bench ends the held calls itself)`);
+  if (sippResult) {
+    console.log(`SIPp: ${sippResult.failed} calls failed (the bench ends the held calls itself)`);
+    if (sippResult.failed) console.log(`SIPp's error log, first lines:\n${sippResult.errors.split("\n").slice(0, 12).join("\n")}`);
+  }
+  if (!ref.streams) console.log("WARNING: no baresip stream in the capture (its call ended or its WAV ran out): no reference");
   if (FIRST_AUDIO) {
     const f = (a: number[]) => a.map((x) => x.toFixed(1)).join(", ");
     console.log(
