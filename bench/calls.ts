@@ -1,7 +1,8 @@
 // Calls benchmark (prints figures, asserts nothing):
-//   node dist/bench/calls.js [calls=100] [seconds=20] [--block 50/200] [--node-red] [--two-way] [--no-first-audio]
+//   node dist/bench/calls.js [calls=100] [seconds=20] [--block 50/200] [--node-red] [--two-way]
+//                            [--no-first-audio | --first-audio-only]
 // Kamailio on 127.0.0.1 routes SIPp calls (N-1) and one baresip call to the node, which plays a
-// greeting in a loop. tshark captures the RTP; our own analyser (bench/rtp-analysis.ts) gives the
+// greeting in a loop. tshark captures the RTP; our own analyser (bench/lib/rtp-analysis.ts) gives the
 // inter-packet delta p50/p99/max, RFC 3550 jitter, drift and sequence gaps — the node's streams side
 // by side with baresip's stream in the same capture. Also: CPU (process.cpuUsage, every thread of
 // the process) and RSS per call, the pacer's skipped frames, and answer → first audio packet on the
@@ -12,6 +13,7 @@
 //                 sip-client and a sip-call node answering with a greeting repeated in a loop.
 //                 Its sip-client has the 60 s RTP timeout, so SIPp echoes RTP (--two-way implied).
 //   --two-way     SIPp echoes every RTP packet back (-rtp_echo): the node receives on every call too.
+//   --first-audio-only   only the first phase: answer → first audio on the wire, 12- and 120-word texts.
 import fs from "fs";
 import os from "os";
 import path from "path";
@@ -23,8 +25,9 @@ import { startSipp } from "../test/support/sipp";
 import { waitFor, sleep } from "../test/support/wait";
 import { Softphone } from "../src/softphone";
 import { SpeechService } from "../src/speech";
-import { firstAudioMs, parseBlock, parseRtpFields, RTP_FIELDS, skippedDuring, summarise, type Summary } from "./rtp-analysis";
-import { startNodeRedPhone } from "./node-red-phone";
+import { firstAudioMs, parseBlock, parseRtpFields, RTP_FIELDS, skippedDuring, summarise, type Summary } from "./lib/rtp-analysis";
+import { startNodeRedPhone } from "./lib/node-red-phone";
+import { LONG, SHORT, VARIANTS } from "./lib/speech-texts";
 
 const argv = process.argv.slice(2);
 const flags = new Set(argv.filter((a) => a.startsWith("--")));
@@ -35,7 +38,10 @@ const blockArg = argv.includes("--block") ? argv[argv.indexOf("--block") + 1] : 
 const BLOCK = blockArg !== undefined ? parseBlock(blockArg) : undefined;
 const NODE_RED = flags.has("--node-red");
 const TWO_WAY = flags.has("--two-way") || NODE_RED;
-const FIRST_AUDIO = !flags.has("--no-first-audio");
+const FIRST_AUDIO_ONLY = flags.has("--first-audio-only");
+const FIRST_AUDIO = !flags.has("--no-first-audio") || FIRST_AUDIO_ONLY;
+/** Calls per text and case (uncached, cached) in the first-audio phase. */
+const FIRST_AUDIO_CALLS = 3;
 const NODE_RTP = [30000, 39998] as const;
 const TEXT = "This is the house speaking. The washing machine has finished. Please empty it when you have a moment.";
 
@@ -145,40 +151,67 @@ async function main(): Promise<void> {
   });
   await bob.waitRegistered();
   const bobPorts = bob.rtpPorts;
+  const stopAll = async () => {
+    stopBlock?.();
+    if (stopNodeRed) await stopNodeRed();
+    else {
+      await phone.stop();
+      await speech.close();
+    }
+    await bob.stop();
+    await kam.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  };
 
-  // Answer → first audio on the wire, dialing baresip: new texts (uncached) then one text again (cached).
-  const firstAudio: { cached: number[]; uncached: number[] } = { cached: [], uncached: [] };
+  // Answer → first audio on the wire, dialing baresip: for a 12- and a 120-word text, new texts
+  // (uncached) then one text again (cached), FIRST_AUDIO_CALLS calls each.
+  const firstAudio = new Map<string, number[]>();
   if (FIRST_AUDIO) {
     const pcap = path.join(tmp, "first.pcap");
     const cap = await capture(pcap, `udp and src portrange ${NODE_RTP[0]}-${NODE_RTP[1]} and dst portrange ${bobPorts[0]}-${bobPorts[1]}`);
-    const answeredAt: Array<{ at: number; cached: boolean }> = [];
-    const words = ["kitchen", "garage", "cellar", "attic", "garden", "office"];
-    for (let i = 0; i < 6; i++) {
-      const cached = i >= 3;
-      const text = cached
-        ? `Attention please, the alarm in the living room went off a minute ago, run ${process.pid}.`
-        : `Attention please, the alarm in the ${words[i]} went off ${i + 2} minutes ago, run ${process.pid}.`;
-      if (cached && i === 3) await speech.synthesize({ text });
-      const call = phone.calls.dial("bob", { message: text });
-      let at = 0;
-      call.on("state", (s) => {
-        if (s === "ANSWERED") at = epoch();
-      });
-      await new Promise<void>((resolve) => call.playback.once("started", () => resolve()));
-      await sleep(300);
-      answeredAt.push({ at, cached });
-      await call.hangup();
-      await waitFor(() => !call.active, 5000, "ended");
-      await sleep(300);
+    const answeredAt: Array<{ at: number; label: string }> = [];
+    let variant = 0;
+    for (const [name, base] of [
+      ["12 words", SHORT],
+      ["120 words", LONG],
+    ] as const) {
+      for (let i = 0; i < 2 * FIRST_AUDIO_CALLS; i++) {
+        const cached = i >= FIRST_AUDIO_CALLS;
+        const text = base.replace("NOW", cached ? "twice" : VARIANTS[variant++ % VARIANTS.length]); // a fresh cache: new to it
+        if (cached && i === FIRST_AUDIO_CALLS) await speech.synthesize({ text });
+        const call = phone.calls.dial("bob", { message: text });
+        let at = 0;
+        call.on("state", (s) => {
+          if (s === "ANSWERED") at = epoch();
+        });
+        await new Promise<void>((resolve) => call.playback.once("started", () => resolve()));
+        await sleep(300);
+        answeredAt.push({ at, label: `${name}, ${cached ? "cached" : "uncached"}` });
+        await call.hangup();
+        await waitFor(() => !call.active, 5000, "ended");
+        await sleep(300);
+      }
     }
     await sleep(200);
     cap.kill("SIGINT");
     await new Promise((r) => cap.on("exit", r));
     const streams = await readRtp(pcap);
-    answeredAt.forEach(({ at, cached }, i) => {
-      const ms = firstAudioMs(streams, at, answeredAt[i + 1]?.at ?? Infinity);
-      (cached ? firstAudio.cached : firstAudio.uncached).push(ms);
+    answeredAt.forEach(({ at, label }, i) => {
+      const list = firstAudio.get(label) ?? [];
+      list.push(firstAudioMs(streams, at, answeredAt[i + 1]?.at ?? Infinity));
+      firstAudio.set(label, list);
     });
+  }
+  const printFirstAudio = () => {
+    console.log(
+      "answer -> first audio packet on the wire (ANSWERED in the node → the clip's first RTP packet in the capture; one call at a time, before the load):",
+    );
+    for (const [label, ms] of firstAudio) console.log(`  ${label.padEnd(20)} ${ms.map((x) => x.toFixed(1)).join(", ")} ms`);
+  };
+  if (FIRST_AUDIO_ONLY) {
+    printFirstAudio();
+    await stopAll();
+    return;
   }
 
   const rssBefore = process.memoryUsage().rss;
@@ -204,6 +237,8 @@ async function main(): Promise<void> {
           timeoutMs: SIPP_HOLD_MS,
         })
       : undefined;
+  // SIPp's media ports (its -mp and the echo's port + 2) may fall inside the node's range: never ours.
+  const sippMedia = sipp ? ([sipp.mediaPort, sipp.mediaPort + 3] as const) : undefined;
   let lastReport = Date.now();
   let lastCount = 0;
   let lastChange = Date.now();
@@ -237,7 +272,7 @@ async function main(): Promise<void> {
   const pcap = path.join(tmp, "rtp.pcap");
   const cap = await capture(
     pcap,
-    `udp and (src portrange ${NODE_RTP[0]}-${NODE_RTP[1]} or (src portrange ${bobPorts[0]}-${bobPorts[1]} and dst portrange ${NODE_RTP[0]}-${NODE_RTP[1]}))`,
+    `udp and (src portrange ${NODE_RTP[0]}-${NODE_RTP[1]} or (src portrange ${bobPorts[0]}-${bobPorts[1]} and dst portrange ${NODE_RTP[0]}-${NODE_RTP[1]}))${sippMedia ? ` and not src portrange ${sippMedia[0]}-${sippMedia[1]}` : ""}`,
     SECONDS,
   );
   // Per RTP session object: a session that closes during the capture still counts (see skippedDuring).
@@ -268,7 +303,8 @@ async function main(): Promise<void> {
   const streams = await readRtp(pcap);
   const isBob = (p: number) => p >= bobPorts[0] && p <= bobPorts[1];
   // By port, not through the calls: the node's media may live in another thread.
-  const ours = streams.filter((s) => s.srcPort >= NODE_RTP[0] && s.srcPort <= NODE_RTP[1] && !isBob(s.srcPort));
+  const isSipp = (p: number) => !!sippMedia && p >= sippMedia[0] && p <= sippMedia[1];
+  const ours = streams.filter((s) => s.srcPort >= NODE_RTP[0] && s.srcPort <= NODE_RTP[1] && !isBob(s.srcPort) && !isSipp(s.srcPort));
   const bares = streams.filter((s) => isBob(s.srcPort));
   const ref = summarise(bares.map((s) => s.pkts));
   // "Gaps over baresip's max + 2 ms": the issue's target for a blocking flow.
@@ -305,21 +341,8 @@ async function main(): Promise<void> {
     if (sippResult.failed) console.log(`SIPp's error log, first lines:\n${sippResult.errors.split("\n").slice(0, 12).join("\n")}`);
   }
   if (!ref.streams) console.log("WARNING: no baresip stream in the capture (its call ended or its WAV ran out): no reference");
-  if (FIRST_AUDIO) {
-    const f = (a: number[]) => a.map((x) => x.toFixed(1)).join(", ");
-    console.log(
-      `answer -> first audio packet on the wire (ANSWERED in the node → the clip's first RTP packet in the capture, one call at a time, before the load): uncached ${f(firstAudio.uncached)} ms; cached ${f(firstAudio.cached)} ms`,
-    );
-  }
-
-  if (stopNodeRed) await stopNodeRed();
-  else {
-    await phone.stop();
-    await speech.close();
-  }
-  await bob.stop();
-  await kam.stop();
-  fs.rmSync(tmp, { recursive: true, force: true });
+  if (FIRST_AUDIO) printFirstAudio();
+  await stopAll();
 }
 
 main().catch((e) => {

@@ -24,8 +24,8 @@ import { concat } from "../test/unit/dtmf/signals";
 import { Softphone } from "../src/softphone";
 import { SpeechService } from "../src/speech";
 import { generateDtmfTone } from "../src/dtmf/tone-generator";
-import { calibrationPayload, DTMF_FIELDS, latencies, parseDtmfCapture, toCaptureClock } from "./dtmf-wire";
-import { startNodeRedPhone } from "./node-red-phone";
+import { calibrationPayload, DTMF_FIELDS, latencies, parseDtmfCapture, toCaptureClock } from "./lib/dtmf-wire";
+import { startNodeRedPhone } from "./lib/node-red-phone";
 
 const argv = process.argv.slice(2);
 const DIGITS = Number(argv.find((a) => !a.startsWith("--")) ?? 20);

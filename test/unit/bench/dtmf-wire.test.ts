@@ -1,6 +1,6 @@
-// The pure wire analysis of the DTMF latency benchmark (bench/dtmf-wire.ts).
+// The pure wire analysis of the DTMF latency benchmark (bench/lib/dtmf-wire.ts).
 import assert from "assert";
-import { calibrationPayload, latencies, parseDtmfCapture, toCaptureClock } from "../../../bench/dtmf-wire";
+import { calibrationPayload, latencies, parseDtmfCapture, toCaptureClock } from "../../../bench/lib/dtmf-wire";
 import { encodeFrame } from "../../../src/media/g711";
 import { generateDtmfTone } from "../../../src/dtmf/tone-generator";
 
@@ -9,7 +9,7 @@ const hex = (b: Uint8Array) =>
     .toString("hex")
     .replace(/(..)(?!$)/g, "$1:");
 
-describe("bench/dtmf-wire", () => {
+describe("bench/lib/dtmf-wire", () => {
   it("finds calibration packets, the first packet of each RFC 4733 event and the start of each loud run", () => {
     const quiet = hex(encodeFrame("PCMU", new Int16Array(160)));
     const tone = hex(encodeFrame("PCMU", generateDtmfTone("5", 20, { levelDbm0: -10 }).subarray(0, 160)));

@@ -1,13 +1,22 @@
-// The pure analysis of the call benchmarks (bench/rtp-analysis.ts).
+// The pure analysis of the call benchmarks (bench/lib/rtp-analysis.ts).
 import assert from "assert";
-import { analyse, firstAudioMs, isSilentPayload, parseBlock, parseRtpFields, skippedDuring, summarise, type Pkt } from "../../../bench/rtp-analysis";
+import {
+  analyse,
+  firstAudioMs,
+  isSilentPayload,
+  parseBlock,
+  parseRtpFields,
+  skippedDuring,
+  summarise,
+  type Pkt,
+} from "../../../bench/lib/rtp-analysis";
 
 /** A 20 ms stream: n packets from t0 (s), with extra delays (ms) added at some indices. */
 function stream(n: number, t0 = 1000, late: Record<number, number> = {}): Pkt[] {
   return Array.from({ length: n }, (_, i) => ({ t: t0 + i * 0.02 + (late[i] ?? 0) / 1000, ts: i * 160, seq: i }));
 }
 
-describe("bench/rtp-analysis", () => {
+describe("bench/lib/rtp-analysis", () => {
   it("a steady stream: deltas of 20 ms, no jitter, no drift, no gaps", () => {
     const a = analyse(stream(100));
     assert.strictEqual(a.deltas.length, 99);

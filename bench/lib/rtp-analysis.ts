@@ -1,7 +1,7 @@
 // Pure helpers of the call benchmarks (bench/calls.ts): RTP streams read from a tshark capture,
 // their inter-packet deltas, RFC 3550 jitter, drift and sequence gaps, the pacer's skipped frames
 // over a capture window, answer → first audio packet on the wire, and the `--block` argument.
-// No I/O here, so test/unit/bench/rtp-analysis.test.ts can check them.
+// No I/O here, so test/unit/bench/lib/rtp-analysis.test.ts can check them.
 
 /** One RTP packet as captured: arrival (s, epoch), RTP timestamp, sequence, marker bit, all-silence payload. */
 export interface Pkt {

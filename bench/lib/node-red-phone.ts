@@ -4,15 +4,15 @@
 // an inject node firing every `everyMs` into a function node that busy-waits `blockMs` (the
 // "heavy flow" of issue 11). Returns the account's Softphone (the config node's own) for counting.
 import helper from "node-red-node-test-helper";
-import { startRed, stopRed } from "../test/support/node-red-runtime";
-import { waitFor } from "../test/support/wait";
-import type { Softphone, SpeechService } from "../src";
+import { startRed, stopRed } from "../../test/support/node-red-runtime";
+import { waitFor } from "../../test/support/wait";
+import type { Softphone, SpeechService } from "../../src";
 
 // Node-RED loads nodes as CommonJS modules.
 /* eslint-disable @typescript-eslint/no-require-imports */
-const sipClient = require("../nodes/sip-client/sip-client.js");
-const sipCall = require("../nodes/sip-call/sip-call.js");
-const sipDtmf = require("../nodes/sip-dtmf/sip-dtmf.js");
+const sipClient = require("../../nodes/sip-client/sip-client.js");
+const sipCall = require("../../nodes/sip-call/sip-call.js");
+const sipDtmf = require("../../nodes/sip-dtmf/sip-dtmf.js");
 const injectNode = require("@node-red/nodes/core/common/20-inject.js");
 const functionNode = require("@node-red/nodes/core/function/10-function.js");
 /* eslint-enable @typescript-eslint/no-require-imports */

@@ -2,8 +2,8 @@
 // ports (the first packet of each RFC 4733 event, the first loud packet of an in-band tone), and the
 // capture clock against the process clock (calibration packets the bench sends into the capture).
 // Measured on the wire, so the figures do not depend on where the node's media runs (main thread or
-// a worker). test/unit/bench/dtmf-wire.test.ts checks them.
-import { decodeFrame } from "../src/media/g711";
+// a worker). test/unit/bench/lib/dtmf-wire.test.ts checks them.
+import { decodeFrame } from "../../src/media/g711";
 
 /** Peak (linear 16-bit) above which a packet counts as carrying the tone. */
 export const TONE_PEAK = 3000;
