@@ -49,6 +49,8 @@ const TEXT = "This is the house speaking. The washing machine has finished. Plea
 const SETUP_RATE = 9;
 /** SIPp holds every call this long: the bench ends them itself, so none ends before or during the capture. */
 const SIPP_HOLD_MS = 3_600_000;
+/** baresip is restarted at most this often to get RTP ports outside NODE_RTP. */
+const BARESIP_PORT_ATTEMPTS = 10;
 /** Sampling interval of the event loop delay printed with the figures (ms). */
 const LOOP_RESOLUTION_MS = 10;
 /** How long the bench waits for all N calls beyond N / SETUP_RATE before it captures what is up. */
@@ -141,14 +143,23 @@ async function main(): Promise<void> {
     await waitFor(() => phone.phone.registrationState === "REGISTERED", 10_000, "REGISTERED");
     if (BLOCK) stopBlock = blockLoop(BLOCK.blockMs, BLOCK.everyMs);
   }
-  const bob = await startBaresip({
-    user: "bob",
-    password: "pw-bob",
-    kamailio: kam,
-    answerMode: "auto",
-    codecs: ["PCMU"], // baresip's aufile stops at the end of its WAV: long enough for the slowest set-up and the capture.
-    toneSeconds: Math.ceil(N / SETUP_RATE + SETUP_GRACE_MS / 1000) + SECONDS + 60,
-  });
+  // baresip's RTP ports must lie outside the node's range, or its stream and the node's stream to it
+  // cannot be told apart by port (the harness picks them at random, partly inside NODE_RTP).
+  const inNodeRange = (p: number) => p >= NODE_RTP[0] && p <= NODE_RTP[1];
+  let bob: Awaited<ReturnType<typeof startBaresip>> | undefined;
+  for (let attempt = 0; !bob; attempt++) {
+    const b = await startBaresip({
+      user: "bob",
+      password: "pw-bob",
+      kamailio: kam,
+      answerMode: "auto",
+      codecs: ["PCMU"],
+      // baresip's aufile stops at the end of its WAV: long enough for the slowest set-up and the capture.
+      toneSeconds: Math.ceil(N / SETUP_RATE + SETUP_GRACE_MS / 1000) + SECONDS + 60,
+    });
+    if (attempt < BARESIP_PORT_ATTEMPTS && (inNodeRange(b.rtpPorts[0]) || inNodeRange(b.rtpPorts[1]))) await b.stop();
+    else bob = b;
+  }
   await bob.waitRegistered();
   const bobPorts = bob.rtpPorts;
   const stopAll = async () => {
@@ -270,9 +281,12 @@ async function main(): Promise<void> {
 
   // The node's streams and baresip's stream to the node (SIPp's echo is left out of the capture).
   const pcap = path.join(tmp, "rtp.pcap");
+  const nodeRange = `${NODE_RTP[0]}-${NODE_RTP[1]}`;
+  const bobRange = `${bobPorts[0]}-${bobPorts[1]}`;
   const cap = await capture(
     pcap,
-    `udp and (src portrange ${NODE_RTP[0]}-${NODE_RTP[1]} or (src portrange ${bobPorts[0]}-${bobPorts[1]} and dst portrange ${NODE_RTP[0]}-${NODE_RTP[1]}))${sippMedia ? ` and not src portrange ${sippMedia[0]}-${sippMedia[1]}` : ""}`,
+    // Only to and from the peers of this run: other processes' UDP on lo stays out.
+    `udp and ((src portrange ${nodeRange} and (dst portrange ${bobRange}${sippMedia ? ` or dst portrange ${sippMedia[0]}-${sippMedia[1]}` : ""})) or (src portrange ${bobRange} and dst portrange ${nodeRange}))`,
     SECONDS,
   );
   // Per RTP session object: a session that closes during the capture still counts (see skippedDuring).
