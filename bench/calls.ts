@@ -356,6 +356,14 @@ async function main(): Promise<void> {
   }
   if (!ref.streams) console.log("WARNING: no baresip stream in the capture (its call ended or its WAV ran out): no reference");
   if (FIRST_AUDIO) printFirstAudio();
+  // The rows of BENCHMARKS.md's "Issue 11: media thread" table, ready to paste.
+  const md = (s: Summary) =>
+    `${s.p50.toFixed(3)} / ${s.p99.toFixed(3)} / ${s.max.toFixed(3)} | ${s.jitterMean.toFixed(3)} / ${s.jitterMax.toFixed(3)}`;
+  const modeCell = `${NODE_RED ? "Node-RED" : "in-process"}${BLOCK ? `, block ${BLOCK.blockMs}/${BLOCK.everyMs}` : ""}${TWO_WAY && !NODE_RED ? ", two-way" : ""}`;
+  console.log(
+    `\n| ${N} | ${modeCell} | node | ${md(node)} | ${node.gapsOver} | ${node.lost} | ${skipped.frames} | ${cpuPct.toFixed(1)} % | ${perCallKb} KB |`,
+  );
+  console.log(`| | | baresip | ${md(ref)} | | ${ref.lost} | | | |`);
   await stopAll();
 }
 
