@@ -1,161 +1,240 @@
 // Calls benchmark (prints figures, asserts nothing):
-//   node dist/bench/calls.js [calls=100] [seconds=20]
-// Kamailio on 127.0.0.1 routes SIPp calls (N-1) and one baresip call to the node,
-// which plays a greeting in a loop. tshark captures the RTP; our own analyser gives,
-// per direction, the inter-packet delta p50/p99/max, RFC 3550 jitter and drift —
-// the node's streams side by side with baresip's stream in the same run.
-// Also: CPU and RSS per call, and answer → first audio packet (cached / uncached).
+//   node dist/bench/calls.js [calls=100] [seconds=20] [--block 50/200] [--node-red] [--two-way]
+//                            [--no-first-audio | --first-audio-only]
+// Kamailio on 127.0.0.1 routes SIPp calls (N-1) and one baresip call to the node, which plays a
+// greeting in a loop. tshark captures the RTP; our own analyser (bench/lib/rtp-analysis.ts) gives the
+// inter-packet delta p50/p99/max, RFC 3550 jitter, drift and sequence gaps — the node's streams side
+// by side with baresip's stream in the same capture. Also: CPU (process.cpuUsage, every thread of
+// the process) and RSS per call, the pacer's skipped frames, and answer → first audio packet on the
+// wire (cached / uncached).
+//   --block B/P   busy-wait B ms every P ms on the main thread (a heavy flow); with --node-red, an
+//                 inject node every P ms into a function node that busy-waits B ms.
+//   --node-red    a real Node-RED (node-red-node-test-helper, as the integration tests) runs the
+//                 sip-client and a sip-call node answering with a greeting repeated in a loop.
+//                 Its sip-client has the 60 s RTP timeout, so SIPp echoes RTP (--two-way implied).
+//   --two-way     SIPp echoes every RTP packet back (-rtp_echo): the node receives on every call too.
+//   --first-audio-only   only the first phase: answer → first audio on the wire, 12- and 120-word texts.
 import fs from "fs";
 import os from "os";
 import path from "path";
-import { execFile, spawn } from "child_process";
+import { monitorEventLoopDelay } from "perf_hooks";
+import { execFile, spawn, type ChildProcess } from "child_process";
 import { startKamailio } from "../test/support/kamailio";
 import { startBaresip } from "../test/support/baresip";
 import { startSipp } from "../test/support/sipp";
 import { waitFor, sleep } from "../test/support/wait";
 import { Softphone } from "../src/softphone";
 import { SpeechService } from "../src/speech";
+import { firstAudioMs, parseBlock, parseRtpFields, RTP_FIELDS, skippedDuring, summarise, type Summary } from "./lib/rtp-analysis";
+import { startNodeRedPhone } from "./lib/node-red-phone";
+import { LONG, SHORT, VARIANTS } from "./lib/speech-texts";
 
-const N = Number(process.argv[2] ?? 100);
-const SECONDS = Number(process.argv[3] ?? 20);
+const argv = process.argv.slice(2);
+const flags = new Set(argv.filter((a) => a.startsWith("--")));
+const positional = argv.filter((a, i) => !a.startsWith("--") && argv[i - 1] !== "--block");
+const N = Number(positional[0] ?? 100);
+const SECONDS = Number(positional[1] ?? 20);
+const blockArg = argv.includes("--block") ? argv[argv.indexOf("--block") + 1] : undefined;
+const BLOCK = blockArg !== undefined ? parseBlock(blockArg) : undefined;
+const NODE_RED = flags.has("--node-red");
+const TWO_WAY = flags.has("--two-way") || NODE_RED;
+const FIRST_AUDIO_ONLY = flags.has("--first-audio-only");
+const FIRST_AUDIO = !flags.has("--no-first-audio") || FIRST_AUDIO_ONLY;
+/** Calls per text and case (uncached, cached) in the first-audio phase. */
+const FIRST_AUDIO_CALLS = 3;
 const NODE_RTP = [30000, 39998] as const;
 const TEXT = "This is the house speaking. The washing machine has finished. Please empty it when you have a moment.";
 
-interface Pkt {
-  t: number;
-  ts: number;
-  seq: number;
-}
-
-function pct(sorted: number[], p: number): number {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
-}
-
-function analyse(pkts: Pkt[]) {
-  // Loopback does not reorder: arrival order is send order (and sorting by seq would break at its wrap).
-  pkts.sort((a, b) => a.t - b.t);
-  const deltas: number[] = [];
-  let lost = 0;
-  for (let i = 1; i < pkts.length; i++) lost += Math.max(0, ((pkts[i].seq - pkts[i - 1].seq) & 0xffff) - 1);
-  let jitter = 0;
-  const jitters: number[] = [];
-  for (let i = 1; i < pkts.length; i++) {
-    const d = (pkts[i].t - pkts[i - 1].t) * 1000;
-    deltas.push(d);
-    const transit = (pkts[i].t - pkts[i - 1].t) * 1000 - ((pkts[i].ts - pkts[i - 1].ts) | 0) / 8;
-    jitter += (Math.abs(transit) - jitter) / 16;
-    jitters.push(jitter);
-  }
-  // Drift: slope of arrival time against RTP time, minus one (ms per s).
-  const n = pkts.length;
-  const xs: number[] = [0];
-  for (let i = 1; i < n; i++) xs.push(xs[i - 1] + ((pkts[i].ts - pkts[i - 1].ts) | 0) / 8000);
-  const ys = pkts.map((p) => p.t - pkts[0].t);
-  const mx = xs.reduce((a, b) => a + b, 0) / n,
-    my = ys.reduce((a, b) => a + b, 0) / n;
-  let sxy = 0,
-    sxx = 0;
-  for (let i = 0; i < n; i++) {
-    sxy += (xs[i] - mx) * (ys[i] - my);
-    sxx += (xs[i] - mx) ** 2;
-  }
-  const drift = sxx > 0 ? (sxy / sxx - 1) * 1000 : NaN;
-  return {
-    deltas,
-    jitterMean: jitters.reduce((a, b) => a + b, 0) / Math.max(1, jitters.length),
-    jitterMax: Math.max(0, ...jitters),
-    drift,
-    packets: n,
-    lost,
-  };
-}
-
-function summarise(label: string, streams: Pkt[][]) {
-  const all: number[] = [];
-  const jm: number[] = [],
-    jx: number[] = [],
-    dr: number[] = [],
-    mx: number[] = [];
-  let lost = 0,
-    packets = 0;
-  for (const s of streams) {
-    if (s.length < 10) continue;
-    const a = analyse(s);
-    for (const d of a.deltas) all.push(d);
-    lost += a.lost;
-    packets += a.packets;
-    mx.push(Math.max(...a.deltas));
-    jm.push(a.jitterMean);
-    jx.push(a.jitterMax);
-    dr.push(a.drift);
-  }
-  all.sort((a, b) => a - b);
-  mx.sort((a, b) => a - b);
-  const f = (x: number) => x.toFixed(3);
-  console.log(
-    `${label.padEnd(28)} streams=${String(jm.length).padStart(3)} delta p50/p99/max ${f(pct(all, 50))}/${f(pct(all, 99))}/${f(all[all.length - 1] ?? NaN)} ms  jitter mean/max ${f(jm.reduce((a, b) => a + b, 0) / Math.max(1, jm.length))}/${f(Math.max(0, ...jx))} ms  drift ${f(dr.reduce((a, b) => a + b, 0) / Math.max(1, dr.length))} ms/s  per-stream max delta median ${f(pct(mx, 50))} ms  packets ${packets}, lost (sequence gaps) ${lost}`,
-  );
-}
+/** SIPp calls per second during set-up: under TRUSTED_INVITE_RATE.perSecond (src/sip/rate-limiter.ts). */
+const SETUP_RATE = 9;
+/** SIPp holds every call this long: the bench ends them itself, so none ends before or during the capture. */
+const SIPP_HOLD_MS = 3_600_000;
+/** baresip is restarted at most this often to get RTP ports outside NODE_RTP. */
+const BARESIP_PORT_ATTEMPTS = 10;
+/** Sampling interval of the event loop delay printed with the figures (ms). */
+const LOOP_RESOLUTION_MS = 10;
+/** How long the bench waits for all N calls beyond N / SETUP_RATE before it captures what is up. */
+const SETUP_GRACE_MS = 60_000;
+/** Once N / SETUP_RATE has passed, a count that has not moved for this long ends the wait (a call failed). */
+const SETUP_STALL_MS = 15_000;
 
 function run(cmd: string, args: string[]): Promise<string> {
   // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- ExecFileException, an Omit<> of Error the rule does not see as one
   return new Promise((resolve, reject) => execFile(cmd, args, { maxBuffer: 1 << 30 }, (e, out) => (e ? reject(e) : resolve(out))));
 }
 
-/** SIPp calls per second during set-up: under TRUSTED_INVITE_RATE.perSecond (src/sip/rate-limiter.ts). */
-const SETUP_RATE = 9;
+/** Starts tshark on lo (capture only); resolves once it is listening. */
+async function capture(file: string, filter: string, seconds?: number): Promise<ChildProcess> {
+  const args = ["-i", "lo", "-q", "-w", file, "-f", filter];
+  if (seconds) args.push("-a", `duration:${seconds}`);
+  const cap = spawn("tshark", args, { stdio: ["ignore", "ignore", "pipe"] });
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, 3000);
+    cap.stderr?.on("data", (d: Buffer) => {
+      if (/Capturing on/.test(d.toString())) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+    cap.on("exit", () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+  return cap;
+}
+
+async function readRtp(file: string) {
+  const args = ["-r", file, "-o", "rtp.heuristic_rtp:TRUE", "-Y", "rtp", "-T", "fields"];
+  for (const f of RTP_FIELDS) args.push("-e", f);
+  return parseRtpFields(await run("tshark", args));
+}
+
+/** Epoch seconds now, on the clock tshark stamps packets with. */
+const epoch = (): number => (performance.timeOrigin + performance.now()) / 1000;
+
+function row(label: string, s: Summary): string {
+  const f = (x: number) => x.toFixed(3);
+  return `${label.padEnd(28)} streams=${String(s.streams).padStart(4)}  delta p50/p99/max ${f(s.p50)}/${f(s.p99)}/${f(s.max)} ms  jitter mean/max ${f(s.jitterMean)}/${f(s.jitterMax)} ms  drift ${f(s.drift)} ms/s  per-stream max delta median ${f(s.perStreamMaxMedian)} ms  packets ${s.packets}  sequence gaps ${s.lost}`;
+}
+
+/** Busy-waits blockMs every everyMs on this thread (the quick `--block` without Node-RED). */
+function blockLoop(blockMs: number, everyMs: number): () => void {
+  const t = setInterval(() => {
+    const end = performance.now() + blockMs;
+    while (performance.now() < end) {
+      /* a heavy flow */
+    }
+  }, everyMs);
+  return () => clearInterval(t);
+}
 
 async function main(): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "sip-bench-"));
   const kam = await startKamailio({ users: { alice: "secret", bob: "pw-bob" } });
-  const speech = new SpeechService({ cacheDir: path.join(tmp, "cache") });
-  const phone = new Softphone({
-    account: { server: "127.0.0.1", port: kam.ports.udp, username: "alice", password: "secret" },
-    speech,
-    maxCalls: N + 10,
-    // SIPp sends no RTP: no RTP timeout, or the first calls end (60 s) before the slow set-up is over.
-    media: { codecs: ["PCMU", "PCMA"], rtpPortMin: NODE_RTP[0], rtpPortMax: NODE_RTP[1], rtpTimeoutMs: 0 },
-  });
-  phone.calls.setInboundPolicy({ autoAnswer: true, greetings: [{ number: "", message: TEXT }], afterGreeting: "repeat" });
-  const firstAudio: { cached: number[]; uncached: number[] } = { cached: [], uncached: [] };
-  await phone.start();
-  await speech.warmUp(["en-US"]); // as the sip-client node does at start
-  await waitFor(() => phone.phone.registrationState === "REGISTERED", 10_000, "REGISTERED");
-  const bob = await startBaresip({ user: "bob", password: "pw-bob", kamailio: kam, answerMode: "auto", codecs: ["PCMU"], toneSeconds: SECONDS + 60 });
-  await bob.waitRegistered();
-
-  // Answer → first audio, dialing baresip: new texts (uncached) then one text again (cached).
-  for (let i = 0; i < 6; i++) {
-    const cached = i >= 3;
-    const words = ["kitchen", "garage", "cellar", "attic", "garden", "office"];
-    const text = cached
-      ? "Attention please, the alarm in the living room went off a minute ago."
-      : `Attention please, the alarm in the ${words[i]} went off ${i + 2} minutes ago.`;
-    if (cached && i === 3) await speech.synthesize({ text });
-    const call = phone.calls.dial("bob", { message: text });
-    let answered = 0;
-    call.on("state", (s) => {
-      if (s === "ANSWERED") answered = performance.now();
+  const greeting = { number: "", message: TEXT };
+  let phone: Softphone;
+  let speech: SpeechService;
+  let stopNodeRed: (() => Promise<void>) | undefined;
+  let stopBlock: (() => void) | undefined;
+  if (NODE_RED) {
+    const nr = await startNodeRedPhone({
+      kamailioUdpPort: kam.ports.udp,
+      rtpPorts: NODE_RTP,
+      maxCalls: N + 10,
+      greeting: TEXT,
+      block: BLOCK,
     });
-    await new Promise<void>((resolve) =>
-      call.playback.once("started", () => {
-        (cached ? firstAudio.cached : firstAudio.uncached).push(performance.now() - answered);
-        resolve();
-      }),
+    phone = nr.phone;
+    speech = nr.speech;
+    stopNodeRed = () => nr.stop();
+  } else {
+    speech = new SpeechService({ cacheDir: path.join(tmp, "cache") });
+    phone = new Softphone({
+      account: { server: "127.0.0.1", port: kam.ports.udp, username: "alice", password: "secret" },
+      speech,
+      maxCalls: N + 10,
+      // SIPp sends no RTP (without --two-way): no RTP timeout, or the first calls end (60 s) before the slow set-up is over.
+      media: { codecs: ["PCMU", "PCMA"], rtpPortMin: NODE_RTP[0], rtpPortMax: NODE_RTP[1], rtpTimeoutMs: 0 },
+    });
+    phone.calls.setInboundPolicy({ autoAnswer: true, greetings: [greeting], afterGreeting: "repeat" });
+    await phone.start();
+    await speech.warmUp(["en-US"]); // as the sip-client node does at start
+    await waitFor(() => phone.phone.registrationState === "REGISTERED", 10_000, "REGISTERED");
+    if (BLOCK) stopBlock = blockLoop(BLOCK.blockMs, BLOCK.everyMs);
+  }
+  // baresip's RTP ports must lie outside the node's range, or its stream and the node's stream to it
+  // cannot be told apart by port (the harness picks them at random, partly inside NODE_RTP).
+  const inNodeRange = (p: number) => p >= NODE_RTP[0] && p <= NODE_RTP[1];
+  let bob: Awaited<ReturnType<typeof startBaresip>> | undefined;
+  for (let attempt = 0; !bob; attempt++) {
+    const b = await startBaresip({
+      user: "bob",
+      password: "pw-bob",
+      kamailio: kam,
+      answerMode: "auto",
+      codecs: ["PCMU"],
+      // baresip's aufile stops at the end of its WAV: long enough for the slowest set-up and the capture.
+      toneSeconds: Math.ceil(N / SETUP_RATE + SETUP_GRACE_MS / 1000) + SECONDS + 60,
+    });
+    if (attempt < BARESIP_PORT_ATTEMPTS && (inNodeRange(b.rtpPorts[0]) || inNodeRange(b.rtpPorts[1]))) await b.stop();
+    else bob = b;
+  }
+  await bob.waitRegistered();
+  const bobPorts = bob.rtpPorts;
+  const stopAll = async () => {
+    stopBlock?.();
+    if (stopNodeRed) await stopNodeRed();
+    else {
+      await phone.stop();
+      await speech.close();
+    }
+    await bob.stop();
+    await kam.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  };
+
+  // Answer → first audio on the wire, dialing baresip: for a 12- and a 120-word text, new texts
+  // (uncached) then one text again (cached), FIRST_AUDIO_CALLS calls each.
+  const firstAudio = new Map<string, number[]>();
+  if (FIRST_AUDIO) {
+    const pcap = path.join(tmp, "first.pcap");
+    const cap = await capture(pcap, `udp and src portrange ${NODE_RTP[0]}-${NODE_RTP[1]} and dst portrange ${bobPorts[0]}-${bobPorts[1]}`);
+    const answeredAt: Array<{ at: number; label: string }> = [];
+    let variant = 0;
+    for (const [name, base] of [
+      ["12 words", SHORT],
+      ["120 words", LONG],
+    ] as const) {
+      for (let i = 0; i < 2 * FIRST_AUDIO_CALLS; i++) {
+        const cached = i >= FIRST_AUDIO_CALLS;
+        const text = base.replace("NOW", cached ? "twice" : VARIANTS[variant++ % VARIANTS.length]); // a fresh cache: new to it
+        if (cached && i === FIRST_AUDIO_CALLS) await speech.synthesize({ text });
+        const call = phone.calls.dial("bob", { message: text });
+        let at = 0;
+        call.on("state", (s) => {
+          if (s === "ANSWERED") at = epoch();
+        });
+        await new Promise<void>((resolve) => call.playback.once("started", () => resolve()));
+        await sleep(300);
+        answeredAt.push({ at, label: `${name}, ${cached ? "cached" : "uncached"}` });
+        await call.hangup();
+        await waitFor(() => !call.active, 5000, "ended");
+        await sleep(300);
+      }
+    }
+    await sleep(200);
+    cap.kill("SIGINT");
+    await new Promise((r) => cap.on("exit", r));
+    const streams = await readRtp(pcap);
+    answeredAt.forEach(({ at, label }, i) => {
+      const list = firstAudio.get(label) ?? [];
+      list.push(firstAudioMs(streams, at, answeredAt[i + 1]?.at ?? Infinity));
+      firstAudio.set(label, list);
+    });
+  }
+  const printFirstAudio = () => {
+    console.log(
+      "answer -> first audio packet on the wire (ANSWERED in the node → the clip's first RTP packet in the capture; one call at a time, before the load):",
     );
-    await call.hangup();
-    await waitFor(() => !call.active, 5000, "ended");
-    await sleep(300);
+    for (const [label, ms] of firstAudio) console.log(`  ${label.padEnd(20)} ${ms.map((x) => x.toFixed(1)).join(", ")} ms`);
+  };
+  if (FIRST_AUDIO_ONLY) {
+    printFirstAudio();
+    await stopAll();
+    return;
   }
 
   const rssBefore = process.memoryUsage().rss;
   // One baresip call (the reference stream) and N-1 SIPp calls.
   await bob.dial(kam.uri("alice"));
-  await waitFor(() => phone.calls.list().length === 1 && phone.calls.list()[0].state === "ANSWERED", 10_000, "baresip call answered");
+  const answered = () => phone.calls.list().filter((c) => c.state === "ANSWERED").length;
+  await waitFor(() => answered() === 1, 10_000, "baresip call answered");
   // New calls arrive a little under the registrar's INVITE rate limit (TRUSTED_INVITE_RATE: 10/s after
-  // a burst of 30; more get 503), so set-up takes N / SETUP_RATE seconds and every call must outlast it.
+  // a burst of 30; more get 503), so set-up takes N / SETUP_RATE seconds. SIPp holds every call until
+  // the bench ends, so a slow set-up cannot end the first calls before or during the capture.
   const setupMs = Math.ceil(N / SETUP_RATE) * 1000;
-  const hold = setupMs + (SECONDS + 15) * 1000;
+  const setupStart = Date.now();
   const sipp =
     N > 1
       ? await startSipp({
@@ -164,108 +243,128 @@ async function main(): Promise<void> {
           service: "alice",
           calls: N - 1,
           rate: SETUP_RATE,
-          holdMs: hold,
-          args: ["-l", String(N)],
-          timeoutMs: hold + 60_000,
+          holdMs: SIPP_HOLD_MS,
+          args: ["-l", String(N), ...(TWO_WAY ? ["-rtp_echo"] : [])],
+          timeoutMs: SIPP_HOLD_MS,
         })
       : undefined;
-  await waitFor(() => phone.calls.list().filter((c) => c.state === "ANSWERED").length >= N, setupMs + 60_000, `${N} calls answered`, {
-    interval: 200,
-  });
-  await sleep(2000);
-  const pcap = path.join(tmp, "rtp.pcap");
-  const cap = spawn(
-    "tshark",
-    ["-i", "lo", "-q", "-w", pcap, "-a", `duration:${SECONDS}`, "-f", `udp and (portrange ${NODE_RTP[0]}-${NODE_RTP[1]})`],
-    { stdio: "ignore" },
+  // SIPp's media ports (its -mp and the echo's port + 2) may fall inside the node's range: never ours.
+  const sippMedia = sipp ? ([sipp.mediaPort, sipp.mediaPort + 3] as const) : undefined;
+  let lastReport = Date.now();
+  let lastCount = 0;
+  let lastChange = Date.now();
+  let allUp = false;
+  for (;;) {
+    const n = answered();
+    const now = Date.now();
+    if (n !== lastCount) {
+      lastCount = n;
+      lastChange = now;
+    }
+    if (n >= N) {
+      allUp = true;
+      break;
+    }
+    // Past the planned set-up: stop when the count stands still (a call failed) or at the deadline.
+    if (now - setupStart > setupMs && (now - lastChange > SETUP_STALL_MS || now - setupStart > setupMs + SETUP_GRACE_MS)) break;
+    if (now - lastReport >= 10_000) {
+      lastReport = now;
+      console.log(`  set-up: ${n} of ${N} calls answered after ${((now - setupStart) / 1000).toFixed(0)} s`);
+    }
+    await sleep(200);
+  }
+  const upBefore = answered();
+  console.log(
+    `  set-up: ${upBefore} of ${N} calls answered after ${((Date.now() - setupStart) / 1000).toFixed(1)} s${allUp ? "" : " (NOT all: capturing those that are up)"}`,
   );
-  // Per call, so calls that end or start during the capture cannot make the difference negative.
-  const skippedByCall = () => new Map(phone.calls.list().map((c) => [c.id, c.sdh?.rtp?.stats().skippedFrames ?? 0]));
-  const before = skippedByCall();
-  const skipped0 = [...before.values()].reduce((a, b) => a + b, 0);
+  await sleep(2000);
+
+  // The node's streams and baresip's stream to the node (SIPp's echo is left out of the capture).
+  const pcap = path.join(tmp, "rtp.pcap");
+  const nodeRange = `${NODE_RTP[0]}-${NODE_RTP[1]}`;
+  const bobRange = `${bobPorts[0]}-${bobPorts[1]}`;
+  const cap = await capture(
+    pcap,
+    // Only to and from the peers of this run: other processes' UDP on lo stays out.
+    `udp and ((src portrange ${nodeRange} and (dst portrange ${bobRange}${sippMedia ? ` or dst portrange ${sippMedia[0]}-${sippMedia[1]}` : ""})) or (src portrange ${bobRange} and dst portrange ${nodeRange}))`,
+    SECONDS,
+  );
+  // Per RTP session object: a session that closes during the capture still counts (see skippedDuring).
+  const sessions = new Map<object, { skipped: () => number }>();
+  const readSkipped = () => {
+    for (const c of phone.calls.list()) {
+      const rtp = c.sdh?.rtp;
+      if (rtp && !sessions.has(rtp)) sessions.set(rtp, { skipped: () => rtp.stats().skippedFrames });
+    }
+    return new Map([...sessions].map(([k, v]) => [k, v.skipped()]));
+  };
+  const before = readSkipped();
+  const skippedSetup = [...before.values()].reduce((a, b) => a + b, 0);
+  const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+  loop.enable();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await new Promise((r) => cap.on("exit", r));
   const wall = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
+  loop.disable();
   const rss = process.memoryUsage().rss;
-  const skippedDuring = [...skippedByCall()].reduce((n, [id, after]) => n + (before.has(id) ? after - before.get(id)! : 0), 0);
-  const active = phone.calls.list().filter((c) => c.state === "ANSWERED").length;
+  const upAfter = answered();
+  const skipped = skippedDuring(before, readSkipped());
+  const sippResult = await sipp?.stop();
+  stopBlock?.();
 
-  const nodePorts = new Set(
-    phone.calls
-      .list()
-      .map((c) => c.sdh?.rtp?.localPort)
-      .filter((p): p is number => !!p),
+  const streams = await readRtp(pcap);
+  const isBob = (p: number) => p >= bobPorts[0] && p <= bobPorts[1];
+  // By port, not through the calls: the node's media may live in another thread.
+  const isSipp = (p: number) => !!sippMedia && p >= sippMedia[0] && p <= sippMedia[1];
+  const ours = streams.filter((s) => s.srcPort >= NODE_RTP[0] && s.srcPort <= NODE_RTP[1] && !isBob(s.srcPort) && !isSipp(s.srcPort));
+  const bares = streams.filter((s) => isBob(s.srcPort));
+  const ref = summarise(bares.map((s) => s.pkts));
+  // "Gaps over baresip's max + 2 ms": the issue's target for a blocking flow.
+  const node = summarise(
+    ours.map((s) => s.pkts),
+    ref.max + 2,
   );
-  const fields = await run("tshark", [
-    "-r",
-    pcap,
-    "-o",
-    "rtp.heuristic_rtp:TRUE",
-    "-Y",
-    "rtp",
-    "-T",
-    "fields",
-    "-e",
-    "frame.time_epoch",
-    "-e",
-    "udp.srcport",
-    "-e",
-    "udp.dstport",
-    "-e",
-    "rtp.ssrc",
-    "-e",
-    "rtp.seq",
-    "-e",
-    "rtp.timestamp",
-  ]);
-  const streams = new Map<string, { fromNode: boolean; pkts: Pkt[] }>();
-  for (const line of fields.split("\n")) {
-    const [t, sp, dp, ssrc, seq, ts] = line.split("\t");
-    if (!ts) continue;
-    const key = `${sp}>${dp}/${ssrc}`;
-    let s = streams.get(key);
-    if (!s) {
-      s = { fromNode: nodePorts.has(Number(sp)), pkts: [] };
-      streams.set(key, s);
-    }
-    s.pkts.push({ t: Number(t), seq: Number(seq), ts: Number(ts) });
-  }
-  const bobPorts = bob.rtpPorts;
-  const isBob = (k: string) => {
-    const p = Number(k.split(">")[0]);
-    return p >= bobPorts[0] && p <= bobPorts[1];
-  };
+
+  const mode = `${NODE_RED ? "Node-RED (sip-client + sip-call)" : "Softphone in-process"}${BLOCK ? `, flow blocks ${BLOCK.blockMs} ms every ${BLOCK.everyMs} ms${NODE_RED ? " (inject → function node)" : " (busy loop on the main thread)"}` : ""}${TWO_WAY ? ", two-way (SIPp echoes RTP)" : ", one-way (SIPp sends no RTP)"}`;
+  console.log(`\n# calls=${N}, ${mode}, capture ${SECONDS} s, node ${process.version}, ${os.cpus().length} cores`);
+  console.log(`calls answered: ${upBefore} when the capture started, ${upAfter} when it ended (of ${N} offered)`);
+  console.log(row("node -> peers (all calls)", node));
+  console.log(row("baresip -> node (reference)", ref));
+  console.log(`node deltas over baresip's max + 2 ms (${(ref.max + 2).toFixed(1)} ms): ${node.gapsOver}`);
+  // Over the capture's real span (tshark starts and stops a little off the requested seconds).
+  const times = ours.flatMap((s) => [s.pkts[0]?.t ?? NaN, s.pkts[s.pkts.length - 1]?.t ?? NaN]).filter(Number.isFinite);
+  const span = times.length ? Math.max(...times) - Math.min(...times) + 0.02 : SECONDS;
+  const expected = Math.round(span * 50 * upBefore);
   console.log(
-    `\n# calls=${N} (answered and talking during capture: ${active}), capture ${SECONDS} s, node ${process.version}, ${os.cpus().length} cores`,
-  );
-  summarise(
-    "node -> peers (all calls)",
-    [...streams.values()].filter((s) => s.fromNode).map((s) => s.pkts),
-  );
-  summarise(
-    "baresip -> node (reference)",
-    [...streams.entries()].filter(([k, s]) => !s.fromNode && isBob(k)).map(([, s]) => s.pkts),
-  );
-  const expected = SECONDS * 50 * active;
-  const got = [...streams.values()].filter((s) => s.fromNode).reduce((n, s) => n + s.pkts.length, 0);
-  console.log(
-    `node packets captured ${got} of ~${expected} expected (${((got / expected) * 100).toFixed(1)} %), frames skipped by the pacer during the capture: ${skippedDuring} (during call set-up: ${skipped0})`,
+    `node packets captured ${node.packets} of ~${expected} expected (${((node.packets / expected) * 100).toFixed(1)} %); frames skipped by the pacer during the capture: ${skipped.frames} over ${skipped.sessions} sessions${skipped.decreased ? ` (${skipped.decreased} counters went DOWN)` : ""}; during call set-up: ${skippedSetup}`,
   );
   const cpuPct = ((cpu.user + cpu.system) / 1000 / wall) * 100;
+  const perCallKb = ((rss - rssBefore) / 1024 / Math.max(1, upBefore)).toFixed(0);
   console.log(
-    `CPU ${cpuPct.toFixed(1)} % of one core (${(cpuPct / active).toFixed(3)} % per call), RSS ${(rss / 2 ** 20).toFixed(0)} MB (+${((rss - rssBefore) / 2 ** 20 / active).toFixed(2)} MB per call)`,
+    `CPU ${cpuPct.toFixed(1)} % of one core (${(cpuPct / Math.max(1, upAfter)).toFixed(3)} % per call${BLOCK ? `; the block itself is ~${((BLOCK.blockMs / BLOCK.everyMs) * 100).toFixed(0)} %` : ""}), RSS ${(rssBefore / 2 ** 20).toFixed(0)} MB before the calls, ${(rss / 2 ** 20).toFixed(0)} MB with ${upBefore} calls: ${perCallKb} KB per call`,
   );
-  const f = (a: number[]) => a.map((x) => x.toFixed(1)).join(", ");
-  console.log(`answer -> first audio: uncached ${f(firstAudio.uncached)} ms; cached ${f(firstAudio.cached)} ms`);
-
-  await phone.stop();
-  await sipp?.stop();
-  await bob.stop();
-  await speech.close();
-  await kam.stop();
-  fs.rmSync(tmp, { recursive: true, force: true });
+  // monitorEventLoopDelay's samples include its own resolution: taken off here.
+  const lag = (ns: number) => Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS).toFixed(1);
+  console.log(
+    `main-thread event loop delay during the capture: p50 ${lag(loop.percentile(50))} ms, p99 ${lag(loop.percentile(99))} ms, max ${lag(loop.max)} ms`,
+  );
+  if (sippResult) {
+    console.log(`SIPp: ${sippResult.failed} calls failed (the bench ends the held calls itself)`);
+    if (sippResult.failed) console.log(`SIPp's error log, first lines:\n${sippResult.errors.split("\n").slice(0, 12).join("\n")}`);
+  }
+  if (!ref.streams) console.log("WARNING: no baresip stream in the capture (its call ended or its WAV ran out): no reference");
+  if (FIRST_AUDIO) printFirstAudio();
+  // The rows of BENCHMARKS.md's "Issue 11: media thread" table, ready to paste.
+  const md = (s: Summary) =>
+    `${s.p50.toFixed(3)} / ${s.p99.toFixed(3)} / ${s.max.toFixed(3)} | ${s.jitterMean.toFixed(3)} / ${s.jitterMax.toFixed(3)}`;
+  const modeCell = `${NODE_RED ? "Node-RED" : "in-process"}${BLOCK ? `, block ${BLOCK.blockMs}/${BLOCK.everyMs}` : ""}${TWO_WAY && !NODE_RED ? ", two-way" : ""}`;
+  console.log(
+    `\n| ${N} | ${modeCell} | node | ${md(node)} | ${node.gapsOver} | ${node.lost} | ${skipped.frames} | ${cpuPct.toFixed(1)} % | ${perCallKb} KB |`,
+  );
+  console.log(`| | | baresip | ${md(ref)} | | ${ref.lost} | | | |`);
+  await stopAll();
 }
 
 main().catch((e) => {

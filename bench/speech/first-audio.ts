@@ -3,24 +3,14 @@
 // does) against waiting for the whole text (what a call did before, the time synthesize() takes),
 // in the same run, for a 12-word and a 120-word text, uncached and cached. No assertions.
 // The pacer then sends that frame at its next 20 ms slot: 0-20 ms more, the same before and after.
+// This is not on the wire: bench/calls.ts measures ANSWERED → the first RTP packet in a capture
+// (`node dist/bench/calls.js 1 5 --first-audio-only`, with the same texts).
 //
 //   node dist/bench/speech/first-audio.js [runs=20]
 import { performance } from "perf_hooks";
 import { PlaybackQueue } from "../../src/call/playback-queue";
 import { SpeechService } from "../../src/speech/speech-service";
-
-const SHORT = "The alarm in the kitchen went off, please check the house NOW."; // 12 words
-const LONG = [
-  "Good evening Anna, this is your house calling now.",
-  "The alarm in the kitchen went off two minutes ago and the smoke detector in the hall reports smoke.",
-  "All windows on the ground floor are closed and the garage door is locked.",
-  "The heating was switched off automatically and the ventilation is running at full speed.",
-  "Nobody was seen by the camera at the front door during the last hour.",
-  "If you are not at home, please ask a neighbour to check the house or call the fire brigade.",
-  "Press one to confirm that you received this message, press two to hear it again.",
-  "If nobody confirms within five minutes, the next person on the list will be called NOW.",
-].join(" "); // 120 words
-const VARIANTS = ["now", "today", "please", "quickly", "soon", "again", "first", "here", "there", "later"];
+import { LONG, SHORT, VARIANTS } from "../lib/speech-texts";
 
 const f = (v: number): string => v.toFixed(1);
 function stats(values: number[]): string {
