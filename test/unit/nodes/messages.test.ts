@@ -390,7 +390,7 @@ describe("nodes/shared/messages: alert (escalation)", () => {
   it("builds the one result message, and call messages keep msg.call.alertId", () => {
     const result = { confirmed: false, reason: "deadline", attempts: [] };
     same(alertMsg("a1", result), { topic: "alert", payload: result, alertId: "a1" });
-    same(callMsg("DIALING", { ...call, alertId: "a1" } as CallInfo).call, { ...call, alertId: "a1" });
+    same(callMsg("DIALING", { ...call, alertId: "a1" }).call, { ...call, alertId: "a1" });
   });
 });
 
