@@ -43,7 +43,9 @@ import { SimulatedAudio, simulatedCaller } from "./call/simulated-call";
 
 /** An id from outside (the editor) made safe for an error text. */
 function printableId(id: unknown): string {
-  return String(id).replace(/[^\w-]/g, "?").slice(0, 40);
+  return String(id)
+    .replace(/[^\w-]/g, "?")
+    .slice(0, 40);
 }
 
 export interface MediaOptions {

@@ -161,7 +161,9 @@ export class CallDtmf extends EventEmitter<CallDtmfEvents> {
 }
 
 function printableKey(text: string): string {
-  return String(text).replace(/[^\x20-\x7e]/g, "?").slice(0, 8);
+  return String(text)
+    .replace(/[^\x20-\x7e]/g, "?")
+    .slice(0, 8);
 }
 
 /**

@@ -243,7 +243,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     const req = invitation.request;
     const from = callerParty(invitation.remoteIdentity.uri, invitation.remoteIdentity.displayName, (name) => req.getHeaders(name));
     const to = partyFromUri(invitation.localIdentity.uri, invitation.localIdentity.displayName);
-    const refuse = this.refuser(from, to, (statusCode) => invitation.reject({ statusCode }).catch(() => undefined));
+    const refuse = this.refuser(from, to, (statusCode) => void invitation.reject({ statusCode }).catch(() => undefined));
     if (this.closed) return refuse(503, "rejected", "shutting down");
     // Policy and limits as they are now: a later claim or release does not change this call.
     const policy = this.claim?.policy ?? this.policy;
@@ -267,7 +267,12 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
   simulate(from: CallParty, to: CallParty): Call | CallInfo {
     const session = new SimulatedSession();
     let refused: CallInfo | undefined;
-    const refuse = this.refuser(from, to, () => undefined, (info) => (refused = info));
+    const refuse = this.refuser(
+      from,
+      to,
+      () => undefined,
+      (info) => (refused = info),
+    );
     const policy = this.claim?.policy ?? this.policy;
     const limits = this.limitsOf(this.claim?.limits);
     if (this.closed) refuse(503, "rejected", "shutting down");

@@ -160,7 +160,7 @@ export function simulatedCaller(from: unknown, name: unknown): { number: string;
   if (!number) throw new Error("simulate: give the caller's number");
   if (number.length > SIMULATED_NUMBER_MAX || !/^\+?[0-9*#]+$/.test(number))
     throw new Error(`simulate: the caller's number must be digits (+, * and # allowed), at most ${SIMULATED_NUMBER_MAX}`);
-  const n = typeof name === "string" ? name.replace(/[\x00-\x1f\x7f]/g, "").trim() : "";
+  const n = typeof name === "string" ? name.replace(/\p{Cc}/gu, "").trim() : "";
   if (n.length > SIMULATED_NAME_MAX) throw new Error(`simulate: the caller's name is longer than ${SIMULATED_NAME_MAX} characters`);
   return n ? { number, name: n } : { number };
 }

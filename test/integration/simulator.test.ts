@@ -73,7 +73,11 @@ describe("call simulator from a flow (no SIP server)", function () {
   it("RINGING and ANSWERED with msg.call.simulated, the greeting's speech in the audio events, a key to sip-dtmf, hang-up gives ENDED", async () => {
     const { out, keys, phone } = await load();
     const editor: SimulatorEvent[] = [];
-    publishSimulations({ comms: { publish: (topic, data) => topic === SIMULATOR_TOPIC_PREFIX + "acct" && editor.push(data as SimulatorEvent) } }, "acct", phone);
+    publishSimulations(
+      { comms: { publish: (topic, data) => topic === SIMULATOR_TOPIC_PREFIX + "acct" && editor.push(data as SimulatorEvent) } },
+      "acct",
+      phone,
+    );
     const audio: Int16Array[] = [];
     phone.on("simulatedAudio", (pcm) => audio.push(pcm));
 
@@ -149,7 +153,7 @@ describe("call simulator from a flow (no SIP server)", function () {
 
     // Rejected by the flow while ringing.
     const a = phone.simulateCall({ from: "100" });
-    helper.getNode("call").receive({ topic: "reject", call: { id: a.id } } as never);
+    helper.getNode("call").receive({ topic: "reject", call: { id: a.id } });
     await waitFor(() => callMsgs(out, a.id).some((m) => m.payload === "ENDED"), 5000, "a rejected");
     assert.strictEqual(callMsgs(out, a.id).find((m) => m.payload === "ENDED")!.call!.outcome, "rejected");
 
@@ -162,9 +166,9 @@ describe("call simulator from a flow (no SIP server)", function () {
     assert.match(extra.reason ?? "", /simulated calls at a time/);
 
     // Answered then hung up by the flow.
-    helper.getNode("call").receive({ topic: "answer", call: { id: live[0].id } } as never);
+    helper.getNode("call").receive({ topic: "answer", call: { id: live[0].id } });
     await waitFor(() => callMsgs(out, live[0].id).some((m) => m.payload === "ANSWERED"), 5000, "answered by the flow");
-    helper.getNode("call").receive({ topic: "hangup", call: { id: live[0].id } } as never);
+    helper.getNode("call").receive({ topic: "hangup", call: { id: live[0].id } });
     await waitFor(() => callMsgs(out, live[0].id).some((m) => m.payload === "ENDED"), 5000, "hung up by the flow");
     const end = callMsgs(out, live[0].id).find((m) => m.payload === "ENDED")!.call!;
     assert.strictEqual(end.hungUpBy, "local");
