@@ -108,6 +108,8 @@ export interface CallManagerOptions extends CallLimits {
   endTimeoutMs?: number;
   /** Bound of an incoming call's early media phase (tests shorten it); default EARLY_MEDIA_MAX_SECONDS. */
   earlyMediaMaxMs?: number;
+  /** Bound of a simulated call (tests shorten it); default SIMULATED_CALL_MAX_MS. */
+  simulatedCallMaxMs?: number;
   /** SRTP policy of an incoming call, for the 488 pre-check (see RtpSdhOptions.srtp); default off. */
   srtp?: (session: Invitation) => SrtpPolicy;
 }
@@ -282,7 +284,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     else {
       const call = this.admit(session, from, to, policy, limits, refuse);
       if (call) {
-        call.after(SIMULATED_CALL_MAX_MS, () => void call.hangup({ reason: "simulated call time limit" }));
+        call.after(this.opts.simulatedCallMaxMs ?? SIMULATED_CALL_MAX_MS, () => void call.hangup({ reason: "simulated call time limit" }));
         return call;
       }
     }
