@@ -5,6 +5,8 @@
 // stream (publishSimulations, RED.comms) carries the same states, keys and audio.
 import assert from "assert";
 import dgram from "dgram";
+import fs from "fs";
+import path from "path";
 import helper from "node-red-node-test-helper";
 import { startRed, stopRed } from "../support/node-red-runtime";
 import { waitFor, sleep } from "../support/wait";
@@ -179,5 +181,33 @@ describe("call simulator from a flow (no SIP server)", function () {
     assert.throws(() => phone.simulateCall({ from: "" }), /number/);
     assert.throws(() => phone.simulateDigit("nope", "1"), /no active simulated call/);
     assert.throws(() => phone.simulateDigit(live[1].id, "1"), /not ANSWERED/);
+  });
+
+  it("the phone-menu-simulator example: key 2 gives the garage answer out of its second action output", async () => {
+    const port = await closedUdpPort();
+    const file = path.join(__dirname, "..", "..", "..", "examples", "phone-menu-simulator.json");
+    // The example's account, pointed at a closed loopback port (never at its Fritz!Box address); the
+    // debug nodes become helper nodes.
+    const nodes = (JSON.parse(fs.readFileSync(file, "utf8")) as Array<Record<string, unknown>>)
+      .filter((n) => n.type !== "comment")
+      .map((n) =>
+        n.type === "sip-client" ? { ...n, server: "127.0.0.1", port: String(port) } : n.type === "debug" ? { id: n.id, type: "helper", z: n.z } : n,
+      );
+    const tab = String(nodes[0].z);
+    await helper.load([sipClient, sipCall, sipDtmf], [{ id: tab, type: "tab" }, ...nodes]);
+    const choice: Msg[] = [];
+    const callEvents: Msg[] = [];
+    helper.getNode("b7e1a0c000000060").on("input", (m: Msg) => choice.push(m));
+    helper.getNode("b7e1a0c000000030").on("input", (m: Msg) => callEvents.push(m));
+    const acct = helper.getNode("6b2d1e0f3a4c5d71") as unknown as { phone?: Softphone };
+    await waitFor(() => !!acct.phone, 10_000, "the account started");
+    const info = acct.phone!.simulateCall({ from: "5550000" });
+    await waitFor(() => callMsgs(callEvents, info.id).some((m) => m.payload === "ANSWERED"), 10_000, "ANSWERED");
+    acct.phone!.simulateDigit(info.id, "2");
+    await waitFor(() => choice.length > 0, 5000, "the menu choice");
+    assert.strictEqual(choice[0].topic, "garage");
+    assert.strictEqual(choice[0].call?.simulated, true);
+    await acct.phone!.simulateHangup(info.id);
+    await waitFor(() => callMsgs(callEvents, info.id).some((m) => m.payload === "ENDED"), 5000, "ENDED");
   });
 });
