@@ -314,5 +314,17 @@ describe("Simulate a call in the editor (real browser)", function () {
     // A different text does not match (the comparison can tell texts apart).
     assert.ok(speechMatch(action, received.subarray(0, before)).score < g.score, "the greeting part does not match the action's text as well");
     await page.click("#node-dialog-cancel");
+    await page.waitForSelector("#node-dialog-cancel", { state: "detached" });
+  });
+
+  it("says to deploy first when the flow has changes that are not deployed", async function () {
+    await page.evaluate(() => RED.nodes.dirty(true));
+    await page.evaluate(() => RED.editor.edit(RED.nodes.node("5a00000000000003")));
+    await page.waitForSelector(".sip-call-simulator .sip-sim-open", { state: "visible" });
+    await page.waitForTimeout(400); // tray slide-in
+    await page.click(".sip-call-simulator .sip-sim-open");
+    const note = await page.locator(".sip-call-simulator .sip-sim-note").innerText();
+    assert.match(note, /deploy first/);
+    await page.click("#node-dialog-cancel");
   });
 });
