@@ -23,6 +23,7 @@ import { writeWav } from "../test/support/wav";
 import { concat } from "../test/unit/dtmf/signals";
 import { Softphone } from "../src/softphone";
 import { SpeechService } from "../src/speech";
+import type { WireDtmfMethod } from "../src/types";
 import { generateDtmfTone } from "../src/dtmf/tone-generator";
 import { calibrationPayload, DTMF_FIELDS, latencies, parseDtmfCapture, toCaptureClock } from "./lib/dtmf-wire";
 import { startNodeRedPhone } from "./lib/node-red-phone";
@@ -53,7 +54,7 @@ function run(cmd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => execFile(cmd, args, { maxBuffer: 1 << 28 }, (e, out) => (e ? reject(e) : resolve(out))));
 }
 
-type Method = "rfc4733" | "info" | "inband";
+type Method = WireDtmfMethod;
 interface Digit {
   method: Method;
   at: number;
@@ -90,7 +91,9 @@ async function main(): Promise<void> {
     await waitFor(() => phone.phone.registrationState === "REGISTERED", 10_000, "REGISTERED");
   }
   // Prepended: seen before the sip-dtmf node's own listener.
-  phone.prependListener("dtmf", (_d, method) => events.push({ method, at: epoch() }));
+  phone.prependListener("dtmf", (_d, method) => {
+    if (method !== "simulated") events.push({ method, at: epoch() });
+  });
 
   // The capture and its calibration packets (bench socket → bench socket, both on 127.0.0.1).
   const calPort = await freePort("udp");

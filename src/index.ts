@@ -42,6 +42,16 @@ export type { DtmfOptions } from "./call/call-dtmf";
 export { Escalation, checkAlertOptions, ALERT_DEFAULTS, ALERT_MAX_NUMBERS, ALERT_MAX_ATTEMPTS, ALERT_MAX_DEADLINE_SECONDS } from "./call/escalation";
 export type { AlertOptions, AlertResult, AlertAttempt, AlertAttemptOutcome } from "./call/escalation";
 
+// The editor's call simulator
+export {
+  SIMULATED_CALLS_MAX,
+  SIMULATED_CALL_MAX_MS,
+  SIMULATED_BATCH_FRAMES,
+  SIMULATED_NUMBER_MAX,
+  SIMULATED_NAME_MAX,
+  simulatedCaller,
+} from "./call/simulated-call";
+
 // Keys and codes (the sip-dtmf node)
 export { DigitCollector } from "./dtmf/collector";
 export type { CodeEnd, CollectedCode, CollectedDigit, DigitCollectorOptions } from "./dtmf/collector";

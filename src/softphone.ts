@@ -39,6 +39,14 @@ import { CallRecording, type RecordOptions, type RecordingHandle } from "./call/
 import { answerMessage, isRefusal, readIncomingMessage, sendTextMessage, TextMessageOutcome } from "./call/text-message";
 import type { TransferEvent, TransferHandle } from "./call/transfer";
 import { AlertOptions, AlertResult, Escalation } from "./call/escalation";
+import { SimulatedAudio, simulatedCaller } from "./call/simulated-call";
+
+/** An id from outside (the editor) made safe for an error text. */
+function printableId(id: unknown): string {
+  return String(id)
+    .replace(/[^\w-]/g, "?")
+    .slice(0, 40);
+}
 
 export interface MediaOptions {
   codecs?: Codec[];
@@ -86,6 +94,8 @@ export interface SoftphoneEvents {
   media: [event: AudioPathEvent, call: CallInfo];
   /** An answered call's quality (RTCP loss, jitter, RTT, MOS), every CALL_QUALITY_INTERVAL_MS, not while held. */
   quality: [quality: CallQualityInfo, call: CallInfo];
+  /** A simulated call's outgoing audio (simulateCall): 100 ms batches of 16-bit PCM at 8 kHz, while answered or with early media. */
+  simulatedAudio: [pcm: Int16Array, call: CallInfo];
 }
 
 /** Everything a Softphone emits: registration, log, sip, call, playback, created, dtmf, message, hold, media. */
@@ -416,6 +426,56 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
    */
   alert(options: AlertOptions, done: (result: AlertResult) => void, limits: CallLimits = {}): Escalation {
     return new Escalation(this, options, done, limits, undefined, (t) => this.emit("log", "warn", t));
+  }
+
+  // ---- the editor's call simulator (call/simulated-call.ts) ----
+
+  /**
+   * A virtual incoming call from `from` (digits) through the account's inbound path: limits, caller
+   * filter, greeting rows, the claiming node's policy; no SIP, no RTP. Its audio comes as
+   * "simulatedAudio" events; keys go in with simulateDigit(). Returns its snapshot (ENDED when refused);
+   * throws on a bad number or name. At most SIMULATED_CALLS_MAX at a time, SIMULATED_CALL_MAX_MS long.
+   */
+  simulateCall(caller: { from: string; name?: string }): CallInfo {
+    const who = simulatedCaller(caller?.from, caller?.name);
+    const domain = this.messageDomain;
+    const from: CallParty = { number: who.number, name: who.name ?? "", uri: `sip:${who.number}@${domain}`, anonymous: false, source: "from" };
+    const ua = this.phone.userAgent.configuration;
+    const to: CallParty = { number: String(ua.uri.user ?? ""), name: ua.displayName ?? "", uri: String(ua.uri) };
+    const made = this.calls.simulate(from, to);
+    if (!(made instanceof Call)) return made;
+    const call = made;
+    const audio = new SimulatedAudio(call);
+    audio.on("audio", (pcm) => this.emit("simulatedAudio", pcm, call.snapshot()));
+    const onState = (s: CallState) => {
+      if (s === "ANSWERED") audio.start();
+      if (s !== "ENDED") return;
+      audio.stop();
+      call.off("state", onState);
+    };
+    call.on("state", onState);
+    if (call.info.earlyMedia) audio.start();
+    return call.snapshot();
+  }
+
+  /** A key pressed on the simulator's keypad: into the answered simulated call's DTMF as if received (method "simulated"). */
+  simulateDigit(callId: string, key: string): void {
+    const c = this.simulated(callId);
+    if (c.state !== "ANSWERED") throw new Error(`the simulated call is ${c.state}, not ANSWERED`);
+    this.dtmfByCall.get(c)?.inject(key);
+  }
+
+  /** The simulator's caller hangs up (hungUpBy "remote"; a ringing call ends as "cancelled"). */
+  simulateHangup(callId: string): Promise<void> {
+    const c = this.simulated(callId);
+    c.markEnd({ hungUpBy: "remote" });
+    return c.hangup();
+  }
+
+  private simulated(id: string): Call {
+    const c = this.calls.get(id);
+    if (!c || !c.active || !c.info.simulated) throw new Error(`no active simulated call with id ${printableId(id)}`);
+    return c;
   }
 
   /** Listens to the events of one call; returns the function that stops listening (call it on ENDED at the latest). */

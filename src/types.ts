@@ -4,12 +4,18 @@
 export type RegistrationState = "INACTIVE" | "REGISTERING" | "REGISTERED" | "DEREGISTERING" | "FAILED";
 export type CallState = "DIALING" | "RINGING" | "ANSWERED" | "ENDED";
 export type CallDirection = "inbound" | "outbound";
-export type DtmfMethod = "rfc4733" | "info" | "inband";
-/** Every DTMF method name (each has an entry in src/dtmf/methods.ts). */
-export const DTMF_METHODS: readonly DtmfMethod[] = ["rfc4733", "info", "inband"];
+/**
+ * How a key arrived: one of the DTMF_METHODS of the wire, or "simulated" (a key of the editor's call
+ * simulator, src/call/simulated-call.ts: no SIP; never a method one can configure, send or turn off).
+ */
+export type DtmfMethod = WireDtmfMethod | "simulated";
+/** A DTMF method on the wire. */
+export type WireDtmfMethod = "rfc4733" | "info" | "inband";
+/** Every DTMF method name of the wire (each has an entry in src/dtmf/methods.ts). */
+export const DTMF_METHODS: readonly WireDtmfMethod[] = ["rfc4733", "info", "inband"];
 
 /** True for a DTMF method name as listed in DTMF_METHODS. */
-export function isDtmfMethod(value: unknown): value is DtmfMethod {
+export function isDtmfMethod(value: unknown): value is WireDtmfMethod {
   return typeof value === "string" && (DTMF_METHODS as readonly string[]).includes(value);
 }
 export type Codec = "PCMU" | "PCMA";
@@ -98,6 +104,8 @@ export interface CallInfo {
   alertId?: string;
   /** At ENDED, when the call had media: loss, jitter, round-trip time and estimated MOS from RTP and RTCP. */
   quality?: CallQualityInfo;
+  /** A virtual call of the editor's call simulator (no SIP, no RTP); absent on real calls. */
+  simulated?: boolean;
 }
 
 /**

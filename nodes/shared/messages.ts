@@ -53,6 +53,7 @@ export type RegistrationMsg = {
 export type CallMsg = {
   topic: "call";
   payload: CallState;
+  /** `call.simulated: true` on a call of the editor's simulator ("Simulate a call"); absent on real calls. */
   call: CallInfo;
 };
 
@@ -539,6 +540,7 @@ export type DtmfMsg = {
   topic: "dtmf";
   /** The key, or MASK. */
   payload: DtmfDigit | typeof MASK;
+  /** rfc4733, info, inband; "simulated": a key of the editor's simulator (then `call.simulated` is true). */
   method: DtmfMethod;
   masked?: true;
   call: CallInfo;

@@ -3,6 +3,7 @@ import type { NodeAPI } from "node-red";
 import { SpeechService } from "../../src";
 import type { SipClientNode } from "../shared/client-api";
 import { registerAdminRoutes } from "./admin-routes";
+import { registerSimulatorRoutes } from "./simulator-routes";
 
 let registered = false;
 let previewSpeech: SpeechService | undefined;
@@ -28,6 +29,8 @@ export function registerAdminRoutesOnce(RED: NodeAPI): void {
       return node ? node.lastDiagnosis : null;
     },
   });
+  // "Simulate a call" (sip-call/sip-dtmf dialogs): null = not deployed, undefined = not started.
+  registerSimulatorRoutes(RED, { phone: (id) => (clientNode(RED, id) ? clientNode(RED, id)!.phone : null) });
 }
 
 function clientNode(RED: NodeAPI, id: string): SipClientNode | null {

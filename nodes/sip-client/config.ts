@@ -1,6 +1,6 @@
 // sip-client editor properties → core options. The property names are the user-facing contract.
 import { DTMF_METHODS, isDtmfMethod } from "../../src";
-import type { AcceptFrom, AccountOptions, CodecOrder, DtmfMethod, ListenMode, RtpSecurity, SrtpMode, TransportKind } from "../../src";
+import type { AcceptFrom, AccountOptions, CodecOrder, DtmfMethod, WireDtmfMethod, ListenMode, RtpSecurity, SrtpMode, TransportKind } from "../../src";
 import { num } from "../shared/values";
 
 export interface SipClientConfig {
@@ -83,7 +83,7 @@ export function splitNetworks(text: string | undefined): string[] {
 }
 
 /** The editor's checkbox for receiving each DTMF method (all on unless unticked). */
-const DTMF_RECEIVE_FIELD: Record<DtmfMethod, "dtmfRfc4733" | "dtmfInfo" | "dtmfInband"> = {
+const DTMF_RECEIVE_FIELD: Record<WireDtmfMethod, "dtmfRfc4733" | "dtmfInfo" | "dtmfInband"> = {
   rfc4733: "dtmfRfc4733",
   info: "dtmfInfo",
   inband: "dtmfInband",

@@ -96,6 +96,13 @@ export class CallDtmf extends EventEmitter<CallDtmfEvents> {
     for (const listener of this.infoListeners) listener(type, req.body ?? "");
   }
 
+  /** A key of the editor's call simulator (call/simulated-call.ts), taken as if received; method "simulated". */
+  inject(digit: string): void {
+    const key = normalizeDigit(digit);
+    if (!key) throw new Error(`"${printableKey(digit)}" is not a DTMF key (use 0-9, *, #, A-D)`);
+    this.collector.add(key, "simulated");
+  }
+
   /** Sends digits (0-9 * # A-D) by the configured method; resolves when they are out. */
   send(digits: string): Promise<void> {
     const clean = [...String(digits)].filter((c) => !/\s|,/.test(c));
@@ -151,6 +158,12 @@ export class CallDtmf extends EventEmitter<CallDtmfEvents> {
       call.addOverride(override);
     });
   }
+}
+
+function printableKey(text: string): string {
+  return String(text)
+    .replace(/[^\x20-\x7e]/g, "?")
+    .slice(0, 8);
 }
 
 /**

@@ -6,7 +6,8 @@ import crypto from "crypto";
 import { Invitation, Inviter, UserAgent, Core, type Referral } from "sip.js";
 import { precheckOffer, RtpSessionDescriptionHandler } from "../media/session-description-handler";
 import type { SrtpPolicy } from "../media/srtp-policy";
-import type { Codec, CallInfo, CallState } from "../types";
+import type { Codec, CallInfo, CallParty, CallState } from "../types";
+import { SIMULATED_CALL_MAX_MS, SIMULATED_CALLS_MAX, SimulatedSession } from "./simulated-call";
 import { Call, printable, REFER_TO_LOG_MAX } from "./call";
 import { callerParty, Greeting, isCallerAllowed, matchedRule, matchGreeting, partyFromUri } from "./caller-match";
 import type { RuleContext } from "./time-rules";
@@ -107,6 +108,8 @@ export interface CallManagerOptions extends CallLimits {
   endTimeoutMs?: number;
   /** Bound of an incoming call's early media phase (tests shorten it); default EARLY_MEDIA_MAX_SECONDS. */
   earlyMediaMaxMs?: number;
+  /** Bound of a simulated call (tests shorten it); default SIMULATED_CALL_MAX_MS. */
+  simulatedCallMaxMs?: number;
   /** SRTP policy of an incoming call, for the 488 pre-check (see RtpSdhOptions.srtp); default off. */
   srtp?: (session: Invitation) => SrtpPolicy;
 }
@@ -244,11 +247,60 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     const req = invitation.request;
     const from = callerParty(invitation.remoteIdentity.uri, invitation.remoteIdentity.displayName, (name) => req.getHeaders(name));
     const to = partyFromUri(invitation.localIdentity.uri, invitation.localIdentity.displayName);
-    const refuse = (statusCode: number, outcome: CallInfo["outcome"], reason: string, rule?: CallInfo["rule"]) => {
-      invitation.reject({ statusCode }).catch(() => undefined);
+    const refuse = this.refuser(from, to, (statusCode) => void invitation.reject({ statusCode }).catch(() => undefined));
+    if (this.closed) return refuse(503, "rejected", "shutting down");
+    // Policy and limits as they are now: a later claim or release does not change this call.
+    const policy = this.claim?.policy ?? this.policy;
+    const limits = this.limitsOf(this.claim?.limits);
+    if (this.list().length >= (limits.maxCalls ?? DEFAULT_MAX_CALLS)) return refuse(486, "rejected", "maximum number of calls reached");
+    // sip.js would turn a media failure into 480; a clear 488 needs the offer checked first.
+    if (req.body && /application\/sdp/i.test(req.getHeader("content-type") ?? "")) {
+      const check = precheckOffer(req.body, this.opts.codecs, this.opts.srtp?.(invitation));
+      // SRTP refusals say why (keys only over TLS, SRTP mandatory); the detail holds no key.
+      if (!check.ok) return refuse(488, "codec-mismatch", check.reason.startsWith("srtp") ? `${check.reason}: ${check.detail}` : check.reason);
+    }
+    this.admit(invitation, from, to, policy, limits, refuse);
+  }
+
+  /**
+   * A virtual incoming call (the editor's simulator, call/simulated-call.ts): the inbound path of
+   * onInvite (limits, caller filter, greeting rows, claim, auto-answer) with no SIP and no RTP, at
+   * most SIMULATED_CALLS_MAX at a time, ended after SIMULATED_CALL_MAX_MS. Returns the Call, or the
+   * ENDED snapshot of a refused one (also emitted, as for a real call).
+   */
+  simulate(from: CallParty, to: CallParty): Call | CallInfo {
+    const session = new SimulatedSession();
+    let refused: CallInfo | undefined;
+    const refuse = this.refuser(
+      from,
+      to,
+      () => undefined,
+      (info) => (refused = info),
+    );
+    const policy = this.claim?.policy ?? this.policy;
+    const limits = this.limitsOf(this.claim?.limits);
+    if (this.closed) refuse(503, "rejected", "shutting down");
+    else if (this.list().filter((c) => c.info.simulated).length >= SIMULATED_CALLS_MAX)
+      refuse(486, "rejected", `at most ${SIMULATED_CALLS_MAX} simulated calls at a time`);
+    else if (this.list().length >= (limits.maxCalls ?? DEFAULT_MAX_CALLS)) refuse(486, "rejected", "maximum number of calls reached");
+    else {
+      const call = this.admit(session, from, to, policy, limits, refuse);
+      if (call) {
+        call.after(this.opts.simulatedCallMaxMs ?? SIMULATED_CALL_MAX_MS, () => void call.hangup({ reason: "simulated call time limit" }));
+        return call;
+      }
+    }
+    return refused!;
+  }
+
+  /** How an incoming call is refused before it exists: the SIP answer, then an ENDED message; `report` (simulated calls) gets it marked simulated. */
+  private refuser(from: CallParty, to: CallParty, answer: (statusCode: number) => void, report?: (info: CallInfo) => void) {
+    const simulated = !!report;
+    return (statusCode: number, outcome: CallInfo["outcome"], reason: string, rule?: CallInfo["rule"]): void => {
+      answer(statusCode);
       const now = new Date().toISOString();
       this.emit("log", "info", `refused call from ${from.number || (from.anonymous ? "anonymous" : from.uri)}: ${reason} (${statusCode})`);
-      this.emit("call", "ENDED", {
+      const info: CallInfo = {
         id: crypto.randomUUID(),
         direction: "inbound",
         state: "ENDED",
@@ -261,28 +313,38 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
         reason,
         statusCode,
         ...(rule ? { rule } : {}),
-      });
+        ...(simulated ? { simulated } : {}),
+      };
+      report?.(info);
+      this.emit("call", "ENDED", info);
     };
-    if (this.closed) return refuse(503, "rejected", "shutting down");
-    // Policy and limits as they are now: a later claim or release does not change this call.
-    const policy = this.claim?.policy ?? this.policy;
-    const limits = this.limitsOf(this.claim?.limits);
-    if (this.list().length >= (limits.maxCalls ?? DEFAULT_MAX_CALLS)) return refuse(486, "rejected", "maximum number of calls reached");
-    // sip.js would turn a media failure into 480; a clear 488 needs the offer checked first.
-    if (req.body && /application\/sdp/i.test(req.getHeader("content-type") ?? "")) {
-      const check = precheckOffer(req.body, this.opts.codecs, this.opts.srtp?.(invitation));
-      // SRTP refusals say why (keys only over TLS, SRTP mandatory); the detail holds no key.
-      if (!check.ok) return refuse(488, "codec-mismatch", check.reason.startsWith("srtp") ? `${check.reason}: ${check.detail}` : check.reason);
+  }
+
+  /** The caller filter and greeting rows, then the Call: RINGING, auto-answer, greeting (onInvite and simulate). */
+  private admit(
+    session: Invitation | SimulatedSession,
+    from: CallParty,
+    to: CallParty,
+    policy: InboundPolicy,
+    limits: CallLimits,
+    refuse: ReturnType<CallManager["refuser"]>,
+  ): Call | undefined {
+    if (!isCallerAllowed(policy.filterMode, policy.filterList ?? [], from.number, from.anonymous)) {
+      refuse(603, "rejected", "caller not allowed");
+      return undefined;
     }
-    if (!isCallerAllowed(policy.filterMode, policy.filterList ?? [], from.number, from.anonymous))
-      return refuse(603, "rejected", "caller not allowed");
     // The greeting row for this caller, now (time window, mode): it may also refuse the call.
     const ctx = policy.ruleContext?.() ?? { now: Date.now() };
     const match = matchGreeting(policy.greetings, from.number, from.anonymous, ctx);
     const rule = match ? matchedRule(match, ctx) : undefined;
-    if (match?.greeting.action === "reject") return refuse(603, "rejected", `rejected by rule ${rule!.index}`, rule);
+    if (match?.greeting.action === "reject") {
+      refuse(603, "rejected", `rejected by rule ${rule!.index}`, rule);
+      return undefined;
+    }
 
-    const call = this.track(new Call(invitation, "inbound", from, to, { endTimeoutMs: this.opts.endTimeoutMs }), limits);
+    const simulated = session instanceof SimulatedSession;
+    const options = { endTimeoutMs: this.opts.endTimeoutMs, ...(simulated ? { simulated } : {}) };
+    const call = this.track(new Call(session as Invitation, "inbound", from, to, options), limits);
     const delay = Math.max(0, Number(policy.answerDelaySeconds) || 0) * 1000;
     const ringback = policy.autoAnswer && delay > 0 && isRingbackPlan(policy.ringback) ? policy.ringback : undefined;
     const early = policy.earlyMedia === true || !!ringback;
@@ -291,7 +353,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     if (rule) call.info.rule = rule;
     this.emit("call", "RINGING", call.snapshot());
     if (early) this.startEarlyMedia(call, ringback).catch((e: Error) => this.emit("log", "warn", `early media failed: ${e.message}`));
-    else invitation.progress().catch(() => undefined);
+    else session.progress().catch(() => undefined);
     if (policy.autoAnswer) {
       call.after(delay, () => {
         void this.answer(call).catch((e: Error) => this.emit("log", "warn", `answer failed: ${e.message}`));
@@ -303,6 +365,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
       this.greet(call, policy, match?.greeting);
     };
     call.on("state", greetOnAnswer);
+    return call;
   }
 
   /**
@@ -311,7 +374,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
    * reject(). With `ringback`, that tone plays while nothing else does. Ends after EARLY_MEDIA_MAX_SECONDS.
    */
   async progress(call: Call, o: { ringback?: RingbackPlan } = {}): Promise<void> {
-    if (!(call.session instanceof Invitation)) throw new Error("progress: only incoming calls can have early media");
+    if (!isIncoming(call.session)) throw new Error("progress: only incoming calls can have early media");
     if (call.state !== "RINGING") throw new Error(`progress: the call is ${call.state}, not RINGING`);
     await this.startEarlyMedia(call, o.ringback);
     call.markEarlyMedia();
@@ -351,12 +414,12 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
   }
 
   async answer(call: Call): Promise<void> {
-    if (!(call.session instanceof Invitation)) throw new Error("only incoming calls can be answered");
+    if (!isIncoming(call.session)) throw new Error("only incoming calls can be answered");
     // A 183 still on its way (its SDP answer is being made): the 200 repeats it, so wait.
     await this.early.get(call)?.catch(() => undefined);
     if (call.state !== "RINGING") throw new Error(`call is ${call.state}, not RINGING`);
     try {
-      await call.session.accept();
+      await (call.session as Invitation | SimulatedSession).accept();
     } catch (err) {
       // No RTP port free, a media error: sip.js rejects the call; say why it ended.
       call.markEnd({ outcome: "failed", reason: `could not answer: ${(err as Error).message}` });
@@ -435,6 +498,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
    */
   transfer(call: Call, target: string, options: { timeoutMs?: number } = {}): TransferHandle {
     if (call.state !== "ANSWERED") throw new Error(`transfer: the call is ${call.state}, not ANSWERED`);
+    if (call.info.simulated) throw new Error("transfer: a simulated call has no SIP to transfer");
     if (this.transfers.get(call)?.active) throw new Error("transfer: a transfer of this call is in progress");
     if (!String(target ?? "").trim()) throw new Error("transfer: no target (msg.to: a number or a SIP URI)");
     const t = new OutgoingTransfer(call, this.targetUri(target), (e, info) => this.emit("transfer", e, info), options);
@@ -684,6 +748,11 @@ export function outcomeOfFailure(r: IncomingResponse): { outcome: CallInfo["outc
   if (code === 488 || code === 606) return { outcome: "codec-mismatch", reason, statusCode: code };
   if (code === 487) return { outcome: "cancelled", reason, statusCode: code };
   return { outcome: "failed", reason, statusCode: synthetic ? undefined : code };
+}
+
+/** An incoming call's session: sip.js's Invitation, or a simulated call's stand-in. */
+function isIncoming(session: unknown): session is Invitation | SimulatedSession {
+  return session instanceof Invitation || session instanceof SimulatedSession;
 }
 
 /** A response whose body is SDP. */

@@ -42,6 +42,8 @@ export interface RefusedRefer {
 export interface CallOptions {
   /** Bound for hang-up (tests shorten it); default CALL_END_TIMEOUT_MS. */
   endTimeoutMs?: number;
+  /** A call of the editor's simulator (call/simulated-call.ts): msg.call.simulated. */
+  simulated?: boolean;
 }
 
 export interface CallEvents {
@@ -91,6 +93,7 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
     const now = new Date().toISOString();
     this.info = { id: this.id, direction, state: direction === "outbound" ? "DIALING" : "RINGING", from, to, startedAt: now, hold: false };
     if (direction === "inbound") this.info.ringingAt = now;
+    if (options.simulated) this.info.simulated = true;
     this.playback.on("started", (item) => this.emit("playback", "started", item, this.snapshot(), false));
     this.playback.on("finished", (item, interrupted) => this.emit("playback", "finished", item, this.snapshot(), interrupted));
     session.stateChange.addListener((s) => {

@@ -73,7 +73,8 @@ export class DigitCollector extends EventEmitter<CollectorEvents> {
 
   constructor(opts: DigitCollectorOptions = {}) {
     super();
-    this.methods = new Set(opts.methods ?? DTMF_METHODS);
+    // A simulated key exists only in a simulated call (call/simulated-call.ts): always taken.
+    this.methods = new Set<DtmfMethod>([...(opts.methods ?? DTMF_METHODS), "simulated"]);
     this.dedupWindowMs = opts.dedupWindowMs ?? 250;
     this.terminators = new Set([...(opts.terminator ?? "#").toUpperCase()]);
     this.timeoutMs = opts.interDigitTimeoutMs ?? 5000;

@@ -3,7 +3,7 @@
 // never names one itself. A method sees the call only through a DtmfCallPort (call/call-dtmf.ts).
 
 import type { FrameSource, RtpSession } from "../media/rtp-session";
-import { isDtmfMethod, type DtmfDigit, type DtmfMethod } from "../types";
+import { isDtmfMethod, type DtmfDigit, type WireDtmfMethod } from "../types";
 import { InbandDtmfDetector } from "./inband-detector";
 import { Rfc4733Receiver, Rfc4733Sender } from "./rfc4733";
 import { buildSipInfoDtmf, parseSipInfoDtmf } from "./sip-info";
@@ -52,7 +52,7 @@ export interface DtmfMethodEntry {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-const METHODS: Readonly<Record<DtmfMethod, DtmfMethodEntry>> = {
+const METHODS: Readonly<Record<WireDtmfMethod, DtmfMethodEntry>> = {
   /** RFC 4733 telephone-events in the RTP stream. */
   rfc4733: {
     receive(call, sink) {

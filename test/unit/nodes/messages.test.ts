@@ -311,6 +311,13 @@ describe("nodes/shared/messages: sip-dtmf", () => {
     });
   });
 
+  it("the call simulator: a key with method simulated, msg.call.simulated kept in call and key messages", () => {
+    const simulated: CallInfo = { ...call, simulated: true };
+    same(dtmfMsg("1", "simulated", simulated), { topic: "dtmf", payload: "1", method: "simulated", call: simulated });
+    same(callMsg("ANSWERED", simulated), { topic: "call", payload: "ANSWERED", call: simulated });
+    assert.strictEqual("simulated" in callMsg("ANSWERED", call).call, false);
+  });
+
   it("parses code, clear-codes and unlock", () => {
     const first = () => 0;
     assert.deepStrictEqual(parseSipDtmfInput({ topic: "code", payload: 4711 }, first), { topic: "code", payload: "4711", action: 0, validFor: 600 });
