@@ -684,7 +684,7 @@ describe("Node-RED editor (real browser)", function () {
       await page.click("#node-input-btn-client-edit");
       await page.waitForSelector("#node-config-sip-client-diagnose", { state: "visible" });
       await page.click("#node-config-sip-client-diagnose");
-      await page.waitForFunction(() => /SIP doctor|not deployed|Could not/.test($("#node-config-sip-client-diagnosis").text()), undefined, {
+      await page.waitForFunction(() => /^SIP doctor, |not deployed|Could not/.test($("#node-config-sip-client-diagnosis").text()), undefined, {
         timeout: 20_000,
       });
       const text = await page.locator("#node-config-sip-client-diagnosis").innerText();
