@@ -237,8 +237,8 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     call?.attachMedia(sdh);
   }
 
-  /** The user agent's onInvite delegate. */
-  onInvite(invitation: Invitation): void {
+  /** The user agent's onInvite delegate; `own` replaces the claim's policy and limits (the doctor's test call). */
+  onInvite(invitation: Invitation, own?: { policy: InboundPolicy; limits?: CallLimits }): void {
     const req = invitation.request;
     const from = callerParty(invitation.remoteIdentity.uri, invitation.remoteIdentity.displayName, (name) => req.getHeaders(name));
     const to = partyFromUri(invitation.localIdentity.uri, invitation.localIdentity.displayName);
@@ -263,8 +263,8 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     };
     if (this.closed) return refuse(503, "rejected", "shutting down");
     // Policy and limits as they are now: a later claim or release does not change this call.
-    const policy = this.claim?.policy ?? this.policy;
-    const limits = this.limitsOf(this.claim?.limits);
+    const policy = own?.policy ?? this.claim?.policy ?? this.policy;
+    const limits = this.limitsOf(own ? own.limits : this.claim?.limits);
     if (this.list().length >= (limits.maxCalls ?? DEFAULT_MAX_CALLS)) return refuse(486, "rejected", "maximum number of calls reached");
     // sip.js would turn a media failure into 480; a clear 488 needs the offer checked first.
     if (req.body && /application\/sdp/i.test(req.getHeader("content-type") ?? "")) {
