@@ -3,6 +3,7 @@
 // one door the Node-RED nodes use: calls are addressed by id and described by snapshots
 // (CallInfo), so no node holds a Call or the CallManager.
 
+import crypto from "crypto";
 import { EventEmitter } from "events";
 import { Invitation, type Message, type Session } from "sip.js";
 import { Phone, PhoneEvents } from "./phone/phone";
@@ -11,8 +12,7 @@ import { runDoctor, type DoctorReport } from "./doctor/doctor";
 import { splitHostPort } from "./sip/dns-resolve";
 import { doctorLanguage } from "./doctor/texts";
 import { runTestCall, type TestCallPort } from "./doctor/test-call";
-import { encodeWav } from "./speech/wav";
-import { SAMPLE_RATE } from "./media/audio-format";
+import { encodeFrame } from "./media/g711";
 import { createRtpSdhFactory, RtpSessionDescriptionHandler } from "./media/session-description-handler";
 import { srtpPolicyFor, type SrtpPolicy } from "./media/srtp-policy";
 import { CallLimits, CallManager, CallManagerEvents, DialOptions, InboundPolicy, Speaker } from "./call/call-manager";
@@ -361,13 +361,16 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
       return [{ id: "test-call", level: "info", facts: { skipped: true, state: this.registrationState } }];
     this.testCalling = true;
     const port: TestCallPort = {
-      dial: (t, ringTimeoutSeconds) => this.quietly(() => this.dial(t, { ringTimeoutSeconds })),
+      // The self-call keeps its Call-ID through a proxy: one without sip.js's own prefix, or sip.js answers 482.
+      dial: (t, ringTimeoutSeconds) =>
+        this.quietly(() => this.dial(t, { ringTimeoutSeconds, callId: target ? undefined : `doctor-${crypto.randomUUID()}` })),
       trapInbound: (trap) => {
         this.trap = trap;
       },
       answer: (id) => this.answer(id),
       hangup: (id) => this.hangup(id),
-      playPcm: (id, pcm) => this.play(id, encodeWav(pcm, SAMPLE_RATE)),
+      stopPlayback: (id) => this.stopPlayback(id),
+      playPcm: (id, pcm) => this.play(id, encodeFrame("PCMU", pcm), { format: "pcmu" }), // G.711 in: no speech engine needed
       sendDtmf: (id, digit, method) => this.sendDtmf(id, digit, method),
       watchCall: (id, w) => this.watchCall(id, w),
       listenAudio: (id, f) => this.listenAudio(id, f),

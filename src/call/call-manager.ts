@@ -3,6 +3,7 @@
 
 import { EventEmitter } from "events";
 import crypto from "crypto";
+import { inviterParamsWithCallId } from "../sip/sipjs-internals";
 import { Invitation, Inviter, UserAgent, Core, type Referral } from "sip.js";
 import { precheckOffer, RtpSessionDescriptionHandler } from "../media/session-description-handler";
 import type { SrtpPolicy } from "../media/srtp-policy";
@@ -118,6 +119,8 @@ export interface DialOptions {
   ringTimeoutSeconds?: number;
   /** The dialing node's limits (see CallLimits); the account's where undefined. */
   limits?: CallLimits;
+  /** A Call-ID of our own (the doctor's call to its own account; see inviterParamsWithCallId). */
+  callId?: string;
 }
 
 /** Who handles incoming calls: one flow node, with its policy and its limits. */
@@ -376,7 +379,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     if (this.list().length >= (limits.maxCalls ?? DEFAULT_MAX_CALLS)) throw new Error("maximum number of calls reached");
     const uri = this.targetUri(t);
     const ua = this.opts.userAgent;
-    const inviter = new Inviter(ua, uri, { earlyMedia: false });
+    const inviter = new Inviter(ua, uri, { earlyMedia: false, ...(options.callId ? { params: inviterParamsWithCallId(options.callId) } : {}) });
     const from = partyFromUri(ua.configuration.uri, ua.configuration.displayName);
     const call = this.track(new Call(inviter, "outbound", from, partyFromUri(uri), { endTimeoutMs: this.opts.endTimeoutMs }), limits);
     const callId = inviter.request.callId;

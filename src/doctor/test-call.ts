@@ -47,6 +47,8 @@ export interface TestCallPort {
   hangup(id: string): Promise<void>;
   /** Plays 8 kHz PCM into the call; resolves when queued. */
   playPcm(id: string, pcm: Int16Array): Promise<unknown>;
+  /** Stops what the call plays. */
+  stopPlayback(id: string): void;
   sendDtmf(id: string, digit: DtmfDigit, method: DtmfMethod): Promise<void>;
   watchCall(id: string, watcher: TestCallWatcher): () => void;
   /** 20 ms frames of what the remote side of the call sends. */
@@ -216,6 +218,9 @@ export async function runTestCall(port: TestCallPort, target: string | undefined
       if (atB.heardAt === undefined) await answerTone(); // still test the way back
     }
     await until(toneMs, watch, () => atA.heardAt);
+    // The rest of the bursts would mask the in-band keys that follow.
+    port.stopPlayback(a.id);
+    if (b) port.stopPlayback(b.id);
     const out = b ? atB.heardAt !== undefined : undefined;
     const back = atA.heardAt !== undefined;
     if (b) findings.push({ id: "audio", level: out && back ? "ok" : out || back ? "warn" : "fail", facts: { out, back, target: shown } });
