@@ -6,6 +6,7 @@ import helper from "node-red-node-test-helper";
 import { startRed, stopRed } from "../support/node-red-runtime";
 import { startKamailio, Kamailio, type KamailioOptions } from "../support/kamailio";
 import { waitFor } from "../support/wait";
+import { startSipp } from "../support/sipp";
 import { Softphone, type CallInfo, type DoctorFinding, type DoctorReport, type Speaker } from "../../src";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -97,6 +98,34 @@ describe("SIP doctor: the test call (Kamailio variants)", function () {
     assert.match(info.text, /SIP INFO gesendete Tasten kamen nicht an/);
     assert.strictEqual(finding(r, "dtmf-rfc4733").level, "ok", r.text);
     assert.strictEqual(finding(r, "dtmf-inband").level, "ok", r.text);
+  });
+
+  it("a given number (SIPp answering with an RTP echo): the tone comes back, a round-trip delay; keys that come back are reported, INFO cannot be seen", async () => {
+    const p = await setUp();
+    const echo = await startSipp({ scenario: "uas-answer", args: ["-rtp_echo"], timeoutMs: 30_000 });
+    try {
+      await kam!.addBinding("echo", `sip:echo@127.0.0.1:${echo.port}`);
+      const seen: CallInfo[] = [];
+      p.on("call", (_s, c) => seen.push(c));
+      const r = await p.diagnose({ testCall: "echo" });
+      if (process.env.SHOW_REPORT) console.log(r.text);
+      const t = finding(r, "test-call");
+      assert.strictEqual(t.level, "ok", r.text);
+      assert.strictEqual(t.facts.target, "echo");
+      assert.strictEqual(finding(r, "audio").level, "ok", r.text);
+      assert.match(finding(r, "audio").text, /Our tone came back from echo/);
+      const rtd = finding(r, "round-trip");
+      assert.ok(typeof rtd.facts.ms === "number" && rtd.facts.ms > 0, r.text);
+      assert.strictEqual(finding(r, "dtmf-inband").level, "ok", "in-band tones come back with the audio");
+      assert.strictEqual(finding(r, "dtmf-rfc4733").level, "ok", "SIPp echoes the event packets too");
+      const info = finding(r, "dtmf-info");
+      assert.strictEqual(info.level, "info", "an echo does not return INFO: not a failure");
+      assert.match(info.text, /did not come back from echo/);
+      assert.deepStrictEqual(seen, [], "the test call is not the flow's");
+      assert.strictEqual(kam!.requests("INVITE").filter((q) => q.toUser === "alice").length, 0, "the account itself was not called");
+    } finally {
+      await echo.stop();
+    }
   });
 
   it("from a flow: sip-call diagnose with msg.testCall true; the flow sees the report and no call message", async () => {
