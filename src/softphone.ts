@@ -162,6 +162,8 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
   private hideNext?: (call: CallInfo) => void;
   /** The self test call's incoming leg, while it is awaited. */
   private trap?: { match: (from: CallParty) => boolean; taken: (call: CallInfo) => void };
+  /** While the doctor's incoming leg is handed to the call manager: a refusal of it (486 at the limit) is the doctor's too. */
+  private quietInvite = false;
   /** The SIP account (registration, transport). For library use; nodes use the methods below. */
   readonly phone: Phone;
   /** The calls of the account. For library use; nodes use the methods below. */
@@ -402,7 +404,7 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
     call: CallInfo,
     ...args: SoftphoneEventMap[K]
   ): void {
-    const hidden = this.hidden.has(call.id);
+    const hidden = this.hidden.has(call.id) || this.quietInvite;
     (hidden ? this.quiet : this).emit(event, ...args);
     if (hidden && event === "call" && call.state === "ENDED") this.hidden.delete(call.id);
   }
@@ -625,10 +627,12 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
         // The doctor's own incoming leg: no flow node's policy, never seen by the flow; the doctor answers it.
         this.trap = undefined;
         this.hideNext = (c) => trap.taken(c);
+        this.quietInvite = true;
         try {
           this.calls.onInvite(invitation, { policy: { autoAnswer: false } });
         } finally {
           this.hideNext = undefined;
+          this.quietInvite = false;
         }
         return;
       }

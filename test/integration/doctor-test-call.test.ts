@@ -29,12 +29,13 @@ describe("SIP doctor: the test call (Kamailio variants)", function () {
   let kam: Kamailio | undefined;
   const phones: Softphone[] = [];
 
-  const setUp = async (opts: KamailioOptions = {}): Promise<Softphone> => {
+  const setUp = async (opts: KamailioOptions = {}, maxCalls?: number): Promise<Softphone> => {
     kam = await startKamailio({ users: { alice: PASSWORD }, ...opts });
     const p = new Softphone({
       account: { server: "127.0.0.1", port: kam.ports.udp, username: "alice", password: PASSWORD, expires: 120 },
       media: { rtpPortMin: 30000, rtpPortMax: 30999 },
       speech: noSpeech,
+      maxCalls,
     });
     phones.push(p);
     await p.start();
@@ -98,6 +99,19 @@ describe("SIP doctor: the test call (Kamailio variants)", function () {
     assert.match(info.text, /SIP INFO gesendete Tasten kamen nicht an/);
     assert.strictEqual(finding(r, "dtmf-rfc4733").level, "ok", r.text);
     assert.strictEqual(finding(r, "dtmf-inband").level, "ok", r.text);
+  });
+
+  it("counted by the call limit: with one call allowed, the self-call's own incoming leg is refused 486; the report says so, the flow sees nothing", async () => {
+    const p = await setUp({}, 1);
+    const seen: CallInfo[] = [];
+    p.on("call", (_s, c) => seen.push(c));
+    const r = await p.diagnose({ testCall: true });
+    const t = finding(r, "test-call");
+    assert.strictEqual(t.level, "fail", r.text);
+    assert.match(String(t.facts.reason), /486/);
+    assert.ok(!r.findings.some((f) => f.id === "audio"), "no audio check without a call");
+    assert.deepStrictEqual(seen, [], "neither the call nor the refusal reaches the flow");
+    assert.strictEqual(p.calls.list().length, 0);
   });
 
   it("a given number (SIPp answering with an RTP echo): the tone comes back, a round-trip delay; keys that come back are reported, INFO cannot be seen", async () => {
