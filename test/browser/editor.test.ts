@@ -713,7 +713,7 @@ describe("Node-RED editor (real browser)", function () {
       await page.waitForSelector("#node-config-sip-client-testcall", { state: "visible" });
       await page.check("#node-config-sip-client-testcall");
       await page.click("#node-config-sip-client-diagnose");
-      await page.waitForFunction(() => /Test call|test call|not deployed|Could not/.test($("#node-config-sip-client-diagnosis").text()), undefined, {
+      await page.waitForFunction(() => /^SIP doctor, |not deployed|Could not/.test($("#node-config-sip-client-diagnosis").text()), undefined, {
         timeout: 45_000,
       });
       const text = await page.locator("#node-config-sip-client-diagnosis").innerText();
