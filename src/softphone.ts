@@ -3,6 +3,7 @@
 // one door the Node-RED nodes use: calls are addressed by id and described by snapshots
 // (CallInfo), so no node holds a Call or the CallManager.
 
+import crypto from "crypto";
 import { EventEmitter } from "events";
 import { Invitation, type Message, type Session } from "sip.js";
 import { Phone, PhoneEvents } from "./phone/phone";
@@ -10,6 +11,8 @@ import { AccountOptions } from "./phone/account";
 import { runDoctor, type DoctorReport } from "./doctor/doctor";
 import { splitHostPort } from "./sip/dns-resolve";
 import { doctorLanguage } from "./doctor/texts";
+import { runTestCall, type TestCallPort } from "./doctor/test-call";
+import { encodeFrame } from "./media/g711";
 import { createRtpSdhFactory, RtpSessionDescriptionHandler } from "./media/session-description-handler";
 import { srtpPolicyFor, type SrtpPolicy } from "./media/srtp-policy";
 import { CallLimits, CallManager, CallManagerEvents, DialOptions, InboundPolicy, Speaker } from "./call/call-manager";
@@ -22,6 +25,7 @@ import type {
   CodecOrder,
   DtmfDigit,
   DtmfMethod,
+  WireDtmfMethod,
   RegistrationState,
   RtpSecurity,
 } from "./types";
@@ -158,7 +162,19 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
   private readonly messageDomain: string;
   private readonly codecs: Codec[];
   private readonly account: AccountOptions;
-  private diagnosis?: Promise<DoctorReport>;
+  /** Diagnoses running, by test-call target ("" none, "self", or the number): the same request shares one. */
+  private readonly diagnoses = new Map<string, Promise<DoctorReport>>();
+  /** The doctor's test call running (one per account). */
+  private testCalling = false;
+  /** The doctor's test calls: their events go to `quiet` (watchCall only), never to the flow nodes. */
+  private readonly hidden = new Set<string>();
+  private readonly quiet = new EventEmitter();
+  /** Set while the doctor creates a call: the next call made is one of its hidden ones. */
+  private hideNext?: (call: CallInfo) => void;
+  /** The self test call's incoming leg, while it is awaited. */
+  private trap?: { match: (from: CallParty) => boolean; taken: (call: CallInfo) => void };
+  /** While the doctor's incoming leg is handed to the call manager: a refusal of it (486 at the limit) is the doctor's too. */
+  private quietInvite = false;
   /** The SIP account (registration, transport). For library use; nodes use the methods below. */
   readonly phone: Phone;
   /** The calls of the account. For library use; nodes use the methods below. */
@@ -215,7 +231,10 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
       srtp,
     });
     this.forward(this.phone, ["registration", "log", "sip"]);
-    this.forward(this.calls, ["call", "playback", "log", "transfer"]);
+    this.forward(this.calls, ["log"]);
+    this.calls.on("call", (state, info) => this.publish("call", info, state, info));
+    this.calls.on("playback", (what, info, label, interrupted) => this.publish("playback", info, what, info, label, interrupted));
+    this.calls.on("transfer", (event, info) => this.publish("transfer", info, event, info));
     this.calls.on("created", (c) => this.attach(c));
   }
 
@@ -239,7 +258,10 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
 
   /** Snapshots of the active calls, oldest first. */
   activeCalls(): CallInfo[] {
-    return this.calls.list().map((c) => c.snapshot());
+    return this.calls
+      .list()
+      .filter((c) => !this.hidden.has(c.id))
+      .map((c) => c.snapshot());
   }
 
   /** A snapshot of an active call, or undefined (unknown or ended). */
@@ -311,8 +333,12 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
    * expiry, methods, codecs; a report in plain words (en, fr, de) with a fix per finding. One run at
    * a time: a second request while one runs gets the same report. Never rejects; no secret inside.
    */
-  diagnose(options: { language?: string } = {}): Promise<DoctorReport> {
-    if (this.diagnosis) return this.diagnosis;
+  diagnose(options: { language?: string; testCall?: boolean | string } = {}): Promise<DoctorReport> {
+    // testCall: true calls the account itself; a string is the number (echo, second extension) to call.
+    const target = typeof options.testCall === "string" && options.testCall.trim() ? options.testCall.trim() : undefined;
+    const key = target ?? (options.testCall === true ? "self" : "");
+    const running = this.diagnoses.get(key);
+    if (running) return running;
     const a = this.account; // as configured: no port means DNS SRV, as for registration
     const proxy = a.outboundProxy?.trim() ? splitHostPort(a.outboundProxy, 0) : null;
     const run = runDoctor(
@@ -333,12 +359,89 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
         sdpAddress: this.advertisedAddress(),
         codecs: [...this.codecs, "telephone-event"],
       },
-      { language: doctorLanguage(options.language) },
+      { language: doctorLanguage(options.language), testCall: key ? () => this.testCall(target) : undefined },
     ).finally(() => {
-      this.diagnosis = undefined;
+      this.diagnoses.delete(key);
     });
-    this.diagnosis = run;
+    this.diagnoses.set(key, run);
     return run;
+  }
+
+  /** The doctor's test call (src/doctor/test-call.ts): one per account at a time; its calls hidden from the flow. */
+  private async testCall(target: string | undefined): ReturnType<typeof runTestCall> {
+    if (this.testCalling) return [{ id: "test-call", level: "warn", facts: { busy: true } }];
+    if (!target && this.registrationState !== "REGISTERED")
+      return [{ id: "test-call", level: "info", facts: { skipped: true, state: this.registrationState } }];
+    this.testCalling = true;
+    const port: TestCallPort = {
+      // The self-call keeps its Call-ID through a proxy: one without sip.js's own prefix, or sip.js answers 482.
+      dial: (t, ringTimeoutSeconds) =>
+        this.quietly(() => this.dial(t, { ringTimeoutSeconds, callId: target ? undefined : `doctor-${crypto.randomUUID()}` })),
+      trapInbound: (trap) => {
+        this.trap = trap;
+      },
+      answer: (id) => this.answer(id),
+      hangup: (id) => this.hangup(id),
+      stopPlayback: (id) => this.stopPlayback(id),
+      playPcm: (id, pcm) => this.play(id, encodeFrame("PCMU", pcm), { format: "pcmu" }), // G.711 in: no speech engine needed
+      sendDtmf: (id, digit, method) => this.sendDtmf(id, digit, method),
+      watchCall: (id, w) => this.watchCall(id, w),
+      listenAudio: (id, f) => this.listenAudio(id, f),
+      receiveMethods: this.dtmfOptions.receive,
+      user: this.account.username,
+      selfTarget: this.account.username,
+    };
+    try {
+      return await runTestCall(port, target);
+    } finally {
+      this.trap = undefined;
+      this.testCalling = false;
+    }
+  }
+
+  /** Runs `make` with the call it creates hidden from the flow nodes (their events go to `quiet`). */
+  private quietly(make: () => CallInfo): CallInfo {
+    this.hideNext = () => undefined;
+    try {
+      return make();
+    } finally {
+      this.hideNext = undefined;
+    }
+  }
+
+  /** Emits an event of a call: to the flow, or only to watchCall for the doctor's hidden calls (forgotten at ENDED). */
+  private publish<K extends "call" | "playback" | "transfer" | "dtmf" | "hold" | "media" | "quality">(
+    event: K,
+    call: CallInfo,
+    ...args: SoftphoneEventMap[K]
+  ): void {
+    const hidden = this.hidden.has(call.id) || this.quietInvite;
+    (hidden ? this.quiet : this).emit(event, ...args);
+    if (hidden && event === "call" && call.state === "ENDED") this.hidden.delete(call.id);
+  }
+
+  /**
+   * Hears what the remote side of an answered call sends: 20 ms frames of 8 kHz PCM, until the
+   * returned function is called or the call ends (a re-INVITE's new RTP session included).
+   */
+  listenAudio(id: string, onFrame: (pcm: Int16Array) => void): () => void {
+    const c = this.calls.get(id);
+    const sdh = c?.sdh;
+    if (!c?.active || !sdh) return () => undefined;
+    const onAudio = (pcm: Int16Array) => onFrame(pcm);
+    const sessions = new Set<{ off(e: "audio", f: typeof onAudio): unknown }>();
+    const listen = (rtp: NonNullable<typeof sdh.rtp>) => {
+      if (sessions.has(rtp)) return;
+      sessions.add(rtp);
+      rtp.on("audio", onAudio);
+    };
+    if (sdh.rtp) listen(sdh.rtp);
+    sdh.on("rtp", listen);
+    return () => {
+      sdh.off("rtp", listen);
+      for (const rtp of sessions) rtp.off("audio", onAudio);
+      sessions.clear();
+    };
   }
 
   /** Something is playing or queued in the call. */
@@ -351,12 +454,12 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
     this.calls.get(id)?.playback.stop();
   }
 
-  /** Sends DTMF into an answered call by the account's send method. */
-  sendDtmf(call: string | Call, digits: string): Promise<void> {
+  /** Sends DTMF into an answered call by the account's send method (or `method`). */
+  sendDtmf(call: string | Call, digits: string, method?: WireDtmfMethod): Promise<void> {
     const c = typeof call === "string" ? this.calls.get(call) : call;
     const dtmf = c ? this.dtmfByCall.get(c) : undefined;
     if (!dtmf) return Promise.reject(new Error("dtmf: unknown call"));
-    return dtmf.send(digits);
+    return dtmf.send(digits, method);
   }
 
   /**
@@ -495,22 +598,22 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
     const onTransfer = (e: TransferEvent, c: CallInfo) => {
       if (c.id === id) watcher.transfer?.(e, c);
     };
-    this.on("transfer", onTransfer);
     const onQuality = (q: CallQualityInfo, c: CallInfo) => {
       if (c.id === id) watcher.quality?.(q, c);
     };
-    this.on("quality", onQuality);
-    this.on("call", onState);
-    this.on("playback", onPlayback);
-    this.on("dtmf", onDtmf);
-    this.on("media", onMedia);
+    // A hidden call (the doctor's) has its events on `quiet`.
+    const on = [this, this.quiet];
+    const listeners: Array<[string, (...a: never[]) => void]> = [
+      ["call", onState],
+      ["playback", onPlayback],
+      ["dtmf", onDtmf],
+      ["media", onMedia],
+      ["transfer", onTransfer],
+      ["quality", onQuality],
+    ];
+    for (const e of on) for (const [name, f] of listeners) e.on(name, f as (...a: unknown[]) => void);
     return () => {
-      this.off("call", onState);
-      this.off("playback", onPlayback);
-      this.off("dtmf", onDtmf);
-      this.off("media", onMedia);
-      this.off("transfer", onTransfer);
-      this.off("quality", onQuality);
+      for (const e of on) for (const [name, f] of listeners) e.off(name, f as (...a: unknown[]) => void);
     };
   }
 
@@ -543,13 +646,22 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
 
   /** A new call: its DTMF, and the settling of its playback handles. */
   private attach(call: Call): void {
+    const hide = this.hideNext;
+    this.hideNext = undefined;
+    if (hide) {
+      this.hidden.add(call.id);
+      hide(call.snapshot());
+    }
     const dtmf = new CallDtmf(call, this.dtmfOptions);
     this.dtmfByCall.set(call, dtmf);
-    dtmf.on("digit", (d) => this.emit("dtmf", d.digit, d.method, call.snapshot()));
+    dtmf.on("digit", (d) => {
+      const info = call.snapshot();
+      this.publish("dtmf", info, d.digit, d.method, info);
+    });
     dtmf.on("warning", (t) => this.emit("log", "warn", t));
-    call.on("hold", (_hold, info) => this.emit("hold", info));
-    call.on("audioPath", (e, info) => this.emit("media", e, info));
-    call.on("quality", (q, info) => this.emit("quality", q, info));
+    call.on("hold", (_hold, info) => this.publish("hold", info, info));
+    call.on("audioPath", (e, info) => this.publish("media", info, e, info));
+    call.on("quality", (q, info) => this.publish("quality", info, q, info));
     const waiters = new Map<number, (interrupted: boolean) => void>();
     this.playbackWaiters.set(call, waiters);
     call.on("playback", (what, item, _info, interrupted) => {
@@ -568,6 +680,24 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
   }
 
   private onInvite(invitation: Invitation): void {
+    const trap = this.trap;
+    if (trap) {
+      const uri = invitation.remoteIdentity.uri;
+      const from = { number: uri.user ?? "", name: invitation.remoteIdentity.displayName ?? "", uri: uri.toString() };
+      if (trap.match(from)) {
+        // The doctor's own incoming leg: no flow node's policy, never seen by the flow; the doctor answers it.
+        this.trap = undefined;
+        this.hideNext = (c) => trap.taken(c);
+        this.quietInvite = true;
+        try {
+          this.calls.onInvite(invitation, { policy: { autoAnswer: false } });
+        } finally {
+          this.hideNext = undefined;
+          this.quietInvite = false;
+        }
+        return;
+      }
+    }
     this.calls.onInvite(invitation);
   }
   /** Screens a MESSAGE (415/413), then delivers it; 480 when no one takes text messages. */

@@ -16,8 +16,8 @@ export interface SipClientNode extends Node {
   registrationDetail: RegistrationDetail;
   register(user: ClientUser): void;
   deregister(user: ClientUser): void;
-  /** Runs the SIP doctor on the running account and keeps its report (lastDiagnosis). */
-  diagnose(language?: string): Promise<DoctorReport>;
+  /** Runs the SIP doctor on the running account and keeps its report (lastDiagnosis); testCall as Softphone.diagnose. */
+  diagnose(language?: string, testCall?: boolean | string): Promise<DoctorReport>;
   /** The last SIP doctor report, for the editor and support requests. */
   lastDiagnosis?: DoctorReport;
 }

@@ -317,10 +317,15 @@ export interface MessageInput {
   to: string;
 }
 
-/** Runs the SIP doctor; msg.language (en, fr, de; default en) picks the report's language. */
+/**
+ * Runs the SIP doctor; msg.language (en, fr, de; default en) picks the report's language.
+ * msg.testCall: true adds a test call to the account itself through the server; a number or SIP URI
+ * (an echo service, a second extension) is called instead.
+ */
 export interface DiagnoseInput {
   topic: "diagnose";
   language?: string;
+  testCall?: true | string;
 }
 
 /** Blind transfer of a call to msg.to (or msg.payload): a number or a SIP URI, as for dial. */
@@ -461,8 +466,14 @@ export function parseSipCallInput(raw: unknown): SipCallInput {
       if ((typeof to !== "string" && typeof to !== "number") || !String(to).trim()) throw new Error("message: msg.to must be a number or a SIP URI");
       return { topic, payload: p, to: String(to).trim() };
     }
-    case "diagnose":
-      return { topic, language: text(msg.language) };
+    case "diagnose": {
+      const t = msg.testCall;
+      if (t === undefined || t === null || t === false || t === "") return { topic, language: text(msg.language) };
+      if (t === true) return { topic, language: text(msg.language), testCall: true };
+      if ((typeof t !== "string" && typeof t !== "number") || !String(t).trim())
+        throw new Error("diagnose: msg.testCall must be true (call the account itself) or a number or SIP URI to call");
+      return { topic, language: text(msg.language), testCall: String(t).trim() };
+    }
     case "transfer": {
       const to = msg.to !== undefined && msg.to !== null && msg.to !== "" ? msg.to : p;
       if ((typeof to !== "string" && typeof to !== "number") || !String(to).trim())

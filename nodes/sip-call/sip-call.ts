@@ -290,7 +290,7 @@ export = function (RED: NodeAPI): void {
         }
         case "diagnose":
           // Through the config node, which keeps the last report for the editor.
-          send(diagnoseMsg(await client.diagnose(cmd.language)));
+          send(diagnoseMsg(await client.diagnose(cmd.language, cmd.testCall)));
           return;
         case "transfer": {
           // Its steps come out as "transfer" messages; a failed transfer also fails the input (done(err)).

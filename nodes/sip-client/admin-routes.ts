@@ -31,7 +31,8 @@ export interface AdminRouteDeps {
   /** State of a deployed sip-client config node, or null if there is none with this id. */
   getState(id: string): ClientStateSummary | null;
   /** Runs the SIP doctor on a deployed sip-client node (null: no such node); rejects when it is not started. */
-  diagnose?(id: string, language: string): Promise<unknown> | null;
+  /** testCall: true calls the account itself, a string is the number to call (see Softphone.diagnose). */
+  diagnose?(id: string, language: string, testCall?: true | string): Promise<unknown> | null;
   /** The last doctor report of a deployed node: undefined = none yet, null = no such node. */
   lastDiagnosis?(id: string): unknown;
 }
@@ -46,6 +47,9 @@ export const PREVIEW_MAX_QUEUE = 8;
 
 /** Sample rate of the audio returned by SpeechServiceLike.synthesize. */
 export const PREVIEW_SAMPLE_RATE = 8000;
+
+/** Longest test-call number the Diagnose button passes on (a SIP URI fits). */
+export const TEST_NUMBER_MAX = 200;
 
 function firstString(value: unknown): string | undefined {
   if (typeof value === "string") return value;
@@ -223,13 +227,16 @@ export function registerAdminRoutes(RED: AdminRed, deps: AdminRouteDeps, limiter
   // The SIP doctor: running it sends requests to the server, so it needs write permission;
   // reading the last report needs read permission. Reports hold no secret.
   if (deps.diagnose && http.post) {
-    const diagnose = (id: string, language: string) => deps.diagnose!(id, language);
+    const diagnose = (id: string, language: string, testCall?: true | string) => deps.diagnose!(id, language, testCall);
     http.post(
       "/sip-client/:id/diagnose",
       needsWrite,
       answered(async (req, res) => {
         const language = (firstString(req.query?.language) ?? "en").slice(0, 10);
-        const run = diagnose(req.params.id ?? "", language);
+        // ?testCall=1 adds the test call: to ?number= when given (an echo, a second extension), else to the account itself.
+        const number = (firstString(req.query?.number) ?? "").trim().slice(0, TEST_NUMBER_MAX);
+        const testCall = firstString(req.query?.testCall) === "1" ? number || true : undefined;
+        const run = diagnose(req.params.id ?? "", language, testCall);
         if (!run) return sendError(res, 404, "no deployed sip-client node with this id");
         try {
           res.json(await run);

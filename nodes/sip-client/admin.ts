@@ -23,7 +23,7 @@ export function registerAdminRoutesOnce(RED: NodeAPI): void {
         calls: node.phone?.activeCalls().length ?? 0,
       };
     },
-    diagnose: (id, language) => clientNode(RED, id)?.diagnose(language) ?? null,
+    diagnose: (id, language, testCall) => clientNode(RED, id)?.diagnose(language, testCall) ?? null,
     lastDiagnosis: (id) => {
       const node = clientNode(RED, id);
       return node ? node.lastDiagnosis : null;

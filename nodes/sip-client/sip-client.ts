@@ -111,10 +111,10 @@ export = function (RED: NodeAPI): void {
     node.deregister = (user) => {
       users.delete(user.id);
     };
-    node.diagnose = async (language) => {
+    node.diagnose = async (language, testCall) => {
       const phone = node.phone;
       if (!phone) throw new Error("the SIP account is not started: it starts when a sip-call or sip-dtmf node uses it");
-      const report = await phone.diagnose({ language });
+      const report = await phone.diagnose({ language, testCall });
       node.lastDiagnosis = report;
       return report;
     };

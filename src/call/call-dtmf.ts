@@ -9,7 +9,7 @@ import { DigitCollector, CollectedDigit } from "../dtmf/collector";
 import { dtmfMethod, type DtmfCallPort, type DtmfFrameSource } from "../dtmf/methods";
 import { normalizeDigit } from "../dtmf/tone-generator";
 import type { RtpSession } from "../media/rtp-session";
-import { DTMF_METHODS, type CallState, type DtmfMethod } from "../types";
+import { DTMF_METHODS, type CallState, type DtmfMethod, type WireDtmfMethod } from "../types";
 import { addSessionDelegate } from "../sip/session-delegates";
 import { dialogInternals } from "../sip/sipjs-internals";
 
@@ -103,8 +103,8 @@ export class CallDtmf extends EventEmitter<CallDtmfEvents> {
     this.collector.add(key, "simulated");
   }
 
-  /** Sends digits (0-9 * # A-D) by the configured method; resolves when they are out. */
-  send(digits: string): Promise<void> {
+  /** Sends digits (0-9 * # A-D) by the configured method (or `method`); resolves when they are out. */
+  send(digits: string, method?: WireDtmfMethod): Promise<void> {
     const clean = [...String(digits)].filter((c) => !/\s|,/.test(c));
     const bad = clean.find((c) => normalizeDigit(c) === null);
     if (clean.length === 0) return Promise.reject(new Error("dtmf: no digits to send"));
@@ -112,13 +112,14 @@ export class CallDtmf extends EventEmitter<CallDtmfEvents> {
     if (this.call.state !== "ANSWERED") return Promise.reject(new Error(`dtmf: the call is ${this.call.state}, not ANSWERED`));
     const keys = clean.map((c) => normalizeDigit(c)!).join("");
     // One sequence at a time, in order.
-    const job = this.sending.then(() => this.sendNow(keys));
+    const job = this.sending.then(() => this.sendNow(keys, method));
     this.sending = job.catch(() => undefined);
     return job;
   }
 
-  private async sendNow(keys: string): Promise<void> {
-    const { send, durationMs, gapMs } = this.opts;
+  private async sendNow(keys: string, chosen?: WireDtmfMethod): Promise<void> {
+    const { durationMs, gapMs } = this.opts;
+    const send = chosen ?? this.opts.send;
     // An unknown name sends by the default method, as the option always did.
     const method = dtmfMethod(send) ?? dtmfMethod(DEFAULT_DTMF.send)!;
     return method.send(this.port, keys, { durationMs, gapMs });

@@ -3,6 +3,7 @@
 
 import { EventEmitter } from "events";
 import crypto from "crypto";
+import { inviterParamsWithCallId } from "../sip/sipjs-internals";
 import { Invitation, Inviter, UserAgent, Core, type Referral } from "sip.js";
 import { precheckOffer, RtpSessionDescriptionHandler } from "../media/session-description-handler";
 import type { SrtpPolicy } from "../media/srtp-policy";
@@ -123,6 +124,8 @@ export interface DialOptions {
   limits?: CallLimits;
   /** The escalation this call belongs to (msg.call.alertId). */
   alertId?: string;
+  /** A Call-ID of our own (the doctor's call to its own account; see inviterParamsWithCallId). */
+  callId?: string;
 }
 
 /** Who handles incoming calls: one flow node, with its policy and its limits. */
@@ -242,16 +245,16 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     call?.attachMedia(sdh);
   }
 
-  /** The user agent's onInvite delegate. */
-  onInvite(invitation: Invitation): void {
+  /** The user agent's onInvite delegate; `own` replaces the claim's policy and limits (the doctor's test call). */
+  onInvite(invitation: Invitation, own?: { policy: InboundPolicy; limits?: CallLimits }): void {
     const req = invitation.request;
     const from = callerParty(invitation.remoteIdentity.uri, invitation.remoteIdentity.displayName, (name) => req.getHeaders(name));
     const to = partyFromUri(invitation.localIdentity.uri, invitation.localIdentity.displayName);
     const refuse = this.refuser(from, to, (statusCode) => void invitation.reject({ statusCode }).catch(() => undefined));
     if (this.closed) return refuse(503, "rejected", "shutting down");
     // Policy and limits as they are now: a later claim or release does not change this call.
-    const policy = this.claim?.policy ?? this.policy;
-    const limits = this.limitsOf(this.claim?.limits);
+    const policy = own?.policy ?? this.claim?.policy ?? this.policy;
+    const limits = this.limitsOf(own ? own.limits : this.claim?.limits);
     if (this.list().length >= (limits.maxCalls ?? DEFAULT_MAX_CALLS)) return refuse(486, "rejected", "maximum number of calls reached");
     // sip.js would turn a media failure into 480; a clear 488 needs the offer checked first.
     if (req.body && /application\/sdp/i.test(req.getHeader("content-type") ?? "")) {
@@ -441,7 +444,7 @@ export class CallManager extends EventEmitter<CallManagerEvents> {
     if (this.list().length >= (limits.maxCalls ?? DEFAULT_MAX_CALLS)) throw new Error("maximum number of calls reached");
     const uri = this.targetUri(t);
     const ua = this.opts.userAgent;
-    const inviter = new Inviter(ua, uri, { earlyMedia: false });
+    const inviter = new Inviter(ua, uri, { earlyMedia: false, ...(options.callId ? { params: inviterParamsWithCallId(options.callId) } : {}) });
     const from = partyFromUri(ua.configuration.uri, ua.configuration.displayName);
     const call = this.track(new Call(inviter, "outbound", from, partyFromUri(uri), { endTimeoutMs: this.opts.endTimeoutMs }), limits);
     if (options.alertId) call.info.alertId = options.alertId;

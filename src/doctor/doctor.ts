@@ -14,7 +14,23 @@ import { renderFinding, renderReport, type DoctorLanguage } from "./texts";
 
 export type FindingLevel = "ok" | "info" | "warn" | "fail";
 export type FindingId =
-  "dns" | "transport" | "other-transports" | "nat" | "sdp-address" | "keepalive" | "credentials" | "expiry" | "methods" | "codecs";
+  | "dns"
+  | "transport"
+  | "other-transports"
+  | "nat"
+  | "sdp-address"
+  | "keepalive"
+  | "credentials"
+  | "expiry"
+  | "methods"
+  | "codecs"
+  // the test call (test-call.ts)
+  | "test-call"
+  | "audio"
+  | "round-trip"
+  | "dtmf-rfc4733"
+  | "dtmf-info"
+  | "dtmf-inband";
 
 export type Facts = Record<string, string | number | boolean | undefined>;
 
@@ -70,6 +86,8 @@ export interface DoctorOptions {
   dns?: DnsClient;
   probe?: typeof probeOptions;
   now?: () => number;
+  /** The test call (test-call.ts), run after the other checks; its findings end the report. */
+  testCall?: () => Promise<Array<Omit<DoctorFinding, "text">>>;
 }
 
 /** Keep-alive interval above which a NAT may forget a UDP mapping (many routers: 30 s). */
@@ -164,6 +182,7 @@ export async function runDoctor(input: DoctorInput, options: DoctorOptions = {})
   if (main?.answered) found.push(...natFindings(input, main, transport!));
   found.push(...registrationFindings(input));
   if (main?.answered) found.push(...capabilityFindings(input, main));
+  if (options.testCall) found.push(...(await options.testCall()));
 
   const findings = found.map((f) => ({ ...f, ...renderFinding(f, language) }));
   const report: DoctorReport = {

@@ -68,6 +68,59 @@ const EN: Table = {
   ],
   "codecs.fail": ["No codec in common: we offer {ours}, the server {theirs}.", "Allow G.711 (alaw, ulaw) for this extension on the PBX."],
   "codecs.info": ["The server does not list its codecs (normal for OPTIONS); we offer {ours}."],
+  "test-call.ok.self": ["Test call to ourselves ({target}) through the server: both legs answered."],
+  "test-call.ok": ["Test call to {target}: answered."],
+  "test-call.fail": [
+    "The test call to {target} failed: {reason}.",
+    "Check that the PBX lets this extension call itself, or give an echo service or a second extension as the test number.",
+  ],
+  "test-call.fail.timeout": [
+    "The test call took longer than {seconds} s and was hung up.",
+    "Try again; if it happens again, the server is slow to set up calls.",
+  ],
+  "test-call.warn.busy": ["Another test call of this account is running: no second one was made.", "Wait until it ends, then try again."],
+  "test-call.info.skipped": ["No test call: the account is not registered ({state})."],
+  "audio.ok": ["Audio flows both ways: each leg heard the other's tone."],
+  "audio.ok.echo": ["Our tone came back from {target}: audio flows both ways."],
+  "audio.warn.out": [
+    "Audio flows only from us to the other leg: our tone arrived, the answer did not (one-way audio).",
+    "Usually NAT: let the PBX send audio back to where it comes from (Asterisk: rtp_symmetric=yes, direct_media=no), or set Local IP; open the RTP port range in the firewall.",
+  ],
+  "audio.warn.back": [
+    "Audio flows only towards us: our tone did not reach the other leg (one-way audio).",
+    "Usually NAT or a firewall: open the RTP port range, let the PBX relay media (Asterisk: direct_media=no), or set Local IP.",
+  ],
+  "audio.fail": [
+    "No audio in either direction: neither tone arrived.",
+    "A firewall may block the RTP port range, or the PBX sends audio to an address it cannot reach (see the NAT and SDP findings).",
+  ],
+  "audio.fail.echo": [
+    "Our tone did not come back from {target}.",
+    "If {target} is an echo service, audio is blocked one way (NAT, firewall, RTP ports). A second extension does not echo: listen there instead.",
+  ],
+  "round-trip.ok": ["Round-trip delay of audio: {ms} ms."],
+  "round-trip.warn": [
+    "Round-trip delay of audio: {ms} ms, above {limit} ms: speech feels delayed.",
+    "Use a wired network, a server closer to Node-RED, or avoid transcoding on the PBX.",
+  ],
+  "round-trip.info": ["The round-trip delay could not be measured: no tone came back."],
+  "dtmf.ok": ["Keys sent as {name} arrive."],
+  "dtmf.ok.echo": ["Keys sent as {name} came back from {target}."],
+  "dtmf.info.echo": ["Keys sent as {name} did not come back from {target}: an echo may not return them; check on the other phone."],
+  "dtmf.info.off": ["{name} not checked: the account does not listen for it (DTMF receive)."],
+  "dtmf.warn": ["Keys sent as {name} arrived as {viaName}: the server converts them.", "Nothing to do: the node takes every method."],
+  "dtmf.fail.rfc4733": [
+    "Keys sent as RFC 4733 events did not arrive: the server removes telephone-event from the SDP or drops the events.",
+    "Set the DTMF method to INFO or in-band, or enable RFC 4733 (RFC 2833) DTMF on the PBX.",
+  ],
+  "dtmf.fail.info": [
+    "Keys sent as SIP INFO did not arrive: the server refuses or drops INFO.",
+    "Set the DTMF method to RFC 4733 (the default) or in-band.",
+  ],
+  "dtmf.fail.inband": [
+    "Keys sent as tones in the audio did not arrive: the audio is compressed or filtered on the way, or does not flow.",
+    "Set the DTMF method to RFC 4733 (the default) or INFO; allow G.711 without transcoding on the PBX.",
+  ],
   title: ["SIP doctor, {at}: {server} over {transport}, user {user}. Result: {level}."],
   "level.ok": ["OK"],
   "level.info": ["Info"],
@@ -136,6 +189,67 @@ const FR: Table = {
   ],
   "codecs.fail": ["Aucun codec en commun : nous proposons {ours}, le serveur {theirs}.", "Autorisez le G.711 (alaw, ulaw) pour ce poste sur le PBX."],
   "codecs.info": ["Le serveur n'indique pas ses codecs (normal pour OPTIONS) ; nous proposons {ours}."],
+  "test-call.ok.self": ["Appel de test vers nous-mêmes ({target}) via le serveur : les deux côtés ont répondu."],
+  "test-call.ok": ["Appel de test vers {target} : décroché."],
+  "test-call.fail": [
+    "L'appel de test vers {target} a échoué : {reason}.",
+    "Vérifiez que le PBX permet à ce poste de s'appeler lui-même, ou indiquez un service d'écho ou un second poste comme numéro de test.",
+  ],
+  "test-call.fail.timeout": [
+    "L'appel de test a duré plus de {seconds} s et a été raccroché.",
+    "Réessayez ; si cela se répète, le serveur établit les appels lentement.",
+  ],
+  "test-call.warn.busy": [
+    "Un autre appel de test de ce compte est en cours : aucun second appel n'a été passé.",
+    "Attendez qu'il se termine, puis réessayez.",
+  ],
+  "test-call.info.skipped": ["Pas d'appel de test : le compte n'est pas enregistré ({state})."],
+  "audio.ok": ["L'audio passe dans les deux sens : chaque côté a entendu la tonalité de l'autre."],
+  "audio.ok.echo": ["Notre tonalité est revenue de {target} : l'audio passe dans les deux sens."],
+  "audio.warn.out": [
+    "L'audio ne passe que de nous vers l'autre côté : notre tonalité est arrivée, la réponse non (son dans un seul sens).",
+    "En général le NAT : laissez le PBX renvoyer l'audio vers sa source (Asterisk : rtp_symmetric=yes, direct_media=no), ou renseignez l'IP locale ; ouvrez la plage de ports RTP dans le pare-feu.",
+  ],
+  "audio.warn.back": [
+    "L'audio ne passe que vers nous : notre tonalité n'a pas atteint l'autre côté (son dans un seul sens).",
+    "En général le NAT ou un pare-feu : ouvrez la plage de ports RTP, laissez le PBX relayer l'audio (Asterisk : direct_media=no), ou renseignez l'IP locale.",
+  ],
+  "audio.fail": [
+    "Aucun audio dans aucun sens : aucune tonalité n'est arrivée.",
+    "Un pare-feu bloque peut-être la plage de ports RTP, ou le PBX envoie l'audio à une adresse injoignable (voir les constats NAT et SDP).",
+  ],
+  "audio.fail.echo": [
+    "Notre tonalité n'est pas revenue de {target}.",
+    "Si {target} est un service d'écho, l'audio est bloqué dans un sens (NAT, pare-feu, ports RTP). Un second poste ne renvoie pas l'écho : écoutez sur ce poste.",
+  ],
+  "round-trip.ok": ["Délai aller-retour de l'audio : {ms} ms."],
+  "round-trip.warn": [
+    "Délai aller-retour de l'audio : {ms} ms, au-delà de {limit} ms : la parole semble retardée.",
+    "Utilisez un réseau filaire, un serveur plus proche de Node-RED, ou évitez le transcodage sur le PBX.",
+  ],
+  "round-trip.info": ["Le délai aller-retour n'a pas pu être mesuré : aucune tonalité n'est revenue."],
+  "dtmf.ok": ["Les touches envoyées en {name} arrivent."],
+  "dtmf.ok.echo": ["Les touches envoyées en {name} sont revenues de {target}."],
+  "dtmf.info.echo": [
+    "Les touches envoyées en {name} ne sont pas revenues de {target} : un écho ne les renvoie pas toujours ; vérifiez sur l'autre téléphone.",
+  ],
+  "dtmf.info.off": ["{name} non vérifié : le compte ne l'écoute pas (réception DTMF)."],
+  "dtmf.warn": [
+    "Les touches envoyées en {name} sont arrivées en {viaName} : le serveur les convertit.",
+    "Rien à faire : le nœud accepte toutes les méthodes.",
+  ],
+  "dtmf.fail.rfc4733": [
+    "Les touches envoyées en événements RFC 4733 ne sont pas arrivées : le serveur retire telephone-event du SDP ou supprime les événements.",
+    "Réglez la méthode DTMF sur INFO ou dans l'audio, ou activez le DTMF RFC 4733 (RFC 2833) sur le PBX.",
+  ],
+  "dtmf.fail.info": [
+    "Les touches envoyées en SIP INFO ne sont pas arrivées : le serveur refuse ou supprime les INFO.",
+    "Réglez la méthode DTMF sur RFC 4733 (par défaut) ou dans l'audio.",
+  ],
+  "dtmf.fail.inband": [
+    "Les touches envoyées en tonalités dans l'audio ne sont pas arrivées : l'audio est compressé ou filtré en route, ou ne passe pas.",
+    "Réglez la méthode DTMF sur RFC 4733 (par défaut) ou INFO ; autorisez le G.711 sans transcodage sur le PBX.",
+  ],
   title: ["Diagnostic SIP, {at} : {server} en {transport}, utilisateur {user}. Résultat : {level}."],
   "level.ok": ["OK"],
   "level.info": ["Info"],
@@ -210,6 +324,59 @@ const DE: Table = {
     "G.711 (alaw, ulaw) für diese Nebenstelle in der Anlage erlauben.",
   ],
   "codecs.info": ["Der Server nennt seine Codecs nicht (bei OPTIONS normal); wir bieten {ours}."],
+  "test-call.ok.self": ["Testanruf an uns selbst ({target}) über den Server: beide Seiten haben angenommen."],
+  "test-call.ok": ["Testanruf an {target}: angenommen."],
+  "test-call.fail": [
+    "Der Testanruf an {target} ist fehlgeschlagen: {reason}.",
+    "Prüfen, ob die Anlage dieser Nebenstelle erlaubt, sich selbst anzurufen, oder einen Echo-Dienst oder eine zweite Nebenstelle als Testnummer angeben.",
+  ],
+  "test-call.fail.timeout": [
+    "Der Testanruf dauerte länger als {seconds} s und wurde aufgelegt.",
+    "Erneut versuchen; passiert es wieder, baut der Server Anrufe langsam auf.",
+  ],
+  "test-call.warn.busy": ["Ein anderer Testanruf dieses Kontos läuft: kein zweiter wurde gestartet.", "Warten, bis er endet, dann erneut versuchen."],
+  "test-call.info.skipped": ["Kein Testanruf: das Konto ist nicht registriert ({state})."],
+  "audio.ok": ["Audio fließt in beide Richtungen: jede Seite hat den Ton der anderen gehört."],
+  "audio.ok.echo": ["Unser Ton kam von {target} zurück: Audio fließt in beide Richtungen."],
+  "audio.warn.out": [
+    "Audio fließt nur von uns zur Gegenseite: unser Ton kam an, die Antwort nicht (Ton nur in eine Richtung).",
+    "Meist NAT: die Anlage Audio dorthin zurückschicken lassen, woher es kommt (Asterisk: rtp_symmetric=yes, direct_media=no), oder die lokale IP eintragen; den RTP-Portbereich in der Firewall öffnen.",
+  ],
+  "audio.warn.back": [
+    "Audio fließt nur zu uns: unser Ton erreichte die Gegenseite nicht (Ton nur in eine Richtung).",
+    "Meist NAT oder eine Firewall: den RTP-Portbereich öffnen, die Anlage Audio weiterleiten lassen (Asterisk: direct_media=no) oder die lokale IP eintragen.",
+  ],
+  "audio.fail": [
+    "Kein Audio in keiner Richtung: kein Ton kam an.",
+    "Vielleicht sperrt eine Firewall den RTP-Portbereich, oder die Anlage schickt Audio an eine unerreichbare Adresse (siehe NAT und SDP).",
+  ],
+  "audio.fail.echo": [
+    "Unser Ton kam von {target} nicht zurück.",
+    "Ist {target} ein Echo-Dienst, ist Audio in eine Richtung gesperrt (NAT, Firewall, RTP-Ports). Eine zweite Nebenstelle gibt kein Echo: dort zuhören.",
+  ],
+  "round-trip.ok": ["Umlaufverzögerung des Audios: {ms} ms."],
+  "round-trip.warn": [
+    "Umlaufverzögerung des Audios: {ms} ms, über {limit} ms: Sprache wirkt verzögert.",
+    "Ein kabelgebundenes Netz, einen näheren Server nutzen oder Transcoding in der Anlage vermeiden.",
+  ],
+  "round-trip.info": ["Die Umlaufverzögerung ließ sich nicht messen: kein Ton kam zurück."],
+  "dtmf.ok": ["Als {name} gesendete Tasten kommen an."],
+  "dtmf.ok.echo": ["Als {name} gesendete Tasten kamen von {target} zurück."],
+  "dtmf.info.echo": ["Als {name} gesendete Tasten kamen von {target} nicht zurück: ein Echo gibt sie nicht immer zurück; am anderen Telefon prüfen."],
+  "dtmf.info.off": ["{name} nicht geprüft: das Konto empfängt es nicht (DTMF-Empfang)."],
+  "dtmf.warn": ["Als {name} gesendete Tasten kamen als {viaName} an: der Server wandelt sie um.", "Nichts zu tun: der Knoten nimmt jede Methode."],
+  "dtmf.fail.rfc4733": [
+    "Als RFC-4733-Ereignisse gesendete Tasten kamen nicht an: der Server entfernt telephone-event aus dem SDP oder verwirft die Ereignisse.",
+    "Die DTMF-Methode auf INFO oder In-Band stellen oder RFC-4733-(RFC-2833-)DTMF in der Anlage einschalten.",
+  ],
+  "dtmf.fail.info": [
+    "Als SIP INFO gesendete Tasten kamen nicht an: der Server lehnt INFO ab oder verwirft es.",
+    "Die DTMF-Methode auf RFC 4733 (Standard) oder In-Band stellen.",
+  ],
+  "dtmf.fail.inband": [
+    "Als Töne im Audio gesendete Tasten kamen nicht an: das Audio wird unterwegs komprimiert oder gefiltert oder fließt nicht.",
+    "Die DTMF-Methode auf RFC 4733 (Standard) oder INFO stellen; G.711 ohne Transcoding in der Anlage erlauben.",
+  ],
   title: ["SIP-Diagnose, {at}: {server} über {transport}, Benutzer {user}. Ergebnis: {level}."],
   "level.ok": ["OK"],
   "level.info": ["Info"],
@@ -230,10 +397,32 @@ function fill(template: string, facts: Facts): string {
 /** The key of a finding's sentence: a variant first (".literal", ".srv", ".portOnly", ".off"), then id.level. */
 export function findingKey(f: Pick<DoctorFinding, "id" | "level" | "facts">): string {
   const base = `${f.id}.${f.level}`;
+  if (f.id.startsWith("dtmf-")) return dtmfKey(f);
+  if (f.id === "test-call") {
+    const variant = f.facts.timeout
+      ? "timeout"
+      : f.facts.busy
+        ? "busy"
+        : f.facts.skipped
+          ? "skipped"
+          : f.level === "ok" && f.facts.self
+            ? "self"
+            : "";
+    return variant ? `${base}.${variant}` : base;
+  }
+  if (f.id === "audio")
+    return f.facts.echo && f.level !== "warn" ? `${base}.echo` : f.level === "warn" ? `${base}.${f.facts.out ? "out" : "back"}` : base;
   if (f.id === "dns" && f.level === "ok") return f.facts.literal ? `${base}.literal` : f.facts.srv ? `${base}.srv` : base;
   if (f.id === "nat" && f.level === "warn" && f.facts.portOnly) return `${base}.portOnly`;
   if (f.id === "credentials" && f.level === "info" && f.facts.off) return `${base}.off`;
   return base;
+}
+
+/** The test call's key findings share their sentences: dtmf.<level>[.echo|.off], a failure per method. */
+function dtmfKey(f: Pick<DoctorFinding, "level" | "facts">): string {
+  if (f.facts.off) return "dtmf.info.off";
+  if (f.facts.echo) return f.level === "ok" ? "dtmf.ok.echo" : "dtmf.info.echo";
+  return f.level === "fail" ? `dtmf.fail.${String(f.facts.method)}` : `dtmf.${f.level}`;
 }
 
 export function renderFinding(f: Pick<DoctorFinding, "id" | "level" | "facts">, language: DoctorLanguage): { text: string; fix?: string } {

@@ -4,7 +4,7 @@
 // instead of silently losing a workaround. docs/ARCHITECTURE.md lists each one and why.
 
 import fs from "fs";
-import { Core, Invitation, version as exportedVersion } from "sip.js";
+import { Core, Invitation, type InviterOptions, version as exportedVersion } from "sip.js";
 
 /** The sip.js version these accessors were written against. */
 export const SIPJS_EXPECTED_VERSION = "0.21.2";
@@ -126,4 +126,14 @@ export function assertSipJsInternals(lib: { Core: typeof Core; Invitation: typeo
     seen = undefined;
   }
   if (seen !== 4242) throw new SipJsInternalsError("Dialog.dialogState.remoteSequenceNumber");
+}
+
+/**
+ * Inviter params that give the INVITE a Call-ID of our choice. sip.js answers 482 to an INVITE
+ * without To tag whose Call-ID starts with its own sipjsId ("a request from ourself"), so the
+ * doctor's call to its own account through a proxy (which keeps the Call-ID) needs another one.
+ * sip.js's message options take `callId`; the InviterOptions.params type leaves it out.
+ */
+export function inviterParamsWithCallId(callId: string): InviterOptions["params"] {
+  return { callId } as InviterOptions["params"];
 }

@@ -707,6 +707,30 @@ describe("Node-RED editor (real browser)", function () {
       await page.waitForSelector("#node-dialog-cancel", { state: "detached" });
     });
 
+    it("Diagnose with the test call ticked: the account calls itself through the server and the report tells audio, delay and keys", async function () {
+      await openNodeEditor(page, callId);
+      await page.click("#node-input-btn-client-edit");
+      await page.waitForSelector("#node-config-sip-client-testcall", { state: "visible" });
+      await page.check("#node-config-sip-client-testcall");
+      await page.click("#node-config-sip-client-diagnose");
+      await page.waitForFunction(() => /^SIP doctor, |not deployed|Could not/.test($("#node-config-sip-client-diagnosis").text()), undefined, {
+        timeout: 45_000,
+      });
+      const text = await page.locator("#node-config-sip-client-diagnosis").innerText();
+      await shot(page, "sip-client-diagnose-test-call");
+      if (sip.expectRegistered) {
+        assert.match(text, /\[OK\] Test call to ourselves \(.*\) through the server: both legs answered\./, text);
+        assert.match(text, /\[OK\] Audio flows both ways/, text);
+        assert.match(text, /\[OK\] Round-trip delay of audio: \d+ ms\./, text);
+        assert.match(text, /\[OK\] Keys sent as SIP INFO arrive\./, text);
+      } else assert.match(text, /No test call: the account is not registered/, text);
+      assert.ok(!text.includes(sip.password), "no password in the report");
+      await page.click("#node-config-dialog-cancel");
+      await page.waitForSelector("#node-config-sip-client-diagnose", { state: "detached" });
+      await page.click("#node-dialog-cancel");
+      await page.waitForSelector("#node-dialog-cancel", { state: "detached" });
+    });
+
     it("says that an account is not deployed yet", async function () {
       const state = await page.evaluate(async () => {
         const r = await fetch("sip-client/0123456789abcdef/state");

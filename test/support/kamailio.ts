@@ -88,6 +88,10 @@ export interface KamailioOptions {
    * puts a portless GRUU in its Contact, so in-dialog requests to it would go to port 5060: off for it.
    */
   gruu?: boolean;
+  /** Remove telephone-event (RFC 4733) from every SDP it relays (sdpops), like a PBX without RFC 2833. */
+  stripTelephoneEvent?: boolean;
+  /** Answer every in-dialog INFO with 405 instead of relaying it, like a PBX that blocks SIP INFO. */
+  blockInfo?: boolean;
 }
 
 /** PEM files for mutual TLS tests (made with openssl in the temp dir). */
@@ -266,6 +270,8 @@ interface CfgParams {
   maxExpires: number;
   defaultExpires: number;
   gruu: boolean;
+  stripTelephoneEvent: boolean;
+  blockInfo: boolean;
   frTimerMs: number;
   frInvTimerMs: number;
   debug: number;
@@ -361,7 +367,7 @@ ${p.algorithm !== "MD5" ? `modparam("auth", "algorithm", "${p.algorithm}")\n` : 
 loadmodule "nathelper.so"
 loadmodule "xhttp.so"
 loadmodule "websocket.so"
-
+${p.stripTelephoneEvent ? 'loadmodule "sdpops.so"\n' : ""}
 modparam("tls", "certificate", "${p.certPath}")
 modparam("tls", "private_key", "${p.keyPath}")
 modparam("tls", "tls_method", "TLSv1.2+")
@@ -414,9 +420,9 @@ request_route {
     setflag(5);
   }
 
-  # ---- in-dialog requests
+${p.stripTelephoneEvent ? '  if (has_body("application/sdp")) {\n    sdp_remove_codecs_by_name("telephone-event");\n  }\n' : ""}  # ---- in-dialog requests
   if (has_totag()) {
-    if (loose_route()) {
+${p.blockInfo ? '    if (is_method("INFO")) {\n      sl_send_reply("405", "Method Not Allowed");\n      exit;\n    }\n' : ""}    if (loose_route()) {
       if (!isdsturiset()) {
         handle_ruri_alias();
       }
@@ -555,7 +561,7 @@ branch_route[LOOPBACK_ONLY] {
 }
 
 onreply_route[NATREPLY] {
-  if (isbflagset(6) || nat_uac_test("64")) {
+${p.stripTelephoneEvent ? '  if (has_body("application/sdp")) {\n    sdp_remove_codecs_by_name("telephone-event");\n  }\n' : ""}  if (isbflagset(6) || nat_uac_test("64")) {
     if (is_first_hop()) {
       set_contact_alias();
     }
@@ -833,6 +839,8 @@ export async function startKamailio(opts: KamailioOptions = {}): Promise<Kamaili
         authInvite: opts.authInvite ?? false,
         forbidBadAuth: opts.forbidBadAuth ?? false,
         rewriteContact: opts.rewriteContact ?? false,
+        stripTelephoneEvent: opts.stripTelephoneEvent ?? false,
+        blockInfo: opts.blockInfo ?? false,
         algorithm: opts.algorithm ?? "MD5",
         minExpires: opts.minExpires ?? 1,
         maxExpires: opts.maxExpires ?? 3600,

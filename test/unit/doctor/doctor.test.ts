@@ -135,6 +135,19 @@ describe("doctor/texts", () => {
       ...["sdp-address.ok", "sdp-address.warn", "keepalive.ok", "keepalive.warn", "keepalive.info"],
       ...["credentials.ok", "credentials.fail", "credentials.warn", "credentials.info", "expiry.ok", "expiry.info", "expiry.warn"],
       ...["methods.ok", "methods.warn", "methods.info", "codecs.ok", "codecs.warn", "codecs.fail", "codecs.info"],
+      // the test call
+      ...[{ self: true }, {}].map((facts) => findingKey({ id: "test-call", level: "ok", facts })),
+      ...[{ timeout: true }, {}].map((facts) => findingKey({ id: "test-call", level: "fail", facts })),
+      findingKey({ id: "test-call", level: "warn", facts: { busy: true } }),
+      findingKey({ id: "test-call", level: "info", facts: { skipped: true } }),
+      ...(["ok", "fail"] as const).flatMap((level) => [{ echo: true }, {}].map((facts) => findingKey({ id: "audio", level, facts }))),
+      ...[{ out: true }, { back: true }].map((facts) => findingKey({ id: "audio", level: "warn", facts })),
+      ...(["ok", "warn", "info"] as const).map((level) => findingKey({ id: "round-trip", level, facts: {} })),
+      ...(["rfc4733", "info", "inband"] as const).flatMap((method) =>
+        (["ok", "warn", "fail"] as const).map((level) => findingKey({ id: `dtmf-${method}`, level, facts: { method } })),
+      ),
+      findingKey({ id: "dtmf-info", level: "info", facts: { method: "info", off: true } }),
+      ...(["ok", "info"] as const).map((level) => findingKey({ id: "dtmf-inband", level, facts: { method: "inband", echo: true } })),
     ];
     for (const k of keys) {
       const e = DOCTOR_TEXTS.en[k];

@@ -402,6 +402,20 @@ describe("nodes/shared/messages: alert (escalation)", () => {
 });
 
 describe("nodes/shared/messages: mode (time and mode rules)", () => {
+  it("diagnose: msg.testCall true calls the account itself, a number or URI calls that, anything else is refused", () => {
+    assert.deepStrictEqual(parseSipCallInput({ topic: "diagnose" }), { topic: "diagnose", language: undefined });
+    assert.deepStrictEqual(parseSipCallInput({ topic: "diagnose", testCall: false }), { topic: "diagnose", language: undefined });
+    assert.deepStrictEqual(parseSipCallInput({ topic: "diagnose", testCall: true, language: "de" }), {
+      topic: "diagnose",
+      language: "de",
+      testCall: true,
+    });
+    assert.deepStrictEqual(parseSipCallInput({ topic: "diagnose", testCall: " *43 " }), { topic: "diagnose", language: undefined, testCall: "*43" });
+    assert.deepStrictEqual(parseSipCallInput({ topic: "diagnose", testCall: 621 }), { topic: "diagnose", language: undefined, testCall: "621" });
+    assert.throws(() => parseSipCallInput({ topic: "diagnose", testCall: { to: 1 } }), /msg\.testCall must be true .* or a number or SIP URI/);
+    assert.throws(() => parseSipCallInput({ topic: "diagnose", testCall: "  " }), /msg\.testCall/);
+  });
+
   it("parses a mode (lower case), a clear, a query, and refuses junk", () => {
     assert.deepStrictEqual(parseSipCallInput({ topic: "mode", payload: " Night " }), { topic: "mode", payload: "night" });
     assert.deepStrictEqual(parseSipCallInput({ topic: "mode", payload: "" }), { topic: "mode", payload: "" });

@@ -1,7 +1,13 @@
 // The editor's admin endpoints with a fake RED.httpAdmin: the TTS preview needs the write
 // permission, and its queue is bounded (429 beyond, with a clear text).
 import assert from "assert";
-import { PREVIEW_MAX_CONCURRENT, PREVIEW_MAX_QUEUE, PreviewLimiter, registerAdminRoutes } from "../../../nodes/sip-client/admin-routes";
+import {
+  PREVIEW_MAX_CONCURRENT,
+  PREVIEW_MAX_QUEUE,
+  PreviewLimiter,
+  registerAdminRoutes,
+  TEST_NUMBER_MAX,
+} from "../../../nodes/sip-client/admin-routes";
 
 type Handler = (req: any, res: any, next?: () => void) => unknown;
 
@@ -142,5 +148,32 @@ describe("sip-client admin routes", () => {
     } finally {
       process.off("unhandledRejection", onUnhandled);
     }
+  });
+
+  it("Diagnose: ?testCall=1 asks for the test call, to ?number= when given (bounded), else to the account itself", async () => {
+    const { RED } = fakeRed();
+    const posts = new Map<string, Handler[]>();
+    (RED.httpAdmin as any).post = (path: string, ...handlers: Handler[]) => posts.set(path, handlers);
+    const asked: unknown[] = [];
+    registerAdminRoutes(RED, {
+      getSpeech: () => ({ synthesize: async () => new Int16Array(80), languages: () => [] }),
+      getState: () => null,
+      diagnose: (_id, _language, testCall) => {
+        asked.push(testCall);
+        return Promise.resolve({ level: "ok" });
+      },
+    });
+    const route = posts.get("/sip-client/:id/diagnose")!;
+    assert.strictEqual((route[0] as any).permission, "sip-client.write", "a test call places a call: write permission");
+    const user = { permissions: ["sip-client.write"] };
+    for (const query of [
+      {},
+      { testCall: "1" },
+      { testCall: "1", number: " *43 " },
+      { testCall: "0", number: "621" },
+      { testCall: "1", number: "9".repeat(500) },
+    ])
+      await call(route, { params: { id: "acct" }, query, user });
+    assert.deepStrictEqual(asked, [undefined, true, "*43", undefined, "9".repeat(TEST_NUMBER_MAX)]);
   });
 });
