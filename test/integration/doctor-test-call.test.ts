@@ -2,6 +2,8 @@
 // incoming leg (no flow sees either), tones both ways, the round-trip delay, and one key by each
 // DTMF method; against a Kamailio that strips telephone-event from the SDP and one that blocks INFO.
 import assert from "assert";
+import fs from "fs";
+import path from "path";
 import helper from "node-red-node-test-helper";
 import { startRed, stopRed } from "../support/node-red-runtime";
 import { startKamailio, Kamailio, type KamailioOptions } from "../support/kamailio";
@@ -12,6 +14,7 @@ import { Softphone, type CallInfo, type DoctorFinding, type DoctorReport, type S
 /* eslint-disable @typescript-eslint/no-require-imports */
 const sipClient = require("../../nodes/sip-client/sip-client.js");
 const sipCall = require("../../nodes/sip-call/sip-call.js");
+const coreNodes = ["common/20-inject.js", "function/10-switch.js", "function/10-function.js"].map((f) => require(`@node-red/nodes/core/${f}`));
 /* eslint-enable @typescript-eslint/no-require-imports */
 helper.init(require.resolve("node-red"));
 
@@ -169,6 +172,40 @@ describe("SIP doctor: the test call (Kamailio variants)", function () {
         [],
         "no call, key or playback message of the doctor's calls",
       );
+    } finally {
+      await stopRed();
+    }
+  });
+
+  it("the sip-doctor example: 'with a test call' against a server that blocks INFO gives the report text and a problems line with its fix", async () => {
+    kam = await startKamailio({ users: { alice: PASSWORD }, blockInfo: true });
+    await startRed();
+    try {
+      // The example as shipped, its account pointed at the test Kamailio; comments dropped, debug nodes made helpers.
+      const file = path.join(__dirname, "..", "..", "..", "examples", "sip-doctor.json");
+      const nodes = (JSON.parse(fs.readFileSync(file, "utf8")) as Array<Record<string, unknown>>)
+        .filter((n) => n.type !== "comment")
+        .map((n) =>
+          n.type === "sip-client"
+            ? { ...n, server: "127.0.0.1", port: String(kam!.ports.udp), username: "alice" }
+            : n.type === "debug"
+              ? { id: n.id, type: "helper", z: n.z, name: n.name }
+              : n,
+        );
+      const byName = (name: string) => String(nodes.find((n) => n.name === name)!.id);
+      const acct = String(nodes.find((n) => n.type === "sip-client")!.id);
+      await helper.load([sipClient, sipCall, ...coreNodes], [{ id: String(nodes[0].z), type: "tab" }, ...nodes], { [acct]: { password: PASSWORD } });
+      const texts: string[] = [];
+      const problems: string[] = [];
+      helper.getNode(byName("report text")).on("input", (m: { payload: DoctorReport }) => texts.push(m.payload.text)); // the debug node shows payload.text
+      helper.getNode(byName("problems")).on("input", (m: { payload: string }) => problems.push(m.payload));
+      const phone = () => (helper.getNode(acct) as unknown as { phone?: Softphone }).phone;
+      await waitFor(() => phone()?.registrationState === "REGISTERED", 15_000, "REGISTERED");
+      helper.getNode(byName("with a test call")).receive({});
+      await waitFor(() => problems.length > 0, 60_000, "the problems line");
+      assert.match(texts[0], /^SIP doctor, /, texts[0]);
+      assert.match(problems[0], /^FAIL: .*INFO.* Fix: /, problems[0]);
+      assert.ok(!texts[0].includes(PASSWORD) && !problems[0].includes(PASSWORD), "no password");
     } finally {
       await stopRed();
     }
