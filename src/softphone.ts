@@ -11,6 +11,7 @@ import { runDoctor, type DoctorReport } from "./doctor/doctor";
 import { splitHostPort } from "./sip/dns-resolve";
 import { doctorLanguage } from "./doctor/texts";
 import { createRtpSdhFactory, RtpSessionDescriptionHandler } from "./media/session-description-handler";
+import { mediaHost } from "./media/worker/media-host";
 import { srtpPolicyFor, type SrtpPolicy } from "./media/srtp-policy";
 import { CallLimits, CallManager, CallManagerEvents, DialOptions, InboundPolicy, Speaker } from "./call/call-manager";
 import type {
@@ -216,6 +217,8 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
   async stop(timeoutMs = 2000): Promise<void> {
     await this.calls.close();
     await this.phone.stop(timeoutMs);
+    // The media worker ends with the last Softphone's last call (a redeploy; tests without --exit).
+    void mediaHost.stopWhenIdle();
   }
 
   get registrationState(): RegistrationState {

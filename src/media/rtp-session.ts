@@ -24,6 +24,18 @@ export type OutgoingFrame =
 export interface FrameSource {
   /** Called every 20 ms while sending; null means "nothing now" and silence is sent. */
   nextFrame(): OutgoingFrame | null;
+  /** A sender that pulls frames ahead (the media worker's pump) hands the source its sink; null when it stops. */
+  setFrameSink?(sink: FrameSink | null): void;
+}
+
+/** How a source talks to a sender that pulls ahead (media/worker/media-host.ts). */
+export interface FrameSink {
+  /** New frames are ready: pull now rather than at the next cycle. */
+  wake(): void;
+  /** Drop what was pulled ahead and not played yet (an interrupt). */
+  flush(): void;
+  /** Calls `fn` once the frames pulled so far (the one being pulled included) have been sent. */
+  whenPlayed(fn: () => void): void;
 }
 
 export interface RtpRemote {
