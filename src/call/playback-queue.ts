@@ -60,8 +60,12 @@ export class PlaybackQueue extends EventEmitter<PlaybackEvents> implements Frame
    */
   whenPlayed: (fn: () => void) => void = (fn) => setImmediate(fn);
 
+  /** Clips that have been handed out whole but are not sent yet (see whenPlayed). */
+  private unheard = 0;
+
+  /** Something plays, waits, or has been handed out and is not yet sent. */
   get playing(): boolean {
-    return !!this.current || this.queue.length > 0;
+    return !!this.current || this.queue.length > 0 || this.unheard > 0;
   }
 
   /** Queues a clip; with `interrupt`, stops what plays and drops what waits. */
@@ -161,8 +165,10 @@ export class PlaybackQueue extends EventEmitter<PlaybackEvents> implements Frame
   private finishCurrent(): void {
     const item = this.current!.item;
     this.current = undefined;
+    this.unheard++;
     // Announce once this frame is sent (outside the pull).
     this.whenPlayed(() => {
+      this.unheard--;
       this.emit("finished", item, false);
       if (!this.playing) this.emit("idle");
     });

@@ -6,7 +6,15 @@
 
 import { EventEmitter } from "events";
 import type { CallQualityInfo, CallStats, DtmfDigit } from "../../types";
-import { socketAddressFor, type FrameSink, type FrameSource, type OutgoingFrame, type RtpEndpoint, type RtpRemote, type RtpSessionStats } from "../rtp-session";
+import {
+  socketAddressFor,
+  type FrameSink,
+  type FrameSource,
+  type OutgoingFrame,
+  type RtpEndpoint,
+  type RtpRemote,
+  type RtpSessionStats,
+} from "../rtp-session";
 import type { RtcpPeer } from "../rtcp-session";
 import type { OpenedSession, SrtpKeys, StatsSnapshot, ToMediaWorker, WorkerEvent } from "./protocol";
 import type { RtcpView, RtpMedia, RtpStream, RtpStreamEvents } from "./media-stream";
@@ -111,7 +119,8 @@ export class RemoteRtpSession extends EventEmitter<RtpStreamEvents> implements R
     }
     const prev = this.remoteInfo;
     // As RtpSession: a new media address is latched afresh.
-    if (prev && (prev.address !== remote.address || prev.port !== remote.port) && remote.port !== 0 && remote.address !== "0.0.0.0") this.latch = null;
+    if (prev && (prev.address !== remote.address || prev.port !== remote.port) && remote.port !== 0 && remote.address !== "0.0.0.0")
+      this.latch = null;
     const ev = remote.telephoneEventPt;
     const validEventPt = Number.isInteger(ev) && (ev as number) >= 0 && (ev as number) <= 127 ? (ev as number) : null;
     this.remoteInfo = { ...remote, telephoneEventPt: validEventPt };
