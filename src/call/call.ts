@@ -78,6 +78,8 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
   /** Decides about an incoming REFER (call-manager.ts, transfers allowed); without it every REFER gets 603. */
   referHandler?: (referral: Referral) => void;
   private qualityTimer?: NodeJS.Timeout;
+  /** The call is ending: ENDED follows once the media's last statistics are in. */
+  private ending = false;
   /** The sender pulling this call's frames ahead (the media worker's pump), if any. */
   private frameSink: FrameSink | null = null;
 
@@ -394,7 +396,8 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
   }
 
   private ended(): void {
-    if (this.info.state === "ENDED") return;
+    if (this.info.state === "ENDED" || this.ending) return;
+    this.ending = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
     if (this.endGuard) clearTimeout(this.endGuard);
@@ -403,6 +406,14 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
     this.overrides = [];
     this.audioPath?.stop();
     clearInterval(this.qualityTimer);
+    // The media worker's statistics are a mirror: bring them up to date (a bounded wait) for ENDED.
+    const fresh = this.sdh?.rtp?.freshStats?.();
+    if (fresh) void fresh.then(() => this.reportEnded());
+    else this.reportEnded();
+  }
+
+  /** ENDED, with the call's statistics, quality and outcome. */
+  private reportEnded(): void {
     const rtp = this.sdh?.rtp;
     if (rtp) this.info.stats = rtp.callStats();
     const rtcp = this.sdh?.rtcp;

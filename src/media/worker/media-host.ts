@@ -29,6 +29,8 @@ export const MEDIA_WORKER_MAX_RESTARTS = 5;
 export const MEDIA_WORKER_RESTART_WINDOW_MS = 60_000;
 /** Longest a stopping Softphone waits for the worker to confirm the last closes before leaving it running. */
 export const MEDIA_STOP_WAIT_MS = 1000;
+/** Longest a call's end waits for the worker's last statistics (msg.call.stats and quality at ENDED). */
+export const MEDIA_SNAPSHOT_TIMEOUT_MS = 200;
 /** Why the calls of a worker that died end (CallInfo.reason). */
 export const MEDIA_WORKER_STOPPED = "media worker stopped";
 
@@ -54,6 +56,8 @@ export class MediaHost implements MediaChannel {
   private crashes: number[] = [];
   private pumpTimer: unknown = null;
   private soon = false;
+  /** Waiting for a fresh snapshot, by request number (bounded by the calls ending at once; each has a timeout). */
+  private readonly snapshotWaiters = new Map<number, () => void>();
 
   constructor(
     private readonly workerPath = path.join(__dirname, "media-worker.js"),
@@ -153,6 +157,22 @@ export class MediaHost implements MediaChannel {
     });
   }
 
+  snapshot(id: number): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return Promise.resolve();
+    const req = this.nextReq++;
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, MEDIA_SNAPSHOT_TIMEOUT_MS);
+      timer.unref();
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.snapshotWaiters.set(req, () => done());
+      this.post({ t: "snapshot", id, req });
+    }).finally(() => this.snapshotWaiters.delete(req));
+  }
+
   forget(session: RemoteRtpSession): void {
     if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
   }
@@ -229,6 +249,7 @@ export class MediaHost implements MediaChannel {
         for (let i = 0; i + 3 < c.length; i += 4) this.sessions.get(c[i])?.onCounters(c[i + 1], c[i + 2], c[i + 3]);
         for (const st of msg.stats) this.sessions.get(st.id)?.onStats(st);
         for (const e of msg.events) this.sessions.get(e.id)?.onEvent(e);
+        if (msg.ack !== undefined) for (const [req, fn] of this.snapshotWaiters) if (req <= msg.ack) fn();
       }
     } catch {
       // a listener's failure is the session's (safeEmit); nothing escapes into the worker's callback
@@ -245,6 +266,7 @@ export class MediaHost implements MediaChannel {
       clearTimeout(p.timer);
       p.reject(new Error(reason));
     }
+    for (const fn of this.snapshotWaiters.values()) fn();
     const live = [...this.sessions.values()];
     this.sessions.clear();
     for (const s of live) s.workerStopped(reason);

@@ -36,6 +36,8 @@ export interface RtpStream extends EventEmitter<RtpStreamEvents> {
   stats(): RtpSessionStats;
   callStats(): CallStats;
   close(): void;
+  /** Resolves once stats(), callStats() and the RTCP quality are current (they are mirrored from the worker). */
+  freshStats?(): Promise<void>;
   /** In-band DTMF detected where the audio is decoded (the worker); absent: listen to "audio". */
   detectInband?(onDigit: (digit: DtmfDigit) => void): void;
 }

@@ -7,7 +7,7 @@
 // Everything the worker tells the main thread goes in one "report" per WORKER_REPORT_MS at most.
 
 import { parentPort } from "worker_threads";
-import { RtpSession, RTCP_CLOSE_GRACE_MS, type FrameSource, type OutgoingFrame, type RtpPacketInfo } from "../rtp-session";
+import { RtpSession, RTCP_CLOSE_GRACE_MS, type FrameSource, type OutgoingFrame, type RtpEndpoint, type RtpPacketInfo } from "../rtp-session";
 import { RtcpSession } from "../rtcp-session";
 import { SrtpContext } from "../srtp";
 import { InbandDtmfDetector } from "../../dtmf/inband-detector";
@@ -21,6 +21,10 @@ export const WORKER_STATS_MS = 500;
 export const WORKER_MAX_BUFFERED_FRAMES = 250;
 /** Most events of one report; more are dropped (a flood of RTP events from a peer). */
 export const WORKER_MAX_REPORT_EVENTS = 20_000;
+/** RTP packets kept per session while the peer's SDP is not known yet (RtpSessionOptions.holdEarlyPackets). */
+export const WORKER_EARLY_RTP_PACKETS = 16;
+/** RTCP packets kept per session until the peer's RTCP address is known. */
+export const WORKER_EARLY_RTCP_PACKETS = 8;
 
 /** One session's frames to send: the main thread's look-ahead, played in order. */
 class FrameBuffer implements FrameSource {
@@ -72,6 +76,8 @@ interface Session {
   sent: number;
   received: number;
   statsDue: boolean;
+  /** RTCP received before the peer's RTCP address; null once it is known. */
+  early: { packet: Buffer; from: RtpEndpoint; muxed: boolean }[] | null;
   onAudio: (pcm: Int16Array, info: RtpPacketInfo) => void;
 }
 
@@ -81,6 +87,8 @@ let events: WorkerEvent[] = [];
 let finalStats: StatsSnapshot[] = [];
 let reportTimer: NodeJS.Timeout | null = null;
 let shuttingDown = false;
+/** The highest "snapshot" request handled, for the next report. */
+let ack: number | undefined;
 
 function post(msg: FromMediaWorker, transfer: ArrayBuffer[] = []): void {
   port?.postMessage(msg, transfer);
@@ -118,10 +126,11 @@ function report(): void {
     events = [];
     const stats = finalStats;
     finalStats = [];
-    if (counters.length === 0 && out.length === 0 && stats.length === 0) return;
+    if (counters.length === 0 && out.length === 0 && stats.length === 0 && ack === undefined) return;
     const transfer: ArrayBuffer[] = [];
     for (const e of out) if (e.k === "audio" && e.pcm.buffer instanceof ArrayBuffer) transfer.push(e.pcm.buffer);
-    post({ t: "report", counters, events: out, stats }, transfer);
+    post({ t: "report", counters, events: out, stats, ...(ack !== undefined ? { ack } : {}) }, transfer);
+    ack = undefined;
   } catch {
     // a report lost costs a moment of staleness, never the worker
   } finally {
@@ -152,9 +161,16 @@ async function open(msg: Extract<ToMediaWorker, { t: "open" }>): Promise<void> {
   let rtp: RtpSession;
   try {
     const holder: { hosts: string[] } = { hosts: options.hosts };
-    rtp = await RtpSession.open({ ...options, signallingHosts: () => holder.hosts });
+    rtp = await RtpSession.open({ ...options, signallingHosts: () => holder.hosts, holdEarlyPackets: WORKER_EARLY_RTP_PACKETS });
     const rtcp = new RtcpSession(rtp, { security: options.security, signallingHosts: () => holder.hosts });
     rtcp.setTransform(rtp.rtcpTransform);
+    // RTCP that comes before the peer's RTCP address is known waits for it (see WORKER_EARLY_RTP_PACKETS).
+    const deliver = rtp.rtcpReceiver;
+    rtp.rtcpReceiver = (packet, from, muxed) => {
+      if (s.early === null) deliver?.(packet, from, muxed);
+      else if (s.early.length < WORKER_EARLY_RTCP_PACKETS) s.early.push({ packet, from, muxed });
+      else deliver?.(packet, from, muxed);
+    };
     const buffer = new FrameBuffer();
     rtp.setFrameSource(buffer);
     const s: Session = {
@@ -173,6 +189,7 @@ async function open(msg: Extract<ToMediaWorker, { t: "open" }>): Promise<void> {
       sent: 0,
       received: 0,
       statsDue: false,
+      early: [],
       onAudio: (pcm, info) => {
         if (s.detector) for (const d of s.detector.process(pcm)) emit({ id, k: "digit", digit: d.digit });
         if (s.audio) emit({ id, k: "audio", pcm, info });
@@ -216,6 +233,15 @@ function handle(msg: ToMediaWorker): void {
     for (const b of unpackFrames(msg.buf)) sessions.get(b.id)?.buffer.push(b.first, b.frames);
     return;
   }
+  if (msg.t === "snapshot") {
+    const s = sessions.get(msg.id);
+    // A closed session's final snapshot is already waiting for this report.
+    if (s) finalStats.push(snapshot(s));
+    ack = Math.max(ack ?? 0, msg.req);
+    if (reportTimer !== null) clearTimeout(reportTimer);
+    report();
+    return;
+  }
   if (msg.t === "shutdown") {
     shuttingDown = true;
     for (const s of [...sessions.values()]) close(s);
@@ -241,9 +267,13 @@ function handle(msg: ToMediaWorker): void {
     case "srtp":
       s.rtp.setSrtp(msg.keys ? { outbound: new SrtpContext(msg.keys.outbound), inbound: new SrtpContext(msg.keys.inbound) } : null);
       break;
-    case "rtcpPeer":
+    case "rtcpPeer": {
       s.rtcp.setPeer(msg.peer);
+      const early = s.early ?? [];
+      s.early = null;
+      for (const p of early) s.rtp.rtcpReceiver?.(p.packet, p.from, p.muxed);
       break;
+    }
     case "listen":
       s.audio = msg.audio;
       if (msg.inband && !s.detector) s.detector = new InbandDtmfDetector();

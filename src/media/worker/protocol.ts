@@ -133,6 +133,8 @@ export type ToMediaWorker =
   /** Drop every buffered frame numbered below upTo (an interrupt: stop, barge-in). */
   | { t: "flush"; id: number; upTo: number }
   | { t: "close"; id: number }
+  /** A fresh statistics snapshot now (the call is ending): acknowledged with `ack: req` in a report. */
+  | { t: "snapshot"; id: number; req: number }
   /** No session left on the main side: close all and end the thread. */
   | { t: "shutdown" };
 
@@ -163,4 +165,6 @@ export type FromMediaWorker =
       counters: number[];
       events: WorkerEvent[];
       stats: StatsSnapshot[];
+      /** The highest "snapshot" request this report answers. */
+      ack?: number;
     };

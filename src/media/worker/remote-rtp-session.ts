@@ -5,7 +5,7 @@
 // callbacks that wait for "played" (a clip's end, a DTMF sequence sent).
 
 import { EventEmitter } from "events";
-import type { CallQualityInfo, CallStats, DtmfDigit } from "../../types";
+import type { CallStats, DtmfDigit } from "../../types";
 import {
   socketAddressFor,
   type FrameSink,
@@ -29,6 +29,8 @@ export interface MediaChannel {
   pumpAdd(session: RemoteRtpSession): void;
   pumpRemove(session: RemoteRtpSession): void;
   wake(): void;
+  /** Resolves once a report with this session's current statistics has arrived (bounded wait). */
+  snapshot(id: number): Promise<void>;
   /** The worker closed the session (its final report arrived). */
   forget(session: RemoteRtpSession): void;
 }
@@ -76,10 +78,9 @@ export class RemoteRtpSession extends EventEmitter<RtpStreamEvents> implements R
     this.localAddress = opened.address;
     this.socketType = opened.socketType;
     this.mirror = opened.snapshot;
-    const self = this;
     this.rtcp = {
-      quality: () => ({ ...self.mirror.quality }),
-      setPeer: (peer: RtcpPeer) => self.post({ t: "rtcpPeer", id: self.id, peer }),
+      quality: () => ({ ...this.mirror.quality }),
+      setPeer: (peer: RtcpPeer) => this.post({ t: "rtcpPeer", id: this.id, peer }),
       close: () => undefined, // the worker sends the BYE when the RTP session closes
     };
     // Decoded audio crosses threads only while someone here listens (recording, voicemail).
@@ -163,6 +164,11 @@ export class RemoteRtpSession extends EventEmitter<RtpStreamEvents> implements R
 
   callStats(): CallStats {
     return { ...this.mirror.callStats };
+  }
+
+  /** Brings the mirrored statistics up to date (a call ending reads them for ENDED). */
+  freshStats(): Promise<void> {
+    return this.channel.snapshot(this.id);
   }
 
   close(): void {

@@ -18,6 +18,7 @@ function fakeChannel() {
     pumpRemove: (s) => channel.pumped.delete(s),
     wake: () => channel.wakes++,
     forget: () => undefined,
+    snapshot: async () => undefined,
   };
   return { channel, posted };
 }
