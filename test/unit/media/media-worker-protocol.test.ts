@@ -5,6 +5,9 @@ import { FRAME_SLOT_BYTES, packFrames, unpackFrames, type SessionFrames, type To
 import { RemoteRtpSession, type MediaChannel } from "../../../src/media/worker/remote-rtp-session.js";
 import type { FrameSink, OutgoingFrame } from "../../../src/media/rtp-session.js";
 import { PlaybackQueue } from "../../../src/call/playback-queue.js";
+import { RtpSession } from "../../../src/media/rtp-session.js";
+import { serializeRtp } from "../../../src/media/rtp-packet.js";
+import { RawPeer, manualPacer, waitFor } from "./helpers.js";
 
 const pcm = (v: number, n = 160) => new Int16Array(n).fill(v);
 
@@ -198,5 +201,31 @@ describe("media worker: played-up-to bookkeeping (main side)", () => {
     assert.deepEqual(seen, ["failed: media worker stopped", "close"]);
     assert.equal(b.isClosed, true);
     await tick();
+  });
+});
+
+describe("RtpSession: packets before the answer's SDP (holdEarlyPackets, used by the media worker)", () => {
+  const cleanup: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const c of cleanup.splice(0)) await c();
+  });
+  const rtpPacket = (seq: number) =>
+    serializeRtp({ marker: false, payloadType: 0, sequenceNumber: seq, timestamp: seq * 160, ssrc: 0x5151 }, Buffer.alloc(160, 0xff));
+
+  it("keeps up to N packets until setRemote and judges them by its address then; the rest are dropped as before", async () => {
+    const s = await RtpSession.open({ portMin: 43000, portMax: 43999, bindAddress: "127.0.0.1", pacer: manualPacer(), holdEarlyPackets: 2 });
+    cleanup.push(() => s.close());
+    const peer = await RawPeer.open("127.0.0.1");
+    cleanup.push(() => peer.close());
+    const stranger = await RawPeer.open("127.0.0.2");
+    cleanup.push(() => stranger.close());
+    await peer.send(rtpPacket(1), s.localPort);
+    await stranger.send(rtpPacket(2), s.localPort);
+    await peer.send(rtpPacket(3), s.localPort); // over the bound: dropped at once
+    await waitFor(() => s.stats().ignoredFromOtherSources === 1, 3000, "the third packet dropped");
+    assert.equal(s.stats().packetsReceived, 0, "nothing read before the SDP");
+    s.setRemote({ address: "127.0.0.1", port: peer.port, codec: "PCMU", payloadType: 0, telephoneEventPt: null, direction: "sendrecv" });
+    assert.equal(s.stats().packetsReceived, 1, "the peer's early packet is taken once its SDP names it");
+    assert.equal(s.stats().ignoredFromOtherSources, 2, "the stranger's is dropped, by the same rule as always");
   });
 });
