@@ -143,7 +143,11 @@ const statsTimer = setInterval(() => {
   for (const s of sessions.values()) {
     if (!s.statsDue) continue;
     s.statsDue = false;
-    finalStats.push(snapshot(s));
+    try {
+      finalStats.push(snapshot(s));
+    } catch {
+      // one session's statistics lost for a cycle, never the worker
+    }
   }
   if (finalStats.length > 0) scheduleReport();
 }, WORKER_STATS_MS);
