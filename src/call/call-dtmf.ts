@@ -8,7 +8,7 @@ import { Call, FrameOverride } from "./call";
 import { DigitCollector, CollectedDigit } from "../dtmf/collector";
 import { dtmfMethod, type DtmfCallPort, type DtmfFrameSource } from "../dtmf/methods";
 import { normalizeDigit } from "../dtmf/tone-generator";
-import type { RtpSession } from "../media/rtp-session";
+import type { RtpStream } from "../media/worker/media-stream";
 import { DTMF_METHODS, type CallState, type DtmfMethod, type WireDtmfMethod } from "../types";
 import { addSessionDelegate } from "../sip/session-delegates";
 import { dialogInternals } from "../sip/sipjs-internals";
@@ -38,7 +38,7 @@ export class CallDtmf extends EventEmitter<CallDtmfEvents> {
   private readonly collector: DigitCollector;
   /** Per enabled method, its receiving state (bounded by the method; read by tests). */
   private readonly receivers = new Map<DtmfMethod, object | undefined>();
-  private readonly rtpListeners: ((rtp: RtpSession) => void)[] = [];
+  private readonly rtpListeners: ((rtp: RtpStream) => void)[] = [];
   private readonly infoListeners: ((contentType: string, body: string) => void)[] = [];
   /** The call as the DTMF methods see it. */
   private readonly port: DtmfCallPort = {
@@ -147,11 +147,17 @@ export class CallDtmf extends EventEmitter<CallDtmfEvents> {
       const onState = (state: CallState) => {
         if (state === "ENDED") finish();
       };
+      let last = false;
       const override: FrameOverride = {
         mix,
         nextFrame: () => {
           const frame = source.nextFrame();
-          if (source.done) finish();
+          if (source.done && !last) {
+            // Out of the way at once; resolved when the last frame has been sent (frames are pulled ahead).
+            last = true;
+            call.removeOverride(override);
+            call.whenPlayed(finish);
+          }
           return frame;
         },
       };

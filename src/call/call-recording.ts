@@ -5,7 +5,8 @@
 
 import { promises as fs } from "fs";
 import type { Call } from "./call";
-import type { RtpPacketInfo, RtpSession } from "../media/rtp-session";
+import type { RtpPacketInfo } from "../media/rtp-session";
+import type { RtpStream } from "../media/worker/media-stream";
 import { Recorder, type RecordingEndReason } from "../media/recorder";
 import { encodeWav } from "../speech/wav";
 import { SAMPLE_RATE } from "../media/audio-format";
@@ -58,9 +59,9 @@ const WRITE_ERROR_MAX = 200;
 export class CallRecording implements RecordingHandle {
   readonly finished: Promise<RecordingResult>;
   private readonly recorder: Recorder;
-  private readonly sessions = new Set<RtpSession>();
+  private readonly sessions = new Set<RtpStream>();
   private readonly onAudio = (pcm: Int16Array, info: RtpPacketInfo) => this.recorder.push(pcm, info);
-  private readonly onRtp = (rtp: RtpSession) => this.listen(rtp);
+  private readonly onRtp = (rtp: RtpStream) => this.listen(rtp);
   private readonly onState = (s: CallState) => {
     if (s === "ENDED") this.recorder.end("hangup");
   };
@@ -116,7 +117,7 @@ export class CallRecording implements RecordingHandle {
     this.recorder.end("stop");
   }
 
-  private listen(rtp: RtpSession): void {
+  private listen(rtp: RtpStream): void {
     if (this.sessions.has(rtp) || !this.recorder.active) return;
     this.sessions.add(rtp);
     rtp.on("audio", this.onAudio);

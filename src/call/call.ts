@@ -6,7 +6,7 @@ import crypto from "crypto";
 import { Invitation, Inviter, Referral, Session, SessionState } from "sip.js";
 import type { RtpSdhDescriptionOptions, RtpSessionDescriptionHandler } from "../media/session-description-handler";
 import { SAMPLES_PER_FRAME } from "../media/audio-format";
-import type { FrameSource, OutgoingFrame } from "../media/rtp-session";
+import type { FrameSink, FrameSource, OutgoingFrame } from "../media/rtp-session";
 import { AudioPathWatcher, rtpAudioPathSample, type AudioPathEvent } from "../media/audio-path";
 import { CallDirection, CallHold, CallInfo, CallOutcome, CallParty, CallQualityInfo, CallState } from "../types";
 import { PlaybackItem, PlaybackQueue } from "./playback-queue";
@@ -80,6 +80,10 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
   /** Decides about an incoming REFER (call-manager.ts, transfers allowed); without it every REFER gets 603. */
   referHandler?: (referral: Referral) => void;
   private qualityTimer?: NodeJS.Timeout;
+  /** The call is ending: ENDED follows once the media's last statistics are in. */
+  private ending = false;
+  /** The sender pulling this call's frames ahead (the media worker's pump), if any. */
+  private frameSink: FrameSink | null = null;
 
   constructor(
     readonly session: Session,
@@ -96,6 +100,10 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
     if (options.simulated) this.info.simulated = true;
     this.playback.on("started", (item) => this.emit("playback", "started", item, this.snapshot(), false));
     this.playback.on("finished", (item, interrupted) => this.emit("playback", "finished", item, this.snapshot(), interrupted));
+    // Pulled ahead: new audio is fetched at once, an interrupt drops what was fetched, a clip ends when heard.
+    this.playback.on("queued", () => this.frameSink?.wake());
+    this.playback.on("interrupted", () => this.frameSink?.flush());
+    this.playback.whenPlayed = (fn) => this.whenPlayed(fn);
     session.stateChange.addListener((s) => {
       if (s === SessionState.Established) this.answered();
       // sip.js reports Terminated before it hands the final response to our delegate:
@@ -137,6 +145,8 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
       if (this.state !== "ANSWERED") this.markEnd({ outcome: "codec-mismatch", reason: e.message });
     });
     sdh.on("rtp", (rtp) => {
+      // The media worker stopped: this call has no media any more.
+      rtp.on("failed", (reason) => void this.hangup({ outcome: "failed", reason }));
       rtp.on("timeout", () => {
         // Not before the answer: early media may stop while the call rings (RtpSession.confirm() re-arms it).
         if (this.state === "ANSWERED") void this.hangup({ outcome: "rtp-timeout", reason: "no RTP received" });
@@ -205,6 +215,18 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
   /** Adds a temporary source (DTMF) in front of the playback. */
   addOverride(src: FrameOverride): void {
     this.overrides.push(src);
+    this.frameSink?.wake();
+  }
+
+  /** FrameSource: the sender that pulls ahead (null: none, frames are sent as pulled). */
+  setFrameSink(sink: FrameSink | null): void {
+    this.frameSink = sink;
+  }
+
+  /** Runs `fn` once the frames handed out so far have been sent (see FrameSink.whenPlayed). */
+  whenPlayed(fn: () => void): void {
+    if (this.frameSink) this.frameSink.whenPlayed(fn);
+    else setImmediate(fn);
   }
   removeOverride(src: FrameOverride): void {
     this.overrides = this.overrides.filter((o) => o !== src);
@@ -377,7 +399,8 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
   }
 
   private ended(): void {
-    if (this.info.state === "ENDED") return;
+    if (this.info.state === "ENDED" || this.ending) return;
+    this.ending = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
     if (this.endGuard) clearTimeout(this.endGuard);
@@ -386,6 +409,14 @@ export class Call extends EventEmitter<CallEvents> implements FrameSource {
     this.overrides = [];
     this.audioPath?.stop();
     clearInterval(this.qualityTimer);
+    // The media worker's statistics are a mirror: bring them up to date (a bounded wait) for ENDED.
+    const fresh = this.sdh?.rtp?.freshStats?.();
+    if (fresh) void fresh.then(() => this.reportEnded());
+    else this.reportEnded();
+  }
+
+  /** ENDED, with the call's statistics, quality and outcome. */
+  private reportEnded(): void {
     const rtp = this.sdh?.rtp;
     if (rtp) this.info.stats = rtp.callStats();
     const rtcp = this.sdh?.rtcp;

@@ -20,6 +20,10 @@ export interface PlaybackEvents {
   started: [item: PlaybackItem];
   finished: [item: PlaybackItem, interrupted: boolean];
   idle: [];
+  /** Audio was queued (a clip, or a piece of a streamed one): a sender pulling ahead pulls now. */
+  queued: [];
+  /** What played was stopped: frames pulled ahead of the sender must be dropped. */
+  interrupted: [];
 }
 
 /** The producer's side of a clip that arrives in pieces (streaming speech). */
@@ -50,9 +54,18 @@ export class PlaybackQueue extends EventEmitter<PlaybackEvents> implements Frame
   private readonly tail = new Int16Array(FRAME);
   /** Frames of silence played because the next piece of a streamed clip was not ready. */
   underruns = 0;
+  /**
+   * Runs a clip's "finished" once its last frame has really been sent: a sender that pulls frames
+   * ahead (the media worker) sets it to wait for that; alone, it runs after this frame is handed over.
+   */
+  whenPlayed: (fn: () => void) => void = (fn) => setImmediate(fn);
 
+  /** Clips that have been handed out whole but are not sent yet (see whenPlayed). */
+  private unheard = 0;
+
+  /** Something plays, waits, or has been handed out and is not yet sent. */
   get playing(): boolean {
-    return !!this.current || this.queue.length > 0;
+    return !!this.current || this.queue.length > 0 || this.unheard > 0;
   }
 
   /** Queues a clip; with `interrupt`, stops what plays and drops what waits. */
@@ -69,7 +82,10 @@ export class PlaybackQueue extends EventEmitter<PlaybackEvents> implements Frame
         return entry.stopped;
       },
       append: (pcm) => {
-        if (entry.open && !entry.stopped && pcm.length > 0) entry.pieces.push(pcm);
+        if (entry.open && !entry.stopped && pcm.length > 0) {
+          entry.pieces.push(pcm);
+          this.emit("queued");
+        }
       },
       end: () => {
         if (!entry.open) return;
@@ -87,6 +103,7 @@ export class PlaybackQueue extends EventEmitter<PlaybackEvents> implements Frame
     this.current = undefined;
     this.piece = 0;
     this.offset = 0;
+    if (cur || dropped.length > 0) this.emit("interrupted");
     for (const e of cur ? [cur, ...dropped] : dropped) {
       e.stopped = true;
       this.emit("finished", e.item, true);
@@ -141,14 +158,17 @@ export class PlaybackQueue extends EventEmitter<PlaybackEvents> implements Frame
     if (interrupt) this.stop();
     const entry: Entry = { item: { id: this.nextId++, pcm: concatPcm(pieces), label }, pieces, open, stopped: false };
     this.queue.push(entry);
+    this.emit("queued");
     return entry;
   }
 
   private finishCurrent(): void {
     const item = this.current!.item;
     this.current = undefined;
-    // Announce after this frame is handed over, outside the pacer's tick.
-    setImmediate(() => {
+    this.unheard++;
+    // Announce once this frame is sent (outside the pull).
+    this.whenPlayed(() => {
+      this.unheard--;
       this.emit("finished", item, false);
       if (!this.playing) this.emit("idle");
     });

@@ -2,7 +2,8 @@
 // are taken from a call and how they are sent on it. Call code looks a method up by name and
 // never names one itself. A method sees the call only through a DtmfCallPort (call/call-dtmf.ts).
 
-import type { FrameSource, RtpSession } from "../media/rtp-session";
+import type { FrameSource } from "../media/rtp-session";
+import type { RtpStream } from "../media/worker/media-stream";
 import { isDtmfMethod, type DtmfDigit, type WireDtmfMethod } from "../types";
 import { InbandDtmfDetector } from "./inband-detector";
 import { Rfc4733Receiver, Rfc4733Sender } from "./rfc4733";
@@ -25,7 +26,7 @@ export interface DtmfFrameSource extends FrameSource {
 /** One call as the DTMF methods see it. */
 export interface DtmfCallPort {
   /** Calls `listener` for each RTP session of the call (a re-INVITE may bring a new one). */
-  onRtp(listener: (rtp: RtpSession) => void): void;
+  onRtp(listener: (rtp: RtpStream) => void): void;
   /** Calls `listener` for each DTMF SIP INFO of the call (already answered). */
   onInfo(listener: (contentType: string, body: string) => void): void;
   /** Sends one SIP INFO in the call's dialog. */
@@ -89,11 +90,14 @@ const METHODS: Readonly<Record<WireDtmfMethod, DtmfMethodEntry>> = {
   inband: {
     receive(call, sink) {
       const detector = new InbandDtmfDetector(); // only built when the method is on: it costs CPU
-      call.onRtp((rtp) =>
-        rtp.on("audio", (pcm) => {
-          for (const d of detector.process(pcm)) sink.key(d.digit);
-        }),
-      );
+      call.onRtp((rtp) => {
+        // The media worker decodes and detects where the packets are; an in-thread session is listened to here.
+        if (rtp.detectInband) rtp.detectInband((digit) => sink.key(digit));
+        else
+          rtp.on("audio", (pcm) => {
+            for (const d of detector.process(pcm)) sink.key(d.digit);
+          });
+      });
       return detector;
     },
     send: (call, keys, timing) => call.play(new DtmfToneSource(keys, timing), true),

@@ -24,6 +24,18 @@ export type OutgoingFrame =
 export interface FrameSource {
   /** Called every 20 ms while sending; null means "nothing now" and silence is sent. */
   nextFrame(): OutgoingFrame | null;
+  /** A sender that pulls frames ahead (the media worker's pump) hands the source its sink; null when it stops. */
+  setFrameSink?(sink: FrameSink | null): void;
+}
+
+/** How a source talks to a sender that pulls ahead (media/worker/media-host.ts). */
+export interface FrameSink {
+  /** New frames are ready: pull now rather than at the next cycle. */
+  wake(): void;
+  /** Drop what was pulled ahead and not played yet (an interrupt). */
+  flush(): void;
+  /** Calls `fn` once the frames pulled so far (the one being pulled included) have been sent. */
+  whenPlayed(fn: () => void): void;
 }
 
 export interface RtpRemote {
@@ -55,6 +67,12 @@ export interface RtpSessionOptions {
   signallingHosts?: () => readonly string[];
   /** Monotonic ms clock (tests); default systemClock. */
   clock?: Pick<Clock, "now">;
+  /**
+   * Packets that arrive before the peer's SDP is known are kept, up to this many, and judged once it
+   * is (setRemote) instead of dropped: the media worker reads its sockets at once, before the main
+   * thread has handled the answer that came with them. Default 0 (dropped, as in-thread).
+   */
+  holdEarlyPackets?: number;
 }
 
 export interface RtpPacketInfo {
@@ -316,6 +334,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
   private audioSsrc: { ssrc: number; lastAt: number } | null = null;
   private eventSsrc: number | null = null;
   private source: FrameSource | null = null;
+  private readonly holdEarly: number;
+  private early: { msg: Buffer; rinfo: dgram.RemoteInfo }[] = [];
   private sequence = randomInt(0x10000);
   private timestamp = randomInt(0x100000000);
   /** Timestamp shared by all packets of the RFC 4733 event being sent, if any. */
@@ -357,6 +377,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
     this.security = options.security === "strict" ? "strict" : "latch";
     this.signallingHosts = options.signallingHosts ?? (() => []);
     this.clock = options.clock ?? systemClock;
+    this.holdEarly = Math.max(0, Math.floor(options.holdEarlyPackets ?? 0));
     const addr = socket.address();
     this.localAddr = addr.address;
     this.port = addr.port;
@@ -455,6 +476,10 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
     this.remoteInfo = { ...remote, telephoneEventPt: validEventPt };
     // The answer starts (or restarts) the RTP timeout clock.
     this.lastRxAt = this.clock.now();
+    // Packets that came before the answer are judged now, by its address.
+    const held = this.early;
+    this.early = [];
+    for (const p of held) this.onMessage(p.msg, p.rinfo);
   }
 
   /** Protect what we send and unprotect what we receive from now on (null: plain RTP). */
@@ -516,6 +541,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
     this.closed = true;
     this.pacer.unregister(this);
     this.source = null;
+    this.early = [];
     // A send still queued (the RTCP BYE sent just before) would be lost by closing now: wait for it, a bounded moment.
     if (this.pendingRtcp > 0) {
       this.closeSocketsTimer = setTimeout(() => this.closeSockets(), RTCP_CLOSE_GRACE_MS);
@@ -697,6 +723,10 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
       // RFC 5761 §4: on a shared port, second octet 192-223 is RTCP; the RTCP layer judges it.
       if (this.rtcpReceiver) this.rtcpReceiver(msg, this.sourceOf(rinfo), true);
       else this.counters.ignoredPayloadType++;
+      return;
+    }
+    if (!this.remoteInfo && this.early.length < this.holdEarly) {
+      this.early.push({ msg, rinfo });
       return;
     }
     const srtp = this.srtp;

@@ -19,12 +19,13 @@ import type {
 import type { Codec, CodecOrder, RtpSecurity } from "../types";
 import { addSessionDelegate } from "../sip/session-delegates";
 import type { MediaDirection } from "./direction";
-import type { Pacer } from "./pacer";
 import { isIPv6 } from "net";
-import { type FrameSource, RtpSession, isUnspecified, normalizeIp } from "./rtp-session";
-import { createCrypto, createOfferCryptos, srtpContexts, type SdesAgreement, type SdesCrypto } from "./sdes";
+import { type FrameSource, isUnspecified, normalizeIp } from "./rtp-session";
+import { createCrypto, createOfferCryptos, type SdesAgreement, type SdesCrypto } from "./sdes";
 import { PLAIN_PROFILE, SRTP_OFF, isRefusal, planOffer, type SrtpPolicy } from "./srtp-policy";
-import { RtcpSession } from "./rtcp-session";
+import { inThreadMediaOpener, type RtcpView, type RtpMedia, type RtpMediaOpener, type RtpStream, type SrtpKeys } from "./worker/media-stream";
+import { openWorkerMedia } from "./worker/media-host";
+import type { Pacer } from "./pacer";
 
 import {
   type LocalOffer,
@@ -69,6 +70,9 @@ export interface RtpSdhOptions {
    * answer (media relays next to the PBX). The dialog's remote target host is added per call.
    */
   signallingHosts?: () => readonly string[];
+  /** Where RTP and RTCP run; default the media worker (openWorkerMedia), the only path at run time. */
+  openMedia?: RtpMediaOpener;
+  /** Unit tests only: RTP in this thread on this pacer (ticked by hand), instead of the worker. */
   pacer?: Pacer;
   /** Payload type we offer for RFC 4733 events (default 101; null = none). */
   telephoneEventPt?: number | null;
@@ -89,9 +93,9 @@ export interface RtpSdhDescriptionOptions extends SessionDescriptionHandlerOptio
 
 export interface RtpSdhEvents {
   /** The RTP socket was opened (lazily, on first offer/answer). */
-  rtp: [rtp: RtpSession];
-  /** Its RTCP (right after "rtp"): where an SRTCP transform is set (RtcpSession.setTransform). */
-  rtcp: [rtcp: RtcpSession];
+  rtp: [rtp: RtpStream];
+  /** Its RTCP (right after "rtp"). */
+  rtcp: [rtcp: RtcpView];
   /** An offer/answer exchange completed or a new offer was applied. */
   negotiated: [media: NegotiatedMedia];
   /** The answer to our offer was refused (sip.js then ACKs and sends BYE): why, for the call's reason. */
@@ -135,9 +139,10 @@ async function applyModifiers(sdp: string, type: "offer" | "answer", modifiers?:
 export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> implements SessionDescriptionHandler {
   private readonly options: RtpSdhOptions;
   private readonly origin = new SdpOriginState();
-  private rtpSession: RtpSession | null = null;
-  private rtcpSession: RtcpSession | null = null;
-  private opening: Promise<RtpSession> | null = null;
+  private media: RtpMedia | null = null;
+  private rtpSession: RtpStream | null = null;
+  private rtcpSession: RtcpView | null = null;
+  private opening: Promise<RtpStream> | null = null;
   private frameSource: FrameSource | null = null;
   private pendingLocalOffer: LocalOffer | null = null;
   private pendingRemoteOffer: SessionDescription | null = null;
@@ -204,12 +209,12 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
   }
 
   /** The RTP session, once opened. */
-  get rtp(): RtpSession | null {
+  get rtp(): RtpStream | null {
     return this.rtpSession;
   }
 
   /** RTCP of the call (reports, quality), once RTP is open. */
-  get rtcp(): RtcpSession | null {
+  get rtcp(): RtcpView | null {
     return this.rtcpSession;
   }
 
@@ -243,24 +248,27 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
    * address the socket's family follows ours (the address we advertise) and, on an incoming
    * offer, the peer's media address: either one IPv6 opens a dual-stack IPv6 socket.
    */
-  openRtp(peerAddress?: string): Promise<RtpSession> {
+  openRtp(peerAddress?: string): Promise<RtpStream> {
     if (this.closed) return Promise.reject(new ClosedSessionDescriptionHandlerError());
     if (this.rtpSession) return Promise.resolve(this.rtpSession);
     if (!this.opening) {
-      const { portMin, portMax, bindAddress, pacer, rtpTimeoutMs, rtpSecurity } = this.options;
+      const { portMin, portMax, bindAddress, rtpTimeoutMs, rtpSecurity } = this.options;
       const signallingHosts = () => this.signallingHosts();
       const v6 = [this.advertised(), peerAddress ?? ""].some((a) => isIPv6(normalizeIp(a)));
       const family = v6 ? 6 : 4;
-      this.opening = RtpSession.open({ portMin, portMax, bindAddress, family, pacer, rtpTimeoutMs, security: rtpSecurity, signallingHosts }).then(
-        (rtp) => {
+      const open = this.options.openMedia ?? (this.options.pacer ? inThreadMediaOpener(this.options.pacer) : openWorkerMedia);
+      this.opening = open({ portMin, portMax, bindAddress, family, rtpTimeoutMs, security: rtpSecurity, signallingHosts }).then(
+        (media) => {
+          const rtp = media.rtp;
           if (this.closed) {
+            media.rtcp.close();
             rtp.close();
             throw new ClosedSessionDescriptionHandlerError();
           }
+          this.media = media;
           this.rtpSession = rtp;
-          this.rtcpSession = new RtcpSession(rtp, { security: rtpSecurity, signallingHosts });
-          // SRTCP once the media is SRTP: the transform follows the RTP session's keys (setSrtp).
-          this.rtcpSession.setTransform(rtp.rtcpTransform);
+          // SRTCP follows the RTP session's keys (setSrtp), where the packets are.
+          this.rtcpSession = media.rtcp;
           if (this.confirmedDialog) rtp.confirm();
           rtp.setFrameSource(this.frameSource);
           this.emit("rtp", rtp);
@@ -470,11 +478,11 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
     return { local: createCrypto(sdes.remote.tag, sdes.remote.suite), remote: sdes.remote };
   }
 
-  private apply(rtp: RtpSession, media: NegotiatedMedia): void {
+  private apply(rtp: RtpStream, media: NegotiatedMedia): void {
     const agreement = this.agreementFor(media);
     if (agreement !== this.sdes) {
       this.sdes = agreement;
-      rtp.setSrtp(agreement ? srtpContexts(agreement) : null);
+      this.media?.setSrtp(agreement ? srtpKeys(agreement) : null);
     }
     rtp.setRemote({
       address: media.remoteAddress,
@@ -495,13 +503,19 @@ export class RtpSessionDescriptionHandler extends EventEmitter<RtpSdhEvents> imp
  * socket, or an address of the other family than a configured bind address. (An incoming offer
  * without a bind address never gets here: its socket opens dual-stack when either side is IPv6.)
  */
-function assertReachable(rtp: RtpSession, media: NegotiatedMedia): void {
+function assertReachable(rtp: RtpStream, media: NegotiatedMedia): void {
   const a = media.remoteAddress;
   if (media.remotePort === 0 || isUnspecified(a) || rtp.canReach(a)) return;
   throw new NoCommonCodecError(
     "no audio stream",
     `the peer's media address ${a} is of another IP family than this call's RTP socket (${rtp.socketType} on ${rtp.localAddress})`,
   );
+}
+
+/** The master keys of an agreement, for the contexts built where the packets are (never logged). */
+function srtpKeys(a: SdesAgreement): SrtpKeys {
+  const keys = (c: SdesCrypto) => ({ suite: c.suite, masterKey: c.masterKey, masterSalt: c.masterSalt, mki: c.mki ?? undefined });
+  return { outbound: keys(a.local), inbound: keys(a.remote) };
 }
 
 function sameKey(a: SdesCrypto, b: SdesCrypto): boolean {

@@ -17,7 +17,7 @@ import { Softphone } from "../../src/softphone";
 import { SpeechService } from "../../src/speech";
 import type { AccountOptions } from "../../src/phone/account";
 import type { CallInfo, CallState } from "../../src/types";
-import type { RtpSession } from "../../src/media/rtp-session";
+import type { RtpStream } from "../../src/media/worker/media-stream";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const sipClient = require("../../nodes/sip-client/sip-client.js");
@@ -209,7 +209,7 @@ describe("SRTP calls over TLS through Kamailio (baresip's srtp module)", functio
     const heardHere: Int16Array[] = [];
     // The media handler exists once the INVITE is built; its RTP session opens with the offer.
     const sdh = call.sdh!;
-    const listen = (rtp: RtpSession) => rtp.on("audio", (pcm) => heardHere.push(pcm));
+    const listen = (rtp: RtpStream) => rtp.on("audio", (pcm) => heardHere.push(pcm));
     if (sdh.rtp) listen(sdh.rtp);
     else sdh.once("rtp", listen);
     await waitFor(() => events.some((e) => e.call.id === info.id && e.state === "ANSWERED"), 20_000, "ANSWERED");

@@ -210,7 +210,7 @@ describe("media over IPv6", () => {
       await sdh.setDescription(ip6Offer("::1", peer.port));
       const answer = await sdh.getDescription();
       assert.match(answer.body, /\r\nc=IN IP4 127\.0\.0\.1\r\n/, "our address stays the one the signalling uses");
-      sdh.rtp!.tick(0);
+      (sdh.rtp as RtpSession).tick(0);
       await waitFor(() => peer.from.length === 1, 2000, "RTP at ::1");
       assert.equal(sdh.rtp!.stats().sendErrors, 0);
       assert.equal(sdh.rtp?.socketType, "udp6");

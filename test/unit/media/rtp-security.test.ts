@@ -287,7 +287,7 @@ describe("media/rtp-security", () => {
       const offer = `v=0\r\no=- 1 1 IN IP4 127.0.0.3\r\ns=-\r\nc=IN IP4 127.0.0.3\r\nt=0 0\r\nm=audio ${victim.port} RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n`;
       await sdh.setDescription(offer);
       await sdh.getDescription(); // our answer (the 200 OK)
-      const rtp = sdh.rtp!;
+      const rtp = sdh.rtp as RtpSession;
       for (let i = 0; i < 20; i++) rtp.tick(0);
       assert.equal(rtp.stats().packetsSent, 0, "no RTP before the ACK");
       session.delegate!.onAck!({} as never);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import type { RtpSession } from "../../../src/media/rtp-session.js";
 import type { Session } from "sip.js";
 import type { Codec } from "../../../src/types.js";
 import { parseSdp } from "../../../src/media/sdp.js";
@@ -76,7 +77,7 @@ describe("media/session-description-handler", () => {
 
     let received = 0;
     callee.rtp.on("audio", () => received++);
-    caller.rtp.tick(0);
+    (caller.rtp as RtpSession).tick(0);
     await waitFor(() => received === 1);
   });
 
@@ -120,13 +121,13 @@ describe("media/session-description-handler", () => {
     assert.equal(caller.negotiated?.direction, "sendonly");
     assert.equal(callee.negotiated?.direction, "recvonly");
     assert.equal(callee.negotiated?.hold, true);
-    assert.equal(callee.rtp?.sendTarget, null, "held side stops sending");
+    assert.equal((callee.rtp as RtpSession | null)?.sendTarget, null, "held side stops sending");
     assert.equal(callee.rtp?.isClosed, false, "but keeps its socket");
 
     const resumed = await exchange(caller, callee, false);
     assert.equal(directionOf(resumed.offer), "sendrecv");
     assert.equal(callee.negotiated?.direction, "sendrecv");
-    assert.notEqual(callee.rtp?.sendTarget, null);
+    assert.notEqual((callee.rtp as RtpSession | null)?.sendTarget, null);
   });
 
   it("stops sending on an old-style c=0.0.0.0 hold", async () => {
@@ -138,7 +139,7 @@ describe("media/session-description-handler", () => {
     await callee.setDescription(offer);
     const answer = await callee.getDescription();
     assert.equal(directionOf(answer.body), "recvonly");
-    assert.equal(callee.rtp?.sendTarget, null);
+    assert.equal((callee.rtp as RtpSession | null)?.sendTarget, null);
     assert.equal(callee.rtp?.localPort, port, "same socket");
   });
 
@@ -192,7 +193,7 @@ describe("media/session-description-handler", () => {
     const source: FrameSource = { nextFrame: () => (pulls++, null) };
     h.setFrameSource(source);
     await h.setDescription(ASTERISK_OFFER.replace("192.168.1.10", "127.0.0.1"));
-    h.rtp!.tick(0);
+    (h.rtp as RtpSession).tick(0);
     assert.equal(pulls, 1);
   });
 

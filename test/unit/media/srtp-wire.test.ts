@@ -1,6 +1,7 @@
 // SRTP on the wire (issue 10 item 1): the offer/answer decisions for every mode × transport ×
 // offer kind, and two handlers exchanging SDES keys and SRTP packets on loopback.
 import assert from "node:assert/strict";
+import type { RtpSession } from "../../../src/media/rtp-session.js";
 import type { Codec, SrtpMode } from "../../../src/types.js";
 import { negotiate, parseSdp, cryptoValues } from "../../../src/media/sdp.js";
 import { createOfferCryptos, parseCryptoAttribute, redactSdesKeys } from "../../../src/media/sdes.js";
@@ -230,8 +231,8 @@ describe("media/session-description-handler: SRTP between two handlers", () => {
       callee.rtp.on("audio", (pcm) => near(pcm, 4000) && heardByCallee++);
       caller.rtp.on("audio", (pcm) => near(pcm, -4000) && heardByCaller++);
       for (let i = 0; i < 5; i++) {
-        caller.rtp.tick(0);
-        callee.rtp.tick(0);
+        (caller.rtp as RtpSession).tick(0);
+        (callee.rtp as RtpSession).tick(0);
       }
       await waitFor(() => heardByCallee === 5 && heardByCaller === 5, 3000, "SRTP both ways");
       assert.equal(callee.rtp.stats().srtpFailed, 0);
@@ -245,13 +246,13 @@ describe("media/session-description-handler: SRTP between two handlers", () => {
     const callee = sdh("optional");
     const rr = Buffer.from([0x80, 201, 0, 1, 0, 0, 0x12, 0x34]); // an empty receiver report
     await caller.openRtp();
-    assert.equal(caller.rtp!.rtcpTransform.protect(rr), rr, "plain RTP: RTCP goes as it is");
+    assert.equal((caller.rtp as RtpSession).rtcpTransform.protect(rr), rr, "plain RTP: RTCP goes as it is");
     await exchange(caller, callee);
-    const wire = caller.rtp!.rtcpTransform.protect(rr);
+    const wire = (caller.rtp as RtpSession).rtcpTransform.protect(rr);
     assert.ok(wire && wire.length > rr.length, "SRTCP: index and tag appended");
-    assert.deepEqual(callee.rtp!.rtcpTransform.unprotect(wire), rr);
-    assert.equal(callee.rtp!.rtcpTransform.unprotect(wire), null, "a replay is refused");
-    assert.equal(callee.rtp!.rtcpTransform.unprotect(rr), null, "plain RTCP is refused under SRTP");
+    assert.deepEqual((callee.rtp as RtpSession).rtcpTransform.unprotect(wire), rr);
+    assert.equal((callee.rtp as RtpSession).rtcpTransform.unprotect(wire), null, "a replay is refused");
+    assert.equal((callee.rtp as RtpSession).rtcpTransform.unprotect(rr), null, "plain RTCP is refused under SRTP");
   });
 
   it("a hold re-INVITE keeps the keys and the SRTP state: audio still decrypts", async () => {
@@ -265,7 +266,7 @@ describe("media/session-description-handler: SRTP between two handlers", () => {
     assert.deepEqual(key(reoffer.answer), key(first.answer), "the answerer keeps its key too");
     let heard = 0;
     callee.rtp!.on("audio", () => heard++);
-    for (let i = 0; i < 3; i++) caller.rtp!.tick(0);
+    for (let i = 0; i < 3; i++) (caller.rtp as RtpSession).tick(0);
     await waitFor(() => heard === 3, 3000, "audio after the re-INVITE");
     assert.equal(callee.rtp!.stats().srtpFailed, 0);
   });
@@ -326,7 +327,7 @@ describe("media/session-description-handler: SRTP between two handlers", () => {
     peers.push(sniff);
     // Point the caller at the sniffer for one packet and replay it to the callee from there.
     caller.rtp!.setRemote({ ...caller.rtp!.remote!, port: sniff.port });
-    caller.rtp!.tick(0);
+    (caller.rtp as RtpSession).tick(0);
     await waitFor(() => sniff.raw.length === 1, 3000, "one SRTP packet captured");
     captured.push(sniff.raw[0]);
     assert.doesNotMatch(captured[0].subarray(12, 172).toString("hex"), /^(ff)+$/, "payload on the wire is not plain G.711 silence");
