@@ -66,7 +66,7 @@ describe("palette installation of the npm pack tarball", function () {
       .filter(Boolean)
       .map((f) => f.replace(/^package\//, ""));
     const allowed =
-      /^(dist\/(src|nodes)\/|examples\/|pico-lang\/|resources\/sip-editor\.js$|README\.md$|CHANGELOG\.md$|LICENSE$|NOTICE$|package\.json$)/;
+      /^(dist\/(src|nodes)\/|examples\/|pico-lang\/|resources\/sip-(editor|simulator)\.js$|README\.md$|CHANGELOG\.md$|LICENSE$|NOTICE$|package\.json$)/;
     const stray = files.filter((f) => !allowed.test(f));
     assert.deepStrictEqual(stray, []);
     for (const must of [
@@ -77,6 +77,7 @@ describe("palette installation of the npm pack tarball", function () {
       "pico-lang/NOTICE",
       "pico-lang/fr-FR_ta.bin",
       "resources/sip-editor.js",
+      "resources/sip-simulator.js",
       "NOTICE",
       "LICENSE",
     ]) {
@@ -111,6 +112,9 @@ describe("palette installation of the npm pack tarball", function () {
     const helpers = await fetch(`${base}/resources/node-red-contrib-sip-client/sip-editor.js`);
     assert.strictEqual(helpers.status, 200, "editor helpers served from the installed package");
     assert.match(await helpers.text(), /window\.SipClientEditor = /);
+    assert.ok(html.includes('src="resources/node-red-contrib-sip-client/sip-simulator.js"'), "call simulator referenced");
+    const simulator = await fetch(`${base}/resources/node-red-contrib-sip-client/sip-simulator.js`);
+    assert.strictEqual(simulator.status, 200, "call simulator served from the installed package");
     const help = (await (await fetch(`${base}/nodes/messages?lng=fr`)).json()) as Record<string, unknown>;
     assert.ok(help["node-red-contrib-sip-client/sip-call"], "French message catalogue");
     const examples = (await (await fetch(`${base}/library/examples/flows/node-red-contrib-sip-client/answer-and-greet-callers`)).json()) as unknown[];
