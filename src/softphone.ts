@@ -14,7 +14,7 @@ import { doctorLanguage } from "./doctor/texts";
 import { runTestCall, type TestCallPort } from "./doctor/test-call";
 import { encodeFrame } from "./media/g711";
 import { createRtpSdhFactory, RtpSessionDescriptionHandler } from "./media/session-description-handler";
-import { mediaHost } from "./media/worker/media-host";
+import { mediaPool } from "./media/worker/media-pool";
 import { srtpPolicyFor, type SrtpPolicy } from "./media/srtp-policy";
 import { CallLimits, CallManager, CallManagerEvents, DialOptions, InboundPolicy, Speaker } from "./call/call-manager";
 import type {
@@ -247,7 +247,7 @@ export class Softphone extends EventEmitter<SoftphoneEventMap> {
     await this.calls.close();
     await this.phone.stop(timeoutMs);
     // The media worker ends with the last Softphone's last call (a redeploy; tests without --exit).
-    void mediaHost.stopWhenIdle();
+    void mediaPool.stopWhenIdle();
   }
 
   get registrationState(): RegistrationState {

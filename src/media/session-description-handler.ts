@@ -24,7 +24,7 @@ import { type FrameSource, isUnspecified, normalizeIp } from "./rtp-session";
 import { createCrypto, createOfferCryptos, type SdesAgreement, type SdesCrypto } from "./sdes";
 import { PLAIN_PROFILE, SRTP_OFF, isRefusal, planOffer, type SrtpPolicy } from "./srtp-policy";
 import { inThreadMediaOpener, type RtcpView, type RtpMedia, type RtpMediaOpener, type RtpStream, type SrtpKeys } from "./worker/media-stream";
-import { openWorkerMedia } from "./worker/media-host";
+import { openWorkerMedia } from "./worker/media-pool";
 import type { Pacer } from "./pacer";
 
 import {

@@ -11,7 +11,8 @@ import { startBaresip, Baresip } from "../support/baresip";
 import { waitFor, sleep } from "../support/wait";
 import { Softphone } from "../../src/softphone";
 import { SpeechService } from "../../src/speech";
-import { mediaHost, MEDIA_WORKER_STOPPED } from "../../src/media/worker/media-host";
+import { MEDIA_WORKER_STOPPED } from "../../src/media/worker/media-host";
+import { mediaPool } from "../../src/media/worker/media-pool";
 import type { CallInfo, CallState } from "../../src/types";
 
 const LONG =
@@ -111,7 +112,7 @@ describe("media worker", function () {
     const first = phone.calls.dial("bob");
     await waitFor(() => first.state === "ANSWERED" && !!first.sdh?.rtp, 10_000, "ANSWERED");
     await phone.calls.say(first, LONG);
-    await mediaHost.killForTest();
+    await mediaPool.killForTest();
     await waitFor(() => !first.active, 10_000, "the call ended");
     const ended = events.filter((e) => e.call.id === first.id && e.state === "ENDED").at(-1)!.call;
     assert.strictEqual(ended.outcome, "failed");
@@ -121,7 +122,7 @@ describe("media worker", function () {
     await waitFor(() => next.state === "ANSWERED" && !!next.sdh?.rtp, 10_000, "the next call ANSWERED");
     await phone.calls.say(next, "The next call has audio.");
     await waitFor(() => next.sdh!.rtp!.stats().packetsSent > 50 && next.sdh!.rtp!.stats().packetsReceived > 50, 10_000, "RTP both ways");
-    assert.ok(mediaHost.running, "a new worker carries the next call");
+    assert.ok(mediaPool.running, "a new worker carries the next call");
     await next.hangup();
     await waitFor(() => !next.active, 5000, "ENDED");
   });

@@ -73,6 +73,11 @@ export class MediaHost implements MediaChannel {
     return this.sessions.size;
   }
 
+  /** Sessions alive or opening: what a pool balances (media-pool.ts). */
+  get load(): number {
+    return this.sessions.size + this.pending.size;
+  }
+
   async open(options: RtpMediaOptions): Promise<RtpMedia> {
     if (this.exiting) await this.exiting;
     if (this.pending.size >= MEDIA_MAX_PENDING_REQUESTS) throw new Error("media worker: too many sessions opening");
@@ -279,9 +284,3 @@ export class MediaHost implements MediaChannel {
     });
   }
 }
-
-/** The process's media worker host. */
-export const mediaHost = new MediaHost();
-
-/** Opens a call's RTP and RTCP in the media worker (the description handler's default). */
-export const openWorkerMedia = (options: RtpMediaOptions): Promise<RtpMedia> => mediaHost.open(options);

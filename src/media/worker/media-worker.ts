@@ -15,6 +15,11 @@ import { unpackFrames, type FromMediaWorker, type StatsSnapshot, type ToMediaWor
 
 /** Longest wait between something happening and the report that tells the main thread (one message). */
 export const WORKER_REPORT_MS = 20;
+/**
+ * Keys (telephone-events, in-band digits) are reported within this long instead: the thread hop must
+ * not add WORKER_REPORT_MS to the digit-to-message latency. Also the floor between two reports in a flood.
+ */
+export const WORKER_KEY_REPORT_MS = 1;
 /** How often each session's statistics are pushed (when they changed); a final snapshot follows a close. */
 export const WORKER_STATS_MS = 500;
 /** Most frames buffered per session; the main thread keeps far fewer ahead (MEDIA_LOOKAHEAD_MS). */
@@ -86,6 +91,8 @@ const sessions = new Map<number, Session>();
 let events: WorkerEvent[] = [];
 let finalStats: StatsSnapshot[] = [];
 let reportTimer: NodeJS.Timeout | null = null;
+/** When the armed report is due (performance.now()). */
+let reportDue = Infinity;
 let shuttingDown = false;
 /** The highest "snapshot" request handled, for the next report. */
 let ack: number | undefined;
@@ -101,16 +108,23 @@ function snapshot(s: Session): StatsSnapshot {
 function emit(e: WorkerEvent): void {
   if (events.length >= WORKER_MAX_REPORT_EVENTS) return;
   events.push(e);
-  scheduleReport();
+  scheduleReport(e.k === "event" || e.k === "digit" ? WORKER_KEY_REPORT_MS : WORKER_REPORT_MS);
 }
 
-function scheduleReport(): void {
-  if (reportTimer === null) reportTimer = setTimeout(report, WORKER_REPORT_MS);
+function scheduleReport(delayMs = WORKER_REPORT_MS): void {
+  const due = performance.now() + delayMs;
+  if (reportTimer !== null) {
+    if (due >= reportDue) return;
+    clearTimeout(reportTimer); // a key moves the report forward
+  }
+  reportDue = due;
+  reportTimer = setTimeout(report, delayMs);
 }
 
 /** One message: played counters, packet counts, events (decoded audio transferred), statistics. */
 function report(): void {
   reportTimer = null;
+  reportDue = Infinity;
   try {
     const counters: number[] = [];
     for (const s of sessions.values()) {
