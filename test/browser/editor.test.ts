@@ -12,33 +12,18 @@
 // state is accepted.
 
 import { strict as assert } from "assert";
-import { spawn, type ChildProcess } from "child_process";
-import * as dgram from "dgram";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { makeCert } from "../support/kamailio";
+import { freeTcpPort, freeUdpPort } from "../support/ports";
+import { ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PACKAGE_NAME, ROOT, startNodeRed, waitForEditor, type NodeRed } from "../support/editor-browser";
 
 // Globals of the editor page (only used inside page.evaluate / waitForFunction).
 declare const RED: any;
 declare const $: any;
 
-const ROOT = path.resolve(__dirname, "..", "..", "..");
-const PACKAGE_NAME = "node-red-contrib-sip-client";
-const ARTIFACTS = path.join(ROOT, "test-artifacts", "browser");
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-  "--autoplay-policy=no-user-gesture-required",
-];
 const STATE_WORDS = /\b(INACTIVE|REGISTERING|REGISTERED|DEREGISTERING|FAILED)\b/;
 const NODE_TYPES = ["sip-client", "sip-call", "sip-dtmf"];
 const EXAMPLES = fs
@@ -58,28 +43,6 @@ interface SipAccount {
   password: string;
   expectRegistered: boolean;
   stop(): Promise<void>;
-}
-
-function freeUdpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const sock = dgram.createSocket("udp4");
-    sock.once("error", reject);
-    sock.bind(0, "127.0.0.1", () => {
-      const port = sock.address().port;
-      sock.close(() => resolve(port));
-    });
-  });
-}
-
-function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 async function startSipAccount(): Promise<SipAccount> {
@@ -116,80 +79,6 @@ async function startSipAccount(): Promise<SipAccount> {
 // ---------------------------------------------------------------------------------
 // Node-RED as a child process.
 
-interface NodeRed {
-  url: string;
-  userDir: string;
-  proc: ChildProcess;
-  log: () => string;
-  stop(): Promise<void>;
-}
-
-async function startNodeRed(label: string, lang?: string): Promise<NodeRed> {
-  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), "sip-client-editor-"));
-  fs.mkdirSync(path.join(userDir, "node_modules"));
-  fs.symlinkSync(ROOT, path.join(userDir, "node_modules", PACKAGE_NAME), "dir");
-  const settings = {
-    uiHost: "127.0.0.1",
-    flowFile: "flows.json",
-    credentialSecret: "browser-test-secret",
-    telemetry: { enabled: false },
-    diagnostics: { enabled: false },
-    // No palette catalogue: the editor would fetch catalogue.nodered.org (a DNS query off the machine).
-    editorTheme: { tours: false, projects: { enabled: false }, palette: { catalogues: [] } },
-    logging: { console: { level: "info", metrics: false, audit: false } },
-    ...(lang ? { lang } : {}),
-  };
-  fs.writeFileSync(path.join(userDir, "settings.js"), "module.exports = " + JSON.stringify(settings, null, 2) + ";\n");
-  const port = await freeTcpPort();
-  const redJs = require.resolve("node-red/red.js");
-  const proc = spawn(process.execPath, [redJs, "-u", userDir, "-p", String(port)], {
-    cwd: userDir,
-    env: { ...process.env, NODE_RED_ENABLE_PROJECTS: "false" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  proc.stdout.on("data", (d) => (output += d));
-  proc.stderr.on("data", (d) => (output += d));
-  const url = `http://127.0.0.1:${port}/`;
-  const logFile = path.join(ARTIFACTS, `node-red-${label}.log`);
-
-  let exited = false;
-  proc.once("exit", () => (exited = true));
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (exited) throw new Error("Node-RED exited while starting:\n" + output);
-    if (Date.now() > deadline) {
-      proc.kill("SIGKILL");
-      throw new Error("Node-RED did not start in 60 s:\n" + output);
-    }
-    try {
-      const res = await fetch(url + "settings", { headers: { Accept: "application/json" } });
-      if (res.ok) break;
-    } catch {
-      /* not listening yet */
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-
-  return {
-    url,
-    userDir,
-    proc,
-    log: () => output,
-    async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
-        proc.kill("SIGINT");
-        const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
-        await exited;
-        clearTimeout(timer);
-      }
-      fs.writeFileSync(logFile, output);
-      fs.rmSync(userDir, { recursive: true, force: true });
-    },
-  };
-}
-
 // ---------------------------------------------------------------------------------
 // Editor helpers.
 
@@ -209,22 +98,6 @@ async function openEditor(context: BrowserContext, url: string): Promise<EditorP
   await page.goto(url);
   await waitForEditor(page);
   return { page, errors };
-}
-
-async function waitForEditor(page: Page): Promise<void> {
-  await page.waitForFunction(
-    () =>
-      typeof RED !== "undefined" &&
-      RED.nodes &&
-      RED.workspaces &&
-      RED.workspaces.active() &&
-      document.querySelector(".red-ui-palette-node[data-palette-type='sip-call']") !== null &&
-      !$("#red-ui-loading-progress").is(":visible"),
-    undefined,
-    { timeout: 60_000 },
-  );
-  // Let the editor finish its start-up animations.
-  await page.waitForTimeout(500);
 }
 
 async function shot(page: Page, name: string): Promise<void> {

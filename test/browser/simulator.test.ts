@@ -9,132 +9,19 @@
 // Node-RED log) in test-artifacts/browser/.
 
 import { strict as assert } from "assert";
-import { spawn, type ChildProcess } from "child_process";
-import * as dgram from "dgram";
 import * as fs from "fs";
-import * as net from "net";
-import * as os from "os";
 import * as path from "path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { SpeechService } from "../../src";
 import { speechMatch } from "../support/audio-match";
+import { freeUdpPort } from "../support/ports";
+import { ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT, startNodeRed, waitForEditor, type NodeRed } from "../support/editor-browser";
 
 // Globals of the editor page (only used inside page.evaluate / waitForFunction).
 declare const RED: any;
-declare const $: any;
-
-const ROOT = path.resolve(__dirname, "..", "..", "..");
-const ARTIFACTS = path.join(ROOT, "test-artifacts", "browser");
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-  "--autoplay-policy=no-user-gesture-required",
-];
 
 const GREETING = "Welcome to the test menu. Press one for the weather.";
 const ACTION_TEXT = "Sunny and warm, all day long.";
-
-function freePort(kind: "udp" | "tcp"): Promise<number> {
-  return new Promise((resolve, reject) => {
-    if (kind === "udp") {
-      const s = dgram.createSocket("udp4");
-      s.once("error", reject);
-      s.bind(0, "127.0.0.1", () => {
-        const p = s.address().port;
-        s.close(() => resolve(p));
-      });
-      return;
-    }
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const p = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(p));
-    });
-  });
-}
-
-interface NodeRed {
-  url: string;
-  proc: ChildProcess;
-  log: () => string;
-  stop(): Promise<void>;
-}
-
-async function startNodeRed(): Promise<NodeRed> {
-  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), "sip-client-simulator-"));
-  fs.mkdirSync(path.join(userDir, "node_modules"));
-  fs.symlinkSync(ROOT, path.join(userDir, "node_modules", "node-red-contrib-sip-client"), "dir");
-  const settings = {
-    uiHost: "127.0.0.1",
-    flowFile: "flows.json",
-    credentialSecret: "simulator-test-secret",
-    telemetry: { enabled: false },
-    diagnostics: { enabled: false },
-    // No palette catalogue: the editor would fetch catalogue.nodered.org (a DNS query off the machine).
-    editorTheme: { tours: false, projects: { enabled: false }, palette: { catalogues: [] } },
-    logging: { console: { level: "info", metrics: false, audit: false } },
-  };
-  fs.writeFileSync(path.join(userDir, "settings.js"), "module.exports = " + JSON.stringify(settings, null, 2) + ";\n");
-  const port = await freePort("tcp");
-  const proc = spawn(process.execPath, [require.resolve("node-red/red.js"), "-u", userDir, "-p", String(port)], {
-    cwd: userDir,
-    env: { ...process.env, NODE_RED_ENABLE_PROJECTS: "false" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  proc.stdout.on("data", (d) => (output += d));
-  proc.stderr.on("data", (d) => (output += d));
-  let exited = false;
-  proc.once("exit", () => (exited = true));
-  const url = `http://127.0.0.1:${port}/`;
-  const stop = async () => {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      const gone = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
-      proc.kill("SIGINT");
-      const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
-      await gone;
-      clearTimeout(timer);
-    }
-    fs.writeFileSync(path.join(ARTIFACTS, "node-red-simulator.log"), output);
-    fs.rmSync(userDir, { recursive: true, force: true });
-  };
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (exited || Date.now() > deadline) {
-      await stop();
-      throw new Error("Node-RED did not start:\n" + output);
-    }
-    try {
-      if ((await fetch(url + "settings", { headers: { Accept: "application/json" } })).ok) break;
-    } catch {
-      /* not listening yet */
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  return { url, proc, log: () => output, stop };
-}
-
-async function waitForEditor(page: Page): Promise<void> {
-  await page.waitForFunction(
-    () =>
-      typeof RED !== "undefined" &&
-      RED.nodes &&
-      RED.workspaces &&
-      RED.workspaces.active() &&
-      document.querySelector(".red-ui-palette-node[data-palette-type='sip-call']") !== null &&
-      !$("#red-ui-loading-progress").is(":visible"),
-    undefined,
-    { timeout: 60_000 },
-  );
-  await page.waitForTimeout(500);
-}
 
 /** The menu flow: a greeting on answer, key 1 → an action that speaks; both sip-dtmf outputs to debug nodes. */
 function menuFlow(sipPort: number): object[] {
@@ -216,7 +103,7 @@ describe("Simulate a call in the editor (real browser)", function () {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     assert.ok(fs.existsSync(path.join(ROOT, "dist", "nodes", "sip-call", "sip-call.js")), "run npm run build first");
     assert.ok(fs.existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}`);
-    red = await startNodeRed();
+    red = await startNodeRed("simulator");
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     const context = await browser.newContext({ locale: "en-US" });
     page = await context.newPage();
@@ -235,7 +122,7 @@ describe("Simulate a call in the editor (real browser)", function () {
   });
 
   it("keys pressed on the page's keypad reach the flow (msg.call.simulated) and the page plays the flow's speech", async function () {
-    const sipPort = await freePort("udp"); // nobody there: no SIP server
+    const sipPort = await freeUdpPort(); // nobody there: no SIP server
     await page.evaluate(async (flow) => {
       const res = await fetch("flows", {
         method: "POST",
