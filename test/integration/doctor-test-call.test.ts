@@ -7,9 +7,10 @@ import path from "path";
 import helper from "node-red-node-test-helper";
 import { startRed, stopRed } from "../support/node-red-runtime";
 import { startKamailio, Kamailio, type KamailioOptions } from "../support/kamailio";
+import { finding } from "../support/doctor-report";
 import { waitFor } from "../support/wait";
 import { startSipp } from "../support/sipp";
-import { Softphone, type CallInfo, type DoctorFinding, type DoctorReport, type Speaker } from "../../src";
+import { Softphone, type CallInfo, type DoctorReport, type Speaker } from "../../src";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const sipClient = require("../../nodes/sip-client/sip-client.js");
@@ -20,12 +21,6 @@ helper.init(require.resolve("node-red"));
 
 const noSpeech = {} as Speaker;
 const PASSWORD = "s3cret-Pa55word";
-
-function finding(r: DoctorReport, id: DoctorFinding["id"]): DoctorFinding {
-  const f = r.findings.find((x) => x.id === id);
-  assert.ok(f, `finding ${id} in\n${r.text}`);
-  return f;
-}
 
 describe("SIP doctor: the test call (Kamailio variants)", function () {
   this.timeout(90_000);

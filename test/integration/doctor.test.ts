@@ -7,8 +7,9 @@ import { startKamailio, Kamailio } from "../support/kamailio";
 import { startDnsmasq, Dnsmasq } from "../support/dnsmasq";
 import { createLossyRelay, LossyRelay } from "../support/lossy-relay";
 import { freePort, releasePort } from "../support/ports";
+import { finding } from "../support/doctor-report";
 import { waitFor } from "../support/wait";
-import { Softphone, type DoctorFinding, type DoctorReport, type Speaker } from "../../src";
+import { Softphone, type DoctorReport, type Speaker } from "../../src";
 import type { AccountOptions } from "../../src/phone/account";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -19,12 +20,6 @@ helper.init(require.resolve("node-red"));
 
 const noSpeech = {} as Speaker;
 const PASSWORD = "s3cret-Pa55word";
-
-function finding(r: DoctorReport, id: DoctorFinding["id"]): DoctorFinding {
-  const f = r.findings.find((x) => x.id === id);
-  assert.ok(f, `finding ${id} in\n${r.text}`);
-  return f;
-}
 
 describe("SIP doctor (Kamailio, dnsmasq, a NAT relay)", function () {
   this.timeout(60_000);
