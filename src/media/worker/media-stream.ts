@@ -3,12 +3,12 @@
 // an RtpSession and RtcpSession in this thread (openInThreadMedia).
 
 import type { EventEmitter } from "events";
-import type { CallQualityInfo, CallStats, DtmfDigit, RtpSecurity } from "../../types";
+import type { CallQualityInfo, CallStats, DtmfDigit } from "../../types";
 import { RtpSession, type FrameSource, type RtpEndpoint, type RtpRemote, type RtpSessionEvents, type RtpSessionStats } from "../rtp-session";
 import { RtcpSession, type RtcpPeer } from "../rtcp-session";
 import { SrtpContext } from "../srtp";
 import type { Pacer } from "../pacer";
-import type { SrtpKeys } from "./protocol";
+import type { SrtpKeys, WorkerOpenOptions } from "./protocol";
 
 export type { SrtpKeys };
 
@@ -56,16 +56,8 @@ export interface RtpMedia {
   setSrtp(keys: SrtpKeys | null): void;
 }
 
-export interface RtpMediaOptions {
-  portMin: number;
-  portMax: number;
-  bindAddress?: string;
-  family?: 4 | 6;
-  rtpTimeoutMs?: number;
-  security?: RtpSecurity;
-  /** The signalling peers' IPs (asked when the peer or the dialog changes). */
-  signallingHosts: () => readonly string[];
-}
+/** How a call's media is opened: what crosses to the worker, with the signalling peers' IPs asked when the peer or the dialog changes. */
+export type RtpMediaOptions = Omit<WorkerOpenOptions, "hosts"> & { signallingHosts: () => readonly string[] };
 
 export type RtpMediaOpener = (options: RtpMediaOptions) => Promise<RtpMedia>;
 
