@@ -201,6 +201,32 @@ export function socketAddressFor(type: "udp4" | "udp6", address: string): string
 }
 
 /** Longest close() waits for a queued RTCP send (the final BYE) before closing the sockets anyway. */
+/** socketAddressFor, except that a udp6 socket bound to one IPv6 address (not "::") has no IPv4. */
+export function wireAddressFor(type: "udp4" | "udp6", localAddress: string, address: string): string | null {
+  const to = socketAddressFor(type, address);
+  if (to !== null && type === "udp6" && localAddress !== "::" && to.startsWith("::ffff:")) return null;
+  return to;
+}
+
+/** The peer of setRemote() checked (RangeError on a bad port or payload type), its event type null when out of range. */
+export function checkedRemote(remote: RtpRemote): RtpRemote {
+  if (!Number.isInteger(remote.port) || remote.port < 0 || remote.port > 65535) {
+    throw new RangeError(`invalid RTP port ${remote.port}`);
+  }
+  if (!Number.isInteger(remote.payloadType) || remote.payloadType < 0 || remote.payloadType > 127) {
+    throw new RangeError(`invalid payload type ${remote.payloadType}`);
+  }
+  const eventPt = remote.telephoneEventPt;
+  // An out-of-range type would make every event frame throw in serializeRtp: no events then.
+  const validEventPt = Number.isInteger(eventPt) && (eventPt as number) >= 0 && (eventPt as number) <= 127 ? (eventPt as number) : null;
+  return { ...remote, telephoneEventPt: validEventPt };
+}
+
+/** A new media address (transfer, media server change; not hold's 0.0.0.0 or port 0): latch afresh. */
+export function remoteMoved(prev: RtpRemote | null, next: RtpRemote): boolean {
+  return !!prev && (prev.address !== next.address || prev.port !== next.port) && next.port !== 0 && next.address !== "0.0.0.0";
+}
+
 export const RTCP_CLOSE_GRACE_MS = 250;
 
 export type SourceVerdict = "accept" | "latch" | "drop";
@@ -402,11 +428,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
     return this.wireAddress(address) !== null;
   }
 
-  /** socketAddressFor, except that a udp6 socket bound to one IPv6 address (not "::") has no IPv4. */
   private wireAddress(address: string): string | null {
-    const to = socketAddressFor(this.socketType, address);
-    if (to !== null && this.socketType === "udp6" && this.localAddr !== "::" && to.startsWith("::ffff:")) return null;
-    return to;
+    return wireAddressFor(this.socketType, this.localAddr, address);
   }
 
   get remote(): Readonly<RtpRemote> | null {
@@ -456,24 +479,14 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
 
   /** Sets or updates the peer (initial answer, re-INVITE, hold). */
   setRemote(remote: RtpRemote): void {
-    if (!Number.isInteger(remote.port) || remote.port < 0 || remote.port > 65535) {
-      throw new RangeError(`invalid RTP port ${remote.port}`);
-    }
-    if (!Number.isInteger(remote.payloadType) || remote.payloadType < 0 || remote.payloadType > 127) {
-      throw new RangeError(`invalid payload type ${remote.payloadType}`);
-    }
-    const prev = this.remoteInfo;
-    // A new media address (transfer, media server change) must be latched afresh.
-    if (prev && (prev.address !== remote.address || prev.port !== remote.port) && remote.port !== 0 && remote.address !== "0.0.0.0") {
+    const next = checkedRemote(remote);
+    if (remoteMoved(this.remoteInfo, next)) {
       this.latch = null;
       this.mediaSeen = false;
       this.audioSsrc = null;
       this.eventSsrc = null;
     }
-    const eventPt = remote.telephoneEventPt;
-    // An out-of-range type would make every event frame throw in serializeRtp: no events then.
-    const validEventPt = Number.isInteger(eventPt) && (eventPt as number) >= 0 && (eventPt as number) <= 127 ? (eventPt as number) : null;
-    this.remoteInfo = { ...remote, telephoneEventPt: validEventPt };
+    this.remoteInfo = next;
     // The answer starts (or restarts) the RTP timeout clock.
     this.lastRxAt = this.clock.now();
     // Packets that came before the answer are judged now, by its address.
@@ -519,6 +532,16 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
 
   stats(): RtpSessionStats {
     return { ...this.counters };
+  }
+
+  /** stats().packetsSent without the copy (the media worker reads it for every session every report). */
+  get packetsSent(): number {
+    return this.counters.packetsSent;
+  }
+
+  /** stats().packetsReceived without the copy. */
+  get packetsReceived(): number {
+    return this.counters.packetsReceived;
   }
 
   /** Sent, received, lost, jitter: what a user needs to judge the call's audio path. */

@@ -128,11 +128,12 @@ function report(): void {
   try {
     const counters: number[] = [];
     for (const s of sessions.values()) {
-      const st = s.rtp.stats();
-      if (!s.buffer.changed && st.packetsSent === s.sent && st.packetsReceived === s.received) continue;
+      const sent = s.rtp.packetsSent;
+      const received = s.rtp.packetsReceived;
+      if (!s.buffer.changed && sent === s.sent && received === s.received) continue;
       s.buffer.changed = false;
-      s.sent = st.packetsSent;
-      s.received = st.packetsReceived;
+      s.sent = sent;
+      s.received = received;
       s.statsDue = true;
       counters.push(s.id, s.buffer.played, s.sent, s.received);
     }

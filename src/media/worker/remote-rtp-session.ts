@@ -7,7 +7,9 @@
 import { EventEmitter } from "events";
 import type { CallStats, DtmfDigit } from "../../types";
 import {
-  socketAddressFor,
+  checkedRemote,
+  remoteMoved,
+  wireAddressFor,
   type FrameSink,
   type FrameSource,
   type OutgoingFrame,
@@ -109,22 +111,14 @@ export class RemoteRtpSession extends EventEmitter<RtpStreamEvents> implements R
   }
 
   canReach(address: string): boolean {
-    const to = socketAddressFor(this.socketType, address);
-    return to !== null && !(this.socketType === "udp6" && this.localAddress !== "::" && to.startsWith("::ffff:"));
+    return wireAddressFor(this.socketType, this.localAddress, address) !== null;
   }
 
   setRemote(remote: RtpRemote): void {
-    if (!Number.isInteger(remote.port) || remote.port < 0 || remote.port > 65535) throw new RangeError(`invalid RTP port ${remote.port}`);
-    if (!Number.isInteger(remote.payloadType) || remote.payloadType < 0 || remote.payloadType > 127) {
-      throw new RangeError(`invalid payload type ${remote.payloadType}`);
-    }
-    const prev = this.remoteInfo;
+    const next = checkedRemote(remote);
     // As RtpSession: a new media address is latched afresh.
-    if (prev && (prev.address !== remote.address || prev.port !== remote.port) && remote.port !== 0 && remote.address !== "0.0.0.0")
-      this.latch = null;
-    const ev = remote.telephoneEventPt;
-    const validEventPt = Number.isInteger(ev) && (ev as number) >= 0 && (ev as number) <= 127 ? (ev as number) : null;
-    this.remoteInfo = { ...remote, telephoneEventPt: validEventPt };
+    if (remoteMoved(this.remoteInfo, next)) this.latch = null;
+    this.remoteInfo = next;
     this.post({ t: "remote", id: this.id, remote: { ...remote }, hosts: this.hostList() });
   }
 
