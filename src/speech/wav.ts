@@ -1,5 +1,5 @@
 // WAV (RIFF/WAVE) reading for user-supplied prompts, and a minimal 16-bit writer.
-import { alaw, mulaw } from "alawmulaw";
+import { decodeFrame } from "../media/g711";
 
 export type WavEncoding = "pcm" | "float" | "alaw" | "mulaw";
 
@@ -155,7 +155,7 @@ function decodeSamples(data: Buffer, encoding: WavEncoding, bytes: number): Floa
     }
     case "alaw":
     case "mulaw": {
-      const pcm = (encoding === "alaw" ? alaw : mulaw).decode(new Uint8Array(aligned));
+      const pcm = decodeFrame(encoding === "alaw" ? "PCMA" : "PCMU", new Uint8Array(aligned));
       for (let i = 0; i < n; i++) out[i] = pcm[i] / 32768;
       break;
     }
