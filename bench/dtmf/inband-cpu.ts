@@ -6,6 +6,8 @@
 import { InbandDtmfDetector } from "../../src/dtmf/inband-detector.js";
 import { dbm0ToPeak } from "../../src/dtmf/levels.js";
 import { generateDtmfTone } from "../../src/dtmf/tone-generator.js";
+import { closeDefaultSpeechService, synthesizePcm8k } from "../../src/speech/index.js";
+import { SPEECH_LANGUAGES, speechParagraphs } from "../../test/unit/dtmf/speech-texts.js";
 
 const RATE = 8000;
 const FRAME = 160;
@@ -83,8 +85,29 @@ function measure(name: string, pcm: Int16Array, rounds: number): number {
   return perSecond;
 }
 
-const seconds = Number(process.argv[2] ?? 300);
-console.log(`In-band DTMF detector, 20 ms frames, Node ${process.version}`);
-measure("call-like mix", callLike(seconds), 3);
-measure("steady noise (worst case)", steadyNoise(seconds), 3);
-measure("silence", new Int16Array(seconds * RATE), 3);
+/** Real speech, as a call carries it: Pico in six languages (what the calls benchmark's echo sends back). */
+async function picoSpeech(): Promise<Int16Array> {
+  const parts: Int16Array[] = [];
+  for (const [i, lang] of SPEECH_LANGUAGES.entries()) {
+    for (const text of speechParagraphs(lang, 2, 2000 + i)) parts.push(await synthesizePcm8k(text, lang));
+  }
+  await closeDefaultSpeechService();
+  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const seconds = Number(process.argv[2] ?? 300);
+  console.log(`In-band DTMF detector, 20 ms frames, Node ${process.version}`);
+  measure("call-like mix", callLike(seconds), 3);
+  measure("Pico speech, six languages", await picoSpeech(), 10);
+  measure("steady noise (worst case)", steadyNoise(seconds), 3);
+  measure("silence", new Int16Array(seconds * RATE), 3);
+}
+
+void main();

@@ -190,4 +190,38 @@ describe("dtmf/inband-detector", () => {
     assert.equal(digitsOf(found), "3");
     assert.ok(Math.abs(found[0].onsetSample - (200 + 400 + 100)) <= 16, `onset ${found[0].onsetSample}`);
   });
+
+  it("rejects early (groupGate) without changing a verdict, even at the acceptance edges", () => {
+    // The gate's bound is tightest where three limits meet: the largest twist one way, the largest
+    // frequency offset of that group's tone, and just enough noise to bring the tones' share of the
+    // power to 0.85. Pairs there (and random ones) must give the same digits with the gate and without.
+    const rand = rng(4242);
+    const between = (a: number, b: number) => a + (b - a) * rand();
+    const parts: Int16Array[] = [];
+    for (let i = 0; i < 600; i++) {
+      const { lowHz, highHz } = dtmfFrequencies(DTMF_DIGITS[i % 16]);
+      const edge = i % 3; // 0: normal-twist edge (low group), 1: reverse-twist edge (high group), 2: anywhere
+      const twist = edge === 0 ? between(4.3, 5.2) : edge === 1 ? between(-9.2, -8.3) : between(-10, 6);
+      const offset = () => (rand() < 0.5 ? -1 : 1) * between(0.018, 0.026);
+      const lowOffset = edge === 0 ? offset() : between(-0.03, 0.03);
+      const highOffset = edge === 1 ? offset() : between(-0.03, 0.03);
+      const lowDbm0 = edge === 1 ? between(-8, -4) : between(-14, -8);
+      const tone = generateDualTone({
+        lowHz: lowHz * (1 + lowOffset),
+        highHz: highHz * (1 + highOffset),
+        lowDbm0,
+        highDbm0: lowDbm0 + twist,
+        samples: ms(60),
+      });
+      const tones = dbm0ToPower(lowDbm0) + dbm0ToPower(lowDbm0 + twist);
+      const share = edge === 2 ? between(0.7, 1) : between(0.84, 0.93);
+      parts.push(addNoise(tone, tones * (1 / share - 1), i), silence(ms(60)));
+    }
+    const sig = concat(...parts);
+    const gated = detect(sig, 160);
+    const full = detect(sig, 160, { groupGate: false });
+    assert.deepEqual(gated, full);
+    // Enough pairs on both sides of the limits that the comparison means something.
+    assert.ok(full.length > 80 && full.length < 500, `${full.length} digits of 600 pairs`);
+  });
 });
