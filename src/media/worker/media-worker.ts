@@ -7,11 +7,12 @@
 // Everything the worker tells the main thread goes in one "report" per WORKER_REPORT_MS at most.
 
 import { parentPort } from "worker_threads";
-import { RtpSession, RTCP_CLOSE_GRACE_MS, type FrameSource, type OutgoingFrame, type RtpEndpoint, type RtpPacketInfo } from "../rtp-session";
+import { RtpSession, RTCP_CLOSE_GRACE_MS, type RtpEndpoint, type RtpPacketInfo } from "../rtp-session";
 import { RtcpSession } from "../rtcp-session";
 import { SrtpContext } from "../srtp";
 import { InbandDtmfDetector } from "../../dtmf/inband-detector";
-import { unpackFrames, type FromMediaWorker, type StatsSnapshot, type ToMediaWorker, type WorkerEvent } from "./protocol";
+import { FrameRing } from "./frame-ring";
+import { packedSessions, type FromMediaWorker, type StatsSnapshot, type ToMediaWorker, type WorkerEvent } from "./protocol";
 
 /** Longest wait between something happening and the report that tells the main thread (one message). */
 export const WORKER_REPORT_MS = 20;
@@ -31,50 +32,11 @@ export const WORKER_EARLY_RTP_PACKETS = 16;
 /** RTCP packets kept per session until the peer's RTCP address is known. */
 export const WORKER_EARLY_RTCP_PACKETS = 8;
 
-/** One session's frames to send: the main thread's look-ahead, played in order. */
-class FrameBuffer implements FrameSource {
-  private frames: OutgoingFrame[] = [];
-  private head = 0;
-  /** Frames played or flushed so far (the index of the next one). */
-  played = 0;
-  changed = false;
-
-  push(first: number, frames: OutgoingFrame[]): void {
-    // After a flush the main thread numbers on from its flush point: frames below what was dropped are stale.
-    let skip = 0;
-    if (first < this.played + this.length) skip = Math.min(frames.length, this.played + this.length - first);
-    for (let i = skip; i < frames.length && this.length < WORKER_MAX_BUFFERED_FRAMES; i++) this.frames.push(frames[i]);
-  }
-
-  get length(): number {
-    return this.frames.length - this.head;
-  }
-
-  flush(upTo: number): void {
-    this.frames = [];
-    this.head = 0;
-    if (upTo > this.played) this.played = upTo;
-    this.changed = true;
-  }
-
-  nextFrame(): OutgoingFrame | null {
-    if (this.head >= this.frames.length) return null;
-    const f = this.frames[this.head++];
-    if (this.head > 64 && this.head * 2 > this.frames.length) {
-      this.frames = this.frames.slice(this.head);
-      this.head = 0;
-    }
-    this.played++;
-    this.changed = true;
-    return f;
-  }
-}
-
 interface Session {
   id: number;
   rtp: RtpSession;
   rtcp: RtcpSession;
-  buffer: FrameBuffer;
+  buffer: FrameRing;
   hosts: string[];
   audio: boolean;
   detector: InbandDtmfDetector | null;
@@ -190,7 +152,7 @@ async function open(msg: Extract<ToMediaWorker, { t: "open" }>): Promise<void> {
       else if (s.early.length < WORKER_EARLY_RTCP_PACKETS) s.early.push({ packet, from, muxed });
       else deliver?.(packet, from, muxed);
     };
-    const buffer = new FrameBuffer();
+    const buffer = new FrameRing(WORKER_MAX_BUFFERED_FRAMES);
     rtp.setFrameSource(buffer);
     const s: Session = {
       id,
@@ -249,7 +211,8 @@ function handle(msg: ToMediaWorker): void {
     return;
   }
   if (msg.t === "frames") {
-    for (const b of unpackFrames(msg.buf)) sessions.get(b.id)?.buffer.push(b.first, b.frames);
+    const bytes = new Uint8Array(msg.buf);
+    for (const b of packedSessions(msg.buf)) sessions.get(b.id)?.buffer.push(b.first, bytes, b.offset, b.count);
     return;
   }
   if (msg.t === "snapshot") {

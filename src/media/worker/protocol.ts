@@ -63,34 +63,60 @@ export function packFrames(batches: readonly SessionFrames[]): ArrayBuffer {
   return buf;
 }
 
-/** The frames of a batch; PCM and payloads are views into `buf` (no copies). Malformed input gives []. */
-export function unpackFrames(buf: ArrayBuffer): SessionFrames[] {
+/** Where one session's frames lie in a batch: `count` slots of FRAME_SLOT_BYTES from byte `offset`. */
+export interface PackedSession {
+  id: number;
+  first: number;
+  count: number;
+  offset: number;
+}
+
+/**
+ * The sessions of a batch, without reading their frames (the worker copies the slots as they are).
+ * Malformed input gives []; a session whose frames do not fit ends the list.
+ */
+export function packedSessions(buf: ArrayBuffer): PackedSession[] {
   if (!(buf instanceof ArrayBuffer) || buf.byteLength < 4) return [];
   const view = new DataView(buf);
   const sessions = view.getUint32(0, true);
   const head = 4 + 12 * sessions;
   if (head > buf.byteLength) return [];
-  const out: SessionFrames[] = [];
+  const out: PackedSession[] = [];
   let at = head;
   for (let i = 0; i < sessions; i++) {
-    const id = view.getUint32(4 + 12 * i, true);
-    const first = view.getUint32(8 + 12 * i, true);
     const count = view.getUint32(12 + 12 * i, true);
     if (at + count * FRAME_SLOT_BYTES > buf.byteLength) return out;
-    const frames: OutgoingFrame[] = [];
-    for (let k = 0; k < count; k++, at += FRAME_SLOT_BYTES) {
-      const kind = view.getUint8(at);
-      const flag = view.getUint8(at + 1) === 1;
-      const payload = at + FRAME_HEADER_BYTES;
-      if (kind === KIND_AUDIO) frames.push({ kind: "audio", pcm: new Int16Array(buf, payload, SAMPLES_PER_FRAME), talkspurtStart: flag });
-      else if (kind === KIND_EVENT) {
-        const n = Math.min(FRAME_PAYLOAD_BYTES, view.getUint16(at + 2, true));
-        frames.push({ kind: "event", payload: Buffer.from(buf, payload, n), eventStart: flag });
-      }
-    }
-    out.push({ id, first, frames });
+    out.push({ id: view.getUint32(4 + 12 * i, true), first: view.getUint32(8 + 12 * i, true), count, offset: at });
+    at += count * FRAME_SLOT_BYTES;
   }
   return out;
+}
+
+/**
+ * The frame in the slot at byte `at` of `bytes` (a batch, or a ring of slots); PCM and payloads are
+ * views into it (no copies). Null for an unknown kind.
+ */
+export function frameAt(bytes: Uint8Array, at: number): OutgoingFrame | null {
+  const kind = bytes[at];
+  const flag = bytes[at + 1] === 1;
+  const payload = bytes.byteOffset + at + FRAME_HEADER_BYTES;
+  if (kind === KIND_AUDIO) return { kind: "audio", pcm: new Int16Array(bytes.buffer, payload, SAMPLES_PER_FRAME), talkspurtStart: flag };
+  if (kind !== KIND_EVENT) return null;
+  const n = Math.min(FRAME_PAYLOAD_BYTES, bytes[at + 2] | (bytes[at + 3] << 8));
+  return { kind: "event", payload: Buffer.from(bytes.buffer, payload, n), eventStart: flag };
+}
+
+/** The frames of a batch; PCM and payloads are views into `buf` (no copies). Malformed input gives []. */
+export function unpackFrames(buf: ArrayBuffer): SessionFrames[] {
+  const bytes = buf instanceof ArrayBuffer ? new Uint8Array(buf) : new Uint8Array(0);
+  return packedSessions(buf).map(({ id, first, count, offset }) => {
+    const frames: OutgoingFrame[] = [];
+    for (let k = 0; k < count; k++) {
+      const f = frameAt(bytes, offset + k * FRAME_SLOT_BYTES);
+      if (f) frames.push(f);
+    }
+    return { id, first, frames };
+  });
 }
 
 /** How a session is opened in the worker (RtpSessionOptions that can cross a thread). */
