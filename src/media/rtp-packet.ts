@@ -106,12 +106,7 @@ export function serializeRtp(init: RtpPacketInit, payload: Uint8Array): Buffer {
 
   const headerLen = RTP_HEADER_BYTES + 4 * csrcs.length + (ext ? 4 + ext.data.length : 0);
   const out = Buffer.allocUnsafe(headerLen + payload.length + paddingBytes);
-  out[0] = (RTP_VERSION << 6) | (paddingBytes > 0 ? 0x20 : 0) | (ext ? 0x10 : 0) | csrcs.length;
-  out[1] = (init.marker ? 0x80 : 0) | init.payloadType;
-  // Masking makes wrap-around the caller's non-issue.
-  out.writeUInt16BE(init.sequenceNumber & 0xffff, 2);
-  out.writeUInt32BE(init.timestamp >>> 0, 4);
-  out.writeUInt32BE(init.ssrc >>> 0, 8);
+  writeFixedHeader(out, init, (paddingBytes > 0 ? 0x20 : 0) | (ext ? 0x10 : 0) | csrcs.length);
   let offset = RTP_HEADER_BYTES;
   for (const c of csrcs) {
     out.writeUInt32BE(c >>> 0, offset);
@@ -130,4 +125,28 @@ export function serializeRtp(init: RtpPacketInit, payload: Uint8Array): Buffer {
     out[offset + paddingBytes - 1] = paddingBytes;
   }
   return out;
+}
+
+/**
+ * A packet of the fixed header alone (no CSRCs, extension or padding) with `payloadBytes` of room
+ * after it, for a payload written in place (the media worker encodes G.711 straight into it).
+ * Same checks as serializeRtp.
+ */
+export function rtpPacketWithRoom(init: RtpPacketInit, payloadBytes: number): Buffer {
+  if (!Number.isInteger(init.payloadType) || init.payloadType < 0 || init.payloadType > 127) {
+    throw new RangeError(`payload type out of range: ${init.payloadType}`);
+  }
+  const out = Buffer.allocUnsafe(RTP_HEADER_BYTES + payloadBytes);
+  writeFixedHeader(out, init, 0);
+  return out;
+}
+
+/** The 12 fixed header bytes; `flags` are the first octet's P, X and CC bits. */
+function writeFixedHeader(out: Buffer, init: RtpPacketInit, flags: number): void {
+  out[0] = (RTP_VERSION << 6) | flags;
+  out[1] = (init.marker ? 0x80 : 0) | init.payloadType;
+  // Masking makes wrap-around the caller's non-issue.
+  out.writeUInt16BE(init.sequenceNumber & 0xffff, 2);
+  out.writeUInt32BE(init.timestamp >>> 0, 4);
+  out.writeUInt32BE(init.ssrc >>> 0, 8);
 }

@@ -7,10 +7,10 @@ import { isIPv4, isIPv6 } from "net";
 import { systemClock, type Clock } from "../clock";
 import type { CallStats, Codec, RtpSecurity } from "../types";
 import { SAMPLES_PER_FRAME } from "./audio-format";
-import { codecOfPayloadType, decodeFrame, encodeFrame, silenceFrame } from "./g711";
+import { codecOfPayloadType, decodeFrame, encodeInto, silenceFrame } from "./g711";
 import { canReceive, canSend, type MediaDirection } from "./direction";
 import { defaultPacer, type PacedStream, type Pacer } from "./pacer";
-import { RTP_HEADER_BYTES, parseRtp, serializeRtp, type RtpPacket } from "./rtp-packet";
+import { RTP_HEADER_BYTES, parseRtp, rtpPacketWithRoom, serializeRtp, type RtpPacket } from "./rtp-packet";
 import type { SrtpContext } from "./srtp";
 import { isRtcp } from "./rtcp";
 import { RtcpMonitor } from "./rtcp-monitor";
@@ -636,7 +636,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
     let marker = this.needMarker;
     let payloadType = remote.payloadType;
     let timestamp = this.timestamp;
-    let payload: Uint8Array;
+    let payload: Uint8Array | null = null;
+    let pcm: Int16Array | null = null;
 
     if (frame?.kind === "event" && remote.telephoneEventPt == null) {
       this.counters.eventsDropped++;
@@ -652,14 +653,23 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
     } else {
       this.eventTimestamp = null;
       if (frame?.kind === "audio") {
-        payload = encodeFrame(remote.codec, toFrameLength(frame.pcm));
+        pcm = toFrameLength(frame.pcm);
         marker ||= frame.talkspurtStart === true;
       } else {
         payload = silenceFrame(remote.codec);
       }
     }
 
-    let packet = serializeRtp({ marker, payloadType, sequenceNumber: this.sequence, timestamp, ssrc: this.ssrc }, payload);
+    const header = { marker, payloadType, sequenceNumber: this.sequence, timestamp, ssrc: this.ssrc };
+    let packet: Buffer;
+    if (pcm) {
+      // Encoded straight into the packet: no payload buffer per frame.
+      packet = rtpPacketWithRoom(header, pcm.length);
+      encodeInto(remote.codec, pcm, packet, RTP_HEADER_BYTES);
+    } else {
+      packet = serializeRtp(header, payload as Uint8Array);
+    }
+    const payloadBytes = packet.length - RTP_HEADER_BYTES;
     this.sequence = (this.sequence + 1) & 0xffff;
     if (this.srtp) {
       try {
@@ -679,11 +689,14 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
       this.counters.sendErrors++;
       return;
     }
-    this.socket.send(packet, target.port, to, (err) => {
-      if (err) this.counters.sendErrors++;
-    });
-    this.rtcpMonitor.onRtpSent(payload.length, timestamp);
+    this.socket.send(packet, target.port, to, this.afterSend);
+    this.rtcpMonitor.onRtpSent(payloadBytes, timestamp);
   }
+
+  /** One callback for every RTP send (not a closure per packet). */
+  private readonly afterSend = (err: Error | null): void => {
+    if (err) this.counters.sendErrors++;
+  };
 
   /** The port RTCP uses without rtcp-mux (RTP port + 1). */
   get rtcpPort(): number {
@@ -764,15 +777,21 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
     // A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d: latch and report them as IPv4. An IPv4
     // socket's addresses are already plain, so that packet path skips the lookup.
     const from = { address: rinfo.family === "IPv4" ? rinfo.address : normalizeIp(rinfo.address), port: rinfo.port };
-    const verdict = acceptSource({
-      from,
-      sdp: remote ? { address: remote.address, port: remote.port } : null,
-      latched: this.latch,
-      security: this.security,
-      confirmed: this.confirmedDialog,
-      // Asked only when it matters (after the answer, before latching).
-      signallingHosts: this.security === "latch" && this.confirmedDialog && !this.latch ? this.hostsOfSignalling() : [],
-    });
+    const latch = this.latch;
+    // Latched (every packet of a call once it talks): acceptSource's first rule, without its arguments.
+    const verdict = latch
+      ? from.address === latch.address && from.port === latch.port
+        ? "accept"
+        : "drop"
+      : acceptSource({
+          from,
+          sdp: remote ? { address: remote.address, port: remote.port } : null,
+          latched: null,
+          security: this.security,
+          confirmed: this.confirmedDialog,
+          // Asked only when it matters (after the answer, before latching).
+          signallingHosts: this.security === "latch" && this.confirmedDialog ? this.hostsOfSignalling() : [],
+        });
     if (verdict === "drop") {
       this.counters.ignoredFromOtherSources++;
       return;
@@ -814,7 +833,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements PacedS
     this.mediaSeen = true;
     // Loss and jitter follow the audio stream's sequence (events count when they share its SSRC).
     if (!isEvent || this.audioSsrc?.ssrc === rtp.ssrc >>> 0) {
-      this.rtcpMonitor.onRtpReceived({ ssrc: rtp.ssrc, sequenceNumber: rtp.sequenceNumber, timestamp: rtp.timestamp });
+      this.rtcpMonitor.onRtpReceived(rtp);
     }
     if (verdict === "latch") this.safeEmit("latched", { ...from });
 
