@@ -25,8 +25,11 @@
 //     (about 35 ms of tone) and re-armed after `minOffHops` blocks without it
 //     (about 30 ms of pause), so each tone yields one digit.
 //
-// Cost: a 160-point, 8-bin DFT every 40 samples when the gates pass, about
-// 0.3-0.6 ms of CPU per second of audio (bench/dtmf/inband-cpu.ts).
+// Cost: a 160-point, 8-bin DFT every 40 samples when the gates pass. Two
+// shortcuts that change no verdict (options.shortcuts) halve that on speech:
+// the high group's bins only when the low group's strongest one can still
+// belong to a valid pair, and only every other hop while no tone is in view.
+// Figures: bench/dtmf/inband-cpu.ts and BENCHMARKS.md.
 import type { DtmfDigit } from "../types";
 import { SAMPLE_RATE } from "../media/audio-format";
 import { dbm0ToPower, powerToDbm0 } from "./levels";
@@ -99,11 +102,13 @@ export interface InbandDtmfDetectorOptions {
   /** Consecutive hops without the digit before the same key can be reported again. Default 8 (~30 ms pause). */
   minOffHops?: number;
   /**
-   * Reject a block before the high group's DFT when its strongest low bin (then high bin) is too weak
-   * for any pair the later checks accept (see groupShare). Default true; false gives the same digits,
-   * slower (tests compare the two).
+   * Skip work that cannot change a verdict (default true; false gives the same digits, slower, and
+   * tests compare the two): a block is rejected before the high group's DFT when its strongest low
+   * bin is too weak for any pair the later checks accept (see groupShare); and while no tone is in
+   * view only every other hop is analysed, the skipped one being analysed after all when the next
+   * one finds a tone (a run needs two positive hops at least, see analyze).
    */
-  groupGate?: boolean;
+  shortcuts?: boolean;
 }
 
 export interface DetectedDigit {
@@ -142,13 +147,22 @@ export class InbandDtmfDetector {
   private readonly lowShare: number;
   private readonly highShare: number;
 
-  private readonly buf = new Float64Array(WIN);
+  /** The last WIN + HOP samples: the current block, and the one a hop before it (see analyze). */
+  private readonly buf = new Float64Array(WIN + HOP);
+  private readonly blockNow = this.buf.subarray(HOP);
+  private readonly blockBefore = this.buf.subarray(0, WIN);
+  /** The block classify() and its helpers read. */
+  private block = this.blockNow;
+  private readonly skipIdleHops: boolean;
+  /** The previous hop was skipped (idle): it is analysed after all if this one finds a tone. */
+  private skipped = false;
   private readonly xw = new Float64Array(WIN);
   private readonly re = new Float64Array(NF);
   private readonly im = new Float64Array(NF);
   /** Ring of recent sub-block energies; 8 > SUBS + 1 so the one before the block is kept. */
   private readonly subE = new Float64Array(8);
-  private fill = 0;
+  /** Samples in buf; it starts with one hop of silence so both blocks exist from the first analysis. */
+  private fill = HOP;
   private subAcc = 0;
   private subCount = 0;
   private samples = 0;
@@ -172,9 +186,11 @@ export class InbandDtmfDetector {
     this.minOff = Math.max(1, Math.round(opts.minOffHops ?? 8));
     const normalTwist = Math.pow(10, this.maxNormalTwist / 10);
     const reverseTwist = Math.pow(10, this.maxReverseTwist / 10);
-    const gate = opts.groupGate ?? true;
-    this.lowShare = gate ? groupShare(this.minRatio / (1 + normalTwist), this.maxDev, DTMF_LOW_HZ) : 0;
-    this.highShare = gate ? groupShare(this.minRatio / (1 + reverseTwist), this.maxDev, DTMF_HIGH_HZ) : 0;
+    const shortcuts = opts.shortcuts ?? true;
+    this.lowShare = shortcuts ? groupShare(this.minRatio / (1 + normalTwist), this.maxDev, DTMF_LOW_HZ) : 0;
+    this.highShare = shortcuts ? groupShare(this.minRatio / (1 + reverseTwist), this.maxDev, DTMF_HIGH_HZ) : 0;
+    // With minOn 1 a single positive hop is a digit: none may be skipped.
+    this.skipIdleHops = shortcuts && this.minOn >= 2;
   }
 
   /** Feeds any number of samples; returns the digits recognised in them (usually none). */
@@ -199,11 +215,11 @@ export class InbandDtmfDetector {
 
       this.subE[this.subCount++ & 7] = acc;
       this.subAcc = 0;
-      if (f === WIN) {
+      if (f === WIN + HOP) {
         const found = this.analyze();
         if (found) out.push(found);
         buf.copyWithin(0, HOP);
-        this.fill = WIN - HOP;
+        this.fill = WIN;
       }
     }
     return out;
@@ -213,7 +229,8 @@ export class InbandDtmfDetector {
   reset(): void {
     this.buf.fill(0);
     this.subE.fill(0);
-    this.fill = 0;
+    this.fill = HOP;
+    this.skipped = false;
     this.subAcc = 0;
     this.subCount = 0;
     this.samples = 0;
@@ -226,14 +243,31 @@ export class InbandDtmfDetector {
 
   private analyze(): DetectedDigit | null {
     const start = this.samples - WIN;
-    const r = this.classify();
+    const idle = this.runDigit === null && this.holding === null;
+    if (this.skipIdleHops && idle && !this.skipped) {
+      // Idle, a lone positive hop changes nothing: only a run of two or more can become a digit.
+      this.skipped = true;
+      return null;
+    }
+    const skippedBefore = this.skipped;
+    this.skipped = false;
+    const r = this.classify(0);
 
     if (r !== null && r === this.runDigit) {
       this.runLen++;
     } else if (r !== null) {
       this.runDigit = r;
       this.runLen = 1;
-      this.runOnset = this.estimateOnset(start);
+      this.runOnset = this.estimateOnset(start, 0);
+      // The hop skipped just before may have held the same tone: as if it had been analysed.
+      if (skippedBefore) {
+        const found = this.meas;
+        if (this.classify(1) === r) {
+          this.runLen = 2;
+          this.runOnset = this.estimateOnset(start - HOP, 1);
+        }
+        this.meas = found;
+      }
     } else {
       this.runDigit = null;
       this.runLen = 0;
@@ -263,8 +297,8 @@ export class InbandDtmfDetector {
   }
 
   /** The first block of a run starts within a hop of the tone; sub-block energies refine that. */
-  private estimateOnset(start: number): number {
-    const c = this.subCount;
+  private estimateOnset(start: number, back: number): number {
+    const c = this.subCount - back;
     const e = this.subE;
     const first = e[(c - SUBS) & 7];
     const rest = (e[(c - 3) & 7] + e[(c - 2) & 7] + e[(c - 1) & 7]) / 3;
@@ -276,9 +310,10 @@ export class InbandDtmfDetector {
     return Math.max(0, Math.round(start + (lateBy - earlyBy) * HOP));
   }
 
-  /** Decides whether the current block holds a valid DTMF tone pair. */
-  private classify(): DtmfDigit | null {
-    const c = this.subCount;
+  /** Decides whether the current block (back 0) or the one a hop before it (back 1) holds a valid DTMF tone pair. */
+  private classify(back: number): DtmfDigit | null {
+    this.block = back === 0 ? this.blockNow : this.blockBefore;
+    const c = this.subCount - back;
     const e = this.subE;
     let sum = 0;
     let min = Infinity;
@@ -290,7 +325,7 @@ export class InbandDtmfDetector {
     if (sum / WIN < this.minPower) return null; // silence gate
     if (min < (0.5 * sum) / SUBS) return null; // the tone must fill the whole block
 
-    const buf = this.buf;
+    const buf = this.block;
     const xw = this.xw;
     let pw = 0;
     for (let n = 0; n < WIN; n++) {
@@ -322,8 +357,8 @@ export class InbandDtmfDetector {
     // hardly any (well below the -14 dB allowed here). The low
     // tone's 3rd and the high tone's 2nd harmonic lie clear of both groups;
     // the low tone's 2nd would sit in the high group's leakage.
-    if (harmonicPower(this.buf, 3 * low.hz) > this.maxHarmonic * low.power) return null;
-    if (harmonicPower(this.buf, 2 * high.hz) > this.maxHarmonic * high.power) return null;
+    if (harmonicPower(this.block, 3 * low.hz) > this.maxHarmonic * low.power) return null;
+    if (harmonicPower(this.block, 2 * high.hz) > this.maxHarmonic * high.power) return null;
 
     this.meas = { lowHz: low.hz, highHz: high.hz, lowPower: low.power, highPower: high.power };
     return DTMF_KEYPAD[lo][hi - 4];
@@ -353,7 +388,7 @@ export class InbandDtmfDetector {
     if (mag2 === 0) return null;
     // X = C - jS with window w, Xd the same with w'. For a tone offset by
     // delta rad/sample, Xd / X = -j * delta (summation by parts, w(0) = w(N) = 0).
-    const buf = this.buf;
+    const buf = this.block;
     let cd = 0;
     let sd = 0;
     const base = k * WIN;

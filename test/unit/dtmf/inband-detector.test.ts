@@ -191,10 +191,10 @@ describe("dtmf/inband-detector", () => {
     assert.ok(Math.abs(found[0].onsetSample - (200 + 400 + 100)) <= 16, `onset ${found[0].onsetSample}`);
   });
 
-  it("rejects early (groupGate) without changing a verdict, even at the acceptance edges", () => {
-    // The gate's bound is tightest where three limits meet: the largest twist one way, the largest
+  it("takes shortcuts without changing a verdict, even at the acceptance edges", () => {
+    // The group gate's bound is tightest where three limits meet: the largest twist one way, the largest
     // frequency offset of that group's tone, and just enough noise to bring the tones' share of the
-    // power to 0.85. Pairs there (and random ones) must give the same digits with the gate and without.
+    // power to 0.85. Pairs there (and random ones) must give the same digits with shortcuts and without.
     const rand = rng(4242);
     const between = (a: number, b: number) => a + (b - a) * rand();
     const parts: Int16Array[] = [];
@@ -219,9 +219,29 @@ describe("dtmf/inband-detector", () => {
     }
     const sig = concat(...parts);
     const gated = detect(sig, 160);
-    const full = detect(sig, 160, { groupGate: false });
+    const full = detect(sig, 160, { shortcuts: false });
     assert.deepEqual(gated, full);
     // Enough pairs on both sides of the limits that the comparison means something.
     assert.ok(full.length > 80 && full.length < 500, `${full.length} digits of 600 pairs`);
+  });
+
+  it("skips idle hops without losing a tone at the shortest durations and pauses", () => {
+    // Tones of 36-46 ms (around Q.24's 40 ms must-detect) after pauses of 24-44 ms, at every offset
+    // against the hop grid, so the first tone hop falls on analysed and skipped hops alike.
+    const rand = rng(77);
+    const parts: Int16Array[] = [silence(13)];
+    for (let i = 0; i < 300; i++) {
+      parts.push(generateDtmfTone(DTMF_DIGITS[(i * 7) % 16], 36 + 10 * rand(), { levelDbm0: -10 - 15 * rand() }));
+      parts.push(silence(Math.round(ms(24 + 20 * rand())) + (i % 40)));
+    }
+    const sig = g711(concat(...parts), "alaw");
+    for (const chunk of [160, 37]) {
+      const fast = detect(sig, chunk);
+      const full = detect(sig, chunk, { shortcuts: false });
+      assert.deepEqual(fast, full, `chunk ${chunk}`);
+      assert.ok(full.length > 150, `${full.length} digits of 300 tones`);
+    }
+    // A single positive hop is a digit with minOnHops 1: then no hop may be skipped.
+    assert.deepEqual(detect(sig, 160, { minOnHops: 1 }), detect(sig, 160, { minOnHops: 1, shortcuts: false }));
   });
 });
