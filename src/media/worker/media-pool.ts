@@ -1,7 +1,9 @@
 // More than one media worker (issue 11: "when measurements show it pays on more cores"). Calls use
 // one worker until it carries MEDIA_WORKER_SPLIT_AT sessions; beyond, the next worker starts and each
 // call's media goes to the least loaded one. At 1000 two-way calls on 2 cores two workers halved the
-// pacing p99 excess (BENCHMARKS.md, "Issue 11"); a small installation never starts the second.
+// pacing p99 excess over one, and four did better again than two, even on those 2 cores: each
+// worker's 20 ms burst is shorter (BENCHMARKS.md, "Issue 11"). A small installation never starts the
+// second; 1000 calls run in four workers of 250.
 // SIP_CLIENT_MEDIA_WORKERS sets the most workers (1..MEDIA_WORKERS_MAX).
 
 import { MediaHost } from "./media-host";
@@ -10,7 +12,7 @@ import type { RtpMedia, RtpMediaOptions } from "./media-stream";
 /** Most media workers a process runs. */
 export const MEDIA_WORKERS_MAX = 8;
 /** Most workers when SIP_CLIENT_MEDIA_WORKERS is not set. */
-export const MEDIA_WORKERS_DEFAULT = 2;
+export const MEDIA_WORKERS_DEFAULT = 4;
 /** Sessions a worker carries before the pool starts the next one. */
 export const MEDIA_WORKER_SPLIT_AT = 200;
 

@@ -61,4 +61,28 @@ describe("media worker pool", () => {
       [2, MEDIA_WORKER_SPLIT_AT + 1],
     );
   });
+
+  it("with the default count, a third and fourth worker start only past 2 and 3 times MEDIA_WORKER_SPLIT_AT calls", async () => {
+    assert.strictEqual(MEDIA_WORKERS_DEFAULT, 4);
+    const hosts: FakeHost[] = [];
+    const pool = new MediaPool(MEDIA_WORKERS_DEFAULT, () => {
+      const h = new FakeHost();
+      hosts.push(h);
+      return h as unknown as MediaHost;
+    });
+    const open = async (n: number) => {
+      for (let i = 0; i < n; i++) await pool.open({} as RtpMediaOptions);
+    };
+    const busy = () => hosts.filter((h) => h.load > 0).length;
+    await open(2 * MEDIA_WORKER_SPLIT_AT);
+    assert.strictEqual(busy(), 2);
+    await open(MEDIA_WORKER_SPLIT_AT);
+    assert.strictEqual(busy(), 3);
+    await open(1000 - 3 * MEDIA_WORKER_SPLIT_AT);
+    assert.deepStrictEqual(
+      hosts.map((h) => h.load),
+      [250, 250, 250, 250],
+      "1000 calls: four workers of 250",
+    );
+  });
 });
