@@ -8,6 +8,7 @@ import { dbm0ToPeak } from "../../src/dtmf/levels.js";
 import { generateDtmfTone } from "../../src/dtmf/tone-generator.js";
 import { closeDefaultSpeechService, synthesizePcm8k } from "../../src/speech/index.js";
 import { SPEECH_LANGUAGES, speechParagraphs } from "../../test/unit/dtmf/speech-texts.js";
+import { concatPcm } from "../../test/support/pcm.js";
 
 const RATE = 8000;
 const FRAME = 160;
@@ -92,13 +93,7 @@ async function picoSpeech(): Promise<Int16Array> {
     for (const text of speechParagraphs(lang, 2, 2000 + i)) parts.push(await synthesizePcm8k(text, lang));
   }
   await closeDefaultSpeechService();
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatPcm(parts);
 }
 
 async function main(): Promise<void> {
