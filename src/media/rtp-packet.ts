@@ -96,9 +96,7 @@ export function serializeRtp(init: RtpPacketInit, payload: Uint8Array): Buffer {
   const ext = init.headerExtension ?? null;
   const paddingBytes = init.paddingBytes ?? 0;
   if (csrcs.length > 15) throw new RangeError("at most 15 CSRCs");
-  if (!Number.isInteger(init.payloadType) || init.payloadType < 0 || init.payloadType > 127) {
-    throw new RangeError(`payload type out of range: ${init.payloadType}`);
-  }
+  checkPayloadType(init.payloadType);
   if (paddingBytes < 0 || paddingBytes > 255) throw new RangeError("padding must be 0-255 bytes");
   if (ext && (ext.data.length % 4 !== 0 || ext.data.length / 4 > 0xffff)) {
     throw new RangeError("extension data must be a multiple of 4 bytes");
@@ -133,9 +131,7 @@ export function serializeRtp(init: RtpPacketInit, payload: Uint8Array): Buffer {
  * Same checks as serializeRtp.
  */
 export function rtpPacketWithRoom(init: RtpPacketInit, payloadBytes: number): Buffer {
-  if (!Number.isInteger(init.payloadType) || init.payloadType < 0 || init.payloadType > 127) {
-    throw new RangeError(`payload type out of range: ${init.payloadType}`);
-  }
+  checkPayloadType(init.payloadType);
   const out = Buffer.allocUnsafe(RTP_HEADER_BYTES + payloadBytes);
   writeFixedHeader(out, init, 0);
   return out;
@@ -149,4 +145,8 @@ function writeFixedHeader(out: Buffer, init: RtpPacketInit, flags: number): void
   out.writeUInt16BE(init.sequenceNumber & 0xffff, 2);
   out.writeUInt32BE(init.timestamp >>> 0, 4);
   out.writeUInt32BE(init.ssrc >>> 0, 8);
+}
+
+function checkPayloadType(pt: number): void {
+  if (!Number.isInteger(pt) || pt < 0 || pt > 127) throw new RangeError(`payload type out of range: ${pt}`);
 }

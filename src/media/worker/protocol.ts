@@ -106,19 +106,6 @@ export function frameAt(bytes: Uint8Array, at: number): OutgoingFrame | null {
   return { kind: "event", payload: Buffer.from(bytes.buffer, payload, n), eventStart: flag };
 }
 
-/** The frames of a batch; PCM and payloads are views into `buf` (no copies). Malformed input gives []. */
-export function unpackFrames(buf: ArrayBuffer): SessionFrames[] {
-  const bytes = buf instanceof ArrayBuffer ? new Uint8Array(buf) : new Uint8Array(0);
-  return packedSessions(buf).map(({ id, first, count, offset }) => {
-    const frames: OutgoingFrame[] = [];
-    for (let k = 0; k < count; k++) {
-      const f = frameAt(bytes, offset + k * FRAME_SLOT_BYTES);
-      if (f) frames.push(f);
-    }
-    return { id, first, frames };
-  });
-}
-
 /** How a session is opened in the worker (RtpSessionOptions that can cross a thread). */
 export interface WorkerOpenOptions {
   portMin: number;

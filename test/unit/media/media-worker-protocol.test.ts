@@ -1,7 +1,7 @@
 // The media worker's frame batches (protocol.ts) and the main side's played-up-to bookkeeping
 // (remote-rtp-session.ts): pure code, no worker thread.
 import assert from "node:assert/strict";
-import { FRAME_SLOT_BYTES, packFrames, unpackFrames, type SessionFrames, type ToMediaWorker } from "../../../src/media/worker/protocol.js";
+import { FRAME_SLOT_BYTES, frameAt, packFrames, packedSessions, type SessionFrames, type ToMediaWorker } from "../../../src/media/worker/protocol.js";
 import { RemoteRtpSession, type MediaChannel } from "../../../src/media/worker/remote-rtp-session.js";
 import type { FrameSink, OutgoingFrame } from "../../../src/media/rtp-session.js";
 import { PlaybackQueue } from "../../../src/call/playback-queue.js";
@@ -10,6 +10,19 @@ import { serializeRtp } from "../../../src/media/rtp-packet.js";
 import { RawPeer, manualPacer, waitFor } from "./helpers.js";
 
 const pcm = (v: number, n = 160) => new Int16Array(n).fill(v);
+
+/** A batch read back as the worker reads it (packedSessions, then frameAt per slot). */
+function unpackFrames(buf: ArrayBuffer): SessionFrames[] {
+  const bytes = buf instanceof ArrayBuffer ? new Uint8Array(buf) : new Uint8Array(0);
+  return packedSessions(buf).map(({ id, first, count, offset }) => {
+    const frames: OutgoingFrame[] = [];
+    for (let k = 0; k < count; k++) {
+      const f = frameAt(bytes, offset + k * FRAME_SLOT_BYTES);
+      if (f) frames.push(f);
+    }
+    return { id, first, frames };
+  });
+}
 
 function fakeChannel() {
   const posted: ToMediaWorker[] = [];
